@@ -1,0 +1,1 @@
+//! taskmgr's backend API.

@@ -1,0 +1,1 @@
+//! taskmgr's web UI.
