@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# taskmgr's one deploy command. `./deploy.sh` brings the whole application up on a local kind cluster;
+# `./deploy.sh --help` lists the other ways to run it (local processes, docker compose) and the day-2 commands.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+NAMESPACE=task-manager
+KIND_CONFIG="$ROOT/kind-config.yaml"
+MANIFESTS="$ROOT/kubernetes"
+SECRET_NAME=app-secrets
+IMAGES=(backend-api frontend)
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
+
+usage() {
+  cat <<'EOF'
+Usage: ./deploy.sh [COMMAND] [OPTIONS]
+
+Commands:
+  (none) | kind     build both images, load them into the kind cluster (created from kind-config.yaml if it
+                    does not exist yet) and deploy everything; ends with the URL http://localhost:30080
+      --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
+      --hpa         also apply the HorizontalPodAutoscalers (needs metrics-server in the cluster)
+      --no-extras   skip kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
+  status            pods, services, volumes and recent events of the deployment
+  logs [SERVICE]    recent logs of backend-api, frontend or postgres (default: all three)
+  down              delete the namespace (the application and its data), keep the cluster
+  down --all        delete the whole kind cluster
+  local             run without containers: PostgreSQL, backend-api and frontend as local processes,
+                    UI on http://localhost:30080; data kept in .local/deploy-local/ across runs; Ctrl-C stops all
+  compose [ARGS]    docker compose up --build with docker-compose.yml (ARGS are passed to `up`)
+  -h | --help       this help
+
+Environment:
+  KIND_CLUSTER_NAME   kind cluster to use (default: the name in kind-config.yaml)
+  IMAGE_TAG           tag for both images (default: the git revision, with -dirty-<time> for uncommitted changes)
+  POSTGRES_PASSWORD   database password for the FIRST deploy (default: random); later deploys keep the Secret
+  SECRET_KEY          the frontend's cookie-signing key for the FIRST deploy (default: random)
+  ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
+  LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
+EOF
+}
+
+die() {
+  echo "deploy.sh: $*" >&2
+  exit 1
+}
+
+step() {
+  printf '\n==> %s\n' "$*"
+}
+
+# ---------------------------------------------------------------- kind deployment
+
+kind_cluster_name() {
+  if [[ -n "${KIND_CLUSTER_NAME:-}" ]]; then
+    echo "$KIND_CLUSTER_NAME"
+    return
+  fi
+  local name
+  name="$(sed -n 's/^name:[[:space:]]*\([A-Za-z0-9._-]*\).*/\1/p' "$KIND_CONFIG" | head -n 1)"
+  [[ -n "$name" ]] || die "no 'name:' in $KIND_CONFIG and KIND_CLUSTER_NAME is not set"
+  echo "$name"
+}
+
+# kubectl against the kind cluster's context, in the application's namespace.
+kc() {
+  kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" "$@"
+}
+
+check_kind_prerequisites() {
+  local missing=0
+  if ! command -v docker >/dev/null 2>&1; then
+    echo "missing: docker (Debian/Ubuntu: apt-get install docker.io; elsewhere see the Docker Engine install guide)" >&2
+    missing=1
+  elif ! docker info >/dev/null 2>&1; then
+    echo "missing: a reachable Docker daemon ('docker info' failed): start it (systemctl start docker, or dockerd &)" >&2
+    echo "         and make sure your user may use it (the docker group, or run as root)" >&2
+    missing=1
+  fi
+  if ! command -v kind >/dev/null 2>&1; then
+    echo "missing: kind (go install sigs.k8s.io/kind@latest, or the release binary from the kind quick start guide)" >&2
+    missing=1
+  fi
+  if ! command -v kubectl >/dev/null 2>&1; then
+    echo "missing: kubectl (see the Kubernetes 'Install Tools' page, or apt-get install kubernetes-client)" >&2
+    missing=1
+  fi
+  ((missing == 0)) || die "prerequisites missing (see above); './deploy.sh local' runs taskmgr without any of them"
+}
+
+image_tag() {
+  if [[ -n "${IMAGE_TAG:-}" ]]; then
+    echo "$IMAGE_TAG"
+    return
+  fi
+  local rev
+  if ! rev="$(git rev-parse --short=12 HEAD 2>/dev/null)"; then
+    echo "dev-$(date +%s)"
+    return
+  fi
+  # A dirty tree gets a new tag each run, so the deployments really roll out what was just built.
+  if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    rev="$rev-dirty-$(date +%s)"
+  fi
+  echo "$rev"
+}
+
+ensure_cluster() {
+  local recreate="$1"
+  if [[ "$recreate" == 1 ]] && kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+    step "deleting kind cluster $CLUSTER (--recreate: all data is lost)"
+    kind delete cluster --name "$CLUSTER"
+  fi
+  if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+    step "kind cluster $CLUSTER exists: keeping it (and its data)"
+  else
+    step "creating kind cluster $CLUSTER from kind-config.yaml"
+    kind create cluster --name "$CLUSTER" --config "$KIND_CONFIG" --wait 120s
+  fi
+}
+
+build_and_load_images() {
+  local tag="$1" svc
+  for svc in "${IMAGES[@]}"; do
+    step "building taskmgr/$svc:$tag"
+    docker build -f "crates/$svc/Dockerfile" -t "taskmgr/$svc:$tag" \
+      --label "org.opencontainers.image.revision=$tag" .
+  done
+  step "loading the images into kind cluster $CLUSTER"
+  for svc in "${IMAGES[@]}"; do
+    kind load docker-image --name "$CLUSTER" "taskmgr/$svc:$tag"
+  done
+}
+
+# The Secret is created once: a new password under an initialised volume would lock the backend out.
+ensure_secret() {
+  if kc get secret "$SECRET_NAME" >/dev/null 2>&1; then
+    step "Secret $SECRET_NAME exists: keeping it (the database volume was initialised with its password)"
+    return
+  fi
+  step "creating Secret $SECRET_NAME (first deploy)"
+  local dir
+  dir="$(mktemp -d)"
+  chmod 700 "$dir"
+  printf '%s' "${POSTGRES_PASSWORD:-$(random_token 24)}" >"$dir/POSTGRES_PASSWORD"
+  printf '%s' "${SECRET_KEY:-$(random_token 48)}" >"$dir/SECRET_KEY"
+  # From files, so the values never appear on a command line.
+  if ! kc create secret generic "$SECRET_NAME" --from-file="$dir"; then
+    rm -rf "$dir"
+    return 1
+  fi
+  rm -rf "$dir"
+  kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
+}
+
+random_token() {
+  od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'
+}
+
+apply_file() {
+  kc apply -f "$MANIFESTS/$1"
+}
+
+# Applies a deployment manifest with its taskmgr image pinned to the tag just built and loaded.
+apply_deployment() {
+  local file="$1" tag="$2"
+  sed -E "s#(image: taskmgr/[a-z-]+):[^[:space:]]+#\1:$tag#" "$MANIFESTS/$file" | kc apply -f -
+}
+
+wait_rollout() {
+  step "waiting for deployment/$1 (timeout $ROLLOUT_TIMEOUT)"
+  kc rollout status "deployment/$1" --timeout "$ROLLOUT_TIMEOUT"
+}
+
+on_deploy_error() {
+  local rc=$?
+  trap - ERR
+  print_diagnostics
+  exit "$rc"
+}
+
+# What helps when something failed: recent events, and for each pod that is not ready its description and logs.
+# A subshell without -e, so one failing kubectl call does not cut the rest short.
+print_diagnostics() (
+  set +e
+  echo >&2
+  echo "==> deploy failed; diagnostics for namespace $NAMESPACE follow" >&2
+  echo "--- recent events" >&2
+  kc get events --sort-by=.lastTimestamp 2>&1 | tail -n 30 >&2
+  echo "--- pods" >&2
+  kc get pods -o wide >&2 2>&1
+  local pod
+  for pod in $(kc get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.containerStatuses[*].ready}{"\n"}{end}' 2>/dev/null |
+    awk '$2 != "true" {print $1}'); do
+    echo "--- describe pod/$pod" >&2
+    kc describe "pod/$pod" >&2 2>&1
+    echo "--- logs pod/$pod (last 50 lines)" >&2
+    kc logs "pod/$pod" --all-containers --tail=50 >&2 2>&1
+    kc logs "pod/$pod" --all-containers --tail=50 --previous >&2 2>/dev/null
+  done
+  echo "==> see docs/KUBERNETES_DEPLOYMENT.md (Troubleshooting) for the usual causes" >&2
+)
+
+deploy_kind() {
+  local recreate=0 hpa=0 extras=1
+  while (($#)); do
+    case "$1" in
+      --recreate) recreate=1 ;;
+      --hpa) hpa=1 ;;
+      --no-extras) extras=0 ;;
+      *) die "unknown option for deploy: $1 (see --help)" ;;
+    esac
+    shift
+  done
+  check_kind_prerequisites
+  CLUSTER="$(kind_cluster_name)"
+  local tag
+  tag="$(image_tag)"
+
+  ensure_cluster "$recreate"
+  build_and_load_images "$tag"
+
+  set -o errtrace
+  trap on_deploy_error ERR
+  step "applying the manifests to namespace $NAMESPACE"
+  apply_file namespace.yaml
+  apply_file configmap.yaml
+  ensure_secret
+  apply_file postgres-pvc.yaml
+  apply_file postgres-service.yaml
+  apply_file postgres-deployment.yaml
+  wait_rollout postgres
+  apply_file backend-service.yaml
+  apply_deployment backend-deployment.yaml "$tag"
+  wait_rollout backend-api
+  apply_file frontend-service.yaml
+  apply_deployment frontend-deployment.yaml "$tag"
+  wait_rollout frontend
+  if ((extras)); then
+    step "applying NetworkPolicies and PodDisruptionBudgets"
+    apply_file extras/network-policies.yaml
+    apply_file extras/pod-disruption-budgets.yaml
+  fi
+  if ((hpa)); then
+    step "applying HorizontalPodAutoscalers"
+    apply_file extras/autoscalers.yaml
+  fi
+  trap - ERR
+
+  step "deployed taskmgr ($tag) to kind cluster $CLUSTER"
+  kc get pods,services,pvc
+  cat <<EOF
+
+taskmgr is up: http://localhost:30080
+
+The API directly, through a port-forward:
+  kubectl --context kind-$CLUSTER -n $NAMESPACE port-forward svc/backend-api 5000:5000 &
+  curl http://localhost:5000/api/tasks
+or through the frontend's pass-through: curl http://localhost:30080/api/tasks
+EOF
+}
+
+# ---------------------------------------------------------------- day-2 commands
+
+cluster_context_or_die() {
+  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed"
+  CLUSTER="$(kind_cluster_name)"
+}
+
+show_status() {
+  cluster_context_or_die
+  kc get deployments,pods,services,pvc,networkpolicies,pdb -o wide
+  echo
+  kc get events --sort-by=.lastTimestamp | tail -n 15
+}
+
+show_logs() {
+  cluster_context_or_die
+  local services=("$@")
+  ((${#services[@]})) || services=(backend-api frontend postgres)
+  local svc
+  for svc in "${services[@]}"; do
+    case "$svc" in
+      backend-api | frontend | postgres) ;;
+      *) die "unknown service '$svc' (backend-api, frontend or postgres)" ;;
+    esac
+    echo "==> logs of $svc"
+    kc logs -l "app.kubernetes.io/name=$svc" --all-containers --prefix --tail=100
+  done
+}
+
+take_down() {
+  case "${1:-}" in
+    --all)
+      command -v kind >/dev/null 2>&1 || die "kind is not installed"
+      CLUSTER="$(kind_cluster_name)"
+      step "deleting kind cluster $CLUSTER"
+      kind delete cluster --name "$CLUSTER"
+      ;;
+    "")
+      cluster_context_or_die
+      step "deleting namespace $NAMESPACE (the cluster $CLUSTER stays)"
+      kubectl --context "kind-$CLUSTER" delete namespace "$NAMESPACE" --ignore-not-found --wait=true
+      ;;
+    *) die "unknown option for down: $1 (see --help)" ;;
+  esac
+}
+
+run_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    exec docker compose -f "$ROOT/docker-compose.yml" up --build "$@"
+  elif command -v docker-compose >/dev/null 2>&1; then
+    exec docker-compose -f "$ROOT/docker-compose.yml" up --build "$@"
+  fi
+  die "neither 'docker compose' nor 'docker-compose' is installed (Debian: apt-get install docker-compose)"
+}
+
+main() {
+  local cmd="${1:-kind}"
+  (($#)) && shift
+  case "$cmd" in
+    kind) deploy_kind "$@" ;;
+    --recreate | --hpa | --no-extras) deploy_kind "$cmd" "$@" ;;
+    status) show_status ;;
+    logs) show_logs "$@" ;;
+    down) take_down "$@" ;;
+    local)
+      # shellcheck source=scripts/deploy-local.sh
+      source "$ROOT/scripts/deploy-local.sh"
+      run_local "$@"
+      ;;
+    compose) run_compose "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      die "unknown command: $cmd"
+      ;;
+  esac
+}
+
+main "$@"

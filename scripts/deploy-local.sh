@@ -1,0 +1,175 @@
+# shellcheck shell=bash
+# `./deploy.sh local`: the whole application without containers or a cluster. A PostgreSQL kept in a local
+# data folder across runs, the release builds of backend-api and frontend as local processes, the UI on
+# localhost:30080. Ctrl-C (or SIGTERM) stops all three. Sourced by deploy.sh, which sets ROOT and die().
+
+LOCAL_UI_PORT="${LOCAL_UI_PORT:-30080}"
+LOCAL_API_PORT="${LOCAL_API_PORT:-5000}"
+LOCAL_PG_PORT="${LOCAL_PG_PORT:-55432}"
+LOCAL_DB=taskmgr
+LOCAL_DB_USER=taskmgr
+LOCAL_PIDS=()
+PG_BIN=""
+PG_DATA=""
+
+# The directory of initdb/pg_ctl: PATH, then pg_config, then Debian's /usr/lib/postgresql/<version>/bin.
+find_postgres_bin() {
+  local dir
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"
+    return
+  fi
+  if command -v pg_config >/dev/null 2>&1; then
+    dir="$(pg_config --bindir)"
+    [[ -x "$dir/initdb" ]] && echo "$dir" && return
+  fi
+  for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
+    [[ -x "$dir/initdb" ]] && echo "$dir" && return
+  done
+  return 1
+}
+
+ensure_postgres_installed() {
+  if PG_BIN="$(find_postgres_bin)"; then
+    return
+  fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "PostgreSQL is not installed: installing Debian's postgresql package with apt-get (running as root)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    PG_BIN="$(find_postgres_bin)" || die "PostgreSQL still not found after installing it"
+    return
+  fi
+  die "PostgreSQL server binaries (initdb, pg_ctl) not found: install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@16) or put them on PATH"
+}
+
+# PostgreSQL refuses to run as root: as root, run its commands as the postgres user.
+as_pg_owner() {
+  if [[ "$(id -u)" == 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+local_data_dir() {
+  local dir="${TASKMGR_LOCAL_DATA:-$ROOT/.local/deploy-local}"
+  mkdir -p "$dir"
+  if [[ "$(id -u)" == 0 ]] && ! runuser -u postgres -- test -x "$dir"; then
+    die "the postgres user cannot reach $dir (a parent directory is not world-searchable); set TASKMGR_LOCAL_DATA to a directory it can reach"
+  fi
+  echo "$dir"
+}
+
+start_local_postgres() {
+  local dir="$1"
+  PG_DATA="$dir/pgdata"
+  if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
+    echo "==> initialising a PostgreSQL cluster in $PG_DATA (kept across runs)"
+    mkdir -p "$PG_DATA"
+    [[ "$(id -u)" == 0 ]] && chown postgres: "$PG_DATA"
+    # trust on 127.0.0.1 only: a local development database, never reachable from another machine.
+    as_pg_owner "$PG_BIN/initdb" -D "$PG_DATA" -U "$LOCAL_DB_USER" --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 ||
+      die "initdb failed, see $dir/initdb.log"
+  fi
+  echo "==> starting PostgreSQL on 127.0.0.1:$LOCAL_PG_PORT"
+  [[ "$(id -u)" == 0 ]] && touch "$dir/postgres.log" && chown postgres: "$dir/postgres.log"
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $LOCAL_PG_PORT -c unix_socket_directories=''" start </dev/null >/dev/null ||
+    die "PostgreSQL did not start, see $dir/postgres.log"
+  if ! "$PG_BIN/psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = '$LOCAL_DB'" | grep -q 1; then
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$LOCAL_DB"
+  fi
+}
+
+on_local_signal() {
+  stop_local
+  exit 130
+}
+
+stop_local() {
+  trap - INT TERM EXIT
+  echo
+  echo "==> stopping taskmgr (local)"
+  local pid
+  for pid in "${LOCAL_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${LOCAL_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ -n "$PG_DATA" && -f "$PG_DATA/postmaster.pid" ]]; then
+    as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+cargo_target_dir() {
+  if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+    echo "$CARGO_TARGET_DIR"
+    return
+  fi
+  cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'
+}
+
+# Waits (bounded) until url answers 200.
+wait_ready() {
+  local name="$1" url="$2" log="$3" pid="$4" i
+  for ((i = 0; i < 120; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 20 "$log" >&2
+      die "$name exited during start-up, see $log"
+    fi
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then
+      return
+    fi
+    sleep 0.5
+  done
+  tail -n 20 "$log" >&2
+  die "$name not ready after 60 s, see $log"
+}
+
+run_local() {
+  (($# == 0)) || die "local takes no options (ports: LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT)"
+  command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
+  command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
+  ensure_postgres_installed
+  local dir bin
+  dir="$(local_data_dir)"
+
+  echo "==> building the release binaries (cargo build --release)"
+  cargo build --release --locked -p backend-api -p frontend
+  bin="$(cargo_target_dir)/release"
+
+  trap on_local_signal INT TERM
+  trap stop_local EXIT
+  start_local_postgres "$dir"
+
+  # One key kept with the data, so sessions and CSRF cookies survive a restart of the command.
+  [[ -s "$dir/secret_key" ]] || (umask 077 && random_token 48 >"$dir/secret_key")
+
+  echo "==> starting backend-api on 127.0.0.1:$LOCAL_API_PORT"
+  DATABASE_URL="postgres://$LOCAL_DB_USER@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB" HOST=127.0.0.1 PORT="$LOCAL_API_PORT" \
+    RUST_LOG="${RUST_LOG:-info}" "$bin/backend-api" </dev/null >"$dir/backend-api.log" 2>&1 &
+  LOCAL_PIDS+=("$!")
+  wait_ready backend-api "http://127.0.0.1:$LOCAL_API_PORT/ready" "$dir/backend-api.log" "$!"
+
+  echo "==> starting frontend on 127.0.0.1:$LOCAL_UI_PORT"
+  BACKEND_API_URL="http://127.0.0.1:$LOCAL_API_PORT" HOST=127.0.0.1 PORT="$LOCAL_UI_PORT" \
+    SECRET_KEY="$(cat "$dir/secret_key")" RUST_LOG="${RUST_LOG:-info}" \
+    "$bin/frontend" </dev/null >"$dir/frontend.log" 2>&1 &
+  LOCAL_PIDS+=("$!")
+  wait_ready frontend "http://127.0.0.1:$LOCAL_UI_PORT/ready" "$dir/frontend.log" "$!"
+
+  cat <<EOF
+
+taskmgr is running locally: http://localhost:$LOCAL_UI_PORT
+  API: curl http://localhost:$LOCAL_UI_PORT/api/tasks   (or the backend itself on port $LOCAL_API_PORT)
+  logs: $dir/{backend-api,frontend,postgres}.log
+Press Ctrl-C to stop all three (the data stays in $dir/pgdata).
+EOF
+  # Returns when either service exits (or on Ctrl-C, through the trap).
+  wait -n "${LOCAL_PIDS[@]}" || true
+  echo "a service exited; see the logs in $dir" >&2
+  stop_local
+  return 1
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The infrastructure stage of ./scripts/test.sh: offline checks of the Kubernetes manifests, deploy.sh, the
+# GitHub workflow and the docs (tests/infra, pytest). Installs nothing: .ci/run puts the pinned tools of
+# tests/infra/requirements.txt into .local/infra-venv; any python3 that has them works too.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.local/infra-venv"
+
+infra_python() {
+  if [[ -x "$VENV/bin/python" ]]; then
+    echo "$VENV/bin/python"
+  elif command -v python3 >/dev/null 2>&1 && python3 -c 'import pytest, yaml' 2>/dev/null; then
+    command -v python3
+  else
+    echo "missing prerequisite: the infra test tools (pytest, kubernetes-validate, checkov, zizmor)." >&2
+    echo "  install them with: python3 -m venv .local/infra-venv && .local/infra-venv/bin/pip install -r tests/infra/requirements.txt" >&2
+    echo "  (on Debian, python3 -m venv needs: apt-get install python3-venv; .ci/run does all of this)" >&2
+    return 1
+  fi
+}
+
+run_infra_tests() {
+  local python
+  python="$(infra_python)"
+  # The venv's bin first, so the tests find its checkov, zizmor and kubernetes-validate.
+  PATH="$(dirname "$python"):$PATH" "$python" -m pytest tests/infra -p no:cacheprovider -q -rfE "$@"
+}
+
+run_infra_tests "$@"

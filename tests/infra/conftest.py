@@ -1,0 +1,59 @@
+"""Shared paths and loaders for the infrastructure checks (manifests, deploy.sh, workflows, docs)."""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_DIR = ROOT / "kubernetes"
+EXTRAS_DIR = MANIFEST_DIR / "extras"
+NAMESPACE = "task-manager"
+SERVICES = ("backend-api", "frontend")
+
+
+def manifest_files():
+    """The ten core manifests and the extras."""
+    return sorted(MANIFEST_DIR.glob("*.yaml")) + sorted(EXTRAS_DIR.glob("*.yaml"))
+
+
+def load_docs(path):
+    return [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
+
+
+def all_objects():
+    """Every Kubernetes object in the manifests, as (file, object)."""
+    return [(f, doc) for f in manifest_files() for doc in load_docs(f)]
+
+
+def objects_of(kind):
+    return [doc for _, doc in all_objects() if doc["kind"] == kind]
+
+
+def by_name(kind, name):
+    matches = [o for o in objects_of(kind) if o["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected exactly one {kind} named {name}, found {len(matches)}"
+    return matches[0]
+
+
+def tool(name, hint):
+    """Path of a tool from the test venv or PATH; fails (never skips) with how to get it."""
+    venv_bin = Path(sys.executable).parent
+    path = venv_bin / name if (venv_bin / name).exists() else shutil.which(name)
+    if not path:
+        pytest.fail(f"{name} is not installed: {hint}", pytrace=False)
+    return str(path)
+
+
+VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-venv/bin/pip install -r tests/infra/requirements.txt"
+
+
+@pytest.fixture
+def clean_env():
+    """The environment without variables that change deploy.sh's behaviour."""
+    env = dict(os.environ)
+    for key in ("KIND_CLUSTER_NAME", "IMAGE_TAG", "POSTGRES_PASSWORD", "SECRET_KEY", "ROLLOUT_TIMEOUT"):
+        env.pop(key, None)
+    return env

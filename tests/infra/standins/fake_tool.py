@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Stand-in for `kind`, `kubectl` and `docker`, used only by test_deploy_script.py.
+
+They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
+suite. Installed on PATH under those three names, this script records every call (argv and, for
+`kubectl apply -f -`, the manifest it was given) in $STANDIN_STATE/calls.jsonl, and keeps just enough state
+(clusters, Secrets) in $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are
+injected with STANDIN_* environment variables.
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+STATE_DIR = Path(os.environ["STANDIN_STATE"])
+STATE_FILE = STATE_DIR / "state.json"
+
+
+def load_state():
+    if STATE_FILE.exists():
+        return json.loads(STATE_FILE.read_text())
+    return {"clusters": [], "secrets": {}}
+
+
+def save_state(state):
+    STATE_FILE.write_text(json.dumps(state))
+
+
+def record(tool, argv, **extra):
+    with open(STATE_DIR / "calls.jsonl", "a") as log:
+        log.write(json.dumps({"tool": tool, "argv": argv, **extra}) + "\n")
+
+
+def flag_value(argv, name):
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def docker(argv):
+    record("docker", argv)
+    if argv[:1] == ["info"] and os.environ.get("STANDIN_DOCKER_DOWN"):
+        print("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def kind(argv):
+    record("kind", argv)
+    state = load_state()
+    name = flag_value(argv, "--name") or "kind"
+    if argv[:2] == ["get", "clusters"]:
+        print("\n".join(state["clusters"]))
+    elif argv[:2] == ["create", "cluster"]:
+        state["clusters"].append(name)
+    elif argv[:2] == ["delete", "cluster"]:
+        state["clusters"] = [c for c in state["clusters"] if c != name]
+        state["secrets"] = {}
+    elif argv[:2] == ["load", "docker-image"]:
+        if name not in state["clusters"]:
+            print(f'ERROR: no nodes found for cluster "{name}"', file=sys.stderr)
+            return 1
+    save_state(state)
+    return 0
+
+
+def kubectl(argv):
+    state = load_state()
+    skip = {flag_value(argv, "--context"), flag_value(argv, "--namespace")}
+    words = [a for a in argv if not a.startswith("-") and a not in skip]
+    stdin = sys.stdin.read() if words[:1] == ["apply"] and flag_value(argv, "-f") == "-" else None
+    secret_files = None
+    if words[:3] == ["create", "secret", "generic"]:
+        source = Path(flag_value(argv, "--from-file"))
+        secret_files = {p.name: p.read_text() for p in sorted(source.iterdir())}
+    record("kubectl", argv, stdin=stdin, secret=secret_files)
+    if words[:2] == ["get", "secret"]:
+        if words[2] in state["secrets"]:
+            print(f"{words[2]}   Opaque   2      1m")
+            return 0
+        print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
+        return 1
+    if secret_files is not None:
+        state["secrets"][words[3]] = secret_files
+        save_state(state)
+        return 0
+    if words[:2] == ["rollout", "status"]:
+        if words[2] == "deployment/" + os.environ.get("STANDIN_FAIL_ROLLOUT", ""):
+            print(f'error: timed out waiting for the condition on {words[2]}', file=sys.stderr)
+            return 1
+        print(f'{words[2]} successfully rolled out')
+        return 0
+    if words[:2] == ["get", "events"]:
+        print("LAST SEEN   TYPE      REASON      OBJECT                 MESSAGE")
+        print("10s         Warning   BackOff     pod/backend-api-abc    Back-off restarting failed container")
+        return 0
+    if words[:2] == ["get", "pods"] and "jsonpath" in (flag_value(argv, "-o") or ""):
+        print("postgres-123 true")
+        print("backend-api-abc false")
+        return 0
+    if words[:1] == ["describe"]:
+        print(f"Name: {words[1]}\nEvents: Liveness probe failed")
+        return 0
+    if words[:1] == ["logs"]:
+        print(f"log line from {words[1]}")
+        return 0
+    if words[:2] == ["delete", "namespace"]:
+        state["secrets"] = {}
+        save_state(state)
+    return 0
+
+
+def main():
+    tool = Path(sys.argv[0]).name
+    return {"docker": docker, "kind": kind, "kubectl": kubectl}[tool](sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

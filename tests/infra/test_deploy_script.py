@@ -1,0 +1,248 @@
+"""deploy.sh's kind deployment, driven against stand-in `kind`, `kubectl` and `docker` commands.
+
+The stand-ins (standins/fake_tool.py) exist because no Kubernetes cluster can run on the machines that run this
+suite (kind's node image cannot be pulled, there is no API server). They record every call, so these tests check
+what deploy.sh asks of the real tools: the cluster it creates or keeps, the images it builds and loads, the
+Secret it creates once, the order and content of what it applies, and what it prints when something fails.
+The real thing runs in the e2e-kind job of .github/workflows/ci.yml.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import NAMESPACE, ROOT
+
+STANDIN = Path(__file__).parent / "standins" / "fake_tool.py"
+# What deploy.sh needs from the system besides the three stand-ins.
+SYSTEM_TOOLS = ["bash", "env", "sed", "git", "od", "tr", "mktemp", "chmod", "rm", "head", "tail", "grep", "awk",
+                "cat", "date", "dirname", "sort"]
+TAG = "0123456789ab"
+
+
+class Run:
+    def __init__(self, result, state_dir):
+        self.returncode = result.returncode
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+        log = state_dir / "calls.jsonl"
+        self.calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    def of(self, tool):
+        return [c for c in self.calls if c["tool"] == tool]
+
+    def kubectl_words(self):
+        return [" ".join(c["argv"]) for c in self.of("kubectl")]
+
+    def index(self, fragment):
+        """Position of the first call whose command line contains fragment."""
+        for i, c in enumerate(self.calls):
+            if fragment in " ".join([c["tool"], *c["argv"]]):
+                return i
+        raise AssertionError(f"no call contains {fragment!r}:\n" + "\n".join(" ".join(c["argv"]) for c in self.calls))
+
+
+@pytest.fixture
+def deploy(tmp_path, clean_env):
+    """Runs ./deploy.sh with only the stand-ins and the basic system tools on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    state = tmp_path / "state"
+    state.mkdir()
+    for name in ("kind", "kubectl", "docker"):
+        (bin_dir / name).symlink_to(STANDIN)
+    for name in SYSTEM_TOOLS:
+        found = shutil.which(name)
+        assert found, f"{name} is needed by deploy.sh and this test"
+        (bin_dir / name).symlink_to(found)
+    (bin_dir / "python3").symlink_to(sys.executable)
+
+    def run(*args, env=None, without=()):
+        (state / "calls.jsonl").unlink(missing_ok=True)  # each Run sees its own calls; state.json persists
+        for name in without:
+            (bin_dir / name).unlink()
+        full_env = {**clean_env, "PATH": str(bin_dir), "STANDIN_STATE": str(state), "IMAGE_TAG": TAG, **(env or {})}
+        result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True, env=full_env,
+                                cwd=ROOT, timeout=60)
+        for name in without:
+            (bin_dir / name).symlink_to(STANDIN)
+        return Run(result, state)
+
+    run.state = state
+    return run
+
+
+def applied_objects(run):
+    """Every object deploy.sh applied, in order, from files or from stdin."""
+    objects = []
+    for c in run.of("kubectl"):
+        argv = c["argv"]
+        if "apply" not in argv:
+            continue
+        source = argv[argv.index("-f") + 1]
+        text = c["stdin"] if source == "-" else Path(source).read_text()
+        objects += [d for d in yaml.safe_load_all(text) if d]
+    return objects
+
+
+def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
+    run = deploy()
+    assert run.returncode == 0, run.stderr
+
+    kind_calls = [" ".join(c["argv"]) for c in run.of("kind")]
+    assert f"create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s" in kind_calls
+    for svc in ("backend-api", "frontend"):
+        assert f"build -f crates/{svc}/Dockerfile -t taskmgr/{svc}:{TAG}" in " ".join(
+            " ".join(c["argv"]) for c in run.of("docker")), svc
+        assert f"load docker-image --name task-manager taskmgr/{svc}:{TAG}" in kind_calls
+    assert run.index("docker build") < run.index("load docker-image") < run.index("apply")
+
+    for c in run.of("kubectl"):
+        assert c["argv"][:2] == ["--context", "kind-task-manager"], c["argv"]
+
+    kinds = [(o["kind"], o["metadata"]["name"]) for o in applied_objects(run)]
+    assert kinds[:2] == [("Namespace", NAMESPACE), ("ConfigMap", "app-config")]
+    assert ("Secret", "app-secrets") not in kinds, "the placeholder secret.yaml must not be applied"
+    order = [run.index("namespace.yaml"), run.index("configmap.yaml"), run.index("create secret generic"),
+             run.index("postgres-deployment.yaml"), run.index("rollout status deployment/postgres"),
+             run.index("rollout status deployment/backend-api"), run.index("rollout status deployment/frontend"),
+             run.index("network-policies.yaml"), run.index("pod-disruption-budgets.yaml")]
+    assert order == sorted(order), "apply order: namespace, config, secret, postgres, backend, frontend, extras"
+    assert "autoscalers.yaml" not in " ".join(run.kubectl_words()), "HPAs only with --hpa"
+
+    images = {c["image"] for o in applied_objects(run) if o["kind"] == "Deployment"
+              for c in o["spec"]["template"]["spec"]["containers"]}
+    assert images == {f"taskmgr/backend-api:{TAG}", f"taskmgr/frontend:{TAG}", "postgres:16-alpine"}
+
+    assert "http://localhost:30080" in run.stdout
+    assert "port-forward svc/backend-api 5000:5000" in run.stdout and "curl http://localhost:5000/api/tasks" in run.stdout
+
+
+def test_first_deploy_generates_random_secrets_and_never_passes_them_on_the_command_line(deploy):
+    run = deploy()
+    assert run.returncode == 0, run.stderr
+    created = [c for c in run.of("kubectl") if "create" in c["argv"]]
+    assert len(created) == 1
+    secret = created[0]["secret"]
+    assert set(secret) == {"POSTGRES_PASSWORD", "SECRET_KEY"}
+    assert len(secret["POSTGRES_PASSWORD"]) >= 32 and len(secret["SECRET_KEY"]) >= 64
+    assert "local-dev-only" not in secret["POSTGRES_PASSWORD"]
+    for c in run.of("kubectl"):
+        assert secret["POSTGRES_PASSWORD"] not in " ".join(c["argv"])
+    other = deploy("down")
+    assert other.returncode == 0
+    again = deploy()
+    second = [c for c in again.of("kubectl") if "create" in c["argv"]][-1]["secret"]
+    assert second["POSTGRES_PASSWORD"] != secret["POSTGRES_PASSWORD"], "each new namespace gets a new password"
+
+
+def test_first_deploy_takes_the_password_from_the_environment(deploy):
+    run = deploy(env={"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"})
+    assert run.returncode == 0, run.stderr
+    secret = [c for c in run.of("kubectl") if "create" in c["argv"]][0]["secret"]
+    assert secret == {"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"}
+
+
+def test_redeploy_keeps_the_cluster_and_the_secret(deploy):
+    first = deploy()
+    assert first.returncode == 0, first.stderr
+    state_after_first = json.loads((deploy.state / "state.json").read_text())
+
+    second = deploy(env={"IMAGE_TAG": "second", "POSTGRES_PASSWORD": "ignored-now"})
+    assert second.returncode == 0, second.stderr
+    assert not any(c["argv"][:2] == ["create", "cluster"] for c in second.of("kind"))
+    assert not any("create" in c["argv"] for c in second.of("kubectl")), "the Secret must be kept"
+    assert "keeping it" in second.stdout
+    assert json.loads((deploy.state / "state.json").read_text())["secrets"] == state_after_first["secrets"]
+    images = {c["image"] for o in applied_objects(second) if o["kind"] == "Deployment"
+              for c in o["spec"]["template"]["spec"]["containers"]}
+    assert "taskmgr/backend-api:second" in images and "taskmgr/frontend:second" in images
+
+
+def test_cluster_name_comes_from_the_environment_as_in_ci(deploy):
+    """helm/kind-action names its cluster itself: KIND_CLUSTER_NAME makes kind load and kubectl use that name."""
+    run = deploy(env={"KIND_CLUSTER_NAME": "chart-testing"})
+    assert run.returncode == 0, run.stderr
+    assert any(c["argv"][:4] == ["load", "docker-image", "--name", "chart-testing"] for c in run.of("kind"))
+    assert all(c["argv"][:2] == ["--context", "kind-chart-testing"] for c in run.of("kubectl"))
+
+
+def test_recreate_deletes_the_cluster_first(deploy):
+    assert deploy().returncode == 0
+    run = deploy("--recreate")
+    assert run.returncode == 0, run.stderr
+    assert run.index("delete cluster --name task-manager") < run.index("create cluster --name task-manager")
+    assert "ALL DATA IS LOST" in deploy("--help").stdout
+
+
+def test_hpa_flag_applies_the_autoscalers_and_no_extras_skips_the_policies(deploy):
+    run = deploy("--hpa")
+    assert run.returncode == 0, run.stderr
+    assert "autoscalers.yaml" in " ".join(run.kubectl_words())
+    run = deploy("--no-extras")
+    assert run.returncode == 0, run.stderr
+    assert "network-policies.yaml" not in " ".join(run.kubectl_words())
+
+
+def test_default_tag_is_the_git_revision(deploy):
+    run = deploy(env={"IMAGE_TAG": ""})
+    assert run.returncode == 0, run.stderr
+    rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.strip()
+    loads = [c["argv"][-1] for c in run.of("kind") if c["argv"][:2] == ["load", "docker-image"]]
+    assert loads and all(image.split(":", 1)[1].startswith(rev) for image in loads), loads
+
+
+@pytest.mark.parametrize("missing,hint", [("kind", "go install sigs.k8s.io/kind"),
+                                          ("kubectl", "apt-get install kubernetes-client"),
+                                          ("docker", "apt-get install docker.io")])
+def test_missing_prerequisite_stops_before_doing_anything_and_says_how_to_get_it(deploy, missing, hint):
+    run = deploy(without=[missing])
+    assert run.returncode != 0
+    assert f"missing: {missing}" in run.stderr and hint in run.stderr
+    assert "deploy.sh local" in run.stderr, "point at the way to run without a cluster"
+    assert not any(c["argv"][:1] in (["build"], ["create"], ["apply"]) for c in run.calls)
+
+
+def test_unreachable_docker_daemon_is_reported(deploy):
+    run = deploy(env={"STANDIN_DOCKER_DOWN": "1"})
+    assert run.returncode != 0
+    assert "Docker daemon" in run.stderr
+    assert not run.of("kind") or not any("create" in c["argv"] for c in run.of("kind"))
+
+
+def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
+    run = deploy(env={"STANDIN_FAIL_ROLLOUT": "backend-api"})
+    assert run.returncode != 0
+    assert "deploy failed" in run.stderr
+    assert "Back-off restarting failed container" in run.stderr, "recent events"
+    assert "describe pod/backend-api-abc" in run.stderr and "Liveness probe failed" in run.stderr
+    assert "log line from pod/backend-api-abc" in run.stderr
+    assert "describe pod/postgres-123" not in run.stderr, "only pods that are not ready"
+    assert "frontend-deployment" not in " ".join(run.kubectl_words()), "stops at the first failure"
+
+
+def test_down_deletes_the_namespace_and_down_all_the_cluster(deploy):
+    assert deploy().returncode == 0
+    run = deploy("down")
+    assert run.returncode == 0, run.stderr
+    assert any(c["argv"][2:5] == ["delete", "namespace", NAMESPACE] for c in run.of("kubectl"))
+    assert not any("delete" in c["argv"] for c in run.of("kind"))
+    assert json.loads((deploy.state / "state.json").read_text())["clusters"] == ["task-manager"]
+    run = deploy("down", "--all")
+    assert run.returncode == 0, run.stderr
+    assert json.loads((deploy.state / "state.json").read_text())["clusters"] == []
+
+
+def test_logs_and_unknown_commands(deploy):
+    run = deploy("logs", "backend-api")
+    assert run.returncode == 0, run.stderr
+    assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
+    assert deploy("logs", "nosuch").returncode != 0
+    bad = deploy("frobnicate")
+    assert bad.returncode != 0 and "unknown command" in bad.stderr

@@ -1,0 +1,73 @@
+"""Offline checks of the manifests with real tools: schema validation (kubernetes-validate, strict), checkov,
+and shellcheck on the deploy scripts. `kubectl apply --dry-run` needs an API server, which cannot run here."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import EXTRAS_DIR, MANIFEST_DIR, ROOT, VENV_HINT, manifest_files, tool
+
+
+def test_the_ten_core_manifests_exist():
+    names = sorted(p.name for p in MANIFEST_DIR.glob("*.yaml"))
+    assert names == sorted([
+        "namespace.yaml", "configmap.yaml", "secret.yaml", "postgres-pvc.yaml", "postgres-deployment.yaml",
+        "postgres-service.yaml", "backend-deployment.yaml", "backend-service.yaml", "frontend-deployment.yaml",
+        "frontend-service.yaml",
+    ])
+    assert sorted(p.name for p in EXTRAS_DIR.glob("*.yaml")) == [
+        "autoscalers.yaml", "network-policies.yaml", "pod-disruption-budgets.yaml"]
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_manifest_matches_the_kubernetes_schema_strictly(path):
+    validate = tool("kubernetes-validate", VENV_HINT)
+    result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_strict_schema_validation_rejects_a_misspelt_field(tmp_path):
+    """The validator really catches what a typo would break (so a pass above means something)."""
+    validate = tool("kubernetes-validate", VENV_HINT)
+    bad = (MANIFEST_DIR / "backend-deployment.yaml").read_text().replace("readinessProbe:", "readynessProbe:")
+    (tmp_path / "bad.yaml").write_text(bad)
+    result = subprocess.run([validate, "--strict", str(tmp_path / "bad.yaml")], capture_output=True, text=True)
+    assert result.returncode != 0 and "readynessProbe" in result.stdout + result.stderr
+
+
+def run_checkov(directory, framework):
+    checkov = tool("checkov", VENV_HINT)
+    result = subprocess.run(
+        [checkov, "-d", str(directory), "--framework", framework, "--skip-download", "--quiet", "-o", "json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.stdout.strip(), f"checkov printed nothing:\n{result.stderr}"
+    reports = json.loads(result.stdout)
+    return reports if isinstance(reports, list) else [reports]
+
+
+def test_checkov_finds_nothing_in_the_manifests():
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
+        for report in run_checkov(MANIFEST_DIR, "kubernetes")
+        for c in report.get("results", {}).get("failed_checks", [])
+    ]
+    assert not failed, "checkov findings:\n" + "\n".join(failed)
+
+
+def test_every_accepted_checkov_finding_says_why():
+    """Suppressions are annotations `checkov.io/skipN: CHECK=reason`, and the manifest explains them in a comment."""
+    for path in manifest_files():
+        text = path.read_text()
+        for line in text.splitlines():
+            if "checkov.io/skip" in line:
+                check, _, reason = line.split(":", 1)[1].strip().partition("=")
+                assert len(reason.split()) >= 3, f"{path.name}: {check} is suppressed without a reason"
+                assert check in text.replace(line, "") or "see backend-deployment.yaml" in text, (
+                    f"{path.name}: {check} has no explaining comment")
+
+
+def test_deploy_scripts_are_shellcheck_clean():
+    shellcheck = tool("shellcheck", "apt-get install shellcheck")
+    scripts = [ROOT / "deploy.sh", ROOT / "scripts" / "deploy-local.sh", ROOT / "scripts" / "test-infra.sh"]
+    result = subprocess.run([shellcheck, "-x", *map(str, scripts)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr

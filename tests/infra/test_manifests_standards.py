@@ -1,0 +1,111 @@
+"""The standards every workload in the manifests must meet (Pod Security `restricted`, pinned images, probes,
+resources, labels, rollout strategy), read from the YAML itself."""
+import pytest
+
+from conftest import NAMESPACE, all_objects, by_name, objects_of
+
+DEPLOYMENTS = [d["metadata"]["name"] for d in objects_of("Deployment")]
+
+
+def pod_spec(name):
+    return by_name("Deployment", name)["spec"]["template"]["spec"]
+
+
+def test_every_object_lives_in_the_namespace_and_carries_the_part_of_label():
+    for path, obj in all_objects():
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"].get("namespace") == NAMESPACE, f"{path.name}: {obj['metadata']['name']}"
+        assert obj["metadata"]["labels"].get("app.kubernetes.io/part-of") == "taskmgr", path.name
+
+
+def test_namespace_enforces_the_restricted_pod_security_profile():
+    labels = by_name("Namespace", NAMESPACE)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_pods_meet_the_restricted_profile(name):
+    spec = pod_spec(name)
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert spec.get("automountServiceAccountToken") is False
+    assert "hostNetwork" not in spec and "hostPID" not in spec
+    for c in spec["containers"]:
+        sc = c["securityContext"]
+        assert sc["runAsNonRoot"] is True and isinstance(sc["runAsUser"], int) and sc["runAsUser"] > 0
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"] and "add" not in sc["capabilities"]
+        assert sc["seccompProfile"]["type"] == "RuntimeDefault"
+        assert sc["readOnlyRootFilesystem"] is True
+        # Restricted allows only these volume types.
+        for volume in spec.get("volumes", []):
+            assert set(volume) - {"name"} <= {"emptyDir", "persistentVolumeClaim", "configMap", "secret"}, volume
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_images_are_pinned_and_never_pulled_needlessly(name):
+    for c in pod_spec(name)["containers"]:
+        repo, _, tag = c["image"].rpartition(":")
+        assert repo and tag and tag != "latest", c["image"]
+        assert c["imagePullPolicy"] == "IfNotPresent"
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_containers_have_requests_limits_and_probes(name):
+    for c in pod_spec(name)["containers"]:
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name}: {kind}"
+        assert "readinessProbe" in c and "livenessProbe" in c
+
+
+@pytest.mark.parametrize("name", ["backend-api", "frontend"])
+def test_stateless_services_roll_out_without_downtime(name):
+    dep = by_name("Deployment", name)
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["startupProbe"]["httpGet"]["path"] == "/health"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert c["lifecycle"]["preStop"]["sleep"]["seconds"] > 0, "endpoints must drain before SIGTERM"
+    assert c["securityContext"]["runAsUser"] == 10001
+    spread = dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_postgres_keeps_its_data_on_the_volume_and_recreates_on_update():
+    dep = by_name("Deployment", "postgres")
+    assert dep["spec"]["replicas"] == 1
+    assert dep["spec"]["strategy"]["type"] == "Recreate", "a RWO volume cannot be shared during a rollout"
+    spec = dep["spec"]["template"]["spec"]
+    c = spec["containers"][0]
+    assert c["image"].startswith("postgres:16-alpine")
+    assert spec["securityContext"]["runAsUser"] == 70 and spec["securityContext"]["fsGroup"] == 70, "alpine UID"
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert mounts["/var/lib/postgresql/data"] == "data"
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["PGDATA"].startswith("/var/lib/postgresql/data/"), "PGDATA must be a subdirectory of the volume"
+    for writable in ("/var/run/postgresql", "/tmp"):
+        volume = next(v for v in spec["volumes"] if v["name"] == mounts[writable])
+        assert "emptyDir" in volume, writable
+    claim = next(v for v in spec["volumes"] if v["name"] == "data")["persistentVolumeClaim"]["claimName"]
+    pvc = by_name("PersistentVolumeClaim", claim)
+    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert "pg_isready" in " ".join(c[probe]["exec"]["command"])
+
+
+def test_secret_values_are_marked_as_local_placeholders():
+    secret = by_name("Secret", "app-secrets")
+    assert set(secret["stringData"]) == {"POSTGRES_PASSWORD", "SECRET_KEY"}
+    for value in secret["stringData"].values():
+        assert "local-dev-only" in value
+
+
+def test_disruption_budgets_and_autoscalers_cover_both_stateless_services():
+    for name in ("backend-api", "frontend"):
+        assert by_name("PodDisruptionBudget", name)["spec"]["minAvailable"] == 1
+        hpa = by_name("HorizontalPodAutoscaler", name)
+        assert hpa["spec"]["scaleTargetRef"]["name"] == name
+        assert hpa["spec"]["minReplicas"] >= by_name("Deployment", name)["spec"]["replicas"]
