@@ -2,6 +2,7 @@
 # The infrastructure stage of ./scripts/test.sh: offline checks of the Kubernetes manifests, deploy.sh, the
 # GitHub workflow and the docs (tests/infra, pytest). Installs nothing: .ci/run puts the pinned tools of
 # tests/infra/requirements.txt into .local/infra-venv; any python3 that has them works too.
+# Arguments replace the default target (tests/infra), e.g. `scripts/test-infra.sh tests/infra/test_workflows.py`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,10 +24,11 @@ infra_python() {
 }
 
 run_infra_tests() {
-  local python
+  local python targets=(tests/infra)
+  (($#)) && targets=("$@")
   python="$(infra_python)"
   # The venv's bin first, so the tests find its checkov, zizmor and kubernetes-validate.
-  PATH="$(dirname "$python"):$PATH" "$python" -m pytest tests/infra -p no:cacheprovider -q -rfE "$@"
+  PATH="$(dirname "$python"):$PATH" "$python" -m pytest -p no:cacheprovider -q -rfE "${targets[@]}"
 }
 
 run_infra_tests "$@"

@@ -45,8 +45,13 @@ stage_rust_tests() {
   cargo test --workspace --locked
 }
 
+stage_infra() {
+  ./scripts/test-infra.sh
+}
+
 run_stage rust-lint stage_rust_lint
 run_stage rust-tests stage_rust_tests
+run_stage infra stage_infra
 
 echo
 if ((failed > 0)); then

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# End-to-end checks of a real kind deployment made by ./deploy.sh, run from outside the cluster.
+# NEEDS A REAL CLUSTER: it runs in the e2e-kind job of .github/workflows/ci.yml, not on our own machines.
+# All traffic goes to localhost (the NodePort mapping and kubectl port-forward); every loop is bounded.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+CLUSTER="${KIND_CLUSTER_NAME:-task-manager}"
+NAMESPACE=task-manager
+UI=http://localhost:30080
+API_PORT=15000
+API="http://localhost:$API_PORT"
+WORK="$(mktemp -d)"
+PF_PID=""
+
+kc() {
+  kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" "$@"
+}
+
+cleanup() {
+  if [[ -n "$PF_PID" ]]; then
+    kill "$PF_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+pass() {
+  echo "ok: $*"
+}
+
+# http METHOD URL [JSON]: prints the status code; the body goes to $WORK/body.
+http() {
+  local method="$1" url="$2" data="${3:-}"
+  if [[ -n "$data" ]]; then
+    curl -sS --max-time 10 -o "$WORK/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
+      --data "$data" "$url"
+  else
+    curl -sS --max-time 10 -o "$WORK/body" -w '%{http_code}' -X "$method" "$url"
+  fi
+}
+
+json_field() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/body" "$1"
+}
+
+expect() {
+  local want="$1" got="$2" what="$3"
+  [[ "$got" == "$want" ]] || fail "$what: expected HTTP $want, got $got: $(head -c 300 "$WORK/body")"
+}
+
+start_port_forward() {
+  kc port-forward svc/backend-api "$API_PORT:5000" >"$WORK/port-forward.log" 2>&1 &
+  PF_PID=$!
+  local i
+  for ((i = 0; i < 30; i++)); do
+    curl -fsS -o /dev/null --max-time 2 "$API/health" 2>/dev/null && return
+    sleep 1
+  done
+  cat "$WORK/port-forward.log" >&2
+  fail "kubectl port-forward svc/backend-api did not answer"
+}
+
+check_ui() {
+  expect 200 "$(http GET "$UI/")" "GET / on the NodePort"
+  grep -qi '<html' "$WORK/body" || fail "the UI did not return a page"
+  pass "the UI answers on $UI"
+}
+
+# crud BASE: create, read, update, delete one task through BASE/api/tasks.
+crud() {
+  local base="$1" id
+  expect 201 "$(http POST "$base/api/tasks" '{"title":"e2e task","priority":"high"}')" "create via $base"
+  id="$(json_field id)"
+  expect 200 "$(http GET "$base/api/tasks/$id")" "read via $base"
+  [[ "$(json_field title)" == "e2e task" ]] || fail "read back a different title via $base"
+  expect 200 "$(http PATCH "$base/api/tasks/$id" '{"completed":true}')" "update via $base"
+  [[ "$(json_field completed)" == "True" ]] || fail "update did not mark the task completed via $base"
+  expect 200 "$(http DELETE "$base/api/tasks/$id")" "delete via $base"
+  expect 404 "$(http GET "$base/api/tasks/$id")" "read after delete via $base"
+  pass "create, read, update, delete via $base"
+}
+
+# load_loop NAME: GETs the task list through the NodePort every 0.1 s (at most 3000 times) until
+# $WORK/NAME.stop exists; writes the number of failed requests to $WORK/NAME.failures.
+load_loop() {
+  local name="$1" failures=0 total=0 code
+  while [[ ! -e "$WORK/$name.stop" ]] && ((total < 3000)); do
+    code="$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$UI/api/tasks?limit=5" || true)"
+    total=$((total + 1))
+    [[ "$code" == 200 ]] || failures=$((failures + 1))
+    sleep 0.1
+  done
+  echo "$failures $total" >"$WORK/$name.failures"
+}
+
+start_load() {
+  load_loop "$1" &
+  echo $!
+}
+
+stop_load() {
+  local name="$1" pid="$2"
+  touch "$WORK/$name.stop"
+  wait "$pid"
+  local failures total
+  read -r failures total <"$WORK/$name.failures"
+  echo "$name: $failures failed of $total requests"
+  ((failures == 0)) || fail "$name: $failures of $total requests failed"
+}
+
+first_pod() {
+  kc get pods -l "app.kubernetes.io/name=$1" -o jsonpath='{.items[0].metadata.name}'
+}
+
+check_pod_loss() {
+  local pid
+  pid="$(start_load pod-loss)"
+  sleep 2
+  kc delete pod "$(first_pod backend-api)" --wait=false
+  kc delete pod "$(first_pod frontend)" --wait=false
+  sleep 5
+  kc rollout status deployment/backend-api --timeout 120s
+  kc rollout status deployment/frontend --timeout 120s
+  sleep 3
+  stop_load pod-loss "$pid"
+  pass "requests kept succeeding while a backend and a frontend pod were replaced"
+}
+
+check_postgres_restart() {
+  local id i
+  # Through the NodePort: the port-forward's pod may have been replaced by check_pod_loss.
+  expect 201 "$(http POST "$UI/api/tasks" '{"title":"survives a postgres restart"}')" "create before restart"
+  id="$(json_field id)"
+  kc delete pod -l app.kubernetes.io/name=postgres --wait=true
+  kc rollout status deployment/postgres --timeout 180s
+  for ((i = 0; i < 60; i++)); do
+    [[ "$(http GET "$UI/api/tasks/$id")" == 200 ]] && break
+    sleep 2
+  done
+  expect 200 "$(http GET "$UI/api/tasks/$id")" "the task after the postgres pod was replaced"
+  [[ "$(json_field title)" == "survives a postgres restart" ]] || fail "the task came back different"
+  pass "tasks survive the loss of the postgres pod (the volume keeps them)"
+}
+
+check_rolling_update() {
+  local pid
+  pid="$(start_load rolling-update)"
+  sleep 2
+  # A new tag, so the re-run really rolls both deployments out.
+  IMAGE_TAG="$(git rev-parse --short=12 HEAD)-rerun" ./deploy.sh
+  sleep 3
+  stop_load rolling-update "$pid"
+  pass "./deploy.sh re-run: rolling update with no failed request"
+}
+
+main() {
+  check_ui
+  start_port_forward
+  crud "$API"
+  crud "$UI"
+  check_pod_loss
+  check_postgres_restart
+  check_rolling_update
+  echo "e2e-kind: all checks passed"
+}
+
+main "$@"

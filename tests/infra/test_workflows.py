@@ -1,0 +1,152 @@
+"""Offline checks of the GitHub Actions workflow: nothing on this machine can run GitHub Actions, so the
+workflow is checked with zizmor and checkov, read as YAML for its hygiene, and compared with the README,
+deploy.sh and scripts/test.sh so that CI and the documented commands cannot drift apart."""
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT, VENV_HINT, tool
+
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+@pytest.fixture(scope="module")
+def workflow():
+    data = yaml.safe_load(WORKFLOW.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return data
+
+
+def runs(job):
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+def run_lines(job):
+    return [line.strip() for script in runs(job) for line in script.splitlines()]
+
+
+def uses(job, action):
+    steps = [s for s in job["steps"] if s.get("uses", "").startswith(action + "@")]
+    assert len(steps) == 1, f"expected one step using {action}"
+    return steps[0]
+
+
+def readme_commands():
+    """The commands of the README's first code block (its two top commands)."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```(?:sh|bash|console)?\n(.*?)```", text, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_zizmor_finds_nothing():
+    zizmor = tool("zizmor", VENV_HINT)
+    result = subprocess.run([zizmor, "--offline", "--persona=pedantic", str(WORKFLOW)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout + result.stderr
+
+
+def test_checkov_github_actions_checks_find_nothing():
+    checkov = tool("checkov", VENV_HINT)
+    result = subprocess.run([checkov, "-d", str(ROOT), "--framework", "github_actions", "--skip-download",
+                             "--quiet", "-o", "json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    summary = reports[0]["summary"] if "summary" in reports[0] else reports[0]
+    # checkov silently skips a workflow its bundled schema rejects: insist that it really checked something.
+    assert summary["passed"] > 50, f"checkov did not check the workflow: {summary}"
+    failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}"
+              for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    assert not failed, "\n".join(failed)
+
+
+def test_every_job_has_a_timeout(workflow):
+    for name, job in workflow["jobs"].items():
+        assert 0 < job.get("timeout-minutes", 0) <= 60, f"job {name} needs timeout-minutes"
+
+
+def test_every_action_is_pinned_to_a_full_commit_sha_with_its_tag_noted(workflow):
+    lines = WORKFLOW.read_text().splitlines()
+    used = [line for line in lines if re.match(r"\s*(- )?uses:", line)]
+    assert used
+    for line in used:
+        ref, _, comment = line.split("uses:", 1)[1].partition("#")
+        assert FULL_SHA.match(ref.strip()), f"not pinned to a full SHA: {line.strip()}"
+        assert re.match(r"\s*v\d", comment), f"say which tag the SHA is: {line.strip()}"
+
+
+def test_permissions_are_least_privilege(workflow):
+    assert workflow["permissions"] == {"contents": "read"}
+    for name, job in workflow["jobs"].items():
+        granted = job.get("permissions", {})
+        writes = {k for k, v in granted.items() if v == "write"}
+        if name == "images":
+            assert writes == {"packages"}, "only the image push may write, and only packages"
+        else:
+            assert not granted, f"job {name} needs no permission beyond the workflow's"
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_concurrency_group_and_triggers(workflow):
+    assert "${{ github.ref }}" in workflow["concurrency"]["group"]
+    assert {"push", "pull_request", "workflow_dispatch"} <= set(workflow["on"])
+
+
+def test_images_are_pushed_only_from_main_after_every_other_job(workflow):
+    job = workflow["jobs"]["images"]
+    assert "refs/heads/main" in job["if"] and "push" in job["if"]
+    assert set(job["needs"]) == {"lint", "test", "e2e-kind"}
+    assert "ghcr.io" == uses(job, "docker/login-action")["with"]["registry"]
+    script = "\n".join(runs(job))
+    assert "${GITHUB_SHA}" in script and "docker push" in script
+
+
+def test_readme_top_commands_are_what_ci_runs(workflow):
+    """The README's two commands: ./deploy.sh (run by e2e-kind) and the test command (run by the test job)."""
+    commands = readme_commands()
+    assert commands[:2] == ["./deploy.sh", "./scripts/test.sh"], commands
+    assert "./deploy.sh" in run_lines(workflow["jobs"]["e2e-kind"])
+    assert "./scripts/test.sh" in run_lines(workflow["jobs"]["test"])
+    ci_run = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci_run[-1].strip() == "./scripts/test.sh", ".ci/run must end by running the README's test command"
+    assert "bash .ci/run --install-only" in " ".join(run_lines(workflow["jobs"]["test"]))
+
+
+def test_lint_job_runs_the_rust_checks_of_the_test_command(workflow):
+    test_sh = (ROOT / "scripts" / "test.sh").read_text()
+    lint = run_lines(workflow["jobs"]["lint"])
+    for command in ("cargo fmt --all -- --check", "cargo clippy --workspace --all-targets --locked -- -D warnings"):
+        assert command in test_sh and command in lint, command
+
+
+def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses(workflow):
+    """helm/kind-action names its cluster chart-testing unless told: name it as kind-config.yaml does, and let
+    deploy.sh (kind load, kubectl context) know through KIND_CLUSTER_NAME."""
+    job = workflow["jobs"]["e2e-kind"]
+    kind_config = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
+    action = uses(job, "helm/kind-action")["with"]
+    assert action["config"] == "kind-config.yaml"
+    assert action["cluster_name"] == kind_config["name"] == job["env"]["KIND_CLUSTER_NAME"]
+    deploy = (ROOT / "deploy.sh").read_text()
+    assert "KIND_CLUSTER_NAME" in deploy and 'kind load docker-image --name "$CLUSTER"' in deploy
+
+
+def test_images_job_builds_with_the_same_dockerfiles_as_deploy_sh(workflow):
+    deploy = (ROOT / "deploy.sh").read_text()
+    assert 'docker build -f "crates/$svc/Dockerfile"' in deploy
+    assert 'docker build -f "crates/${svc}/Dockerfile"' in "\n".join(runs(workflow["jobs"]["images"]))
+
+
+def test_e2e_job_uploads_diagnostics_on_failure(workflow):
+    job = workflow["jobs"]["e2e-kind"]
+    upload = uses(job, "actions/upload-artifact")
+    assert upload["if"] == "failure()"
+    assert "./tests/infra/e2e-kind.sh" in run_lines(job)
+    assert (ROOT / "tests" / "infra" / "e2e-kind.sh").exists()
