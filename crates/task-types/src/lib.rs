@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// How urgent a task is. Ordered `Low < Medium < High`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
@@ -53,7 +55,11 @@ pub struct UnknownPriority(pub String);
 
 impl std::fmt::Display for UnknownPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "priority must be one of low, medium, high (got {:?})", self.0)
+        write!(
+            f,
+            "priority must be one of low, medium, high (got {:?})",
+            self.0
+        )
     }
 }
 

@@ -1,1 +1,111 @@
-//! TODO
+//! The real backend-api server, in-process on 127.0.0.1 and a free port, for integration tests
+//! (of the backend and of the frontend) and benchmarks.
+//!
+//! ```no_run
+//! use test_support::{backend::spawn_backend, postgres::TestDatabase};
+//! let db = TestDatabase::migrated();
+//! let backend = spawn_backend(db.url());
+//! let url = backend.url("/api/tasks"); // http://127.0.0.1:<port>/api/tasks
+//! backend.stop();                      // or just drop it
+//! ```
+//!
+//! The server runs on its own thread with its own actix `System`, so it works from sync tests and from
+//! any async runtime. Declare the `TestDatabase` before the backend so the server stops first.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use actix_web::dev::ServerHandle;
+use backend_api::{Application, Settings};
+
+/// A running backend. Dropping it stops the server (without waiting for in-flight requests).
+pub struct SpawnedBackend {
+    /// `127.0.0.1:<port>`.
+    pub address: SocketAddr,
+    /// `http://127.0.0.1:<port>` (no trailing slash).
+    pub base_url: String,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SpawnedBackend {
+    /// `base_url` + `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        // `stop` sends the command at once; the returned future only reports completion.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for SpawnedBackend {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The settings [`spawn_backend`] uses: 127.0.0.1, port 0, two workers, no signal handlers.
+pub fn test_settings(database_url: &str) -> Settings {
+    Settings {
+        workers: Some(2),
+        ..Settings::local(database_url)
+    }
+}
+
+/// Starts the real server against `database_url` (waiting for the database and migrating it, as in
+/// production) and returns once it accepts connections. Panics with the start-up error otherwise.
+pub fn spawn_backend(database_url: &str) -> SpawnedBackend {
+    spawn_backend_with(test_settings(database_url))
+        .unwrap_or_else(|e| panic!("backend did not start: {e}"))
+}
+
+/// [`spawn_backend`] with settings of your own (pool size, timeouts, ...). `host`/`port` are used as given.
+pub fn spawn_backend_with(settings: Settings) -> Result<SpawnedBackend, String> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("test-backend".to_owned())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match Application::build(settings) {
+                    Ok(app) => {
+                        let _ = ready_tx.send(Ok((app.address(), app.handle())));
+                        if let Err(err) = app.run().await {
+                            log::error!("test backend stopped with an error: {err}");
+                        }
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err.to_string()));
+                    }
+                }
+            })
+        })
+        .map_err(|e| format!("cannot start the backend thread: {e}"))?;
+    match ready_rx.recv() {
+        Ok(Ok((address, handle))) => Ok(SpawnedBackend {
+            address,
+            base_url: format!("http://{address}"),
+            handle,
+            thread: Some(thread),
+        }),
+        Ok(Err(err)) => {
+            let _ = thread.join();
+            Err(err)
+        }
+        Err(_) => Err("the backend thread panicked during start-up".to_owned()),
+    }
+}

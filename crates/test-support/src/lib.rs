@@ -1,8 +1,9 @@
 //! Dev-only test harness shared by every crate's integration tests and the benchmarks.
 //!
-//! - [`postgres`]: a throwaway PostgreSQL cluster on a free port (or `TEST_DATABASE_URL`),
-//!   and a fresh database per test.
-//! - [`backend`]: the real backend-api server, in-process on port 0.
+//! - [`postgres`]: a throwaway PostgreSQL cluster on a free port (or `TEST_DATABASE_URL`), and a fresh
+//!   database per test ([`postgres::TestDatabase`]); [`postgres::Cluster`] can be stopped and started
+//!   again for fault tests.
+//! - [`backend`]: the real backend-api server, in-process on port 0 ([`backend::spawn_backend`]).
 //! - [`frontend`]: the real frontend server, in-process on port 0.
 pub mod backend;
 pub mod frontend;

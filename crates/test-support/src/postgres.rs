@@ -1,1 +1,489 @@
-//! TODO
+//! A real PostgreSQL for tests: a throwaway cluster on a free port (or the server in `TEST_DATABASE_URL`),
+//! and a fresh database per test.
+//!
+//! ```no_run
+//! use test_support::postgres::{Cluster, TestDatabase};
+//! let db = TestDatabase::migrated();           // a fresh, migrated database on the shared server
+//! let url: &str = db.url();
+//! let private = Cluster::start().unwrap();      // a cluster of your own, for tests that stop it
+//! let db2 = TestDatabase::empty_on(&private.admin_url());
+//! private.stop();
+//! private.start_again();
+//! ```
+//!
+//! The binaries come from `PATH`, `pg_config --bindir`, or `/usr/lib/postgresql/*/bin`. PostgreSQL refuses
+//! to run as root, so as root the cluster runs as the `postgres` user (via `runuser`) in a data directory
+//! under `/tmp` owned by that user. `cargo test` never runs the destructors of statics, so every cluster
+//! gets a watchdog process that stops it and deletes its data directory once the test process is gone.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+/// When set, tests use this server (its user must be allowed to create databases) instead of a cluster.
+pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+const HOW_TO_GET_POSTGRES: &str = "PostgreSQL is needed for these tests but was not found: no initdb and pg_ctl \
+     in PATH, in `pg_config --bindir`, or in /usr/lib/postgresql/*/bin. Install it (Debian/Ubuntu: \
+     `apt-get install postgresql`), or set TEST_DATABASE_URL=postgres://user:password@host:port/postgres \
+     to use a running server whose user may create databases.";
+
+/// A throwaway PostgreSQL cluster. Dropping it stops it and deletes its data; so does the watchdog when
+/// the process ends without dropping it (statics).
+pub struct Cluster {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    port: u16,
+    as_postgres_user: bool,
+    watchdog: Mutex<Option<Child>>,
+}
+
+impl Cluster {
+    /// `initdb` + `pg_ctl start` on a free port of 127.0.0.1, tuned for tests (no fsync).
+    pub fn start() -> Result<Cluster, String> {
+        Self::start_with(&[
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+    }
+
+    /// [`Cluster::start`] with extra `postgres` options (e.g. `["-c", "max_connections=50"]`).
+    pub fn start_with(extra_options: &[&str]) -> Result<Cluster, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let bin_dir = find_bin_dir().ok_or_else(|| HOW_TO_GET_POSTGRES.to_owned())?;
+        let as_postgres_user = is_root();
+        let data_dir = std::env::temp_dir().join(format!(
+            "taskmgr-pg-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        if as_postgres_user {
+            let (uid, gid) = postgres_user_ids()?;
+            std::os::unix::fs::chown(&data_dir, Some(uid), Some(gid)).map_err(|e| {
+                format!(
+                    "cannot hand {} to the postgres user: {e}",
+                    data_dir.display()
+                )
+            })?;
+        }
+        let cluster = Cluster {
+            bin_dir,
+            data_dir,
+            port: free_port()?,
+            as_postgres_user,
+            watchdog: Mutex::new(None),
+        };
+        // From here on, a failure drops `cluster`, which cleans up.
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &cluster.pgdata(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        )?;
+        let mut options = vec![
+            "-c".to_owned(),
+            "listen_addresses=127.0.0.1".to_owned(),
+            "-c".to_owned(),
+            format!("port={}", cluster.port),
+            "-c".to_owned(),
+            format!("unix_socket_directories={}", cluster.pgdata()),
+            "-c".to_owned(),
+            "max_connections=300".to_owned(),
+        ];
+        options.extend(extra_options.iter().map(|s| s.to_string()));
+        std::fs::write(cluster.data_dir.join("taskmgr-options"), options.join(" "))
+            .map_err(|e| format!("cannot write the cluster's options: {e}"))?;
+        cluster.start_again_checked()?;
+        *cluster.watchdog.lock().unwrap() = Some(cluster.spawn_watchdog()?);
+        Ok(cluster)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication, superuser).
+    pub fn admin_url(&self) -> String {
+        self.url_for("postgres")
+    }
+
+    pub fn url_for(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`): clients see their connections closed. For fault tests.
+    pub fn stop(&self) {
+        if let Err(err) = self.run(
+            "pg_ctl",
+            &["-D", &self.pgdata(), "-m", "fast", "-w", "-t", "30", "stop"],
+        ) {
+            panic!("could not stop the test cluster: {err}");
+        }
+    }
+
+    /// Starts the server again on the same port and data, after [`Cluster::stop`].
+    pub fn start_again(&self) {
+        if let Err(err) = self.start_again_checked() {
+            panic!("could not start the test cluster: {err}");
+        }
+    }
+
+    fn start_again_checked(&self) -> Result<(), String> {
+        let options = std::fs::read_to_string(self.data_dir.join("taskmgr-options"))
+            .map_err(|e| format!("cannot read the cluster's options: {e}"))?;
+        let log = format!("{}/postgres.log", self.pgdata());
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.pgdata(),
+                "-l",
+                &log,
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                &options,
+                "start",
+            ],
+        )
+    }
+
+    fn pgdata(&self) -> String {
+        self.data_dir.display().to_string()
+    }
+
+    /// Runs one PostgreSQL tool (as the postgres user when we are root), its output kept for the error.
+    fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
+        let program = self.bin_dir.join(tool);
+        let mut command = if self.as_postgres_user {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        // Our working directory may not be readable by the postgres user.
+        let output = command
+            .args(args)
+            .current_dir(&self.data_dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(self.data_dir.join("postgres.log")).unwrap_or_default();
+        Err(format!(
+            "{} {} failed ({}):\n{}{}\n{}",
+            program.display(),
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            log.lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ))
+    }
+
+    /// A detached shell that waits for this process to end, then stops the cluster and deletes its data.
+    fn spawn_watchdog(&self) -> Result<Child, String> {
+        use std::os::unix::process::CommandExt;
+        let pg_ctl = self.bin_dir.join("pg_ctl");
+        let as_user = if self.as_postgres_user {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             {as_user}'{pg_ctl}' -D '{dir}' -m immediate -w stop; rm -rf '{dir}'",
+            pid = std::process::id(),
+            pg_ctl = pg_ctl.display(),
+            dir = self.pgdata(),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group: a Ctrl-C aimed at the tests must not kill the cleaner.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start the cluster's watchdog: {e}"))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", &self.pgdata(), "-m", "immediate", "-w", "stop"],
+        );
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(mut watchdog) = self.watchdog.lock().unwrap().take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+    }
+}
+
+/// The server every test shares: `TEST_DATABASE_URL` when set, otherwise one cluster per test process.
+/// Panics, saying how to get PostgreSQL, when neither is available.
+pub fn shared_admin_url() -> &'static str {
+    static SHARED: OnceLock<Result<(String, Option<Cluster>), String>> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| match std::env::var(TEST_DATABASE_URL) {
+        Ok(url) if !url.is_empty() => Ok((url, None)),
+        _ => Cluster::start().map(|c| (c.admin_url(), Some(c))),
+    });
+    match shared {
+        Ok((url, _)) => url,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+/// A database of its own for one test, dropped (`WITH (FORCE)`) when the value is dropped.
+pub struct TestDatabase {
+    url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    /// A fresh database with the backend's schema, on the shared server (cloned from a migrated template).
+    pub fn migrated() -> TestDatabase {
+        Self::migrated_on(shared_admin_url())
+    }
+
+    /// A fresh database without any table, on the shared server (migration tests).
+    pub fn empty() -> TestDatabase {
+        Self::empty_on(shared_admin_url())
+    }
+
+    /// A fresh migrated database on the server of `admin_url` (e.g. a private [`Cluster`]).
+    pub fn migrated_on(admin_url: &str) -> TestDatabase {
+        match template_for(admin_url) {
+            Some(template) => Self::create(admin_url, Some(&template)),
+            None => {
+                // A server we do not own: no template left behind, migrate the database itself.
+                let db = Self::create(admin_url, None);
+                let mut conn = connect(&db.url);
+                backend_api::db::migrate(&mut conn)
+                    .unwrap_or_else(|e| panic!("migrating {}: {e}", db.name));
+                db
+            }
+        }
+    }
+
+    pub fn empty_on(admin_url: &str) -> TestDatabase {
+        Self::create(admin_url, None)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A new connection to this database (to look at rows behind the API's back).
+    pub fn connect(&self) -> PgConnection {
+        connect(&self.url)
+    }
+
+    fn create(admin_url: &str, template: Option<&str>) -> TestDatabase {
+        let name = unique_name("t");
+        let template = template
+            .map(|t| format!(" TEMPLATE {t}"))
+            .unwrap_or_default();
+        execute(admin_url, &format!("CREATE DATABASE {name}{template}"));
+        TestDatabase {
+            url: with_database(admin_url, &name),
+            name,
+            admin_url: admin_url.to_owned(),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The migrated template of a cluster this process started; `None` for an external server.
+fn template_for(admin_url: &str) -> Option<String> {
+    static TEMPLATES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    if std::env::var(TEST_DATABASE_URL).is_ok_and(|url| url == admin_url) {
+        return None;
+    }
+    let mut templates = TEMPLATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let template = templates.entry(admin_url.to_owned()).or_insert_with(|| {
+        let name = unique_name("template");
+        execute(admin_url, &format!("CREATE DATABASE {name}"));
+        let mut conn = connect(&with_database(admin_url, &name));
+        backend_api::db::migrate(&mut conn)
+            .unwrap_or_else(|e| panic!("migrating the template: {e}"));
+        name
+    });
+    Some(template.clone())
+}
+
+fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "taskmgr_{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The same server URL with another database: `postgres://u@h:p/old?x` → `postgres://u@h:p/new?x`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+fn connect(url: &str) -> PgConnection {
+    PgConnection::establish(url)
+        .unwrap_or_else(|e| panic!("cannot connect to the test database server: {e}"))
+}
+
+fn execute(admin_url: &str, sql: &str) {
+    connect(admin_url)
+        .batch_execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn postgres_user_ids() -> Result<(u32, u32), String> {
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, "postgres"]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    match (id("-u"), id("-g")) {
+        (Some(uid), Some(gid)) => Ok((uid, gid)),
+        _ => Err(
+            "running as root, PostgreSQL must run as the `postgres` user, which does not exist \
+                  (Debian's postgresql package creates it; or run the tests as a normal user)"
+                .to_owned(),
+        ),
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// A directory holding both `initdb` and `pg_ctl`: from PATH, `pg_config --bindir`, or the newest
+/// `/usr/lib/postgresql/<version>/bin`.
+fn find_bin_dir() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let from_path = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|d| has_tools(d)));
+    let from_pg_config = || {
+        let out = Command::new("pg_config").arg("--bindir").output().ok()?;
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        has_tools(&dir).then_some(dir)
+    };
+    let from_debian = || {
+        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+            .filter(|(_, dir)| has_tools(dir))
+            .collect();
+        versions.sort();
+        versions.pop().map(|(_, dir)| dir)
+    };
+    // Resolve symlinks (/usr/local/bin/pg_ctl → /usr/lib/postgresql/15/bin/pg_ctl) so the tools find their siblings.
+    let dir = from_path.or_else(from_pg_config).or_else(from_debian)?;
+    Some(
+        dir.join("pg_ctl")
+            .canonicalize()
+            .ok()?
+            .parent()?
+            .to_path_buf(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn with_database_swaps_only_the_path() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5/postgres", "t1"),
+            "postgres://u:p@h:5/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5", "t1"),
+            "postgres://u@h:5/t1"
+        );
+    }
+}

@@ -1,0 +1,313 @@
+//! Environment → [`Settings`]. Every variable the backend reads is named here and nowhere else
+//! (the Kubernetes consistency test greps this file for them).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub const HOST: &str = "HOST";
+pub const PORT: &str = "PORT";
+pub const DATABASE_URL: &str = "DATABASE_URL";
+pub const POSTGRES_HOST: &str = "POSTGRES_HOST";
+pub const POSTGRES_PORT: &str = "POSTGRES_PORT";
+pub const POSTGRES_DB: &str = "POSTGRES_DB";
+pub const POSTGRES_USER: &str = "POSTGRES_USER";
+pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
+pub const DB_POOL_SIZE: &str = "DB_POOL_SIZE";
+pub const DB_POOL_TIMEOUT_MS: &str = "DB_POOL_TIMEOUT_MS";
+/// Read by env_logger in `main.rs`; named here so that every variable lives in one file.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// Everything the server needs to start. Build it with [`Settings::from_env`] or by hand (tests).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: IpAddr,
+    /// 0 asks the OS for a free port (tests).
+    pub port: u16,
+    pub database_url: DatabaseUrl,
+    pub pool_size: u32,
+    /// How long a request waits for a pool connection before it gets a 503.
+    pub pool_timeout: Duration,
+    /// How long start-up waits for the database in all before giving up.
+    pub db_wait: Duration,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// Install SIGTERM/SIGINT handlers (the binary does; servers spawned inside tests do not).
+    pub handle_signals: bool,
+}
+
+impl Settings {
+    pub const DEFAULT_PORT: u16 = 5000;
+    pub const DEFAULT_POOL_SIZE: u32 = 10;
+    pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_millis(2000);
+    pub const DEFAULT_DB_WAIT: Duration = Duration::from_secs(30);
+
+    /// Settings for a server on 127.0.0.1 and a free port, as tests and benchmarks want it.
+    pub fn local(database_url: impl Into<String>) -> Self {
+        Settings {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            database_url: DatabaseUrl(database_url.into()),
+            pool_size: Self::DEFAULT_POOL_SIZE,
+            pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
+            db_wait: Self::DEFAULT_DB_WAIT,
+            workers: None,
+            handle_signals: false,
+        }
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let host = parse_or(
+            &get,
+            HOST,
+            IpAddr::from([0, 0, 0, 0]),
+            "an IP address such as 0.0.0.0",
+        )?;
+        let port = parse_or(&get, PORT, Self::DEFAULT_PORT, "a port number 0-65535")?;
+        let pool_size: u32 = parse_or(
+            &get,
+            DB_POOL_SIZE,
+            Self::DEFAULT_POOL_SIZE,
+            "a whole number 1-1000",
+        )?;
+        if !(1..=1000).contains(&pool_size) {
+            return Err(ConfigError::new(DB_POOL_SIZE, "a whole number 1-1000"));
+        }
+        let timeout_ms: u64 = parse_or(
+            &get,
+            DB_POOL_TIMEOUT_MS,
+            Self::DEFAULT_POOL_TIMEOUT.as_millis() as u64,
+            "milliseconds, 1-600000",
+        )?;
+        if !(1..=600_000).contains(&timeout_ms) {
+            return Err(ConfigError::new(
+                DB_POOL_TIMEOUT_MS,
+                "milliseconds, 1-600000",
+            ));
+        }
+        let database_url = match get(DATABASE_URL) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    DATABASE_URL,
+                    "a URL starting with postgres://",
+                ))
+            }
+            None => url_from_parts(&get)?,
+        };
+        Ok(Settings {
+            host,
+            port,
+            database_url: DatabaseUrl(database_url),
+            pool_size,
+            pool_timeout: Duration::from_millis(timeout_ms),
+            db_wait: Self::DEFAULT_DB_WAIT,
+            workers: None,
+            handle_signals: true,
+        })
+    }
+}
+
+/// Just `PORT`, for the `healthcheck` subcommand (which needs no database settings).
+pub fn port_from_env() -> Result<u16, ConfigError> {
+    parse_or(
+        &|name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()),
+        PORT,
+        Settings::DEFAULT_PORT,
+        "a port number 0-65535",
+    )
+}
+
+/// `postgres://user:password@host:port/db` from the `POSTGRES_*` variables (as Kubernetes passes them).
+fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let host = get(POSTGRES_HOST).unwrap_or_else(|| "postgres".to_owned());
+    let port: u16 = parse_or(get, POSTGRES_PORT, 5432, "a port number 1-65535")?;
+    let require = |name: &'static str| {
+        get(name)
+            .ok_or_else(|| ConfigError::new(name, &format!("to be set (or set {DATABASE_URL})")))
+    };
+    let db = require(POSTGRES_DB)?;
+    let user = require(POSTGRES_USER)?;
+    let password = get(POSTGRES_PASSWORD).unwrap_or_default();
+    let credentials = if password.is_empty() {
+        percent_encode(&user)
+    } else {
+        format!("{}:{}", percent_encode(&user), percent_encode(&password))
+    };
+    Ok(format!(
+        "postgres://{credentials}@{host}:{port}/{}",
+        percent_encode(&db)
+    ))
+}
+
+fn parse_or<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::new(name, expected)),
+    }
+}
+
+/// Userinfo and path segments may hold any byte; encode all but the unreserved ones.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A connection URL that never prints its password (Debug and Display mask it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(url.into())
+    }
+
+    /// The real URL, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // postgres://user:secret@host/db → postgres://user:***@host/db
+        let url = &self.0;
+        let masked = url.find("://").and_then(|scheme_end| {
+            let rest = &url[scheme_end + 3..];
+            let at = rest.rfind('@')?;
+            let colon = rest[..at].find(':')?;
+            Some(format!(
+                "{}{}:***{}",
+                &url[..scheme_end + 3],
+                &rest[..colon],
+                &rest[at..]
+            ))
+        });
+        f.write_str(masked.as_deref().unwrap_or(url))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// A bad environment variable: `PORT: expected a port number 0-65535`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {variable} must be {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub expected: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, expected: &str) -> Self {
+        ConfigError {
+            variable,
+            expected: expected.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = settings(&[(DATABASE_URL, "postgres://u@h/d")]).unwrap();
+        assert_eq!(s.host.to_string(), "0.0.0.0");
+        assert_eq!(s.port, 5000);
+        assert_eq!(s.pool_size, 10);
+        assert_eq!(s.pool_timeout, Duration::from_millis(2000));
+        assert!(s.handle_signals);
+    }
+
+    #[test]
+    fn url_is_built_from_postgres_variables_when_database_url_is_unset() {
+        let s = settings(&[
+            (POSTGRES_DB, "tasks"),
+            (POSTGRES_USER, "app"),
+            (POSTGRES_PASSWORD, "p@ss:w/rd"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_url.expose(),
+            "postgres://app:p%40ss%3Aw%2Frd@postgres:5432/tasks"
+        );
+        let s = settings(&[
+            (POSTGRES_HOST, "db"),
+            (POSTGRES_PORT, "6543"),
+            (POSTGRES_DB, "t"),
+            (POSTGRES_USER, "u"),
+        ])
+        .unwrap();
+        assert_eq!(s.database_url.expose(), "postgres://u@db:6543/t");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            (PORT, "http"),
+            (PORT, "70000"),
+            (HOST, "localhost:80"),
+            (DB_POOL_SIZE, "0"),
+            (DB_POOL_SIZE, "ten"),
+            (DB_POOL_TIMEOUT_MS, "-5"),
+            (DATABASE_URL, "mysql://x"),
+        ] {
+            let err = settings(&[(DATABASE_URL, "postgres://u@h/d"), (var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{var}={value}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid configuration: {var} must be")),
+                "{err}"
+            );
+            assert!(!err.to_string().contains('\n'));
+        }
+        let err = settings(&[(POSTGRES_USER, "u")]).unwrap_err();
+        assert_eq!(err.variable, POSTGRES_DB);
+    }
+
+    #[test]
+    fn passwords_are_masked_when_printed() {
+        let url = DatabaseUrl::new("postgres://app:hunter2@db:5432/tasks");
+        assert_eq!(url.to_string(), "postgres://app:***@db:5432/tasks");
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert_eq!(
+            DatabaseUrl::new("postgres://app@db/tasks").to_string(),
+            "postgres://app@db/tasks"
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! PostgreSQL: the connection pool, the schema, the migrations and the queries.
+//!
+//! Queries are plain sync functions taking `&mut PgConnection`; the routes call them through
+//! [`with_conn`] inside `web::block`, so diesel never runs on the async executor.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::pg::{Pg, PgConnection};
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use task_types::{Priority, Task};
+use uuid::Uuid;
+
+use crate::domain::{ListQuery, SortKey, ValidNewTask, ValidPatch};
+
+pub mod schema {
+    pub mod sql_types {
+        /// The `task_priority` enum (`low` < `medium` < `high`), so that ordering by priority is plain SQL.
+        #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+        #[diesel(postgres_type(name = "task_priority"))]
+        pub struct TaskPriority;
+    }
+
+    diesel::table! {
+        use diesel::sql_types::*;
+        use super::sql_types::TaskPriority;
+
+        tasks (id) {
+            id -> Uuid,
+            title -> Varchar,
+            description -> Text,
+            priority -> TaskPriority,
+            completed -> Bool,
+            created_at -> Timestamptz,
+            updated_at -> Timestamptz,
+        }
+    }
+}
+
+use schema::tasks;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Any constant shared by every replica: whoever holds this advisory lock is the one migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x0074_6173_6b6d_6772; // "taskmgr" in ASCII
+
+/// Applies the pending migrations while holding a PostgreSQL advisory lock, so that replicas starting
+/// together take turns: the first migrates, the others then find nothing to do. Returns how many ran.
+pub fn migrate(conn: &mut PgConnection) -> Result<usize, String> {
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        .map_err(|e| format!("could not take the migration lock: {e}"))?;
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|done| done.len())
+        .map_err(|e| e.to_string());
+    let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+    let applied = result.map_err(|e| format!("migration failed: {e}"))?;
+    unlocked.map_err(|e| format!("could not release the migration lock: {e}"))?;
+    Ok(applied)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The pool
+
+/// A pooled connection that remembers when it failed, so the pool drops it instead of handing it out again
+/// (diesel's own check only looks at the transaction state, not at a dead socket).
+pub struct Conn {
+    pg: PgConnection,
+    broken: bool,
+}
+
+pub struct Manager {
+    url: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<Conn, ConnectionError> {
+        PgConnection::establish(&self.url).map(|pg| Conn { pg, broken: false })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectionError> {
+        conn.pg
+            .batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.broken || conn.pg.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Builds the pool without connecting: start-up has already waited for the database, and a pool that
+/// opens its connections lazily keeps serving (503s) instead of failing while the database is away.
+pub fn build_pool(url: &str, size: u32, checkout_timeout: Duration) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(size.min(2)))
+        .connection_timeout(checkout_timeout)
+        // A round trip per checkout would halve throughput; dead connections are caught by `Conn::broken`.
+        .test_on_check_out(false)
+        .build_unchecked(Manager {
+            url: url.to_owned(),
+        })
+}
+
+/// Why a database call failed, in the terms the API cares about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbError {
+    NotFound,
+    /// No connection within the pool timeout, or the connection died: the client may retry.
+    Unavailable(String),
+    Other(String),
+}
+
+/// Checks out a connection (waiting at most the pool timeout), runs `f`, and classifies the outcome.
+/// A connection that saw an unexpected error is discarded rather than reused.
+pub fn with_conn<T>(
+    pool: &Pool,
+    f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
+) -> Result<T, DbError> {
+    with_conn_timeout(pool, None, f)
+}
+
+/// [`with_conn`] with a checkout timeout shorter than the pool's (readiness checks).
+pub fn with_conn_timeout<T>(
+    pool: &Pool,
+    timeout: Option<Duration>,
+    f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
+) -> Result<T, DbError> {
+    let checkout = match timeout {
+        Some(t) => pool.get_timeout(t),
+        None => pool.get(),
+    };
+    let mut conn =
+        checkout.map_err(|e| DbError::Unavailable(format!("no database connection: {e}")))?;
+    match f(&mut conn.pg) {
+        Ok(value) => Ok(value),
+        Err(DieselError::NotFound) => Err(DbError::NotFound),
+        Err(err) => {
+            conn.broken = true;
+            Err(match err {
+                DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info)
+                | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) => {
+                    DbError::Unavailable(format!("database connection lost: {}", info.message()))
+                }
+                other => DbError::Other(other.to_string()),
+            })
+        }
+    }
+}
+
+/// `SELECT 1`: the readiness round trip.
+pub fn ping(conn: &mut PgConnection) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rows and queries
+
+/// `Priority` as the `task_priority` enum (a local newtype: the orphan rule keeps diesel's traits off
+/// the shared `task-types`).
+#[derive(Debug, Clone, Copy, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = schema::sql_types::TaskPriority)]
+pub struct DbPriority(pub Priority);
+
+impl diesel::serialize::ToSql<schema::sql_types::TaskPriority, Pg> for DbPriority {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, Pg>,
+    ) -> diesel::serialize::Result {
+        use std::io::Write;
+        out.write_all(self.0.as_str().as_bytes())?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::deserialize::FromSql<schema::sql_types::TaskPriority, Pg> for DbPriority {
+    fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        Ok(DbPriority(
+            std::str::from_utf8(bytes.as_bytes())?.parse::<Priority>()?,
+        ))
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tasks, check_for_backend(Pg))]
+struct TaskRow {
+    id: Uuid,
+    title: String,
+    description: String,
+    priority: DbPriority,
+    completed: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TaskRow> for Task {
+    fn from(row: TaskRow) -> Task {
+        Task {
+            id: row.id,
+            title: row.title,
+            description: row.description,
+            priority: row.priority.0,
+            completed: row.completed,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub fn insert_task(conn: &mut PgConnection, new: &ValidNewTask) -> QueryResult<Task> {
+    diesel::insert_into(tasks::table)
+        .values((
+            tasks::id.eq(Uuid::new_v4()),
+            tasks::title.eq(&new.title),
+            tasks::description.eq(&new.description),
+            tasks::priority.eq(DbPriority(new.priority)),
+            tasks::completed.eq(new.completed),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .map(Task::from)
+}
+
+pub fn get_task(conn: &mut PgConnection, id: Uuid) -> QueryResult<Task> {
+    tasks::table
+        .find(id)
+        .select(TaskRow::as_select())
+        .first(conn)
+        .map(Task::from)
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = tasks)]
+struct Changes<'a> {
+    title: Option<&'a str>,
+    description: Option<&'a str>,
+    priority: Option<DbPriority>,
+    completed: Option<bool>,
+}
+
+/// Applies the patch and moves `updated_at` forward; an empty patch changes nothing and returns the task.
+pub fn update_task(conn: &mut PgConnection, id: Uuid, patch: &ValidPatch) -> QueryResult<Task> {
+    if *patch == ValidPatch::default() {
+        return get_task(conn, id);
+    }
+    let changes = Changes {
+        title: patch.title.as_deref(),
+        description: patch.description.as_deref(),
+        priority: patch.priority.map(DbPriority),
+        completed: patch.completed,
+    };
+    diesel::update(tasks::table.find(id))
+        .set((changes, tasks::updated_at.eq(diesel::dsl::now)))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .map(Task::from)
+}
+
+pub fn delete_task(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
+    match diesel::delete(tasks::table.find(id)).execute(conn)? {
+        0 => Err(DieselError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// One page of the list and the number of tasks matching the filters (for `X-Total-Count`),
+/// in one round trip thanks to `count(*) OVER ()`.
+pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<(Vec<Task>, i64)> {
+    let rows: Vec<(TaskRow, i64)> = filtered(query)
+        .select((TaskRow::as_select(), diesel::dsl::count_star().over()))
+        .order_by(order(query.sort))
+        .limit(query.limit)
+        .offset(query.offset)
+        .load(conn)?;
+    let total = match rows.first() {
+        Some((_, total)) => *total,
+        // An offset past the end returns no row to carry the count: ask for it separately.
+        None if query.offset > 0 => filtered(query).count().get_result(conn)?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|(row, _)| row.into()).collect(), total))
+}
+
+fn filtered(query: &ListQuery) -> tasks::BoxedQuery<'static, Pg> {
+    let mut select = tasks::table.into_boxed();
+    if let Some(completed) = query.completed {
+        select = select.filter(tasks::completed.eq(completed));
+    }
+    if !query.priorities.is_empty() {
+        let priorities: Vec<DbPriority> =
+            query.priorities.iter().copied().map(DbPriority).collect();
+        select = select.filter(tasks::priority.eq_any(priorities));
+    }
+    if let Some(search) = &query.search {
+        let pattern = format!("%{}%", escape_like(search));
+        select = select.filter(
+            tasks::title
+                .ilike(pattern.clone())
+                .or(tasks::description.ilike(pattern)),
+        );
+    }
+    select
+}
+
+/// `%`, `_` and `\` in the user's text match themselves, not any character.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+type Order = Box<
+    dyn BoxableExpression<
+        tasks::table,
+        Pg,
+        SqlType = diesel::expression::expression_types::NotSelectable,
+    >,
+>;
+
+fn order(sort: SortKey) -> (Order, Order, Order) {
+    use tasks::{created_at, id, priority, title, updated_at};
+    match sort {
+        SortKey::CreatedAt => (
+            Box::new(created_at.asc()),
+            Box::new(id.asc()),
+            Box::new(id.asc()),
+        ),
+        SortKey::CreatedAtDesc => (
+            Box::new(created_at.desc()),
+            Box::new(id.desc()),
+            Box::new(id.desc()),
+        ),
+        SortKey::UpdatedAt => (
+            Box::new(updated_at.asc()),
+            Box::new(id.asc()),
+            Box::new(id.asc()),
+        ),
+        SortKey::UpdatedAtDesc => (
+            Box::new(updated_at.desc()),
+            Box::new(id.desc()),
+            Box::new(id.desc()),
+        ),
+        SortKey::Priority => (
+            Box::new(priority.asc()),
+            Box::new(created_at.asc()),
+            Box::new(id.asc()),
+        ),
+        SortKey::PriorityDesc => (
+            Box::new(priority.desc()),
+            Box::new(created_at.desc()),
+            Box::new(id.desc()),
+        ),
+        SortKey::Title => (
+            Box::new(title.asc()),
+            Box::new(id.asc()),
+            Box::new(id.asc()),
+        ),
+        SortKey::TitleDesc => (
+            Box::new(title.desc()),
+            Box::new(id.desc()),
+            Box::new(id.desc()),
+        ),
+    }
+}

@@ -1,0 +1,59 @@
+//! `/api/openapi.json`: the OpenAPI 3 document, generated from the handlers' annotations.
+
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+use crate::routes::{health, method_not_allowed, tasks};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "taskmgr backend API", description = "Tasks with a priority, stored in PostgreSQL."),
+    paths(
+        tasks::list_tasks,
+        tasks::create_task,
+        tasks::get_task,
+        tasks::update_task,
+        tasks::delete_task,
+        health::health,
+        health::ready,
+        metrics,
+        openapi,
+    ),
+    components(schemas(task_types::Task, task_types::Priority, task_types::NewTask, task_types::TaskPatch,
+        task_types::ErrorBody, task_types::DeletedBody)),
+    tags((name = "tasks"), (name = "health"), (name = "docs"))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/openapi.json")
+            .route(web::get().to(openapi_json))
+            .default_service(web::to(|| method_not_allowed("GET"))),
+    );
+}
+
+async fn openapi_json(doc: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.get_ref().clone())
+}
+
+/// Prometheus metrics (served by the metrics middleware; described here so the document lists every route).
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[allow(dead_code)]
+fn metrics() {}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "docs",
+    responses((status = 200, description = "The OpenAPI 3 document", body = Object, content_type = "application/json")))]
+#[allow(dead_code)]
+fn openapi() {}
+
+/// The document as JSON, rendered once at start-up.
+pub fn openapi_document() -> String {
+    ApiDoc::openapi()
+        .to_json()
+        .expect("the OpenAPI document serializes")
+}

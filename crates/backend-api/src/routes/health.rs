@@ -1,0 +1,88 @@
+//! `/health` (liveness: answers 200 while the process can answer) and `/ready` (readiness: 503 without a database).
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use task_types::ErrorBody;
+
+use crate::db::{self, Pool};
+use crate::error::ApiError;
+use crate::routes::method_not_allowed;
+
+/// How long a readiness (or health) probe waits for a database round trip.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(health))
+            .default_service(web::to(|| method_not_allowed("GET"))),
+    )
+    .service(
+        web::resource("/ready")
+            .route(web::get().to(ready))
+            .default_service(web::to(|| method_not_allowed("GET"))),
+    );
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthBody {
+    /// Always `healthy`: the process answers.
+    #[schema(example = "healthy")]
+    status: &'static str,
+    /// `healthy` or `unhealthy`: informative only, liveness never fails because of the database.
+    #[schema(example = "healthy")]
+    database: &'static str,
+    /// RFC 3339, UTC.
+    timestamp: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReadyBody {
+    #[schema(example = "ready")]
+    status: &'static str,
+}
+
+/// A database round trip within [`PROBE_TIMEOUT`], on the blocking pool.
+async fn database_answers(pool: &web::Data<Pool>) -> bool {
+    let pool = pool.clone();
+    let check = web::block(move || db::with_conn_timeout(&pool, Some(PROBE_TIMEOUT), db::ping));
+    matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, check).await,
+        Ok(Ok(Ok(())))
+    )
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, description = "The process answers", body = HealthBody)))]
+pub async fn health(pool: web::Data<Pool>) -> HttpResponse {
+    let database = if database_answers(&pool).await {
+        "healthy"
+    } else {
+        "unhealthy"
+    };
+    HttpResponse::Ok().json(HealthBody {
+        status: "healthy",
+        database,
+        timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+    })
+}
+
+/// Readiness.
+#[utoipa::path(get, path = "/ready", tag = "health",
+    responses(
+        (status = 200, description = "A database round trip succeeded within 1 s", body = ReadyBody),
+        (status = 503, description = "The database did not answer within 1 s", body = ErrorBody),
+    ))]
+pub async fn ready(pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
+    if database_answers(&pool).await {
+        Ok(HttpResponse::Ok().json(ReadyBody { status: "ready" }))
+    } else {
+        Err(ApiError::Unavailable(
+            "readiness: no database round trip within 1 s".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,182 @@
+//! `/api/tasks` and `/api/tasks/{id}`: parse and validate, call one db function in `web::block`, answer.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
+use uuid::Uuid;
+
+use crate::db::{self, Pool};
+use crate::domain::{Invalid, ValidNewTask, ValidPatch};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, ListParams};
+use crate::routes::method_not_allowed;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/tasks")
+            .route(web::get().to(list_tasks))
+            .route(web::post().to(create_task))
+            .default_service(web::to(|| method_not_allowed("GET, POST"))),
+    )
+    .service(
+        web::resource("/api/tasks/{id}")
+            .route(web::get().to(get_task))
+            .route(web::put().to(update_task))
+            .route(web::patch().to(update_task))
+            .route(web::delete().to(delete_task))
+            .default_service(web::to(|| method_not_allowed("GET, PUT, PATCH, DELETE"))),
+    );
+}
+
+/// Runs one db call on the blocking pool; its errors map to API errors in one place (`error.rs`).
+async fn blocking<T: Send + 'static>(
+    pool: &web::Data<Pool>,
+    f: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let pool = pool.clone();
+    Ok(web::block(move || db::with_conn(&pool, f)).await??)
+}
+
+/// An id that is not a UUID names no task: 404, as for an unknown one.
+fn task_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::TaskNotFound)
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::validation(invalid.field, invalid.message)
+    }
+}
+
+/// List tasks, filtered, sorted and paged.
+#[utoipa::path(
+    get,
+    path = "/api/tasks",
+    tag = "tasks",
+    params(
+        ("completed" = Option<bool>, Query, description = "Only completed (`true`) or pending (`false`) tasks"),
+        ("priority" = Option<String>, Query, description = "One priority or a comma list, e.g. `high,medium`",
+            pattern = r"^(low|medium|high)(,(low|medium|high))*$"),
+        ("q" = Option<String>, Query, description = "Case-insensitive substring of the title or the description",
+            max_length = 1000),
+        ("sort" = Option<String>, Query, description = "Order; `-` means descending. Default `-created_at`",
+            pattern = r"^-?(created_at|updated_at|priority|title)$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1-1000 (default 100)", minimum = 1, maximum = 1000),
+        ("offset" = Option<i64>, Query, description = "Tasks to skip (default 0)", minimum = 0),
+    ),
+    responses(
+        (status = 200, description = "The page of tasks", body = Vec<Task>,
+            headers(("X-Total-Count" = i64, description = "Number of tasks matching the filters"))),
+        (status = 400, description = "A query parameter is unknown, repeated or invalid", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn list_tasks(
+    pool: web::Data<Pool>,
+    ListParams(query): ListParams,
+) -> Result<HttpResponse, ApiError> {
+    let (tasks, total) = blocking(&pool, move |conn| db::list_tasks(conn, &query)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(tasks))
+}
+
+/// Create a task.
+#[utoipa::path(
+    post,
+    path = "/api/tasks",
+    tag = "tasks",
+    request_body(content = NewTask, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Task,
+            headers(("Location" = String, description = "/api/tasks/{id} of the new task"))),
+        (status = 400, description = "Malformed JSON, not an object, missing title, unknown field or wrong type", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule (blank or long title, unknown priority, long description)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn create_task(
+    pool: web::Data<Pool>,
+    JsonBody(new): JsonBody<NewTask>,
+) -> Result<HttpResponse, ApiError> {
+    let new = ValidNewTask::try_from(new)?;
+    let task = blocking(&pool, move |conn| db::insert_task(conn, &new)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
+        .json(task))
+}
+
+/// Get one task.
+#[utoipa::path(
+    get,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    params(("id" = String, Path, description = "The task's UUID")),
+    responses(
+        (status = 200, description = "The task", body = Task),
+        (status = 404, description = "No such task (or the id is not a UUID)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn get_task(
+    pool: web::Data<Pool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = task_id(&id)?;
+    let task = blocking(&pool, move |conn| db::get_task(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(task))
+}
+
+/// Change any subset of a task's fields (`PUT` and `PATCH` behave the same; `PUT` stays partial as in the
+/// original service). An empty object changes nothing.
+#[utoipa::path(
+    method(put, patch),
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    params(("id" = String, Path, description = "The task's UUID")),
+    request_body(content = TaskPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated task", body = Task),
+        (status = 400, description = "Malformed JSON, not an object, unknown field or wrong type", body = ErrorBody),
+        (status = 404, description = "No such task", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn update_task(
+    pool: web::Data<Pool>,
+    id: web::Path<String>,
+    JsonBody(patch): JsonBody<TaskPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = task_id(&id)?;
+    let patch = ValidPatch::try_from(patch)?;
+    let task = blocking(&pool, move |conn| db::update_task(conn, id, &patch)).await?;
+    Ok(HttpResponse::Ok().json(task))
+}
+
+/// Delete a task.
+#[utoipa::path(
+    delete,
+    path = "/api/tasks/{id}",
+    tag = "tasks",
+    params(("id" = String, Path, description = "The task's UUID")),
+    responses(
+        (status = 200, description = "Deleted", body = DeletedBody),
+        (status = 404, description = "No such task", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn delete_task(
+    pool: web::Data<Pool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = task_id(&id)?;
+    blocking(&pool, move |conn| db::delete_task(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(DeletedBody {
+        message: "Task deleted successfully".to_owned(),
+    }))
+}

@@ -1,0 +1,152 @@
+//! Start-up: wait for the database, migrate under a lock, build the app, bind the listener (port 0 in tests).
+//! Shutdown: on SIGTERM actix stops accepting, lets in-flight requests finish, and `run` returns.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use diesel::{Connection, PgConnection};
+
+use crate::config::{DatabaseUrl, Settings};
+use crate::{db, metrics, request_log, routes};
+
+/// The longest pause between two attempts to reach the database.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// How long in-flight requests get to finish after SIGTERM.
+const SHUTDOWN_GRACE_SECS: u64 = 25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database {url} not reachable after {attempts} attempts in {waited:?}: {last_error}")]
+    DatabaseUnreachable {
+        url: String,
+        attempts: u32,
+        waited: Duration,
+        last_error: String,
+    },
+    #[error("{0}")]
+    Migration(String),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// A server that is bound and ready to run.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    pool: db::Pool,
+}
+
+impl Application {
+    /// Waits for the database (bounded by `settings.db_wait`), applies the migrations, and binds.
+    /// Call it inside an actix/tokio runtime: the server's workers are spawned here.
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let mut conn = wait_for_database(&settings.database_url, settings.db_wait)?;
+        let applied = db::migrate(&mut conn).map_err(StartupError::Migration)?;
+        log::info!("migrations: {applied} applied");
+        drop(conn);
+
+        let pool = db::build_pool(
+            settings.database_url.expose(),
+            settings.pool_size,
+            settings.pool_timeout,
+        );
+        let address = SocketAddr::new(settings.host, settings.port);
+        let bind_error = |source| StartupError::Bind {
+            address: address.to_string(),
+            source,
+        };
+        let listener = TcpListener::bind(address).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+
+        let pool_data = web::Data::new(pool.clone());
+        let openapi = web::Data::new(routes::docs::openapi_document());
+        let metrics = metrics::middleware(pool.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(pool_data.clone())
+                .app_data(openapi.clone())
+                .wrap(metrics.clone())
+                .wrap(from_fn(request_log::middleware))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .listen(listener)
+        .map_err(bind_error)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        if !settings.handle_signals {
+            server = server.disable_signals();
+        }
+        log::info!(
+            "listening on http://{address} (database {}, pool of {})",
+            settings.database_url,
+            settings.pool_size
+        );
+        Ok(Application {
+            server: server.run(),
+            address,
+            pool,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops the server from another thread or task.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn pool(&self) -> &db::Pool {
+        &self.pool
+    }
+
+    /// Serves until stopped (SIGTERM/SIGINT, or a [`ServerHandle`]).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects to the database, retrying with exponential backoff (100 ms doubling up to 2 s) until
+/// `budget` is spent. Logs each failed attempt without the password.
+pub fn wait_for_database(
+    url: &DatabaseUrl,
+    budget: Duration,
+) -> Result<PgConnection, StartupError> {
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match PgConnection::establish(url.expose()) {
+            Ok(conn) => {
+                log::info!("database {url} reachable (attempt {attempt})");
+                return Ok(conn);
+            }
+            Err(err) => {
+                let waited = start.elapsed();
+                let last_error = err.to_string().trim().replace('\n', " ");
+                if waited + delay > budget {
+                    return Err(StartupError::DatabaseUnreachable {
+                        url: url.to_string(),
+                        attempts: attempt,
+                        waited,
+                        last_error,
+                    });
+                }
+                log::warn!("database {url} not reachable (attempt {attempt}): {last_error}; retrying in {delay:?}");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+                attempt += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! backend-api integration tests: the real server (in-process, port 0) against a real PostgreSQL
+//! (a throwaway cluster, or TEST_DATABASE_URL), one fresh database per test.
+
+mod support;
+
+mod crud;
+mod errors;

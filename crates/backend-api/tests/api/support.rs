@@ -1,0 +1,102 @@
+//! What every test needs: a fresh database, the real server on it, and an HTTP client.
+
+use reqwest::{Client, Method, Response};
+use serde_json::Value;
+use task_types::Task;
+use test_support::backend::{spawn_backend, SpawnedBackend};
+use test_support::postgres::TestDatabase;
+
+/// The server and its database. Fields drop in order: the server stops before its database goes.
+pub struct TestApp {
+    pub backend: SpawnedBackend,
+    pub db: TestDatabase,
+    pub client: Client,
+}
+
+impl TestApp {
+    pub fn start() -> TestApp {
+        let db = TestDatabase::migrated();
+        let backend = spawn_backend(db.url());
+        TestApp {
+            backend,
+            db,
+            client: Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.backend.url(path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// Sends `body` as JSON with `method`.
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// Sends raw bytes with a content type (for malformed bodies).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches the server")
+    }
+
+    /// Creates a task through the API and returns it (asserting the 201).
+    pub async fn create(&self, body: Value) -> Task {
+        let res = self.send_json(Method::POST, "/api/tasks", &body).await;
+        assert_eq!(
+            res.status(),
+            201,
+            "creating {body}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        res.json().await.expect("a task")
+    }
+}
+
+/// Asserts the status and that the body is the API's JSON error; returns the body.
+pub async fn expect_error(res: Response, status: u16) -> Value {
+    assert_eq!(
+        res.status().as_u16(),
+        status,
+        "unexpected status for {}",
+        res.url()
+    );
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "error bodies are JSON"
+    );
+    let body: Value = res.json().await.expect("a JSON body");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "no error message in {body}"
+    );
+    body
+}
