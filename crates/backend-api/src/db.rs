@@ -147,13 +147,22 @@ pub fn with_conn_timeout<T>(
         Err(DieselError::NotFound) => Err(DbError::NotFound),
         Err(err) => {
             conn.broken = true;
-            Err(match err {
-                DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info)
-                | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) => {
-                    DbError::Unavailable(format!("database connection lost: {}", info.message()))
-                }
-                other => DbError::Other(other.to_string()),
-            })
+            let lost = matches!(
+                err,
+                DieselError::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _
+                )
+            );
+            // Some failures on a dead connection surface as other errors (e.g. the lookup of the
+            // `task_priority` type); a failed ping tells them apart from real bugs.
+            if lost || ping(&mut conn.pg).is_err() {
+                Err(DbError::Unavailable(format!(
+                    "database connection lost: {err}"
+                )))
+            } else {
+                Err(DbError::Other(err.to_string()))
+            }
         }
     }
 }
@@ -276,6 +285,10 @@ pub fn delete_task(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
 /// One page of the list and the number of tasks matching the filters (for `X-Total-Count`),
 /// in one round trip thanks to `count(*) OVER ()`.
 pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<(Vec<Task>, i64)> {
+    if query.search.as_deref().is_some_and(|s| s.contains('\0')) {
+        // No stored text can hold U+0000 (PostgreSQL refuses it), so nothing matches.
+        return Ok((Vec::new(), 0));
+    }
     let rows: Vec<(TaskRow, i64)> = filtered(query)
         .select((TaskRow::as_select(), diesel::dsl::count_star().over()))
         .order_by(order(query.sort))

@@ -209,11 +209,6 @@ impl ListQuery {
                         .map_err(|_| bad("query parameter 'priority' must be low, medium, high or a comma list of them".into()))?;
                 }
                 "q" => {
-                    if value.contains('\0') {
-                        return Err(bad(
-                            "query parameter 'q' must not contain NUL characters".into()
-                        ));
-                    }
                     if value.chars().count() > SEARCH_MAX_CHARS {
                         return Err(bad(format!(
                             "query parameter 'q' must be at most {SEARCH_MAX_CHARS} characters"

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use task_types::{Priority, Task};
 
-use crate::support::{expect_error, TestApp};
+use crate::support::{expect_error, TestApp, TASK_FIELDS};
 
 #[tokio::test]
 async fn create_returns_201_the_task_and_its_location() {
@@ -28,18 +28,7 @@ async fn create_returns_201_the_task_and_its_location() {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "completed",
-            "created_at",
-            "description",
-            "id",
-            "priority",
-            "title",
-            "updated_at"
-        ]
-    );
+    assert_eq!(keys, TASK_FIELDS);
     assert_eq!(body["title"], "Buy milk", "title is trimmed");
     assert_eq!(body["description"], "2 litres");
     assert_eq!(body["priority"], "high");

@@ -3,5 +3,11 @@
 
 mod support;
 
+mod concurrency;
 mod crud;
 mod errors;
+mod faults;
+mod lifecycle;
+mod list;
+mod migrations;
+mod ops;

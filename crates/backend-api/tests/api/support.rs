@@ -13,8 +13,29 @@ pub struct TestApp {
     pub client: Client,
 }
 
+/// The keys of a task's JSON, sorted: the original service's fields.
+pub const TASK_FIELDS: [&str; 7] = [
+    "completed",
+    "created_at",
+    "description",
+    "id",
+    "priority",
+    "title",
+    "updated_at",
+];
+
+/// Server logs go to the test's captured output (shown when a test fails); `RUST_LOG` filters them.
+pub fn init_logs() {
+    let _ = env_logger::builder()
+        .is_test(true)
+        .filter_level(log::LevelFilter::Info)
+        .parse_default_env()
+        .try_init();
+}
+
 impl TestApp {
     pub fn start() -> TestApp {
+        init_logs();
         let db = TestDatabase::migrated();
         let backend = spawn_backend(db.url());
         TestApp {

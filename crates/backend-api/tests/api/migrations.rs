@@ -1,0 +1,115 @@
+//! Migrations: idempotent, reversible, and safe when replicas start together.
+
+use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+use test_support::backend::spawn_backend;
+use test_support::postgres::TestDatabase;
+
+fn table_exists(conn: &mut PgConnection, name: &str) -> bool {
+    diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = '{name}')"
+    )))
+    .get_result(conn)
+    .unwrap()
+}
+
+#[test]
+fn applying_migrations_twice_is_a_no_op() {
+    let db = TestDatabase::empty();
+    let mut conn = db.connect();
+    assert!(!table_exists(&mut conn, "tasks"));
+    let first = backend_api::db::migrate(&mut conn).unwrap();
+    assert!(first >= 1);
+    assert!(table_exists(&mut conn, "tasks"));
+    assert_eq!(
+        backend_api::db::migrate(&mut conn).unwrap(),
+        0,
+        "the second run applies nothing"
+    );
+}
+
+#[test]
+fn down_migrations_undo_everything_and_up_works_again() {
+    let db = TestDatabase::empty();
+    let mut conn = db.connect();
+    backend_api::db::migrate(&mut conn).unwrap();
+    conn.batch_execute("INSERT INTO tasks (id, title) VALUES (gen_random_uuid(), 'x')")
+        .unwrap();
+    conn.revert_all_migrations(backend_api::db::MIGRATIONS)
+        .unwrap();
+    assert!(!table_exists(&mut conn, "tasks"));
+    let type_left: bool = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "EXISTS (SELECT 1 FROM pg_type WHERE typname = 'task_priority')",
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert!(!type_left, "down.sql drops the enum too");
+    assert!(backend_api::db::migrate(&mut conn).unwrap() >= 1);
+    assert!(table_exists(&mut conn, "tasks"));
+}
+
+#[test]
+fn the_schema_rejects_bad_rows_even_behind_the_api() {
+    let db = TestDatabase::migrated();
+    let mut conn = db.connect();
+    for bad in [
+        "INSERT INTO tasks (id, title) VALUES (gen_random_uuid(), '')",
+        "INSERT INTO tasks (id, title) VALUES (gen_random_uuid(), ' padded ')",
+        "INSERT INTO tasks (id, title, priority) VALUES (gen_random_uuid(), 'x', 'urgent')",
+    ] {
+        assert!(conn.batch_execute(bad).is_err(), "{bad}");
+    }
+    let too_long = format!(
+        "INSERT INTO tasks (id, title) VALUES (gen_random_uuid(), '{}')",
+        "a".repeat(256)
+    );
+    assert!(conn.batch_execute(&too_long).is_err());
+}
+
+#[test]
+fn two_servers_starting_at_once_on_an_empty_database_both_come_up() {
+    let db = TestDatabase::empty();
+    let url = db.url().to_owned();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let starts: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                spawn_backend(&url)
+            })
+        })
+        .collect();
+    let backends: Vec<_> = starts
+        .into_iter()
+        .map(|t| t.join().expect("both servers start"))
+        .collect();
+    for backend in &backends {
+        assert_eq!(get_status(&backend.url("/api/tasks")), 200);
+    }
+    let mut conn = db.connect();
+    let runs: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM __diesel_schema_migrations)",
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(
+        runs as usize,
+        MigrationSource::<diesel::pg::Pg>::migrations(&backend_api::db::MIGRATIONS)
+            .unwrap()
+            .len(),
+        "each migration recorded once"
+    );
+    drop(backends);
+}
+
+/// A plain GET's status from sync code (the async client needs a runtime).
+fn get_status(url: &str) -> u16 {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
+}
