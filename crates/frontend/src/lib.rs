@@ -1,1 +1,16 @@
-//! taskmgr's web UI.
+//! taskmgr's web UI: server-rendered pages over the backend API, which it reaches over HTTP only.
+
+pub mod backend;
+pub mod config;
+pub mod csrf;
+pub mod error;
+pub mod flash;
+pub mod healthcheck;
+pub mod listing;
+pub mod routes;
+pub mod security;
+pub mod signing;
+pub mod startup;
+pub mod state;
+pub mod templates;
+pub mod view;

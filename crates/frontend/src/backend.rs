@@ -1,0 +1,278 @@
+//! The backend API client: one shared reqwest client (a connection pool), one typed method per
+//! backend call, and every backend failure mapped to a [`BackendError`] in one place ([`check`]).
+
+use std::time::Duration;
+
+use reqwest::{Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use task_types::{ErrorBody, NewTask, Priority, Task, TaskPatch};
+use uuid::Uuid;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// `/health` answers from a live process at once; waiting longer only delays our own health answer.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// The backend's page-size ceiling for `limit`.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// What went wrong talking to the backend, in the terms the pages need.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// No answer (refused, timed out) or the backend said it cannot serve now (502/503/504).
+    #[error("the task service is unavailable: {0}")]
+    Unavailable(String),
+    /// 404: the task does not exist (any more).
+    #[error("task not found")]
+    NotFound,
+    /// The backend refused the input (400, 413, 415, 422), with its message and the field at fault.
+    #[error("rejected ({status}): {message}")]
+    Rejected {
+        status: u16,
+        message: String,
+        field: Option<String>,
+    },
+    /// Anything else: a 5xx, or an answer that is not the documented JSON.
+    #[error("unexpected answer from the task service: {0}")]
+    Unexpected(String),
+}
+
+/// One page of tasks and how many match the filters in all (`X-Total-Count`).
+#[derive(Debug, Clone)]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    pub total: u64,
+}
+
+/// The query of `GET /api/tasks`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    pub completed: Option<bool>,
+    pub priority: Option<Priority>,
+    pub q: Option<String>,
+    /// One of the backend's sort keys, e.g. `-created_at`.
+    pub sort: Option<&'static str>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl ListRequest {
+    fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![("limit", self.limit.clamp(1, MAX_LIMIT).to_string())];
+        if self.offset > 0 {
+            pairs.push(("offset", self.offset.to_string()));
+        }
+        if let Some(completed) = self.completed {
+            pairs.push(("completed", completed.to_string()));
+        }
+        if let Some(priority) = self.priority {
+            pairs.push(("priority", priority.as_str().to_owned()));
+        }
+        if let Some(q) = self.q.as_ref().filter(|q| !q.is_empty()) {
+            pairs.push(("q", q.clone()));
+        }
+        if let Some(sort) = self.sort {
+            pairs.push(("sort", sort.to_owned()));
+        }
+        pairs
+    }
+}
+
+/// The backend API at one base URL. Cheap to clone: clones share the connection pool.
+#[derive(Clone)]
+pub struct Backend {
+    client: reqwest::Client,
+    base_url: String,
+}
+
+impl Backend {
+    pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(30))
+            // Redirects belong to the browser (the /api pass-through returns them as they are).
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Backend {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `GET /api/tasks` with filters, sort and paging.
+    pub async fn list_tasks(&self, request: &ListRequest) -> Result<TaskList, BackendError> {
+        let response = check(
+            self.get("/api/tasks")
+                .query(&request.query_pairs())
+                .send()
+                .await,
+        )
+        .await?;
+        let total = response
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                BackendError::Unexpected("X-Total-Count missing from the task list".to_owned())
+            })?;
+        let tasks = json(response).await?;
+        Ok(TaskList { tasks, total })
+    }
+
+    /// How many tasks match `completed` (all tasks for `None`), without fetching them.
+    pub async fn count_tasks(&self, completed: Option<bool>) -> Result<u64, BackendError> {
+        let request = ListRequest {
+            completed,
+            limit: 1,
+            ..ListRequest::default()
+        };
+        Ok(self.list_tasks(&request).await?.total)
+    }
+
+    /// `GET /api/tasks/{id}`.
+    pub async fn get_task(&self, id: Uuid) -> Result<Task, BackendError> {
+        json(check(self.get(&format!("/api/tasks/{id}")).send().await).await?).await
+    }
+
+    /// `POST /api/tasks`.
+    pub async fn create_task(&self, task: &NewTask) -> Result<Task, BackendError> {
+        let request = self.client.post(self.url("/api/tasks")).json(task);
+        json(check(request.send().await).await?).await
+    }
+
+    /// `PATCH /api/tasks/{id}`.
+    pub async fn update_task(&self, id: Uuid, patch: &TaskPatch) -> Result<Task, BackendError> {
+        let request = self
+            .client
+            .patch(self.url(&format!("/api/tasks/{id}")))
+            .json(patch);
+        json(check(request.send().await).await?).await
+    }
+
+    /// `DELETE /api/tasks/{id}`.
+    pub async fn delete_task(&self, id: Uuid) -> Result<(), BackendError> {
+        let request = self.client.delete(self.url(&format!("/api/tasks/{id}")));
+        check(request.send().await).await.map(drop)
+    }
+
+    /// Whether the backend process answers `GET /health` with 200.
+    pub async fn is_healthy(&self) -> bool {
+        let request = self.get("/health").timeout(HEALTH_TIMEOUT);
+        matches!(request.send().await, Ok(r) if r.status() == StatusCode::OK)
+    }
+
+    /// Sends a request as it came (the `/api` pass-through). Only a missing answer is an error:
+    /// every status the backend gives goes back to the caller unchanged.
+    pub async fn forward(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Response, BackendError> {
+        let request = self
+            .client
+            .request(method, self.url(path_and_query))
+            .headers(headers)
+            .body(body);
+        request.send().await.map_err(unreachable)
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+/// The one place where a backend answer (or its absence) becomes a [`BackendError`].
+async fn check(sent: Result<Response, reqwest::Error>) -> Result<Response, BackendError> {
+    let response = sent.map_err(unreachable)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body: Option<ErrorBody> = response.json().await.ok();
+    let message = body
+        .as_ref()
+        .map(|b| b.error.clone())
+        .unwrap_or_else(|| status.to_string());
+    Err(match status {
+        StatusCode::NOT_FOUND => BackendError::NotFound,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            BackendError::Unavailable(message)
+        }
+        s if s.is_client_error() => BackendError::Rejected {
+            status: s.as_u16(),
+            message,
+            field: body.and_then(|b| b.field),
+        },
+        s => BackendError::Unexpected(format!("{s}: {message}")),
+    })
+}
+
+fn unreachable(err: reqwest::Error) -> BackendError {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else {
+        "no answer"
+    };
+    BackendError::Unavailable(format!("{what}: {err}"))
+}
+
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T, BackendError> {
+    response
+        .json()
+        .await
+        .map_err(|e| BackendError::Unexpected(format!("undocumented JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_requests_become_the_documented_query() {
+        let request = ListRequest {
+            completed: Some(false),
+            priority: Some(Priority::High),
+            q: Some("milk & eggs".to_owned()),
+            sort: Some("-priority"),
+            limit: 20,
+            offset: 40,
+        };
+        let pairs = request.query_pairs();
+        let expected = [
+            ("limit", "20"),
+            ("offset", "40"),
+            ("completed", "false"),
+            ("priority", "high"),
+            ("q", "milk & eggs"),
+            ("sort", "-priority"),
+        ];
+        assert_eq!(
+            pairs
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect::<Vec<_>>(),
+            expected
+        );
+        let defaults = ListRequest {
+            limit: 0,
+            ..ListRequest::default()
+        }
+        .query_pairs();
+        assert_eq!(
+            defaults,
+            vec![("limit", "1".to_owned())],
+            "limit stays within the backend's 1-1000"
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Everything a page can fail with, as a status code and an error page that shares the layout.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use tera::Context;
+
+use crate::backend::BackendError;
+use crate::templates;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("page not found")]
+    PageNotFound,
+    #[error("task not found")]
+    TaskNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("CSRF check failed")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("form too large")]
+    TooLarge,
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// What the error page shows.
+struct ErrorPage {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    /// The red banner at the top: for outages, so that nobody reads an empty page as "no tasks".
+    banner: bool,
+}
+
+impl PageError {
+    fn page(&self) -> ErrorPage {
+        let page = |status, title, message: &str, banner| ErrorPage {
+            status,
+            title,
+            message: message.to_owned(),
+            banner,
+        };
+        match self {
+            PageError::PageNotFound => {
+                page(StatusCode::NOT_FOUND, "Page not found", "There is no page at this address.", false)
+            }
+            PageError::TaskNotFound | PageError::Backend(BackendError::NotFound) => page(
+                StatusCode::NOT_FOUND,
+                "Task not found",
+                "This task does not exist. It may have been deleted.",
+                false,
+            ),
+            PageError::MethodNotAllowed => page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not allowed",
+                "This address does not take that kind of request.",
+                false,
+            ),
+            PageError::Csrf => page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form could not be verified, so nothing was changed. Go back to your tasks, reload, and try again.",
+                false,
+            ),
+            PageError::BadRequest(message) => page(StatusCode::BAD_REQUEST, "Bad request", message, false),
+            PageError::TooLarge => page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much text",
+                "The form was too large to accept, so nothing was changed.",
+                false,
+            ),
+            PageError::Backend(BackendError::Unavailable(_)) => page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Task service unavailable",
+                "Your tasks cannot be shown or changed right now because the task service is not answering. Nothing has been lost: try again in a moment.",
+                true,
+            ),
+            PageError::Backend(BackendError::Rejected { status, message, .. }) => ErrorPage {
+                status: StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                title: "Request refused",
+                message: message.clone(),
+                banner: false,
+            },
+            PageError::Backend(BackendError::Unexpected(_)) => page(
+                StatusCode::BAD_GATEWAY,
+                "Task service error",
+                "The task service answered with an error, so this page cannot be shown. Try again in a moment.",
+                true,
+            ),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.page().status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let page = self.page();
+        match self {
+            PageError::Backend(BackendError::Unavailable(_) | BackendError::Unexpected(_)) => {
+                log::warn!("page failed: {self}")
+            }
+            _ => log::debug!("page failed: {self}"),
+        }
+        let mut context = Context::new();
+        context.insert("status", &page.status.as_u16());
+        context.insert("title", page.title);
+        context.insert("message", &page.message);
+        context.insert("banner", &page.banner);
+        html(page.status, templates::render("error.html", &context))
+    }
+}
+
+/// An HTML response; a template failure (a bug) becomes a plain-text 500.
+pub fn html(status: StatusCode, rendered: Result<String, tera::Error>) -> HttpResponse {
+    match rendered {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(_) => HttpResponse::InternalServerError()
+            .content_type("text/plain; charset=utf-8")
+            .body("Internal error"),
+    }
+}

@@ -1,0 +1,72 @@
+//! The URL map: pages and forms, the `/api` pass-through, health, static assets.
+
+pub mod assets;
+pub mod health;
+pub mod pages;
+pub mod proxy;
+
+use actix_web::error::{InternalError, QueryPayloadError, UrlencodedError};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::PageError;
+
+/// Forms carry at most a 255-character title and a 10,000-character description; URL-encoded
+/// multi-byte text can take 12 bytes per character, so this leaves room without inviting floods.
+const FORM_LIMIT: usize = 256 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(FORM_LIMIT)
+            .error_handler(form_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .route("/", web::get().to(pages::index))
+    .service(page_resource("/tasks").route(web::post().to(pages::create)))
+    .service(
+        page_resource("/tasks/{id}/edit")
+            .route(web::get().to(pages::edit_form))
+            .route(web::post().to(pages::update)),
+    )
+    .service(page_resource("/tasks/{id}/toggle").route(web::post().to(pages::toggle)))
+    .service(
+        page_resource("/tasks/{id}/delete")
+            .route(web::get().to(pages::confirm_delete))
+            .route(web::post().to(pages::delete)),
+    )
+    .service(web::resource("/api/{tail:.*}").to(proxy::forward))
+    .route("/health", web::get().to(health::health))
+    .route("/ready", web::get().to(health::ready))
+    .route("/static/{name}", web::get().to(assets::serve))
+    .default_service(web::to(not_found));
+}
+
+/// A page resource whose wrong methods get a readable page instead of an empty 405.
+fn page_resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        PageResult::Err(PageError::MethodNotAllowed)
+    }))
+}
+
+async fn not_found() -> PageResult {
+    Err(PageError::PageNotFound)
+}
+
+fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    let page = match err {
+        UrlencodedError::Overflow { .. } => PageError::TooLarge,
+        other => PageError::BadRequest(format!(
+            "The form could not be read ({other}), so nothing was changed."
+        )),
+    };
+    InternalError::from_response("bad form", actix_web::ResponseError::error_response(&page)).into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let page = PageError::BadRequest(format!("The address has a bad query ({err})."));
+    InternalError::from_response("bad query", actix_web::ResponseError::error_response(&page))
+        .into()
+}
+
+/// For handlers that answer with a page either way.
+pub type PageResult = Result<HttpResponse, PageError>;
