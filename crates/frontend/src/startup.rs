@@ -3,7 +3,9 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::Server;
+/// Stops a running server; re-exported so harnesses need not depend on actix-web.
+pub use actix_web::dev::ServerHandle;
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
