@@ -1,42 +1,102 @@
-//! The real frontend server, in-process on port 0, in front of a backend URL; and [`Browser`], an
-//! HTTP client that keeps cookies and reads CSRF tokens from pages the way a browser would.
+//! The real frontend server, in-process on 127.0.0.1 and a free port, in front of a backend URL;
+//! and [`Browser`], an HTTP client that keeps cookies and reads CSRF tokens from pages the way a
+//! browser does.
+//!
+//! ```no_run
+//! use test_support::frontend::{spawn_frontend, Browser};
+//! # async fn example(backend_url: &str) {
+//! let frontend = spawn_frontend(backend_url);
+//! let mut browser = Browser::new(&frontend.base_url);
+//! let page = browser.get("/").await;
+//! # }
+//! ```
+//!
+//! Like the backend, the server runs on its own thread with its own actix `System`, so it works
+//! from sync tests and from any async runtime.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use frontend::config::Settings;
 use frontend::startup::{Application, ServerHandle};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
-/// A running frontend. Dropping it leaves the server running until the test's runtime ends;
-/// call [`TestFrontend::stop`] to take it down earlier.
-pub struct TestFrontend {
-    /// `http://127.0.0.1:<port>`
-    pub url: String,
+/// A running frontend. Dropping it stops the server.
+pub struct SpawnedFrontend {
+    /// `http://127.0.0.1:<port>` (no trailing slash).
+    pub base_url: String,
     pub port: u16,
     handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
 }
 
-impl TestFrontend {
-    pub async fn stop(&self) {
-        self.handle.stop(true).await;
+impl SpawnedFrontend {
+    /// `base_url` + `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
-/// Starts the real frontend on 127.0.0.1:0, talking to the backend at `backend_url`, with the
-/// fixed test key of [`Settings::for_tests`] (so two of them accept each other's forms).
-/// Call it inside a tokio runtime (`#[tokio::test]`).
-pub async fn spawn_frontend(backend_url: &str) -> TestFrontend {
-    spawn_frontend_with(Settings::for_tests(backend_url)).await
+impl Drop for SpawnedFrontend {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
 }
 
-/// Starts the real frontend with these settings (port 0 is bound to a free port).
-pub async fn spawn_frontend_with(settings: Settings) -> TestFrontend {
-    let app = Application::build(&settings).expect("the frontend starts on a free port");
-    let port = app.port();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    TestFrontend { url: format!("http://127.0.0.1:{port}"), port, handle }
+/// Starts the real frontend in front of the backend at `backend_url`, with the fixed test key of
+/// [`Settings::for_tests`] (so two of them accept each other's forms, as replicas do).
+pub fn spawn_frontend(backend_url: &str) -> SpawnedFrontend {
+    spawn_frontend_with(Settings::for_tests(backend_url)).unwrap_or_else(|e| panic!("frontend did not start: {e}"))
+}
+
+/// [`spawn_frontend`] with settings of your own; returns once the server accepts connections.
+pub fn spawn_frontend_with(settings: Settings) -> Result<SpawnedFrontend, String> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("test-frontend".to_owned())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match Application::build(&settings) {
+                    Ok(app) => {
+                        let _ = ready_tx.send(Ok((app.port(), app.handle())));
+                        if let Err(err) = app.run_until_stopped().await {
+                            log::error!("test frontend stopped with an error: {err}");
+                        }
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err.to_string()));
+                    }
+                }
+            })
+        })
+        .map_err(|e| format!("cannot start the frontend thread: {e}"))?;
+    match ready_rx.recv() {
+        Ok(Ok((port, handle))) => Ok(SpawnedFrontend {
+            base_url: format!("http://127.0.0.1:{port}"),
+            port,
+            handle,
+            thread: Some(thread),
+        }),
+        Ok(Err(err)) => {
+            let _ = thread.join();
+            Err(err)
+        }
+        Err(_) => Err("the frontend thread panicked during start-up".to_owned()),
+    }
 }
 
 /// One browser session against a frontend: cookies are kept, redirects are not followed (tests
