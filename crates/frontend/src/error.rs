@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use tera::Context;
 
 use crate::backend::BackendError;
 use crate::templates;
@@ -106,7 +105,7 @@ impl ResponseError for PageError {
             }
             _ => log::debug!("page failed: {self}"),
         }
-        let mut context = Context::new();
+        let mut context = crate::view::base_context();
         context.insert("status", &page.status.as_u16());
         context.insert("title", page.title);
         context.insert("message", &page.message);
@@ -124,5 +123,46 @@ pub fn html(status: StatusCode, rendered: Result<String, tera::Error>) -> HttpRe
         Err(_) => HttpResponse::InternalServerError()
             .content_type("text/plain; charset=utf-8")
             .body("Internal error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn every_error_renders_a_page_with_the_layout() {
+        let errors = [
+            (PageError::PageNotFound, 404),
+            (PageError::TaskNotFound, 404),
+            (PageError::MethodNotAllowed, 405),
+            (PageError::Csrf, 403),
+            (PageError::BadRequest("Unknown priority".to_owned()), 400),
+            (PageError::TooLarge, 413),
+            (
+                PageError::Backend(BackendError::Unavailable("refused".to_owned())),
+                503,
+            ),
+            (
+                PageError::Backend(BackendError::Unexpected("500".to_owned())),
+                502,
+            ),
+        ];
+        for (error, status) in errors {
+            let response = error.error_response();
+            assert_eq!(response.status().as_u16(), status, "{error}");
+            let body = response.into_body().try_into_bytes().unwrap();
+            let body = std::str::from_utf8(&body).unwrap();
+            assert!(
+                body.contains("href=\"/static/style.css?v="),
+                "{error}: {body}"
+            );
+            assert_eq!(
+                body.contains("id=\"backend-banner\""),
+                status >= 500,
+                "{error}: the banner is for outages"
+            );
+        }
     }
 }

@@ -60,7 +60,8 @@ impl Drop for SpawnedFrontend {
 /// Starts the real frontend in front of the backend at `backend_url`, with the fixed test key of
 /// [`Settings::for_tests`] (so two of them accept each other's forms, as replicas do).
 pub fn spawn_frontend(backend_url: &str) -> SpawnedFrontend {
-    spawn_frontend_with(Settings::for_tests(backend_url)).unwrap_or_else(|e| panic!("frontend did not start: {e}"))
+    spawn_frontend_with(Settings::for_tests(backend_url))
+        .unwrap_or_else(|e| panic!("frontend did not start: {e}"))
 }
 
 /// [`spawn_frontend`] with settings of your own; returns once the server accepts connections.
@@ -101,6 +102,7 @@ pub fn spawn_frontend_with(settings: Settings) -> Result<SpawnedFrontend, String
 
 /// One browser session against a frontend: cookies are kept, redirects are not followed (tests
 /// check them), and the CSRF token of the last page with a form is remembered.
+#[derive(Clone)]
 pub struct Browser {
     base_url: String,
     client: reqwest::Client,
@@ -141,13 +143,20 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a reqwest client");
-        Browser { base_url: base_url.trim_end_matches('/').to_owned(), client, cookies: BTreeMap::new(), csrf_token: None }
+        Browser {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client,
+            cookies: BTreeMap::new(),
+            csrf_token: None,
+        }
     }
 
     /// `GET path`; remembers the page's CSRF token if it has a form.
     pub async fn get(&mut self, path: &str) -> Page {
         let request = self.with_cookies(self.client.get(self.url(path)));
-        let page = self.read(request.send().await.expect("the frontend answers")).await;
+        let page = self
+            .read(request.send().await.expect("the frontend answers"))
+            .await;
         if let Some(token) = page.hidden_value("csrf_token") {
             self.csrf_token = Some(token);
         }
@@ -156,30 +165,60 @@ impl Browser {
 
     /// Submits a form with the session's CSRF token (from the last page seen) added.
     pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let token = self.csrf_token.clone().expect("open a page with a form before submitting one");
+        let token = self
+            .csrf_token
+            .clone()
+            .expect("open a page with a form before submitting one");
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
         all.extend_from_slice(fields);
         self.post_form(path, &all).await
     }
 
+    /// Submits a form, checks that it redirects, and opens the page it redirects to.
+    pub async fn submit_and_follow(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let redirect = self.submit(path, fields).await;
+        self.follow(&redirect).await
+    }
+
     /// POSTs exactly these fields (no token added): for forged and broken submissions.
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let request = self.with_cookies(self.client.post(self.url(path)).form(fields));
-        self.read(request.send().await.expect("the frontend answers")).await
+        self.read(request.send().await.expect("the frontend answers"))
+            .await
     }
 
     /// POSTs a raw body with a content type.
     pub async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
-        let request = self.client.post(self.url(path)).header("content-type", content_type).body(body);
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
         let request = self.with_cookies(request);
-        self.read(request.send().await.expect("the frontend answers")).await
+        self.read(request.send().await.expect("the frontend answers"))
+            .await
     }
 
     /// Follows a redirect page with a GET, as a browser does after a form.
     pub async fn follow(&mut self, redirect: &Page) -> Page {
-        assert_eq!(redirect.status, StatusCode::SEE_OTHER, "expected a redirect, got {redirect:?}");
-        let location = redirect.location().expect("a redirect has a Location").to_owned();
+        assert_eq!(
+            redirect.status,
+            StatusCode::SEE_OTHER,
+            "expected a redirect, got {redirect:?}"
+        );
+        let location = redirect
+            .location()
+            .expect("a redirect has a Location")
+            .to_owned();
         self.get(&location).await
+    }
+
+    /// The same session (cookies and CSRF token) against another frontend: a second replica.
+    pub fn on(&self, base_url: &str) -> Browser {
+        Browser {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        }
     }
 
     /// The session's current CSRF token (to hand to another session in a test).
@@ -199,7 +238,12 @@ impl Browser {
         if self.cookies.is_empty() {
             return request;
         }
-        let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let header = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
         request.header(COOKIE, header)
     }
 
@@ -212,12 +256,17 @@ impl Browser {
             if expired || value.is_empty() {
                 self.cookies.remove(name.trim());
             } else {
-                self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+                self.cookies
+                    .insert(name.trim().to_owned(), value.trim().to_owned());
             }
         }
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.expect("a text body");
-        Page { status, headers, body }
+        Page {
+            status,
+            headers,
+            body,
+        }
     }
 }

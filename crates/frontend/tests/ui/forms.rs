@@ -1,0 +1,179 @@
+//! Refused input: the form comes back with the message next to the field and the input kept,
+//! with the right status, and nothing changes. Includes what a careless or hostile client sends.
+
+use crate::support::{has_layout, Stack};
+
+fn field_error<'a>(body: &'a str, field: &str) -> Option<&'a str> {
+    let marker = format!("id=\"{field}-error\">");
+    let start = body.find(&marker)? + marker.len();
+    Some(&body[start..start + body[start..].find("</p>")?])
+}
+
+#[tokio::test]
+async fn a_blank_title_is_refused_by_the_backend_and_the_form_comes_back_filled_in() {
+    let stack = Stack::start();
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let fields = [
+        ("title", "   "),
+        ("description", "keep this text"),
+        ("priority", "low"),
+        ("back", ""),
+    ];
+    let page = browser.submit("/tasks", &fields).await;
+    assert_eq!(page.status, 422);
+    let message = field_error(&page.body, "title").expect("a message next to the title");
+    assert!(!message.is_empty());
+    assert!(page
+        .body
+        .contains("aria-invalid=\"true\" aria-describedby=\"title-error\""));
+    assert!(
+        page.body.contains(">keep this text</textarea>"),
+        "the description is kept"
+    );
+    assert!(
+        page.body.contains("<option value=\"low\" selected>"),
+        "the priority is kept"
+    );
+    assert!(stack.tasks().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_over_long_title_comes_back_with_the_backends_message() {
+    let stack = Stack::start();
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let title = "x".repeat(300);
+    let page = browser
+        .submit("/tasks", &[("title", &title), ("priority", "medium")])
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        field_error(&page.body, "title").unwrap().contains("255"),
+        "the message names the limit"
+    );
+    assert!(
+        page.body.contains(&format!("value=\"{title}\"")),
+        "the input is kept"
+    );
+    assert!(stack.tasks().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_priority_is_refused_next_to_its_field() {
+    let stack = Stack::start();
+    let task = stack.seed("Keep me as I am", "low", false).await;
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let page = browser
+        .submit(
+            "/tasks",
+            &[("title", "Urgent thing"), ("priority", "urgent")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(field_error(&page.body, "priority")
+        .unwrap()
+        .contains("low, medium or high"));
+    assert!(page.body.contains("value=\"Urgent thing\""));
+
+    let edit = browser
+        .submit(
+            &format!("/tasks/{}/edit", task.id),
+            &[("title", "Changed"), ("priority", "")],
+        )
+        .await;
+    assert_eq!(edit.status, 422);
+    assert!(field_error(&edit.body, "priority").is_some());
+    assert!(
+        edit.body.contains("value=\"Changed\""),
+        "the edit form keeps the input"
+    );
+    assert_eq!(stack.tasks().await, vec![task], "nothing changed");
+}
+
+#[tokio::test]
+async fn a_refused_edit_shows_the_edit_form_again() {
+    let stack = Stack::start();
+    let task = stack.seed("Original title", "medium", false).await;
+    let mut browser = stack.browser();
+    let path = format!("/tasks/{}/edit", task.id);
+    browser.get(&path).await;
+    let page = browser
+        .submit(
+            &path,
+            &[
+                ("title", ""),
+                ("description", "new words"),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Edit task"));
+    assert!(field_error(&page.body, "title").is_some());
+    assert!(page.body.contains(">new words</textarea>"));
+    assert!(page.body.contains("<option value=\"high\" selected>"));
+    assert_eq!(stack.task(task.id).await.unwrap(), task, "nothing changed");
+}
+
+#[tokio::test]
+async fn oversized_fields_get_a_readable_page_and_change_nothing() {
+    let stack = Stack::start();
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    // 100 KB fits the form limit but not the backend's 64 KiB body limit: its 413 comes back as the form.
+    let title = "t".repeat(100_000);
+    let page = browser
+        .submit("/tasks", &[("title", &title), ("priority", "low")])
+        .await;
+    assert_eq!(page.status, 413);
+    assert!(
+        page.body.contains("class=\"form-error\""),
+        "a message above the form"
+    );
+    // A description over the backend's 10,000 characters.
+    let long = "d".repeat(10_001);
+    let page = browser
+        .submit(
+            "/tasks",
+            &[("title", "ok"), ("description", &long), ("priority", "low")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(field_error(&page.body, "description").is_some());
+    // Beyond the form limit the body is not even read.
+    let huge = "h".repeat(300_000);
+    let page = browser
+        .submit("/tasks", &[("title", &huge), ("priority", "low")])
+        .await;
+    assert_eq!(page.status, 413);
+    assert!(page.body.contains("Too much text") && has_layout(&page.body));
+    assert!(stack.tasks().await.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_form_bodies_get_a_readable_400_page() {
+    let stack = Stack::start();
+    let task = stack.seed("Untouched", "low", false).await;
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let token = browser.csrf_token().unwrap().to_owned();
+    let json = format!(r#"{{"csrf_token":"{token}","title":"sneaky"}}"#).into_bytes();
+    let page = browser.post_raw("/tasks", "application/json", json).await;
+    assert_eq!(page.status, 400);
+    assert!(has_layout(&page.body));
+    let repeated = format!("csrf_token={token}&title=a&title=b&priority=low").into_bytes();
+    let page = browser
+        .post_raw("/tasks", "application/x-www-form-urlencoded", repeated)
+        .await;
+    assert_eq!(page.status, 400, "a field given twice");
+    let toggle = browser
+        .submit(
+            &format!("/tasks/{}/toggle", task.id),
+            &[("completed", "maybe")],
+        )
+        .await;
+    assert_eq!(toggle.status, 400);
+    assert_eq!(stack.tasks().await, vec![task], "nothing changed");
+}

@@ -1,0 +1,69 @@
+//! `/health`, `/ready`, `/metrics` and the embedded assets.
+
+use crate::support::{json_of, Stack};
+
+#[tokio::test]
+async fn health_ready_and_metrics_answer() {
+    let stack = Stack::start();
+    let client = reqwest::Client::new();
+    let health = client
+        .get(stack.frontend.url("/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let body = json_of(&health.text().await.unwrap());
+    assert_eq!(
+        (body["status"].as_str(), body["backend"].as_str()),
+        (Some("healthy"), Some("healthy"))
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok());
+
+    let ready = client
+        .get(stack.frontend.url("/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    client.get(stack.frontend.url("/")).send().await.unwrap();
+    let metrics = client
+        .get(stack.frontend.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("frontend_http_requests_total{endpoint=\"/\",method=\"GET\",status=\"200\"}"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn assets_are_served_from_the_binary() {
+    let stack = Stack::start();
+    let client = reqwest::Client::new();
+    for (path, content_type) in [
+        ("/static/style.css", "text/css"),
+        ("/static/app.js", "text/javascript"),
+        ("/static/favicon.svg", "image/svg+xml"),
+    ] {
+        let response = client.get(stack.frontend.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type),
+            "{path}"
+        );
+        assert!(!response.bytes().await.unwrap().is_empty());
+    }
+    let missing = client
+        .get(stack.frontend.url("/static/nope.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -1,0 +1,357 @@
+//! The pages and actions a user sees: the list with its counts, add, toggle, edit, delete, flash
+//! messages, filters, search, sort and paging, escaping, and the 404 pages.
+
+use crate::support::{count, flash, has_layout, titles, Stack};
+
+#[tokio::test]
+async fn the_list_shows_tasks_newest_first_with_counts_and_priority_badges() {
+    let stack = Stack::start();
+    stack.seed("Oldest chore", "low", true).await;
+    stack.seed("Middle chore", "medium", false).await;
+    stack.seed("Newest chore", "high", false).await;
+    let page = stack.browser().get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(
+        titles(&page.body),
+        ["Newest chore", "Middle chore", "Oldest chore"]
+    );
+    assert_eq!(
+        (
+            count(&page.body, "total"),
+            count(&page.body, "pending"),
+            count(&page.body, "completed")
+        ),
+        (3, 2, 1)
+    );
+    for badge in [
+        "badge badge-high\">High",
+        "badge badge-medium\">Medium",
+        "badge badge-low\">Low",
+    ] {
+        assert!(page.body.contains(badge), "{badge} missing");
+    }
+    assert!(
+        page.body.contains("about Newest chore"),
+        "descriptions are shown"
+    );
+    assert!(page.body.contains("Showing 1–3 of 3 tasks"));
+}
+
+#[tokio::test]
+async fn an_empty_list_says_there_are_no_tasks_yet() {
+    let stack = Stack::start();
+    let page = stack.browser().get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No tasks yet"));
+    assert_eq!(count(&page.body, "total"), 0);
+}
+
+#[tokio::test]
+async fn adding_a_task_redirects_home_with_a_flash_shown_once() {
+    let stack = Stack::start();
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let fields = [
+        ("title", "Buy oat milk"),
+        ("description", "Two litres"),
+        ("priority", "high"),
+        ("back", ""),
+    ];
+    let redirect = browser.submit("/tasks", &fields).await;
+    assert_eq!(redirect.status, 303);
+    assert_eq!(redirect.location(), Some("/"));
+    let page = browser.follow(&redirect).await;
+    assert_eq!(
+        flash(&page.body).as_deref(),
+        Some("Task &quot;Buy oat milk&quot; added!")
+    );
+    assert_eq!(titles(&page.body), ["Buy oat milk"]);
+    let tasks = stack.tasks().await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        (tasks[0].title.as_str(), tasks[0].description.as_str()),
+        ("Buy oat milk", "Two litres")
+    );
+    assert_eq!(tasks[0].priority.as_str(), "high");
+    // Shown once: the next page has no message.
+    assert_eq!(flash(&browser.get("/").await.body), None);
+}
+
+#[tokio::test]
+async fn toggling_marks_a_task_completed_and_pending_again() {
+    let stack = Stack::start();
+    let task = stack.seed("Water the plants", "low", false).await;
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let path = format!("/tasks/{}/toggle", task.id);
+    let page = browser
+        .submit_and_follow(&path, &[("completed", "true")])
+        .await;
+    assert_eq!(
+        flash(&page.body).as_deref(),
+        Some("Task &quot;Water the plants&quot; marked as completed!")
+    );
+    assert!(stack.task(task.id).await.unwrap().completed);
+    assert_eq!(count(&page.body, "completed"), 1);
+    assert!(page.body.contains("class=\"task is-done"));
+
+    let page = browser
+        .submit_and_follow(&path, &[("completed", "false")])
+        .await;
+    assert_eq!(
+        flash(&page.body).as_deref(),
+        Some("Task &quot;Water the plants&quot; marked as pending.")
+    );
+    assert!(!stack.task(task.id).await.unwrap().completed);
+}
+
+#[tokio::test]
+async fn editing_shows_the_task_in_a_form_and_saves_the_changes() {
+    let stack = Stack::start();
+    let task = stack.seed("Draft the plan", "low", false).await;
+    let mut browser = stack.browser();
+    let path = format!("/tasks/{}/edit", task.id);
+    let form = browser.get(&path).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("value=\"Draft the plan\""));
+    assert!(form.body.contains("<option value=\"low\" selected>"));
+    let fields = [
+        ("title", "Final plan"),
+        ("description", "Reviewed"),
+        ("priority", "high"),
+        ("completed", "true"),
+        ("back", "status=pending"),
+    ];
+    let redirect = browser.submit(&path, &fields).await;
+    assert_eq!(
+        redirect.location(),
+        Some("/?status=pending"),
+        "back to the view the user came from"
+    );
+    let page = browser.follow(&redirect).await;
+    assert_eq!(
+        flash(&page.body).as_deref(),
+        Some("Task &quot;Final plan&quot; updated!")
+    );
+    let saved = stack.task(task.id).await.unwrap();
+    assert_eq!(
+        (
+            saved.title.as_str(),
+            saved.description.as_str(),
+            saved.priority.as_str()
+        ),
+        ("Final plan", "Reviewed", "high")
+    );
+    assert!(saved.completed);
+    assert!(saved.updated_at > task.updated_at);
+}
+
+#[tokio::test]
+async fn deleting_asks_for_confirmation_then_deletes() {
+    let stack = Stack::start();
+    let task = stack.seed("Old newsletter", "medium", false).await;
+    let mut browser = stack.browser();
+    let confirm = browser.get(&format!("/tasks/{}/delete", task.id)).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Delete this task?") && confirm.body.contains("Old newsletter"));
+    assert!(
+        confirm
+            .body
+            .contains(&format!("action=\"/tasks/{}/delete\"", task.id)),
+        "a plain form: no JavaScript needed"
+    );
+    assert!(
+        stack.task(task.id).await.is_some(),
+        "asking changes nothing"
+    );
+
+    let page = browser
+        .submit_and_follow(&format!("/tasks/{}/delete", task.id), &[])
+        .await;
+    assert_eq!(
+        flash(&page.body).as_deref(),
+        Some("Task &quot;Old newsletter&quot; deleted.")
+    );
+    assert!(stack.task(task.id).await.is_none());
+    assert!(page.body.contains("No tasks yet"));
+}
+
+#[tokio::test]
+async fn filters_search_and_sort_live_in_the_url() {
+    let stack = Stack::start();
+    stack.seed("banana bread", "high", false).await;
+    stack.seed("apple pie", "low", true).await;
+    stack.seed("cherry jam with a needle", "high", true).await;
+    stack.seed("date cake", "medium", false).await;
+    let mut browser = stack.browser();
+
+    let high = browser.get("/?priority=high").await;
+    assert_eq!(
+        titles(&high.body),
+        ["cherry jam with a needle", "banana bread"]
+    );
+    assert!(high.body.contains("matching the filters"));
+    assert_eq!(count(&high.body, "total"), 4, "the counts cover every task");
+    assert!(
+        high.body
+            .contains("<option value=\"high\" selected>High</option>"),
+        "the filter shows as chosen"
+    );
+
+    assert_eq!(
+        titles(&browser.get("/?status=completed").await.body),
+        ["cherry jam with a needle", "apple pie"]
+    );
+    assert_eq!(
+        titles(&browser.get("/?status=pending&priority=medium").await.body),
+        ["date cake"]
+    );
+    assert_eq!(
+        titles(&browser.get("/?q=NEEDLE").await.body),
+        ["cherry jam with a needle"]
+    );
+    assert_eq!(
+        titles(&browser.get("/?sort=oldest").await.body)[0],
+        "banana bread"
+    );
+    assert_eq!(
+        titles(&browser.get("/?sort=title").await.body),
+        [
+            "apple pie",
+            "banana bread",
+            "cherry jam with a needle",
+            "date cake"
+        ]
+    );
+    let by_priority = titles(&browser.get("/?sort=priority").await.body);
+    assert_eq!(by_priority[3], "apple pie", "low comes last");
+
+    let none = browser.get("/?q=nothing-like-this").await;
+    assert!(none.body.contains("No tasks match these filters."));
+    assert!(!none.body.contains("No tasks yet"));
+}
+
+#[tokio::test]
+async fn long_lists_are_paged_with_links_that_keep_the_filters() {
+    let stack = Stack::start();
+    for i in 1..=25 {
+        stack.seed(&format!("task {i:02}"), "high", false).await;
+    }
+    let mut browser = stack.browser();
+    let first = browser.get("/?priority=high").await;
+    assert_eq!(titles(&first.body).len(), 20);
+    assert!(first.body.contains("Showing 1–20 of 25 tasks"));
+    assert!(first.body.contains("Page 1 of 2"));
+    assert!(first
+        .body
+        .contains("href=\"&#x2F;?priority=high&amp;page=2\" rel=\"next\""));
+    let second = browser.get("/?priority=high&page=2").await;
+    assert_eq!(
+        titles(&second.body),
+        ["task 05", "task 04", "task 03", "task 02", "task 01"]
+    );
+    assert!(second.body.contains("Showing 21–25 of 25 tasks"));
+    assert!(second
+        .body
+        .contains("href=\"&#x2F;?priority=high\" rel=\"prev\""));
+    let small = browser.get("/?per_page=10&page=3").await;
+    assert_eq!(titles(&small.body).len(), 5);
+    let past = browser.get("/?page=9").await;
+    assert_eq!(past.status, 200);
+    assert!(past.body.contains("past the end of the list"));
+}
+
+#[tokio::test]
+async fn bad_list_parameters_get_a_readable_400_page() {
+    let stack = Stack::start();
+    let mut browser = stack.browser();
+    for query in [
+        "priority=urgent",
+        "status=done",
+        "sort=random",
+        "page=0",
+        "page=abc",
+        "per_page=5000",
+    ] {
+        let page = browser.get(&format!("/?{query}")).await;
+        assert_eq!(page.status, 400, "{query}");
+        assert!(
+            has_layout(&page.body),
+            "{query}: the error page shares the layout"
+        );
+        assert!(page.body.contains("href=\"/\""), "{query}: a way back");
+    }
+}
+
+#[tokio::test]
+async fn task_text_is_escaped_everywhere() {
+    let stack = Stack::start();
+    let task = stack.seed("<script>alert(1)</script>", "high", false).await;
+    let mut browser = stack.browser();
+    for path in [
+        "/".to_owned(),
+        format!("/tasks/{}/edit", task.id),
+        format!("/tasks/{}/delete", task.id),
+    ] {
+        let page = browser.get(&path).await;
+        assert!(
+            !page.body.contains("<script>alert(1)"),
+            "{path} shows the title as markup"
+        );
+        assert!(
+            page.body
+                .contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"),
+            "{path} shows the title as text"
+        );
+    }
+    // Also in a flash message, which carries the title through a cookie.
+    let page = browser
+        .submit_and_follow(
+            &format!("/tasks/{}/toggle", task.id),
+            &[("completed", "true")],
+        )
+        .await;
+    assert!(flash(&page.body).unwrap().contains("&lt;script&gt;"));
+}
+
+#[tokio::test]
+async fn missing_tasks_and_unknown_pages_get_404_pages_with_the_layout() {
+    let stack = Stack::start();
+    let task = stack.seed("Soon gone", "low", false).await;
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let gone = uuid::Uuid::new_v4();
+    for path in [
+        format!("/tasks/{gone}/edit"),
+        format!("/tasks/{gone}/delete"),
+        "/tasks/not-a-uuid/edit".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(
+            page.body.contains("Task not found") && has_layout(&page.body),
+            "{path}"
+        );
+        assert!(page.body.contains("Back to your tasks"));
+    }
+    let page = browser.get("/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("Page not found") && has_layout(&page.body));
+
+    // A task deleted in another tab: its forms answer 404 too.
+    browser
+        .submit(&format!("/tasks/{}/delete", task.id), &[])
+        .await;
+    let toggle = browser
+        .submit(
+            &format!("/tasks/{}/toggle", task.id),
+            &[("completed", "true")],
+        )
+        .await;
+    assert_eq!(toggle.status, 404);
+    assert!(toggle.body.contains("Task not found"));
+}

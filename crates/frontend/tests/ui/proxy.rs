@@ -1,0 +1,158 @@
+//! `/api/*` through the frontend answers exactly as the backend does: status, body and headers.
+
+use reqwest::{Client, Method};
+
+use crate::support::{json_of, Stack};
+
+/// A request body: its content type and text.
+type Body<'a> = Option<(&'a str, &'a str)>;
+/// Status, headers and body text.
+type Answer = (u16, reqwest::header::HeaderMap, String);
+
+/// Sends the same request to the frontend's `/api` and to the backend, and returns both answers.
+async fn both(stack: &Stack, method: Method, path: &str, body: Body<'_>) -> [Answer; 2] {
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut answers = Vec::new();
+    for url in [stack.frontend.url(path), stack.backend_url(path)] {
+        let mut request = client
+            .request(method.clone(), url)
+            .header("x-request-id", "test-req-42");
+        if let Some((content_type, text)) = body {
+            request = request
+                .header("content-type", content_type)
+                .body(text.to_owned());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        answers.push((status, headers, response.text().await.unwrap()));
+    }
+    answers.try_into().unwrap()
+}
+
+#[tokio::test]
+async fn the_api_answers_through_the_frontend_as_it_does_directly() {
+    let stack = Stack::start();
+    let [(status, headers, body), _] = both(
+        &stack,
+        Method::POST,
+        "/api/tasks",
+        Some((
+            "application/json",
+            r#"{"title":"via proxy","priority":"high"}"#,
+        )),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let created = json_of(&body);
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(headers["location"], format!("/api/tasks/{id}"));
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(
+        headers["x-request-id"], "test-req-42",
+        "the request id goes through both ways"
+    );
+    assert_eq!(created["priority"], "high");
+
+    let [(status, headers, body), direct] =
+        both(&stack, Method::GET, "/api/tasks?limit=1&sort=title", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["x-total-count"], "2",
+        "one created through each address"
+    );
+    assert_eq!(headers["x-total-count"], direct.1["x-total-count"]);
+    assert_eq!(json_of(&body), json_of(&direct.2));
+
+    let checks: Vec<(Method, String, Body, u16)> = vec![
+        (Method::GET, format!("/api/tasks/{id}"), None, 200),
+        (
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            Some(("application/json", r#"{"completed":true}"#)),
+            200,
+        ),
+        (
+            Method::PUT,
+            format!("/api/tasks/{id}"),
+            Some(("application/json", "{}")),
+            200,
+        ),
+        (Method::GET, "/api/tasks/not-a-uuid".to_owned(), None, 404),
+        (
+            Method::GET,
+            "/api/tasks?priority=urgent".to_owned(),
+            None,
+            400,
+        ),
+        (
+            Method::POST,
+            "/api/tasks".to_owned(),
+            Some(("application/json", "{not json")),
+            400,
+        ),
+        (
+            Method::POST,
+            "/api/tasks".to_owned(),
+            Some(("application/json", r#"{"title":""}"#)),
+            422,
+        ),
+        (
+            Method::POST,
+            "/api/tasks".to_owned(),
+            Some(("text/plain", "title=x")),
+            415,
+        ),
+        (Method::DELETE, "/api/no-such-route".to_owned(), None, 404),
+    ];
+    for (method, path, body, expected) in checks {
+        let [proxied, direct] = both(&stack, method.clone(), &path, body).await;
+        assert_eq!(proxied.0, expected, "{method} {path}: {}", proxied.2);
+        assert_eq!(proxied.0, direct.0, "{method} {path}");
+        assert_eq!(
+            proxied.1.get("content-type"),
+            direct.1.get("content-type"),
+            "{method} {path}"
+        );
+        let (mut a, mut b) = (json_of(&proxied.2), json_of(&direct.2));
+        for value in [&mut a, &mut b] {
+            // Two requests, two update times.
+            if let Some(object) = value.as_object_mut() {
+                object.remove("updated_at");
+            }
+        }
+        assert_eq!(a, b, "{method} {path}");
+    }
+
+    let [(status, _, body), _] =
+        both(&stack, Method::DELETE, &format!("/api/tasks/{id}"), None).await;
+    assert_eq!(
+        (status, json_of(&body)),
+        (
+            200,
+            serde_json::json!({"message": "Task deleted successfully"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_pass_through_answers_json_errors_of_its_own() {
+    let stack = Stack::start();
+    let client = Client::new();
+    let huge = vec![b'x'; 300 * 1024];
+    let response = client
+        .post(stack.frontend.url("/api/tasks"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(json_of(&response.text().await.unwrap())["error"].is_string());
+}

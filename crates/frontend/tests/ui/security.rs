@@ -1,0 +1,182 @@
+//! CSRF, cookies and security headers; and that no GET changes anything.
+
+use test_support::frontend::{spawn_frontend, Browser};
+
+use crate::support::{has_layout, Stack};
+
+#[tokio::test]
+async fn every_form_refuses_a_post_without_its_csrf_token() {
+    let stack = Stack::start();
+    let task = stack.seed("Protected", "low", false).await;
+    let mut browser = stack.browser();
+    browser.get("/").await; // has a session cookie, but sends no token
+    let forms = [
+        (
+            "/tasks".to_owned(),
+            vec![("title", "forged"), ("priority", "high")],
+        ),
+        (
+            format!("/tasks/{}/toggle", task.id),
+            vec![("completed", "true")],
+        ),
+        (
+            format!("/tasks/{}/edit", task.id),
+            vec![("title", "forged"), ("priority", "high")],
+        ),
+        (format!("/tasks/{}/delete", task.id), vec![]),
+    ];
+    for (path, fields) in &forms {
+        let page = browser.post_form(path, fields).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(
+            page.body.contains("Form expired") && has_layout(&page.body),
+            "{path}: a readable page"
+        );
+        let mut with_empty = fields.clone();
+        with_empty.push(("csrf_token", ""));
+        assert_eq!(
+            browser.post_form(path, &with_empty).await.status,
+            403,
+            "{path} with an empty token"
+        );
+    }
+    assert_eq!(stack.tasks().await, vec![task], "nothing changed");
+}
+
+#[tokio::test]
+async fn a_token_from_another_session_or_without_a_cookie_is_refused() {
+    let stack = Stack::start();
+    let task = stack.seed("Protected", "low", false).await;
+    let mut victim = stack.browser();
+    victim.get("/").await;
+    let mut attacker = stack.browser();
+    attacker.get("/").await;
+    let attackers_token = attacker.csrf_token().unwrap().to_owned();
+    assert_ne!(
+        victim.csrf_token().unwrap(),
+        attackers_token,
+        "each session has its own token"
+    );
+
+    let path = format!("/tasks/{}/delete", task.id);
+    let page = victim
+        .post_form(&path, &[("csrf_token", &attackers_token)])
+        .await;
+    assert_eq!(page.status, 403);
+    // A token without its cookie (a cross-site form, or cookies cleared).
+    let mut cookieless = Browser::new(&stack.frontend.base_url);
+    let page = cookieless
+        .post_form(&path, &[("csrf_token", &attackers_token)])
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(stack.task(task.id).await.is_some(), "nothing deleted");
+}
+
+#[tokio::test]
+async fn a_replica_with_the_same_key_accepts_the_others_forms() {
+    let stack = Stack::start();
+    let second = spawn_frontend(&stack.backend_url(""));
+    let mut browser = stack.browser();
+    browser.get("/").await; // session and form from the first replica
+                            // The same session (cookies and token) sent to the second, as a load balancer would.
+    let mut on_second = browser.on(&second.base_url);
+    let page = on_second
+        .submit(
+            "/tasks",
+            &[("title", "Via replica two"), ("priority", "low")],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stack.tasks().await[0].title, "Via replica two");
+}
+
+#[tokio::test]
+async fn cookies_are_http_only_and_same_site_lax() {
+    let stack = Stack::start();
+    let mut browser = stack.browser();
+    let page = browser.get("/").await;
+    let csrf = page
+        .header("set-cookie")
+        .expect("a new session sets its cookie");
+    assert!(csrf.starts_with("taskmgr_csrf="));
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax"),
+        "{csrf}"
+    );
+    let redirect = browser
+        .submit("/tasks", &[("title", "Cookie check"), ("priority", "low")])
+        .await;
+    let flash = redirect
+        .header("set-cookie")
+        .expect("the flash travels in a cookie");
+    assert!(flash.starts_with("taskmgr_flash="));
+    assert!(
+        flash.contains("HttpOnly") && flash.contains("SameSite=Lax"),
+        "{flash}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let stack = Stack::start();
+    let task = stack.seed("Headers", "low", false).await;
+    let mut browser = stack.browser();
+    let paths = [
+        "/".to_owned(),
+        format!("/tasks/{}/edit", task.id),
+        "/no/such/page".to_owned(),
+        "/?priority=urgent".to_owned(),
+        "/static/style.css".to_owned(),
+        "/api/tasks".to_owned(),
+    ];
+    for path in paths {
+        let page = browser.get(&path).await;
+        let csp = page
+            .header("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"));
+        let script_src = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(
+            page.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(page.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(page.header("referrer-policy").is_some(), "{path}");
+    }
+    let page = browser.get("/").await;
+    assert!(
+        !page.body.contains("<script>"),
+        "no inline script on the page"
+    );
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "nothing loaded from elsewhere"
+    );
+}
+
+#[tokio::test]
+async fn no_get_changes_anything() {
+    let stack = Stack::start();
+    let task = stack.seed("Stays", "low", false).await;
+    let mut browser = stack.browser();
+    for path in [
+        format!("/tasks/{}/delete", task.id),
+        format!("/tasks/{}/toggle", task.id),
+        format!("/tasks/{}/edit", task.id),
+        "/tasks".to_owned(),
+    ] {
+        let page = browser.get(&path).await;
+        assert!(
+            page.status == 200 || page.status == 405,
+            "{path}: {}",
+            page.status
+        );
+        assert!(has_layout(&page.body), "{path}");
+    }
+    assert_eq!(stack.tasks().await, vec![task]);
+}

@@ -1,0 +1,133 @@
+//! The stack each test gets, and helpers to look at the data behind the UI's back (through the
+//! backend's API, which the frontend never bypasses either).
+
+use serde_json::{json, Value};
+use task_types::Task;
+use test_support::backend::{spawn_backend, spawn_backend_with, test_settings, SpawnedBackend};
+use test_support::frontend::{spawn_frontend, Browser, SpawnedFrontend};
+use test_support::postgres::TestDatabase;
+use uuid::Uuid;
+
+/// Frontend → backend → a fresh database. Fields drop in order: frontend, backend, database.
+pub struct Stack {
+    pub frontend: SpawnedFrontend,
+    backend: Option<SpawnedBackend>,
+    pub db: TestDatabase,
+    backend_port: u16,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    pub fn start() -> Stack {
+        let db = TestDatabase::migrated();
+        let backend = spawn_backend(db.url());
+        let frontend = spawn_frontend(&backend.base_url);
+        let backend_port = backend.port();
+        Stack {
+            frontend,
+            backend: Some(backend),
+            db,
+            backend_port,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.frontend.base_url)
+    }
+
+    /// The backend's own URL for `path`.
+    pub fn backend_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.backend_port)
+    }
+
+    /// Stops the backend (the frontend keeps running).
+    pub fn stop_backend(&mut self) {
+        self.backend.take().expect("the backend is running").stop();
+    }
+
+    /// Starts the backend again on the port the frontend knows.
+    pub fn restart_backend(&mut self) {
+        let mut settings = test_settings(self.db.url());
+        settings.port = self.backend_port;
+        self.backend =
+            Some(spawn_backend_with(settings).expect("the backend starts again on its port"));
+    }
+
+    /// Creates a task through the backend API.
+    pub async fn seed(&self, title: &str, priority: &str, completed: bool) -> Task {
+        let body = json!({ "title": title, "description": format!("about {title}"), "priority": priority, "completed": completed });
+        let response = self
+            .http
+            .post(self.backend_url("/api/tasks"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "seeding {title}");
+        response.json().await.unwrap()
+    }
+
+    /// Every task, as the backend has it (newest first).
+    pub async fn tasks(&self) -> Vec<Task> {
+        let response = self
+            .http
+            .get(self.backend_url("/api/tasks?limit=1000"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// One task as the backend has it, or `None` when it does not exist.
+    pub async fn task(&self, id: Uuid) -> Option<Task> {
+        let response = self
+            .http
+            .get(self.backend_url(&format!("/api/tasks/{id}")))
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            200 => Some(response.json().await.unwrap()),
+            404 => None,
+            other => panic!("GET task {id}: {other}"),
+        }
+    }
+}
+
+/// The text of the flash message on a page, if any.
+pub fn flash(body: &str) -> Option<String> {
+    let start = body.find("id=\"flash\">")? + "id=\"flash\">".len();
+    let end = body[start..].find("</div>")?;
+    Some(body[start..start + end].to_owned())
+}
+
+/// The number shown in a count box (`total`, `pending`, `completed`).
+pub fn count(body: &str, which: &str) -> u64 {
+    let marker = format!("id=\"count-{which}\">");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {which} count on the page"))
+        + marker.len();
+    let end = body[start..].find('<').unwrap();
+    body[start..start + end].parse().unwrap()
+}
+
+/// The task titles listed on a page, in order.
+pub fn titles(body: &str) -> Vec<String> {
+    body.split("<h3 class=\"task-title\">")
+        .skip(1)
+        .map(|rest| rest[..rest.find("</h3>").unwrap()].to_owned())
+        .collect()
+}
+
+/// Whether a page has the shared layout (so error pages look like the rest of the site).
+pub fn has_layout(body: &str) -> bool {
+    body.contains("<link rel=\"stylesheet\" href=\"/static/style.css")
+        && body.contains("class=\"brand\"")
+}
+
+pub fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
