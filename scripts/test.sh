@@ -45,12 +45,17 @@ stage_rust_tests() {
   cargo test --workspace --locked
 }
 
+stage_browser() {
+  ./scripts/test-browser.sh
+}
+
 stage_infra() {
   ./scripts/test-infra.sh
 }
 
 run_stage rust-lint stage_rust_lint
 run_stage rust-tests stage_rust_tests
+run_stage browser stage_browser
 run_stage infra stage_infra
 
 echo
