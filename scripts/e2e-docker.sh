@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# End-to-end test of the container images and docker-compose.yml, with a real Docker engine:
+#   1. makes sure an engine runs (starts dockerd when it is installed and not running; stops it again at the end);
+#   2. picks the base images: the official ones when present, else local stand-ins (scripts/offline-images.sh);
+#   3. builds both images with the real Dockerfiles through docker-compose.yml (only build arguments differ);
+#   4. starts the stack, waits for health, then through localhost:30080 drives the UI's forms and /api/tasks;
+#   5. recreates the postgres container (the volume keeps the tasks), restarts the backend (the UI recovers
+#      without a restart of the frontend);
+#   6. checks every container runs as non-root, prints image sizes and timings, and tears everything down,
+#      leaving no container, network or volume behind, also on failure.
+# Every wait is bounded. Usage: scripts/e2e-docker.sh   (as root when dockerd must be started)
+# Environment: E2E_UI_PORT (30080), E2E_BUILD_TIMEOUT seconds (2400: a first build compiles every dependency),
+# COMPOSE (the compose command; default `docker compose` when available, else `docker-compose`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROJECT="taskmgr-e2e"
+UI_PORT="${E2E_UI_PORT:-30080}"
+BASE_URL="http://127.0.0.1:${UI_PORT}"
+BUILD_TIMEOUT="${E2E_BUILD_TIMEOUT:-2400}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-e2e-docker.XXXXXX")"
+DOCKERD_PID=""
+STACK_UP=false
+COMPOSE_CMD=()
+
+log() { printf '[e2e-docker] %s\n' "$*"; }
+fail() {
+  printf '[e2e-docker] FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+compose() { "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
+
+choose_compose() {
+  if [[ -n "${COMPOSE:-}" ]]; then
+    read -r -a COMPOSE_CMD <<<"$COMPOSE"
+  elif docker compose version >/dev/null 2>&1; then
+    COMPOSE_CMD=(docker compose)
+  elif command -v docker-compose >/dev/null; then
+    COMPOSE_CMD=(docker-compose)
+  else
+    fail "no Docker Compose: install the compose plugin or Debian's docker-compose (apt-get install -y docker-compose)"
+  fi
+  log "compose: ${COMPOSE_CMD[*]} ($("${COMPOSE_CMD[@]}" version --short 2>/dev/null || echo '?'))"
+}
+
+# 1. An engine: the running one, or dockerd started here (as root, output to a log) and stopped at the end.
+ensure_engine() {
+  command -v docker >/dev/null || fail "no docker command: install Docker (apt-get install -y docker.io)"
+  if docker info >/dev/null 2>&1; then
+    log "using the running Docker engine"
+    return
+  fi
+  command -v dockerd >/dev/null || fail "no Docker engine runs and dockerd is not installed (apt-get install -y docker.io)"
+  [[ "$(id -u)" == 0 ]] || fail "no Docker engine runs; start it (as root: dockerd &) or run this script as root"
+  log "starting dockerd (log: $WORK/dockerd.log)"
+  dockerd </dev/null >"$WORK/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  local deadline=$((SECONDS + 60))
+  until docker info >/dev/null 2>&1; do
+    if ! kill -0 "$DOCKERD_PID" 2>/dev/null || ((SECONDS > deadline)); then
+      tail -n 20 "$WORK/dockerd.log" >&2
+      fail "dockerd did not come up within 60s (its log is above)"
+    fi
+    sleep 1
+  done
+}
+
+stop_engine() {
+  [[ -n "$DOCKERD_PID" ]] || return 0
+  log "stopping the dockerd this script started"
+  kill -TERM "$DOCKERD_PID" 2>/dev/null || return 0
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$DOCKERD_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+  kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+}
+
+# Tears the stack down and proves nothing of it is left; dumps the logs first when the test failed.
+teardown() {
+  local status=$?
+  set +e
+  if [[ "$STACK_UP" == true ]]; then
+    if ((status != 0)); then
+      log "logs of the stack (last 40 lines each):"
+      compose ps
+      compose logs --no-color --tail=40
+    fi
+    timeout 120 "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" down -v --remove-orphans -t 10 \
+      >"$WORK/down.log" 2>&1 || cat "$WORK/down.log" >&2
+    local left
+    left="$(leftovers)"
+    if [[ -n "$left" ]]; then
+      printf '[e2e-docker] FAILED: left behind after down:\n%s\n' "$left" >&2
+      status=1
+    else
+      log "torn down: no container, network or volume of $PROJECT is left"
+    fi
+  fi
+  stop_engine
+  rm -rf "$WORK"
+  if ((status == 0)); then log "PASSED"; else log "FAILED (exit $status)"; fi
+  exit "$status"
+}
+
+leftovers() {
+  local filter="label=com.docker.compose.project=$PROJECT"
+  docker ps -a --filter "$filter" --format 'container {{.Names}}'
+  docker network ls --filter "$filter" --format 'network {{.Name}}'
+  docker volume ls --filter "$filter" --format 'volume {{.Name}}'
+}
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# 2. Base images, exported for docker-compose.yml's ${RUST_IMAGE}, ${RUNTIME_IMAGE} and ${POSTGRES_IMAGE}.
+choose_base_images() {
+  local assignments
+  assignments="$("$ROOT/scripts/offline-images.sh")" || fail "could not provide the base images"
+  while IFS='=' read -r name value; do
+    case "$name" in
+      RUST_IMAGE | RUNTIME_IMAGE | POSTGRES_IMAGE) export "$name=$value" ;;
+      *) fail "unexpected line from offline-images.sh: $name=$value" ;;
+    esac
+  done <<<"$assignments"
+  log "base images: RUST_IMAGE=$RUST_IMAGE RUNTIME_IMAGE=$RUNTIME_IMAGE POSTGRES_IMAGE=$POSTGRES_IMAGE"
+}
+
+# 3. Both images, through the compose file's build sections (the real Dockerfiles, build arguments only).
+build_images() {
+  export TASKMGR_TAG=e2e
+  TASKMGR_REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+  TASKMGR_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
+  export TASKMGR_REVISION TASKMGR_VERSION
+  local start=$SECONDS
+  log "building the images (log: $WORK/build.log; the first build compiles every dependency, later ones reuse it)"
+  if ! timeout "$BUILD_TIMEOUT" "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" build \
+    >"$WORK/build.log" 2>&1; then
+    tail -n 40 "$WORK/build.log" >&2
+    fail "building the images failed or took over ${BUILD_TIMEOUT}s (the end of its log is above)"
+  fi
+  log "images built in $((SECONDS - start))s"
+  local image size
+  for image in "taskmgr/backend-api:$TASKMGR_TAG" "taskmgr/frontend:$TASKMGR_TAG"; do
+    size="$(docker image inspect -f '{{.Size}}' "$image")"
+    log "image size: $image $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
+    [[ "$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$image")" == \
+      "$TASKMGR_REVISION" ]] || fail "$image is not labelled with revision $TASKMGR_REVISION"
+  done
+}
+
+container_of() { compose ps -q "$1"; }
+
+health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$1"; }
+
+# wait_healthy SERVICE SECONDS
+wait_healthy() {
+  local service="$1" limit="$2" id deadline=$((SECONDS + $2))
+  while true; do
+    id="$(container_of "$service")"
+    if [[ -n "$id" && "$(health_of "$id")" == healthy ]]; then
+      return 0
+    fi
+    ((SECONDS < deadline)) || fail "$service is not healthy after ${limit}s"
+    sleep 0.5
+  done
+}
+
+# wait_http PATH SECONDS: until the UI port answers PATH with 200; prints how long it took, in milliseconds.
+wait_http() {
+  local path="$1" limit="$2" start end
+  start="$(date +%s%3N)"
+  until curl -fsS -o /dev/null --max-time 2 "$BASE_URL$path" 2>/dev/null; do
+    (($(date +%s%3N) - start < limit * 1000)) || fail "$BASE_URL$path does not answer 200 after ${limit}s"
+    sleep 0.05
+  done
+  end="$(date +%s%3N)"
+  echo $((end - start))
+}
+
+# 4. The stack up and healthy, then a user's checks through localhost only.
+start_stack() {
+  port_is_free "$UI_PORT" || fail "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
+  STACK_UP=true
+  local start=$SECONDS
+  timeout 300 "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" up -d \
+    >"$WORK/up.log" 2>&1 || {
+    cat "$WORK/up.log" >&2
+    fail "docker-compose up did not succeed"
+  }
+  local service
+  for service in postgres backend-api frontend; do wait_healthy "$service" 120; done
+  wait_http /health 30 >/dev/null
+  log "stack up and healthy in $((SECONDS - start))s"
+}
+
+run_checks() { python3 "$ROOT/scripts/e2e-docker/checks.py" "$@" "$WORK/tasks.json" || fail "check '$1' failed"; }
+
+user_checks() {
+  python3 "$ROOT/scripts/e2e-docker/checks.py" ui "$BASE_URL" || fail "the UI checks failed"
+  python3 "$ROOT/scripts/e2e-docker/checks.py" api "$BASE_URL" || fail "the API checks failed"
+  run_checks seed "$BASE_URL"
+}
+
+# 5a. A new postgres container on the same volume: the tasks are still there.
+recreate_postgres() {
+  log "recreating the postgres container (same named volume)"
+  compose rm -s -f postgres >"$WORK/pg.log" 2>&1 || fail "could not remove the postgres container"
+  compose up -d --no-deps postgres >>"$WORK/pg.log" 2>&1 || fail "could not start a new postgres container"
+  wait_healthy postgres 60
+  local deadline=$((SECONDS + 60))
+  until python3 "$ROOT/scripts/e2e-docker/checks.py" verify "$BASE_URL" "$WORK/tasks.json" >"$WORK/verify.log" 2>&1; do
+    ((SECONDS < deadline)) || {
+      cat "$WORK/verify.log" >&2
+      fail "the tasks are not back 60s after postgres was recreated"
+    }
+    sleep 1
+  done
+  cat "$WORK/verify.log"
+}
+
+# 5b. The backend restarted: the UI recovers by itself; the frontend container keeps running throughout.
+restart_backend() {
+  local frontend started_before started_after ms
+  frontend="$(container_of frontend)"
+  started_before="$(docker inspect -f '{{.State.StartedAt}}' "$frontend")"
+  log "stopping the backend: the UI must answer with its error page, not fail"
+  compose stop -t 10 backend-api >"$WORK/backend.log" 2>&1 || fail "could not stop backend-api"
+  local status
+  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE_URL/")"
+  [[ "$status" == 503 ]] || fail "with the backend stopped, GET / answered $status (expected 503 with a banner)"
+  compose start backend-api >>"$WORK/backend.log" 2>&1 || fail "could not start backend-api"
+  ms="$(wait_http /api/tasks 60)"
+  log "backend started again: /api/tasks answers through the UI ${ms} ms after the start command returned"
+  run_checks verify "$BASE_URL"
+  started_after="$(docker inspect -f '{{.State.StartedAt}}' "$frontend")"
+  [[ "$started_before" == "$started_after" && "$(container_of frontend)" == "$frontend" ]] ||
+    fail "the frontend container was restarted"
+  log "the frontend recovered without a restart"
+}
+
+# 6. No process of any container runs as root; the app images declare the contract's numeric user.
+check_non_root() {
+  local service id uids user
+  for service in postgres backend-api frontend; do
+    id="$(container_of "$service")"
+    uids="$(docker top "$id" -eo uid | tail -n +2 | sort -u | tr '\n' ' ')"
+    [[ -n "$uids" && ! " $uids " =~ " 0 " ]] || fail "$service runs a process as root (uids: $uids)"
+    log "non-root: $service runs as uid $uids"
+  done
+  for service in backend-api frontend; do
+    user="$(docker inspect -f '{{.Config.User}}' "$(container_of "$service")")"
+    [[ "$user" == "10001:10001" ]] || fail "$service's user is '$user', expected 10001:10001"
+  done
+}
+
+main() {
+  trap teardown EXIT
+  export TASKMGR_UI_PORT="$UI_PORT"
+  local start=$SECONDS
+  command -v python3 >/dev/null || fail "python3 is missing (apt-get install -y python3)"
+  command -v curl >/dev/null || fail "curl is missing (apt-get install -y curl)"
+  ensure_engine
+  choose_compose
+  choose_base_images
+  build_images
+  start_stack
+  user_checks
+  recreate_postgres
+  restart_backend
+  check_non_root
+  log "all checks passed in $((SECONDS - start))s"
+}
+
+main "$@"
