@@ -3,7 +3,8 @@
 //! Queries are plain sync functions taking `&mut PgConnection`; the routes call them through
 //! [`with_conn`] inside `web::block`, so diesel never runs on the async executor.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -121,27 +122,70 @@ pub enum DbError {
     Other(String),
 }
 
-/// Checks out a connection (waiting at most the pool timeout), runs `f`, and classifies the outcome.
+/// The pool behind a fair queue: requests wait for a connection in arrival order (a tokio semaphore
+/// with one permit per connection) instead of racing on the pool's condition variable, which starved
+/// some requests for hundreds of milliseconds under load. Queries run on the blocking thread pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    permits: Arc<tokio::sync::Semaphore>,
+    timeout: Duration,
+}
+
+impl Db {
+    /// `timeout` bounds the whole wait for a connection (queue and checkout): `DB_POOL_TIMEOUT_MS`.
+    pub fn new(pool: Pool, timeout: Duration) -> Self {
+        let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        Db {
+            pool,
+            permits,
+            timeout,
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` with a connection, on the blocking pool, once a connection is free (503 after the timeout).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let deadline = Instant::now() + self.timeout;
+        let unavailable = || {
+            DbError::Unavailable(format!(
+                "no database connection free within {:?}",
+                self.timeout
+            ))
+        };
+        let permit = tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| unavailable())?
+            .map_err(|_| DbError::Other("the connection queue is closed".to_owned()))?;
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let _permit = permit;
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            with_conn(&pool, left, f)
+        })
+        .await
+        .map_err(|e| DbError::Other(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// Checks out a connection (waiting at most `timeout`), runs `f`, and classifies the outcome.
 /// A connection that saw an unexpected error is discarded rather than reused.
 pub fn with_conn<T>(
     pool: &Pool,
+    timeout: Duration,
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
 ) -> Result<T, DbError> {
-    with_conn_timeout(pool, None, f)
-}
-
-/// [`with_conn`] with a checkout timeout shorter than the pool's (readiness checks).
-pub fn with_conn_timeout<T>(
-    pool: &Pool,
-    timeout: Option<Duration>,
-    f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
-) -> Result<T, DbError> {
-    let checkout = match timeout {
-        Some(t) => pool.get_timeout(t),
-        None => pool.get(),
-    };
-    let mut conn =
-        checkout.map_err(|e| DbError::Unavailable(format!("no database connection: {e}")))?;
+    let mut conn = pool
+        .get_timeout(timeout)
+        .map_err(|e| DbError::Unavailable(format!("no database connection: {e}")))?;
     match f(&mut conn.pg) {
         Ok(value) => Ok(value),
         Err(DieselError::NotFound) => Err(DbError::NotFound),

@@ -108,9 +108,3 @@ impl From<crate::db::DbError> for ApiError {
         }
     }
 }
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(err: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(format!("blocking task failed: {err}"))
-    }
-}

@@ -64,12 +64,12 @@ impl Application {
         let listener = TcpListener::bind(address).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
 
-        let pool_data = web::Data::new(pool.clone());
+        let db_data = web::Data::new(db::Db::new(pool.clone(), settings.pool_timeout));
         let openapi = web::Data::new(routes::docs::openapi_document());
         let metrics = metrics::middleware(pool.clone());
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(pool_data.clone())
+                .app_data(db_data.clone())
                 .app_data(openapi.clone())
                 .wrap(metrics.clone())
                 .wrap(from_fn(request_log::middleware))

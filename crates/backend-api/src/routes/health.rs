@@ -7,7 +7,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use task_types::ErrorBody;
 
-use crate::db::{self, Pool};
+use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::routes::method_not_allowed;
 
@@ -46,9 +46,10 @@ pub struct ReadyBody {
 }
 
 /// A database round trip within [`PROBE_TIMEOUT`], on the blocking pool.
-async fn database_answers(pool: &web::Data<Pool>) -> bool {
-    let pool = pool.clone();
-    let check = web::block(move || db::with_conn_timeout(&pool, Some(PROBE_TIMEOUT), db::ping));
+async fn database_answers(db: &web::Data<Db>) -> bool {
+    // Probes skip the request queue: a busy server is still alive and, unless the pool is stuck, ready.
+    let pool = db.pool().clone();
+    let check = web::block(move || db::with_conn(&pool, PROBE_TIMEOUT, db::ping));
     matches!(
         tokio::time::timeout(PROBE_TIMEOUT, check).await,
         Ok(Ok(Ok(())))
@@ -58,8 +59,8 @@ async fn database_answers(pool: &web::Data<Pool>) -> bool {
 /// Liveness.
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, description = "The process answers", body = HealthBody)))]
-pub async fn health(pool: web::Data<Pool>) -> HttpResponse {
-    let database = if database_answers(&pool).await {
+pub async fn health(db: web::Data<Db>) -> HttpResponse {
+    let database = if database_answers(&db).await {
         "healthy"
     } else {
         "unhealthy"
@@ -77,8 +78,8 @@ pub async fn health(pool: web::Data<Pool>) -> HttpResponse {
         (status = 200, description = "A database round trip succeeded within 1 s", body = ReadyBody),
         (status = 503, description = "The database did not answer within 1 s", body = ErrorBody),
     ))]
-pub async fn ready(pool: web::Data<Pool>) -> Result<HttpResponse, ApiError> {
-    if database_answers(&pool).await {
+pub async fn ready(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    if database_answers(&db).await {
         Ok(HttpResponse::Ok().json(ReadyBody { status: "ready" }))
     } else {
         Err(ApiError::Unavailable(

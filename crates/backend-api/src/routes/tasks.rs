@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
-use crate::db::{self, Pool};
+use crate::db::{self, Db};
 use crate::domain::{Invalid, ValidNewTask, ValidPatch};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, ListParams};
@@ -26,15 +26,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete_task))
             .default_service(web::to(|| method_not_allowed("GET, PUT, PATCH, DELETE"))),
     );
-}
-
-/// Runs one db call on the blocking pool; its errors map to API errors in one place (`error.rs`).
-async fn blocking<T: Send + 'static>(
-    pool: &web::Data<Pool>,
-    f: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    let pool = pool.clone();
-    Ok(web::block(move || db::with_conn(&pool, f)).await??)
 }
 
 /// An id that is not a UUID names no task: 404, as for an unknown one.
@@ -72,10 +63,10 @@ impl From<Invalid> for ApiError {
     )
 )]
 pub async fn list_tasks(
-    pool: web::Data<Pool>,
+    db: web::Data<Db>,
     ListParams(query): ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let (tasks, total) = blocking(&pool, move |conn| db::list_tasks(conn, &query)).await?;
+    let (tasks, total) = db.run(move |conn| db::list_tasks(conn, &query)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
         .json(tasks))
@@ -98,11 +89,11 @@ pub async fn list_tasks(
     )
 )]
 pub async fn create_task(
-    pool: web::Data<Pool>,
+    db: web::Data<Db>,
     JsonBody(new): JsonBody<NewTask>,
 ) -> Result<HttpResponse, ApiError> {
     let new = ValidNewTask::try_from(new)?;
-    let task = blocking(&pool, move |conn| db::insert_task(conn, &new)).await?;
+    let task = db.run(move |conn| db::insert_task(conn, &new)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
         .json(task))
@@ -120,12 +111,9 @@ pub async fn create_task(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-pub async fn get_task(
-    pool: web::Data<Pool>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_task(db: web::Data<Db>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = task_id(&id)?;
-    let task = blocking(&pool, move |conn| db::get_task(conn, id)).await?;
+    let task = db.run(move |conn| db::get_task(conn, id)).await?;
     Ok(HttpResponse::Ok().json(task))
 }
 
@@ -148,13 +136,15 @@ pub async fn get_task(
     )
 )]
 pub async fn update_task(
-    pool: web::Data<Pool>,
+    db: web::Data<Db>,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<TaskPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = task_id(&id)?;
     let patch = ValidPatch::try_from(patch)?;
-    let task = blocking(&pool, move |conn| db::update_task(conn, id, &patch)).await?;
+    let task = db
+        .run(move |conn| db::update_task(conn, id, &patch))
+        .await?;
     Ok(HttpResponse::Ok().json(task))
 }
 
@@ -171,11 +161,11 @@ pub async fn update_task(
     )
 )]
 pub async fn delete_task(
-    pool: web::Data<Pool>,
+    db: web::Data<Db>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = task_id(&id)?;
-    blocking(&pool, move |conn| db::delete_task(conn, id)).await?;
+    db.run(move |conn| db::delete_task(conn, id)).await?;
     Ok(HttpResponse::Ok().json(DeletedBody {
         message: "Task deleted successfully".to_owned(),
     }))

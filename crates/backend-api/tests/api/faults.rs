@@ -153,3 +153,49 @@ async fn the_database_stopped_while_serving_gives_503_then_recovers_without_a_re
     assert_eq!(res.status(), 201);
     drop(backend);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_pool_get_503_after_the_pool_timeout_and_nothing_hangs() {
+    crate::support::init_logs();
+    let db = TestDatabase::migrated();
+    let settings = backend_api::Settings {
+        pool_size: 1,
+        pool_timeout: Duration::from_millis(300),
+        ..test_settings(db.url())
+    };
+    let backend = spawn_backend_with(settings).unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+
+    // Another session locks the table, so the first request holds the only connection, waiting.
+    let mut locker = db.connect();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut locker,
+        "BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE",
+    )
+    .unwrap();
+    let slow = tokio::spawn(client.get(backend.url("/api/tasks")).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = Instant::now();
+    let res = client.get(backend.url("/api/tasks")).send().await.unwrap();
+    let waited = started.elapsed();
+    expect_error(res, 503).await;
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "waited {waited:?}"
+    );
+
+    diesel::connection::SimpleConnection::batch_execute(&mut locker, "COMMIT").unwrap();
+    let slow = slow.await.unwrap().unwrap();
+    assert_eq!(
+        slow.status(),
+        200,
+        "the waiting request completes once the lock is gone"
+    );
+    let res = client.get(backend.url("/api/tasks")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "healthy afterwards");
+    drop(backend);
+}
