@@ -85,8 +85,22 @@ pub struct Task {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
+    /// Trimmed; not blank, at most 255 characters, no NUL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+        )
+    )]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// At most 10,000 characters, no NUL; null or absent means "".
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 10000, pattern = r"^[^\x00]*$")
+    )]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
@@ -100,8 +114,22 @@ pub struct NewTask {
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Trimmed; not blank, at most 255 characters, no NUL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+        )
+    )]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// At most 10,000 characters, no NUL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 10000, pattern = r"^[^\x00]*$")
+    )]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,

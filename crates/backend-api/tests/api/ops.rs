@@ -244,4 +244,10 @@ async fn the_openapi_document_matches_the_server() {
         doc["components"]["schemas"]["NewTask"]["required"],
         json!(["title"])
     );
+    // The limits the server enforces are in the schema, so generated "valid" input really is valid.
+    for schema in ["NewTask", "TaskPatch"] {
+        let props = &doc["components"]["schemas"][schema]["properties"];
+        assert_eq!(props["title"]["maxLength"], 255, "{schema}");
+        assert_eq!(props["description"]["maxLength"], 10000, "{schema}");
+    }
 }
