@@ -220,3 +220,22 @@ async fn unknown_routes_are_404_and_wrong_methods_405_both_json() {
         expect_error(res, 405).await;
     }
 }
+
+#[tokio::test]
+async fn an_unexpected_database_error_is_a_generic_500_without_internals() {
+    let app = TestApp::start();
+    let task = app.create(json!({"title": "before"})).await;
+    // Break the schema behind the server's back: the database answers, but with an error.
+    diesel::connection::SimpleConnection::batch_execute(&mut app.db.connect(), "DROP TABLE tasks")
+        .unwrap();
+    let res = app.get(&format!("/api/tasks/{}", task.id)).await;
+    assert!(res.headers().contains_key("x-request-id"));
+    let body = expect_error(res, 500).await;
+    assert_eq!(
+        body,
+        json!({"error": "Internal server error"}),
+        "the cause stays in the log"
+    );
+    let health = app.get("/health").await;
+    assert_eq!(health.status(), 200, "the process still answers");
+}

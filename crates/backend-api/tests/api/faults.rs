@@ -108,7 +108,12 @@ async fn the_database_stopped_while_serving_gives_503_then_recovers_without_a_re
             "no internals leak: {body}"
         );
     }
+    let started = Instant::now();
     let health = client.get(backend.url("/health")).send().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "liveness answers within a probe's timeout"
+    );
     assert_eq!(
         health.status(),
         200,
