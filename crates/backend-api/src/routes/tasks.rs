@@ -1,7 +1,7 @@
 //! `/api/tasks` and `/api/tasks/{id}`: parse and validate, call one db function in `web::block`, answer.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{mime, web, HttpResponse};
 use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
@@ -69,7 +69,21 @@ pub async fn list_tasks(
     let (tasks, total) = db.run(move |conn| db::list_tasks(conn, &query)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
-        .json(tasks))
+        .content_type(mime::APPLICATION_JSON)
+        .body(json_array(&tasks)?))
+}
+
+/// The page as JSON in a buffer sized for it up front: a page of 100 tasks is about 25 KB, and growing
+/// a small buffer step by step copied it several times (measurable in the list benchmark).
+fn json_array(tasks: &[Task]) -> Result<Vec<u8>, ApiError> {
+    let size: usize = tasks
+        .iter()
+        .map(|t| 200 + t.title.len() + t.description.len())
+        .sum();
+    let mut body = Vec::with_capacity(2 + size);
+    serde_json::to_writer(&mut body, tasks)
+        .map_err(|e| ApiError::Internal(format!("serializing tasks: {e}")))?;
+    Ok(body)
 }
 
 /// Create a task.
