@@ -242,7 +242,7 @@ check_non_root() {
   local service id uids user
   for service in postgres backend-api frontend; do
     id="$(container_of "$service")"
-    uids="$(docker top "$id" -eo uid | tail -n +2 | sort -u | tr '\n' ' ')"
+    uids="$(docker top "$id" -eo pid,uid | awk 'NR > 1 { print $2 }' | sort -u | tr '\n' ' ')"
     [[ -n "$uids" && ! " $uids " =~ " 0 " ]] || fail "$service runs a process as root (uids: $uids)"
     log "non-root: $service runs as uid $uids"
   done

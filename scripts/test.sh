@@ -53,10 +53,16 @@ stage_infra() {
   ./scripts/test-infra.sh
 }
 
+# The container images and docker-compose.yml, built and run for real (needs root or a running Docker engine).
+stage_docker() {
+  ./scripts/docker-lint.sh && ./scripts/e2e-docker.sh
+}
+
 run_stage rust-lint stage_rust_lint
 run_stage rust-tests stage_rust_tests
 run_stage browser stage_browser
 run_stage infra stage_infra
+run_stage docker stage_docker
 
 echo
 if ((failed > 0)); then
