@@ -81,6 +81,9 @@ pub struct Task {
 }
 
 /// The body of `POST /api/tasks`. Unknown fields are rejected.
+///
+/// The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
+/// things in different regex engines (Python's also takes U+001C..U+001F); a backend unit test checks it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -91,7 +94,7 @@ pub struct NewTask {
         schema(
             min_length = 1,
             max_length = 255,
-            pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+            pattern = r"^[^\u0000]*[^\u0000\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
         )
     )]
     pub title: String,
@@ -120,7 +123,7 @@ pub struct TaskPatch {
         schema(
             min_length = 1,
             max_length = 255,
-            pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+            pattern = r"^[^\u0000]*[^\u0000\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
         )
     )]
     pub title: Option<String>,

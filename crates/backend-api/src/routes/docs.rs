@@ -30,7 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/openapi.json")
             .route(web::get().to(openapi_json))
             .default_service(web::to(|| method_not_allowed("GET"))),
-    );
+    )
+    // The metrics middleware answers GET /metrics itself; any other method lands here.
+    .service(web::resource("/metrics").default_service(web::to(|| method_not_allowed("GET"))));
 }
 
 async fn openapi_json(doc: web::Data<String>) -> HttpResponse {
