@@ -49,6 +49,10 @@ stage_browser() {
   ./scripts/test-browser.sh
 }
 
+stage_fuzz() {
+  ./scripts/test-fuzz.sh
+}
+
 stage_infra() {
   ./scripts/test-infra.sh
 }
@@ -61,6 +65,7 @@ stage_docker() {
 run_stage rust-lint stage_rust_lint
 run_stage rust-tests stage_rust_tests
 run_stage browser stage_browser
+run_stage fuzz stage_fuzz
 run_stage infra stage_infra
 run_stage docker stage_docker
 
