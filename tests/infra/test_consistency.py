@@ -1,0 +1,276 @@
+"""The manifests read together with the code: what the cluster provides must be what the binaries use.
+
+Sources of truth on the code side: `crates/<svc>/src/config.rs` (every environment variable a service reads is
+a string literal there, and its default port), the route code (probe paths), the Dockerfiles (user, port),
+deploy.sh (image names, Secret keys) and kind-config.yaml (the host port)."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, SERVICES, by_name, objects_of
+
+CRATES = ROOT / "crates"
+ENV_NAME = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
+# DATABASE_URL is the alternative to the POSTGRES_* variables, which Kubernetes passes from the ConfigMap and
+# the Secret; it is read but deliberately not provided.
+READ_BUT_NOT_PROVIDED = {"backend-api": {"DATABASE_URL"}, "frontend": set()}
+
+
+def crate_source(svc, relative):
+    path = CRATES / svc / relative
+    if not path.exists():
+        pytest.fail(f"{path.relative_to(ROOT)} is missing: the consistency checks read it", pytrace=False)
+    return path.read_text()
+
+
+def non_test_part(source):
+    return source.split("#[cfg(test)]")[0]
+
+
+def variables_read(svc):
+    return set(ENV_NAME.findall(non_test_part(crate_source(svc, "src/config.rs"))))
+
+
+def default_port(svc):
+    match = re.search(r"DEFAULT_PORT: u16 = (\d+)", crate_source(svc, "src/config.rs"))
+    assert match, f"no DEFAULT_PORT in crates/{svc}/src/config.rs"
+    return int(match.group(1))
+
+
+def container(name):
+    return by_name("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+
+
+def env_of(name):
+    return {e["name"]: e for e in container(name)["env"]}
+
+
+def config_value(key):
+    return by_name("ConfigMap", "app-config")["data"][key]
+
+
+def env_value(name, var):
+    entry = env_of(name)[var]
+    if "value" in entry:
+        return entry["value"]
+    return config_value(entry["valueFrom"]["configMapKeyRef"]["key"])
+
+
+def pod_labels(deployment):
+    return deployment["spec"]["template"]["metadata"]["labels"]
+
+
+def selects(selector, labels):
+    """Kubernetes label-selector semantics for matchLabels and matchExpressions (In, NotIn, Exists)."""
+    if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        value = labels.get(expr["key"])
+        if expr["operator"] == "In" and value not in expr["values"]:
+            return False
+        if expr["operator"] == "NotIn" and value in expr["values"]:
+            return False
+        if expr["operator"] == "Exists" and value is None:
+            return False
+    return True
+
+
+def pods():
+    return {d["metadata"]["name"]: pod_labels(d) for d in objects_of("Deployment")}
+
+
+def selected_pods(selector):
+    return {name for name, labels in pods().items() if selects(selector, labels)}
+
+
+# ------------------------------------------------------------------ variables
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_every_variable_the_service_reads_is_provided_and_every_provided_one_is_read(svc):
+    read = variables_read(svc)
+    assert {"HOST", "PORT", "RUST_LOG"} <= read, f"config.rs of {svc} should name HOST, PORT and RUST_LOG: {read}"
+    provided = set(env_of(svc))
+    assert provided == read - READ_BUT_NOT_PROVIDED[svc], (
+        f"{svc}: read but not provided {sorted(read - provided - READ_BUT_NOT_PROVIDED[svc])}, "
+        f"provided but never read {sorted(provided - read)}")
+    assert not container(svc).get("envFrom"), "envFrom would hand the pod every key, read or not"
+
+
+def test_every_configmap_and_secret_key_referenced_exists_and_every_key_is_used():
+    config = set(by_name("ConfigMap", "app-config")["data"])
+    secret = set(by_name("Secret", "app-secrets")["stringData"])
+    used_config, used_secret = set(), set()
+    for deployment in objects_of("Deployment"):
+        for entry in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+            ref = entry.get("valueFrom", {})
+            if "configMapKeyRef" in ref:
+                assert ref["configMapKeyRef"]["name"] == "app-config"
+                used_config.add(ref["configMapKeyRef"]["key"])
+            if "secretKeyRef" in ref:
+                assert ref["secretKeyRef"]["name"] == "app-secrets"
+                used_secret.add(ref["secretKeyRef"]["key"])
+    assert used_config <= config and used_secret <= secret
+    assert config == used_config, f"ConfigMap keys nobody reads: {sorted(config - used_config)}"
+    assert secret == used_secret
+    deploy = (ROOT / "deploy.sh").read_text()
+    for key in secret:
+        assert f'"$dir/{key}"' in deploy, f"deploy.sh does not create Secret key {key}"
+    assert "SECRET_NAME=app-secrets" in deploy
+
+
+def test_postgres_gets_the_same_database_user_and_password_as_the_backend():
+    for var in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
+        assert env_of("postgres")[var]["valueFrom"] == env_of("backend-api")[var]["valueFrom"], var
+
+
+# ------------------------------------------------------------------ ports and addresses
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_ports_agree_from_the_binary_to_the_service(svc):
+    port = default_port(svc)
+    c = container(svc)
+    assert [p["containerPort"] for p in c["ports"]] == [port]
+    assert int(env_value(svc, "PORT")) == port
+    service = by_name("Service", svc)
+    target = service["spec"]["ports"][0]["targetPort"]
+    named = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert named.get(target, target) == port
+    dockerfile = crate_source(svc, "Dockerfile")
+    assert re.search(rf"^EXPOSE {port}\b", dockerfile, re.M), f"crates/{svc}/Dockerfile does not EXPOSE {port}"
+
+
+def test_the_frontend_reaches_the_backend_and_the_backend_reaches_postgres_by_service_name():
+    backend = by_name("Service", "backend-api")
+    assert config_value("BACKEND_API_URL") == f"http://backend-api:{backend['spec']['ports'][0]['port']}"
+    assert f'"{config_value("BACKEND_API_URL")}"' in crate_source("frontend", "src/config.rs"), \
+        "the ConfigMap and the frontend's default agree"
+    postgres = by_name("Service", "postgres")
+    assert config_value("POSTGRES_HOST") == postgres["metadata"]["name"]
+    assert int(config_value("POSTGRES_PORT")) == postgres["spec"]["ports"][0]["port"] == \
+        container("postgres")["ports"][0]["containerPort"]
+
+
+def test_node_port_is_the_one_kind_publishes_on_the_host():
+    frontend = by_name("Service", "frontend")
+    assert frontend["spec"]["type"] == "NodePort"
+    node_port = frontend["spec"]["ports"][0]["nodePort"]
+    assert node_port == 30080
+    kind = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
+    mappings = [m for n in kind["nodes"] for m in n.get("extraPortMappings", [])]
+    assert {"containerPort": node_port, "hostPort": 30080} in [
+        {k: m[k] for k in ("containerPort", "hostPort")} for m in mappings]
+
+
+# ------------------------------------------------------------------ probes, images, users
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_probe_paths_are_routes_of_the_service(svc):
+    code = "\n".join(non_test_part(p.read_text()) for p in sorted((CRATES / svc / "src").rglob("*.rs")))
+    c = container(svc)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        path = c[probe]["httpGet"]["path"]
+        assert re.search(rf'(resource|route)\(\s*"{re.escape(path)}"', code), f"{svc} has no route {path}"
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_images_are_the_ones_deploy_sh_builds_and_loads(svc):
+    deploy = (ROOT / "deploy.sh").read_text()
+    images = re.search(r"^IMAGES=\((.*)\)$", deploy, re.M).group(1).split()
+    assert svc in images
+    assert container(svc)["image"].startswith(f"taskmgr/{svc}:")
+    assert (CRATES / svc / "Dockerfile").exists(), f"deploy.sh builds crates/{svc}/Dockerfile"
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_the_image_user_is_the_numeric_user_the_pod_runs_as(svc):
+    """runAsNonRoot needs a numeric USER in the image, and it must be the UID the pod asks for."""
+    users = re.findall(r"^USER\s+(\S+)", crate_source(svc, "Dockerfile"), re.M)
+    assert users, f"crates/{svc}/Dockerfile sets no USER"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit(), f"USER {users[-1]} is not numeric"
+    assert int(uid) == container(svc)["securityContext"]["runAsUser"]
+
+
+# ------------------------------------------------------------------ selectors
+
+
+def test_every_deployment_selects_its_own_pods():
+    for d in objects_of("Deployment"):
+        assert selects(d["spec"]["selector"], pod_labels(d)), d["metadata"]["name"]
+
+
+def test_every_service_selects_exactly_its_deployment():
+    for s in objects_of("Service"):
+        # A Service's selector is a plain label map (matchLabels semantics).
+        assert selected_pods({"matchLabels": s["spec"]["selector"]}) == {s["metadata"]["name"]}
+
+
+def test_disruption_budgets_and_autoscalers_point_at_existing_deployments():
+    for pdb in objects_of("PodDisruptionBudget"):
+        assert selected_pods(pdb["spec"]["selector"]) == {pdb["metadata"]["name"]}
+    for hpa in objects_of("HorizontalPodAutoscaler"):
+        by_name("Deployment", hpa["spec"]["scaleTargetRef"]["name"])
+
+
+# ------------------------------------------------------------------ network policies
+
+OUTSIDE = "outside"  # a browser, through the NodePort
+DNS = "kube-dns"
+
+
+def peer_matches(peer, source):
+    if source == DNS:
+        return (peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                == "kube-system" and selects(peer.get("podSelector", {}), {"k8s-app": "kube-dns"}))
+    if source == OUTSIDE or "namespaceSelector" in peer or "ipBlock" in peer:
+        return False
+    return selects(peer["podSelector"], pods()[source])
+
+
+def rule_allows(rule, peer_key, other, port, protocol="TCP"):
+    peers_ok = peer_key not in rule or any(peer_matches(p, other) for p in rule[peer_key])
+    ports_ok = "ports" not in rule or any(p.get("port") == port and p.get("protocol", "TCP") == protocol
+                                          for p in rule["ports"])
+    return peers_ok and ports_ok
+
+
+def allowed(direction, pod, other, port, protocol="TCP"):
+    """Whether the policies let `pod` receive from (Ingress) or send to (Egress) `other` on port."""
+    peer_key = "from" if direction == "Ingress" else "to"
+    rules_key = direction.lower()
+    policies = [p for p in objects_of("NetworkPolicy")
+                if direction in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], pods()[pod])]
+    assert policies, f"no {direction} policy selects {pod}: not deny-by-default"
+    return any(rule_allows(rule, peer_key, other, port, protocol)
+               for p in policies for rule in p["spec"].get(rules_key, []))
+
+
+def flow(src, dst, port):
+    egress = src == OUTSIDE or allowed("Egress", src, dst, port)
+    ingress = dst == DNS or allowed("Ingress", dst, src, port)
+    return egress and ingress
+
+
+def test_network_policies_allow_the_flows_the_services_use():
+    backend_port = int(config_value("BACKEND_API_URL").rsplit(":", 1)[1])
+    assert flow(OUTSIDE, "frontend", default_port("frontend"))
+    assert flow("frontend", "backend-api", backend_port)
+    assert flow("backend-api", "postgres", int(config_value("POSTGRES_PORT")))
+    for pod in ("frontend", "backend-api"):
+        assert allowed("Egress", pod, DNS, 53, "UDP") and allowed("Egress", pod, DNS, 53, "TCP"), pod
+
+
+def test_network_policies_allow_nothing_else():
+    ports = {"frontend": 8080, "backend-api": 5000, "postgres": 5432}
+    wanted = {(OUTSIDE, "frontend"), ("frontend", "backend-api"), ("backend-api", "postgres")}
+    for src in [OUTSIDE, *ports]:
+        for dst, port in ports.items():
+            if src != dst and (src, dst) not in wanted:
+                assert not flow(src, dst, port), f"{src} -> {dst}:{port} should be denied"
+    assert not allowed("Egress", "postgres", DNS, 53, "UDP"), "postgres resolves no names"
+    assert not allowed("Egress", "frontend", "postgres", 5432)

@@ -1,0 +1,143 @@
+"""`./deploy.sh local` for real: PostgreSQL, the release builds of backend-api and frontend, the UI answering,
+Ctrl-C (SIGINT to the process group, as a terminal sends it) stopping all three, and the tasks surviving a
+restart of the command. Only 127.0.0.1 is contacted; every wait is bounded."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
+STOP_TIMEOUT = 30
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def http(method, url, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+class LocalStack:
+    def __init__(self, data_dir, log_dir):
+        self.ports = {"LOCAL_UI_PORT": free_port(), "LOCAL_API_PORT": free_port(), "LOCAL_PG_PORT": free_port()}
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.process = None
+        self.runs = 0
+
+    @property
+    def ui(self):
+        return f"http://127.0.0.1:{self.ports['LOCAL_UI_PORT']}"
+
+    def start(self):
+        self.runs += 1
+        self.log = self.log_dir / f"deploy-local-{self.runs}.log"
+        env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "TASKMGR_LOCAL_DATA": str(self.data_dir)}
+        with open(self.log, "w") as out:
+            self.process = subprocess.Popen([str(ROOT / "deploy.sh"), "local"], cwd=ROOT, env=env,
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        deadline = time.monotonic() + BUILD_AND_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if "taskmgr is running locally" in self.log.read_text():
+                return
+            if self.process.poll() is not None:
+                pytest.fail(f"./deploy.sh local exited with {self.process.returncode}:\n{self.tail()}")
+            time.sleep(1)
+        pytest.fail(f"./deploy.sh local not up after {BUILD_AND_START_TIMEOUT} s:\n{self.tail()}")
+
+    def ctrl_c(self):
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"./deploy.sh local did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{self.tail()}")
+
+    def tail(self):
+        text = self.log.read_text() if self.log.exists() else ""
+        logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.data_dir.glob("*.log")))
+        return text[-4000:] + logs
+
+    def kill_leftovers(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=STOP_TIMEOUT)
+        pid_file = self.data_dir / "pgdata" / "postmaster.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: /var/tmp, not the
+    # private per-user pytest directory.
+    data_dir = Path(tempfile.mkdtemp(prefix="taskmgr-deploy-local-", dir="/var/tmp"))
+    data_dir.chmod(0o755)
+    local = LocalStack(data_dir, tmp_path)
+    try:
+        yield local
+    finally:
+        local.kill_leftovers()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restarts(stack):
+    for tool in ("cargo", "curl"):
+        assert shutil.which(tool), f"{tool} is needed by ./deploy.sh local (cargo: rustup; curl: apt-get install curl)"
+    stack.start()
+
+    status, page = http("GET", stack.ui + "/")
+    assert status == 200 and "<html" in page.lower()
+    status, body = http("POST", stack.ui + "/api/tasks", {"title": "kept across restarts", "priority": "high"})
+    assert status == 201, body
+    task = json.loads(body)
+
+    assert stack.ctrl_c() == 130, "an interrupted command exits 128 + SIGINT"
+    for name, port in stack.ports.items():
+        assert not port_open(port), f"{name} {port} still open after Ctrl-C"
+    assert not (stack.data_dir / "pgdata" / "postmaster.pid").exists(), "PostgreSQL still running after Ctrl-C"
+    assert "stopping taskmgr" in stack.log.read_text()
+
+    stack.start()
+    assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
+    status, body = http("GET", f"{stack.ui}/api/tasks/{task['id']}")
+    assert status == 200, body
+    assert json.loads(body)["title"] == "kept across restarts"
+    status, page = http("GET", stack.ui + "/")
+    assert status == 200 and "kept across restarts" in page
+    stack.ctrl_c()
+    assert not any(port_open(p) for p in stack.ports.values())
+
+
+def test_default_local_data_folder_is_git_ignored_and_ports_default_to_30080():
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".local/deploy-local/pgdata"], cwd=ROOT)
+    assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
+    usage = subprocess.run([str(ROOT / "deploy.sh"), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "defaults: 30080, 5000, 55432" in usage and "http://localhost:30080" in usage
