@@ -35,6 +35,7 @@ ensure_postgres_installed() {
   fi
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "PostgreSQL is not installed: installing Debian's postgresql package with apt-get (running as root)"
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
     PG_BIN="$(find_postgres_bin)" || die "PostgreSQL still not found after installing it"
     return
