@@ -12,19 +12,23 @@ LOCAL_PIDS=()
 PG_BIN=""
 PG_DATA=""
 
-# The directory of initdb/pg_ctl: PATH, then pg_config, then Debian's /usr/lib/postgresql/<version>/bin.
+# A directory holding the server and client programs used here (initdb, pg_ctl, psql, createdb): the one of
+# initdb on PATH (resolving symlinks), pg_config --bindir, or Debian's newest /usr/lib/postgresql/<version>/bin.
 find_postgres_bin() {
-  local dir
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(command -v initdb)"
-    return
+  local dir candidates=() debian=()
+  if command -v initdb >/dev/null 2>&1; then
+    candidates+=("$(dirname "$(readlink -f "$(command -v initdb)")")")
   fi
   if command -v pg_config >/dev/null 2>&1; then
-    dir="$(pg_config --bindir)"
-    [[ -x "$dir/initdb" ]] && echo "$dir" && return
+    candidates+=("$(pg_config --bindir)")
   fi
-  for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
-    [[ -x "$dir/initdb" ]] && echo "$dir" && return
+  mapfile -t debian < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r)
+  candidates+=("${debian[@]}")
+  for dir in "${candidates[@]}"; do
+    if [[ -x "$dir/initdb" && -x "$dir/pg_ctl" && -x "$dir/psql" && -x "$dir/createdb" ]]; then
+      echo "$dir"
+      return
+    fi
   done
   return 1
 }

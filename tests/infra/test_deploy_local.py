@@ -141,3 +141,4 @@ def test_default_local_data_folder_is_git_ignored_and_ports_default_to_30080():
     assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
     usage = subprocess.run([str(ROOT / "deploy.sh"), "--help"], capture_output=True, text=True, check=True).stdout
     assert "defaults: 30080, 5000, 55432" in usage and "http://localhost:30080" in usage
+
