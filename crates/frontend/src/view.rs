@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use task_types::Task;
+use task_types::{Priority, Task};
 use tera::Context;
 
 use crate::error::html;
@@ -21,7 +21,11 @@ pub struct TaskView {
     pub title: String,
     pub description: String,
     pub priority: &'static str,
+    pub priority_label: &'static str,
     pub completed: bool,
+    /// What the toggle button sets `completed` to, and what it says.
+    pub toggle_to: &'static str,
+    pub toggle_label: &'static str,
     pub created: String,
     pub created_iso: String,
     pub updated: String,
@@ -35,7 +39,18 @@ impl From<&Task> for TaskView {
             title: task.title.clone(),
             description: task.description.clone(),
             priority: task.priority.as_str(),
+            priority_label: match task.priority {
+                Priority::Low => "Low",
+                Priority::Medium => "Medium",
+                Priority::High => "High",
+            },
             completed: task.completed,
+            toggle_to: if task.completed { "false" } else { "true" },
+            toggle_label: if task.completed {
+                "Mark as pending"
+            } else {
+                "Mark as completed"
+            },
             created: human_time(&task.created_at),
             created_iso: task.created_at.to_rfc3339(),
             updated: human_time(&task.updated_at),

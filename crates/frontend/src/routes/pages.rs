@@ -245,10 +245,15 @@ async fn list_page(
             "first_url": page_url(1),
         }),
     );
-    context.insert(
-        "back_encoded",
-        &serde_urlencoded::to_string([("back", &back)]).unwrap_or_default()["back=".len()..],
-    );
+    // `?back=<this view>` on the edit and delete links, so those pages return here.
+    let back_param = match back.is_empty() {
+        true => String::new(),
+        false => format!(
+            "?{}",
+            serde_urlencoded::to_string([("back", &back)]).unwrap_or_default()
+        ),
+    };
+    context.insert("back_param", &back_param);
     context.insert("back", &back);
     context.insert("form", &form);
     context.insert("errors", &errors);
