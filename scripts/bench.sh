@@ -27,6 +27,8 @@ PIDS=()      # background processes to stop on exit
 declare -A RSS_PIDS=()   # service name → pid whose peak RSS is reported
 ROWS=()      # "name|req/s|p99" lines for the table
 PGBENCH_TPS=""
+FRONTEND_ROW="frontend GET / (100 tasks, page of 20)"
+ORIGINAL_FRONTEND_RPS=96 # the original Flask frontend's GET / with 100 tasks on this machine
 
 die() {
   echo "bench: $*" >&2
@@ -112,7 +114,7 @@ start_postgres() {
 
 build_release() {
   echo "building the release binaries"
-  cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" -p backend-api >/dev/null
+  cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" -p backend-api -p frontend >/dev/null
 }
 
 # wait_http URL: until it answers 200 (30 s at most).
@@ -156,8 +158,19 @@ wrk.body = '{"completed": true}'
 EOF
 }
 
+# seed_tasks BASE_URL: the $SEED_TASKS tasks every list row is measured with.
+seed_tasks() {
+  local base="$1" i
+  echo "seeding $SEED_TASKS tasks"
+  for i in $(seq 1 "$SEED_TASKS"); do
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+      -d "{\"title\": \"Seeded task $i\", \"description\": \"A task with a short description, number $i.\", \"priority\": \"medium\"}" \
+      "$base/api/tasks"
+  done
+}
+
 bench_backend() {
-  local port bin base id i
+  local port bin base id
   port="$(free_port)"
   bin="$(target_dir)/release/backend-api"
   base="http://127.0.0.1:$port"
@@ -168,18 +181,40 @@ bench_backend() {
   RSS_PIDS[backend-api]="$!"
   wait_http "$base/ready"
 
-  echo "seeding $SEED_TASKS tasks"
-  for i in $(seq 1 "$SEED_TASKS"); do
-    curl -fsS -o /dev/null -H 'Content-Type: application/json' \
-      -d "{\"title\": \"Seeded task $i\", \"description\": \"A task with a short description, number $i.\", \"priority\": \"medium\"}" \
-      "$base/api/tasks"
-  done
+  seed_tasks "$base"
   id="$(curl -fsS "$base/api/tasks?limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')"
 
   measure "backend GET /api/tasks/{id}" "$base/api/tasks/$id"
   measure "backend GET /api/tasks (100 tasks)" "$base/api/tasks"
   measure "backend PATCH /api/tasks/{id}" "$base/api/tasks/$id" "$WORK_DIR/patch.lua"
   measure "backend POST /api/tasks" "$base/api/tasks" "$WORK_DIR/post.lua"
+}
+
+# The frontend's page with $SEED_TASKS tasks, on a database and backend of its own (the backend rows'
+# POSTs would otherwise grow the list it renders). A page costs two backend calls: the page of tasks
+# (with X-Total-Count) and the count of completed ones.
+bench_frontend() {
+  local api_port ui_port bin api ui
+  "${PG_AS[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE taskmgr_ui" </dev/null >/dev/null
+  api_port="$(free_port)"
+  ui_port="$(free_port)"
+  bin="$(target_dir)/release"
+  api="http://127.0.0.1:$api_port"
+  ui="http://127.0.0.1:$ui_port"
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_ui" HOST=127.0.0.1 PORT="$api_port" RUST_LOG=info \
+    "$bin/backend-api" </dev/null >"$WORK_DIR/frontend-backend.log" 2>&1 &
+  PIDS+=("$!")
+  wait_http "$api/ready"
+  seed_tasks "$api"
+  BACKEND_API_URL="$api" HOST=127.0.0.1 PORT="$ui_port" SECRET_KEY="bench-only-secret-key-not-for-use" RUST_LOG=info \
+    "$bin/frontend" </dev/null >"$WORK_DIR/frontend.log" 2>&1 &
+  PIDS+=("$!")
+  RSS_PIDS[frontend]="$!"
+  wait_http "$ui/ready"
+
+  measure "$FRONTEND_ROW" "$ui/"
+  # The original rendered all tasks on one page: the same work, for comparison.
+  measure "frontend GET /?per_page=100 (100 rows)" "$ui/?per_page=100"
 }
 
 bench_pgbench() {
@@ -197,7 +232,7 @@ peak_rss_mb() {
 }
 
 print_report() {
-  local row name rps p99 service by_id_rps=""
+  local row name rps p99 service by_id_rps="" frontend_rps=""
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -S -c$CONNECTIONS -j$THREADS -T${DURATION%s} (scale 1)"
@@ -208,9 +243,13 @@ print_report() {
     IFS='|' read -r name rps p99 <<<"$row"
     printf '| %-38s | %10s | %9s |\n' "$name" "$rps" "$p99"
     [[ "$name" == "backend GET /api/tasks/{id}" ]] && by_id_rps="$rps"
+    [[ "$name" == "$FRONTEND_ROW" ]] && frontend_rps="$rps"
   done
   printf '| %-38s | %10s | %9s |\n' "pgbench -S (TPS)" "$PGBENCH_TPS" "-"
   echo
+  if [[ -n "$frontend_rps" ]]; then
+    python3 -c "print(f'frontend GET / vs the original ($ORIGINAL_FRONTEND_RPS req/s): {$frontend_rps / $ORIGINAL_FRONTEND_RPS:.1f}x (target 20x)')"
+  fi
   if [[ -n "$by_id_rps" && -n "$PGBENCH_TPS" ]]; then
     python3 -c "print(f'ratio GET /api/tasks/{{id}} / pgbench -S TPS: {$by_id_rps / $PGBENCH_TPS:.2f}')"
   fi
@@ -228,6 +267,7 @@ main() {
   start_postgres
   write_lua
   bench_backend
+  bench_frontend
   bench_pgbench
   print_report
 }
