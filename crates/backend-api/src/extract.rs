@@ -40,7 +40,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(BODY_LIMIT));
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(format!("Could not read the body: {e}"), None)
+                    log::debug!("request body unreadable: {e}");
+                    ApiError::bad_request(
+                        "Could not read the body: it ended early or its framing is broken",
+                        None,
+                    )
                 })?;
                 if body.len() + chunk.len() > BODY_LIMIT {
                     return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });

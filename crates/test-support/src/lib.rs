@@ -5,6 +5,8 @@
 //!   again for fault tests.
 //! - [`backend`]: the real backend-api server, in-process on port 0 ([`backend::spawn_backend`]).
 //! - [`frontend`]: the real frontend server, in-process on port 0.
+//! - [`raw_http`]: HTTP/1.1 over a plain socket, for requests a client library will not send.
 pub mod backend;
 pub mod frontend;
 pub mod postgres;
+pub mod raw_http;
