@@ -38,8 +38,6 @@ check_prerequisites() {
   python3 -m venv $FUZZ_VENV && $FUZZ_VENV/bin/pip install -r tests/fuzz/requirements.txt"
   PG_BIN="$(find_postgres_bin)" ||
     die "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
-  # initdb may be a symlink on PATH (/usr/local/bin) without psql beside it: use its real directory.
-  PG_BIN="$(dirname "$(readlink -f "$PG_BIN/initdb")")"
 }
 
 # A throwaway cluster in a fresh directory under .local/ (reachable by the postgres user when we are root).

@@ -6,7 +6,9 @@
 //! - [`backend`]: the real backend-api server, in-process on port 0 ([`backend::spawn_backend`]).
 //! - [`frontend`]: the real frontend server, in-process on port 0.
 //! - [`raw_http`]: HTTP/1.1 over a plain socket, for requests a client library will not send.
+//! - [`process`]: a service's real binary as a child process, to signal and restart.
 pub mod backend;
 pub mod frontend;
 pub mod postgres;
+pub mod process;
 pub mod raw_http;

@@ -1,0 +1,117 @@
+//! SIGTERM under load: requests in flight when the signal arrives all finish, none is cut off, the
+//! process exits 0, and every acknowledged write is stored.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use test_support::postgres::TestDatabase;
+use test_support::process::{free_port, ServiceProcess};
+
+use crate::support::{
+    assert_acknowledged_writes_stored_once, client, init_logs, tally, Ledger, BACKEND_BIN,
+};
+
+const CLIENTS: usize = 8;
+const LOAD_BEFORE: Duration = Duration::from_secs(2);
+/// How long the requests in flight are held in the database after SIGTERM.
+const HELD_AFTER_SIGTERM: Duration = Duration::from_millis(700);
+const LOAD_AFTER: Duration = Duration::from_millis(1500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
+    init_logs();
+    let db = TestDatabase::migrated();
+    let port = free_port();
+    let mut backend = ServiceProcess::start(BACKEND_BIN, port, &[("DATABASE_URL", db.url())]);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = client();
+    let ledger = Ledger::new();
+
+    // CLIENTS loops, each writing then reading back as fast as it is answered, until told to stop.
+    let stop_at = std::sync::Arc::new(std::sync::Mutex::new(Duration::MAX));
+    let loops: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (ledger, client, base, stop_at) = (
+                ledger.clone(),
+                client.clone(),
+                base.clone(),
+                stop_at.clone(),
+            );
+            tokio::spawn(async move {
+                for n in 0.. {
+                    if ledger.now() >= *stop_at.lock().unwrap() {
+                        break;
+                    }
+                    let url = format!("{base}/api/tasks");
+                    let wrote = ledger.create(&client, &url, format!("load-{c}-{n}")).await;
+                    let read = ledger.get(&client, &format!("{url}?limit=5")).await;
+                    if wrote.is_err() || read.is_err() {
+                        break; // refused: the server is going away, and this client with it
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(LOAD_BEFORE).await;
+
+    // Hold the table so that the requests in flight stay in flight across the signal.
+    let mut locker = db.connect();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    backend.signal("TERM");
+    let sigterm = ledger.now();
+    *stop_at.lock().unwrap() = sigterm + LOAD_AFTER;
+    tokio::time::sleep(HELD_AFTER_SIGTERM).await;
+    locker.batch_execute("COMMIT").unwrap();
+    for l in loops {
+        l.await.unwrap();
+    }
+    let code = tokio::task::spawn_blocking(move || {
+        let code = backend.wait_for_exit(Duration::from_secs(30));
+        (code, backend.logs())
+    })
+    .await
+    .unwrap();
+    let exited = ledger.now();
+    assert_eq!(code.0, Some(0), "SIGTERM is a clean exit:\n{}", code.1);
+
+    let outcomes = ledger.outcomes();
+    let in_flight: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.sent < sigterm && o.done > sigterm)
+        .collect();
+    assert!(
+        in_flight.len() >= CLIENTS,
+        "every client had a request in flight at the signal: {}",
+        in_flight.len()
+    );
+    for o in outcomes.iter().filter(|o| o.sent < sigterm) {
+        assert!(
+            matches!(o.result, Ok(200 | 201)),
+            "sent before SIGTERM, so it must finish: {o:?}"
+        );
+    }
+    // After the signal the server stops accepting: a new request may be refused, never cut off.
+    let after: Vec<_> = outcomes.iter().filter(|o| o.sent >= sigterm).collect();
+    for o in &after {
+        match &o.result {
+            Ok(200 | 201) => {}
+            Err(e) if e.starts_with("connect:") => {}
+            other => panic!("sent after SIGTERM and cut off or failed: {other:?} ({o:?})"),
+        }
+    }
+    let ambiguous = assert_acknowledged_writes_stored_once(&outcomes, &db);
+    assert_eq!(ambiguous, 0, "no write is left half-done");
+    println!(
+        "SIGTERM under load: {} requests from {CLIENTS} clients ({}); {} in flight at the signal, all \
+         finished; after it {} answered and {} refused at connect; exit 0 {} ms after SIGTERM",
+        outcomes.len(),
+        tally(&outcomes),
+        in_flight.len(),
+        after.iter().filter(|o| o.result.is_ok()).count(),
+        after.iter().filter(|o| o.result.is_err()).count(),
+        (exited - sigterm).as_millis(),
+    );
+}
