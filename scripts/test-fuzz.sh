@@ -40,10 +40,10 @@ check_prerequisites() {
     die "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
 }
 
-# A throwaway cluster in a fresh directory under .local/ (reachable by the postgres user when we are root).
+# A throwaway cluster in a fresh directory under /tmp: as root, PostgreSQL runs as the postgres user, which
+# may not be able to reach the checkout (e.g. under /root).
 start_postgres() {
-  mkdir -p "$ROOT/.local"
-  WORK_DIR="$(mktemp -d "$ROOT/.local/fuzz.XXXXXX")"
+  WORK_DIR="$(mktemp -d /tmp/taskmgr-fuzz.XXXXXX)"
   chmod 755 "$WORK_DIR"
   LOCAL_PG_PORT="$(free_port)"
   start_local_postgres "$WORK_DIR"
@@ -65,7 +65,7 @@ start_backend() {
 
 cleanup() {
   stop_local
-  [[ -n "${WORK_DIR:-}" ]] && rm -rf "$WORK_DIR"
+  if [[ -n "${WORK_DIR:-}" ]]; then rm -rf "$WORK_DIR"; fi
 }
 
 run_schemathesis() {
