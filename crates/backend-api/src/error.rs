@@ -25,6 +25,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    #[error("The request body did not arrive within {seconds} s")]
+    BodyTimeout { seconds: u64 },
     /// No pool connection within `DB_POOL_TIMEOUT_MS`, or the database went away.
     #[error("Database unavailable, try again later")]
     Unavailable(String),
@@ -78,6 +80,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -12,6 +12,10 @@ use crate::error::ApiError;
 
 /// Largest request body accepted (413 above it).
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// How long a client may take to send the whole body once its request head has arrived (408 after that).
+/// actix times out slow request heads itself, but not bodies: without this, a client that stops half-way
+/// through a body would hold its connection (and delay a graceful shutdown) for ever.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A JSON object body: `Content-Type: application/json` (415 otherwise), at most [`BODY_LIMIT`] bytes
 /// (413), a well-formed object with known fields of the right types (400 naming the field otherwise).
@@ -37,20 +41,28 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if declared_len.is_some_and(|len| len > BODY_LIMIT) {
                 return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
             }
-            let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(BODY_LIMIT));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    log::debug!("request body unreadable: {e}");
-                    ApiError::bad_request(
-                        "Could not read the body: it ended early or its framing is broken",
-                        None,
-                    )
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            let read = async {
+                let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(BODY_LIMIT));
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        log::debug!("request body unreadable: {e}");
+                        ApiError::bad_request(
+                            "Could not read the body: it ended early or its framing is broken",
+                            None,
+                        )
+                    })?;
+                    if body.len() + chunk.len() > BODY_LIMIT {
+                        return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(BODY_TIMEOUT, read)
+                .await
+                .map_err(|_| ApiError::BodyTimeout {
+                    seconds: BODY_TIMEOUT.as_secs(),
+                })??;
             parse_object(&body).map(JsonBody)
         })
     }

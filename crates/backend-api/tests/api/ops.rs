@@ -130,12 +130,12 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
 
 /// The routes and methods the server really has, and the statuses each operation can answer.
 fn expected_operations() -> BTreeMap<(&'static str, &'static str), Vec<&'static str>> {
-    let update = vec!["200", "400", "404", "413", "415", "422", "503"];
+    let update = vec!["200", "400", "404", "408", "413", "415", "422", "503"];
     BTreeMap::from([
         (("/api/tasks", "get"), vec!["200", "400", "503"]),
         (
             ("/api/tasks", "post"),
-            vec!["201", "400", "413", "415", "422", "503"],
+            vec!["201", "400", "408", "413", "415", "422", "503"],
         ),
         (("/api/tasks/{id}", "get"), vec!["200", "404", "503"]),
         (("/api/tasks/{id}", "put"), update.clone()),

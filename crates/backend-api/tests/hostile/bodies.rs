@@ -63,6 +63,23 @@ fn truncated_bodies_are_400() {
 }
 
 #[test]
+fn a_body_that_stalls_half_way_is_408_after_the_body_timeout() {
+    let target = Target::start();
+    let before = target.snapshot();
+    // The client announces 100 bytes, sends 14 and then nothing, keeping the connection open.
+    let stalled = "POST /api/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"title\": \"ha";
+    let started = std::time::Instant::now();
+    let res = target.send(stalled.as_bytes());
+    let waited = started.elapsed();
+    expect_error(&res, 408, "a stalled body");
+    assert!(
+        waited >= backend_api::extract::BODY_TIMEOUT,
+        "answered after the timeout, not before: {waited:?}"
+    );
+    target.assert_unchanged_and_serving(&before);
+}
+
+#[test]
 fn huge_bodies_are_413_whether_announced_or_streamed() {
     let target = Target::start();
     let before = target.snapshot();

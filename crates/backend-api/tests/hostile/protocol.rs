@@ -1,8 +1,9 @@
 //! Broken HTTP: thousands of headers, oversized heads, conflicting framing, odd methods and bytes.
 //!
 //! Requests that actix's HTTP/1 parser rejects never reach the application: the parser itself answers
-//! 431 (more than 96 headers, or a request head over 128 KiB) or 400 (a malformed request line or
-//! header, conflicting lengths) with an EMPTY body and closes the connection. actix-http builds those
+//! 431 (more than 96 headers, or a request head over 128 KiB), 400 (a malformed request line or
+//! header, conflicting lengths) or 408 (a head not complete within 5 s) with an EMPTY body and closes
+//! the connection. actix-http builds those
 //! answers internally and offers no hook to give them a JSON body; docs/RELIABILITY.md says so. Everything
 //! the parser accepts gets the API's JSON errors.
 
@@ -99,6 +100,16 @@ fn conflicting_or_broken_framing_is_400() {
     let res =
         target.send(b"GET /api/tasks/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     expect_parser_refusal(&res, 400, "non-UTF-8 bytes in the path");
+    target.assert_unchanged_and_serving(&before);
+}
+
+#[test]
+fn a_request_head_that_never_ends_is_408_from_the_parser() {
+    let target = Target::start();
+    let before = target.snapshot();
+    // No blank line: the head never completes. actix's client request timeout (5 s) answers.
+    let res = target.send(b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n");
+    expect_parser_refusal(&res, 408, "a head that never ends");
     target.assert_unchanged_and_serving(&before);
 }
 
