@@ -6,7 +6,9 @@ use std::time::Duration;
 use test_support::backend::{spawn_backend_with, test_settings};
 use test_support::postgres::{Cluster, TestDatabase};
 
-use crate::support::{assert_acknowledged_writes_stored_once, client, init_logs, tally, Ledger};
+use crate::support::{
+    assert_acknowledged_writes_stored_once, client, init_logs, one_at_a_time, tally, Ledger,
+};
 
 /// One write every 10 ms (100/s) for the whole run.
 const WRITE_EVERY: Duration = Duration::from_millis(10);
@@ -16,6 +18,7 @@ const AFTER: Duration = Duration::from_secs(4);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_lose_nothing_while_the_database_restarts() {
+    let _serial = one_at_a_time().await;
     init_logs();
     let cluster = Arc::new(Cluster::start().unwrap_or_else(|e| panic!("{e}")));
     let db = TestDatabase::migrated_on(&cluster.admin_url());

@@ -8,7 +8,8 @@ use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
 use crate::support::{
-    assert_acknowledged_writes_stored_once, client, init_logs, tally, Ledger, BACKEND_BIN,
+    assert_acknowledged_writes_stored_once, client, init_logs, one_at_a_time, tally, Ledger,
+    BACKEND_BIN,
 };
 
 const CLIENTS: usize = 8;
@@ -19,6 +20,7 @@ const LOAD_AFTER: Duration = Duration::from_millis(1500);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
+    let _serial = one_at_a_time().await;
     init_logs();
     let db = TestDatabase::migrated();
     let port = free_port();

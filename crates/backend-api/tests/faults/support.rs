@@ -12,6 +12,14 @@ use test_support::postgres::TestDatabase;
 /// The real binary, for the tests that signal it.
 pub const BACKEND_BIN: &str = env!("CARGO_BIN_EXE_backend-api");
 
+/// One fault test at a time: each loads the machine on purpose, and its timings (recovery within 2 s, the
+/// pool timeout) should measure the backend, not a sibling test's load. Hold the guard for the whole test.
+/// (An async mutex: it works across the tests' separate runtimes and a failed test does not poison it.)
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 pub fn init_logs() {
     let _ = env_logger::builder()
         .is_test(true)
