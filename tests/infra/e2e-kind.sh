@@ -70,7 +70,7 @@ start_port_forward() {
 
 check_ui() {
   expect 200 "$(http GET "$UI/")" "GET / on the NodePort"
-  grep -qi '<html' "$WORK/body" || fail "the UI did not return a page"
+  grep -q '· taskmgr</title>' "$WORK/body" || fail "the UI did not return taskmgr's page"
   pass "the UI answers on $UI"
 }
 
