@@ -29,6 +29,7 @@ ROWS=()      # "name|req/s|p99" lines for the table
 PGBENCH_TPS=""
 FRONTEND_ROW="frontend GET / (100 tasks, page of 20)"
 ORIGINAL_FRONTEND_RPS=96 # the original Flask frontend's GET / with 100 tasks on this machine
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 die() {
   echo "bench: $*" >&2
@@ -235,6 +236,7 @@ print_report() {
   local row name rps p99 service by_id_rps="" frontend_rps=""
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
+  echo "load average before the run: $LOAD_BEFORE (other work on the machine skews the figures)"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -S -c$CONNECTIONS -j$THREADS -T${DURATION%s} (scale 1)"
   echo
   printf '| %-38s | %10s | %9s |\n' "what" "req/s" "p99"
