@@ -6,7 +6,8 @@
 # 16 clients against the same server as the ceiling for a lookup by key. Everything it starts is stopped
 # on exit, also on failure. Traffic goes to 127.0.0.1 only.
 #
-# Usage: scripts/bench.sh            (BENCH_DURATION=10s BENCH_CONNECTIONS=16 to change the load)
+# Usage: scripts/bench.sh            (BENCH_DURATION=10s BENCH_CONNECTIONS=16 to change the load;
+#                                     BENCH_DB_POOL_SIZE=4 to run the backend with another DB_POOL_SIZE)
 #
 # Adding a row (e.g. the frontend's `GET /`): write a `bench_<service>` function that starts the service
 # in the background (register its pid in PIDS, and in RSS_PIDS to report its peak RSS), calls
@@ -176,8 +177,12 @@ bench_backend() {
   bin="$(target_dir)/release/backend-api"
   base="http://127.0.0.1:$port"
   # RUST_LOG=info as in production: the access log (one line per request) is part of the cost.
-  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
-    "$bin" </dev/null >"$WORK_DIR/backend.log" 2>&1 &
+  local pool_size="${BENCH_DB_POOL_SIZE:-}"
+  if [[ -n "$pool_size" ]]; then
+    echo "backend with DB_POOL_SIZE=$pool_size"
+  fi
+  env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
+    ${pool_size:+"DB_POOL_SIZE=$pool_size"} "$bin" </dev/null >"$WORK_DIR/backend.log" 2>&1 &
   PIDS+=("$!")
   RSS_PIDS[backend-api]="$!"
   wait_http "$base/ready"
@@ -237,6 +242,7 @@ print_report() {
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "load average before the run: $LOAD_BEFORE (other work on the machine skews the figures)"
+  echo "backend DB_POOL_SIZE: ${BENCH_DB_POOL_SIZE:-default (10)}"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -S -c$CONNECTIONS -j$THREADS -T${DURATION%s} (scale 1)"
   echo
   printf '| %-38s | %10s | %9s |\n' "what" "req/s" "p99"
