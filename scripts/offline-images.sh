@@ -10,7 +10,7 @@
 #                                               trusts this host's CA bundle for cargo's downloads (builder stage only)
 #   taskmgr-offline/postgres:15-bookworm        that base + Debian's PostgreSQL, with an entrypoint that honours
 #                                               POSTGRES_USER/PASSWORD/DB and PGDATA like the official image
-# An official image that is already present locally is used as it is.
+# An official image that is present locally, or can be pulled, is used as it is.
 #
 # Usage: scripts/offline-images.sh [--rebuild]
 # Prints the images to use on stdout, as lines `RUST_IMAGE=...`, `RUNTIME_IMAGE=...`, `POSTGRES_IMAGE=...`
@@ -212,12 +212,18 @@ ensure_image() {
   log "built $tag in $((SECONDS - start))s ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1 / 1e6}'))"
 }
 
-# official_or_standin OFFICIAL STANDIN: the official image if present locally, else the stand-in's tag.
+# official_or_standin OFFICIAL STANDIN: the official image if it is present or can be pulled, else the stand-in's tag.
 official_or_standin() {
+  local pull_log
+  pull_log="$(new_work_dir)/pull.log"
   if image_exists "$1"; then
     log "using the official image $1 (present locally)"
     printf '%s\n' "$1"
+  elif timeout 600 docker pull -q "$1" >"$pull_log" 2>&1; then
+    log "using the official image $1 (pulled)"
+    printf '%s\n' "$1"
   else
+    log "cannot pull $1 ($(tail -n 1 "$pull_log")): using the stand-in $2"
     printf '%s\n' "$2"
   fi
 }
