@@ -29,7 +29,8 @@ fail() {
   exit 1
 }
 
-compose() { "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
+# Every compose command is bounded (COMPOSE_TIMEOUT seconds; the build gets BUILD_TIMEOUT).
+compose() { timeout "${COMPOSE_TIMEOUT:-300}" "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
 
 choose_compose() {
   if [[ -n "${COMPOSE:-}" ]]; then
@@ -85,8 +86,7 @@ teardown() {
       compose ps
       compose logs --no-color --tail=40
     fi
-    timeout 120 "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" down -v --remove-orphans -t 10 \
-      >"$WORK/down.log" 2>&1 || cat "$WORK/down.log" >&2
+    compose down -v --remove-orphans -t 10 >"$WORK/down.log" 2>&1 || cat "$WORK/down.log" >&2
     local left
     left="$(leftovers)"
     if [[ -n "$left" ]]; then
@@ -132,8 +132,7 @@ build_images() {
   export TASKMGR_REVISION TASKMGR_VERSION
   local start=$SECONDS
   log "building the images (log: $WORK/build.log; the first build compiles every dependency, later ones reuse it)"
-  if ! timeout "$BUILD_TIMEOUT" "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" build \
-    >"$WORK/build.log" 2>&1; then
+  if ! COMPOSE_TIMEOUT="$BUILD_TIMEOUT" compose build >"$WORK/build.log" 2>&1; then
     tail -n 40 "$WORK/build.log" >&2
     fail "building the images failed or took over ${BUILD_TIMEOUT}s (the end of its log is above)"
   fi
@@ -181,8 +180,7 @@ start_stack() {
   port_is_free "$UI_PORT" || fail "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
   STACK_UP=true
   local start=$SECONDS
-  timeout 300 "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" up -d \
-    >"$WORK/up.log" 2>&1 || {
+  compose up -d >"$WORK/up.log" 2>&1 || {
     cat "$WORK/up.log" >&2
     fail "docker-compose up did not succeed"
   }
@@ -254,6 +252,7 @@ check_non_root() {
 
 main() {
   trap teardown EXIT
+  trap 'exit 130' INT TERM
   export TASKMGR_UI_PORT="$UI_PORT"
   local start=$SECONDS
   command -v python3 >/dev/null || fail "python3 is missing (apt-get install -y python3)"
