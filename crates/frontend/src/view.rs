@@ -28,8 +28,6 @@ pub struct TaskView {
     pub toggle_label: &'static str,
     pub created: String,
     pub created_iso: String,
-    pub updated: String,
-    pub updated_iso: String,
 }
 
 impl From<&Task> for TaskView {
@@ -53,13 +51,12 @@ impl From<&Task> for TaskView {
             },
             created: human_time(&task.created_at),
             created_iso: task.created_at.to_rfc3339(),
-            updated: human_time(&task.updated_at),
-            updated_iso: task.updated_at.to_rfc3339(),
         }
     }
 }
 
-fn human_time(at: &DateTime<Utc>) -> String {
+/// A time as pages show it: `21 Nov 2026, 23:22 UTC`.
+pub fn human_time(at: &DateTime<Utc>) -> String {
     at.format("%-d %b %Y, %H:%M UTC").to_string()
 }
 

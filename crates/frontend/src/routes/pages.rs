@@ -17,7 +17,7 @@ use crate::listing::{
     back_url, ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE,
 };
 use crate::state::AppState;
-use crate::view::{base_context, page, redirect, TaskView};
+use crate::view::{base_context, human_time, page, redirect, TaskView};
 
 /// The fields of the add and edit forms, all as text so that nothing a browser (or anyone) can
 /// send fails before it is checked and answered with a page.
@@ -397,6 +397,9 @@ fn edit_page(
 ) -> actix_web::HttpResponse {
     let mut context = base_context();
     context.insert("task", &TaskView::from(task));
+    // Only this page shows when a task last changed.
+    context.insert("updated", &human_time(&task.updated_at));
+    context.insert("updated_iso", &task.updated_at.to_rfc3339());
     context.insert("form", &form);
     context.insert("errors", &errors);
     context.insert("back", &back_query(back));
