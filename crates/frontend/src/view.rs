@@ -4,7 +4,7 @@
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
 use task_types::{Priority, Task};
 use tera::Context;
@@ -26,6 +26,10 @@ pub struct TaskView {
     /// What the toggle button sets `completed` to, and what it says.
     pub toggle_to: &'static str,
     pub toggle_label: &'static str,
+    pub toggle_url: String,
+    /// The edit and delete pages, with `?back=` the list view to return to (see [`TaskView::with_back`]).
+    pub edit_url: String,
+    pub delete_url: String,
     pub created: String,
     pub created_iso: String,
 }
@@ -49,15 +53,38 @@ impl From<&Task> for TaskView {
             } else {
                 "Mark as completed"
             },
+            toggle_url: format!("/tasks/{}/toggle", task.id),
+            edit_url: format!("/tasks/{}/edit", task.id),
+            delete_url: format!("/tasks/{}/delete", task.id),
             created: human_time(&task.created_at),
             created_iso: task.created_at.to_rfc3339(),
         }
     }
 }
 
-/// A time as pages show it: `21 Nov 2026, 23:22 UTC`.
+impl TaskView {
+    /// Adds `back_param` (`?back=...` or empty) to the edit and delete links.
+    pub fn with_back(mut self, back_param: &str) -> Self {
+        self.edit_url.push_str(back_param);
+        self.delete_url.push_str(back_param);
+        self
+    }
+}
+
+/// A time as pages show it: `21 Nov 2026, 23:22 UTC`. Written out by hand: chrono's strftime
+/// parses its format string on every call, and a list has a time on every row.
 pub fn human_time(at: &DateTime<Utc>) -> String {
-    at.format("%-d %b %Y, %H:%M UTC").to_string()
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[at.month0() as usize];
+    format!(
+        "{} {month} {}, {:02}:{:02} UTC",
+        at.day(),
+        at.year(),
+        at.hour(),
+        at.minute()
+    )
 }
 
 /// The context every page starts from (also the error pages, which have no forms).
@@ -98,4 +125,23 @@ pub fn redirect(signer: &Signer, location: &str, message: Flash) -> HttpResponse
         .insert_header((LOCATION, location))
         .cookie(message.to_cookie(signer))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_read_like_chronos_format() {
+        for at in [
+            Utc.with_ymd_and_hms(2026, 11, 1, 3, 7, 0).unwrap(),
+            Utc.with_ymd_and_hms(1999, 1, 31, 23, 59, 59).unwrap(),
+        ] {
+            assert_eq!(
+                human_time(&at),
+                at.format("%-d %b %Y, %H:%M UTC").to_string()
+            );
+        }
+    }
 }

@@ -228,10 +228,19 @@ async fn list_page(
             .map(|s| json!({ "value": s.as_str(), "label": s.label() }))
             .collect::<Vec<_>>(),
     );
-    context.insert(
-        "tasks",
-        &list.tasks.iter().map(TaskView::from).collect::<Vec<_>>(),
-    );
+    let back_param = match back.is_empty() {
+        true => String::new(),
+        false => format!(
+            "?{}",
+            serde_urlencoded::to_string([("back", &back)]).unwrap_or_default()
+        ),
+    };
+    let rows: Vec<TaskView> = list
+        .tasks
+        .iter()
+        .map(|t| TaskView::from(t).with_back(&back_param))
+        .collect();
+    context.insert("tasks", &rows);
     context.insert(
         "paging",
         &json!({
@@ -245,15 +254,6 @@ async fn list_page(
             "first_url": page_url(1),
         }),
     );
-    // `?back=<this view>` on the edit and delete links, so those pages return here.
-    let back_param = match back.is_empty() {
-        true => String::new(),
-        false => format!(
-            "?{}",
-            serde_urlencoded::to_string([("back", &back)]).unwrap_or_default()
-        ),
-    };
-    context.insert("back_param", &back_param);
     context.insert("back", &back);
     context.insert("form", &form);
     context.insert("errors", &errors);
