@@ -83,7 +83,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<Conn, ConnectionError> {
-        PgConnection::establish(&self.url).map(|pg| Conn { pg, broken: false })
+        connect(&self.url).map(|pg| Conn { pg, broken: false })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectionError> {
@@ -93,11 +93,29 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.broken || conn.pg.is_broken()
+        // A connection given back while a query panicked may be mid-protocol.
+        std::thread::panicking() || conn.broken || conn.pg.is_broken()
     }
 }
 
 pub type Pool = r2d2::Pool<Manager>;
+
+/// How long opening a connection may take: a host that drops packets (a wrong NetworkPolicy, a dead node)
+/// would otherwise block start-up and the pool for the kernel's TCP timeout, minutes.
+const CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// Opens a connection, with libpq's `connect_timeout` unless the URL sets its own.
+pub fn connect(url: &str) -> Result<PgConnection, ConnectionError> {
+    PgConnection::establish(&with_connect_timeout(url))
+}
+
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={CONNECT_TIMEOUT_SECS}")
+}
 
 /// Builds the pool without connecting: start-up has already waited for the database, and a pool that
 /// opens its connections lazily keeps serving (503s) instead of failing while the database is away.
@@ -432,5 +450,26 @@ fn order(sort: SortKey) -> (Order, Order, Order) {
             Box::new(id.desc()),
             Box::new(id.desc()),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_connect_timeout;
+
+    #[test]
+    fn connections_get_a_connect_timeout_unless_the_url_has_one() {
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/d"),
+            "postgres://u@h/d?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/d?sslmode=disable"),
+            "postgres://u@h/d?sslmode=disable&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/d?connect_timeout=1"),
+            "postgres://u@h/d?connect_timeout=1"
+        );
     }
 }

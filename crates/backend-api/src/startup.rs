@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 
 use crate::config::{DatabaseUrl, Settings};
 use crate::{db, metrics, request_log, routes};
@@ -126,7 +126,7 @@ pub fn wait_for_database(
     let mut delay = Duration::from_millis(100);
     let mut attempt = 1;
     loop {
-        match PgConnection::establish(url.expose()) {
+        match db::connect(url.expose()) {
             Ok(conn) => {
                 log::info!("database {url} reachable (attempt {attempt})");
                 return Ok(conn);
