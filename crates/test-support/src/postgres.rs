@@ -438,16 +438,28 @@ fn free_port() -> Result<u16, String> {
 /// A directory holding both `initdb` and `pg_ctl`: from PATH, `pg_config --bindir`, or the newest
 /// `/usr/lib/postgresql/<version>/bin`.
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    let from_path = std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).find(|d| has_tools(d)));
-    let from_pg_config = || {
+    let pg_config = || {
         let out = Command::new("pg_config").arg("--bindir").output().ok()?;
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        has_tools(&dir).then_some(dir)
+        Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
     };
+    find_bin_dir_in(
+        std::env::var_os("PATH").as_deref(),
+        pg_config,
+        Path::new("/usr/lib/postgresql"),
+    )
+}
+
+/// [`find_bin_dir`] with its three sources as arguments (so a test can take them away).
+fn find_bin_dir_in(
+    path: Option<&std::ffi::OsStr>,
+    pg_config_bindir: impl FnOnce() -> Option<PathBuf>,
+    debian_root: &Path,
+) -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let from_path = path.and_then(|path| std::env::split_paths(path).find(|d| has_tools(d)));
+    let from_pg_config = || pg_config_bindir().filter(|dir| has_tools(dir));
     let from_debian = || {
-        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(debian_root)
             .ok()?
             .filter_map(|e| e.ok())
             .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
@@ -469,7 +481,51 @@ fn find_bin_dir() -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{find_bin_dir_in, with_database, HOW_TO_GET_POSTGRES};
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn without_postgres_binaries_nothing_is_found_and_the_message_says_how_to_get_them() {
+        let nowhere = Path::new("/nonexistent-taskmgr-test");
+        assert_eq!(find_bin_dir_in(Some("".as_ref()), || None, nowhere), None);
+        assert_eq!(
+            find_bin_dir_in(None, || Some(nowhere.to_path_buf()), nowhere),
+            None
+        );
+        assert!(HOW_TO_GET_POSTGRES.contains("apt-get install postgresql"));
+        assert!(HOW_TO_GET_POSTGRES.contains("TEST_DATABASE_URL"));
+    }
+
+    #[test]
+    fn binaries_are_found_in_path_then_pg_config_then_the_newest_debian_version() {
+        let root = std::env::temp_dir().join(format!("taskmgr-find-pg-{}", std::process::id()));
+        let make = |dir: &Path| {
+            std::fs::create_dir_all(dir).unwrap();
+            for tool in ["initdb", "pg_ctl"] {
+                std::fs::write(dir.join(tool), "").unwrap();
+            }
+            dir.canonicalize().unwrap()
+        };
+        let debian = root.join("lib");
+        make(&debian.join("9/bin"));
+        let newest = make(&debian.join("15/bin"));
+        let on_path = make(&root.join("path"));
+        let from_pg_config = make(&root.join("pgconfig"));
+        let path = std::env::join_paths([root.join("empty"), on_path.clone()]).unwrap();
+        assert_eq!(
+            find_bin_dir_in(Some(&path), || None, &debian),
+            Some(on_path)
+        );
+        assert_eq!(
+            find_bin_dir_in(None, || Some(from_pg_config.clone()), &debian),
+            Some(from_pg_config)
+        );
+        assert_eq!(
+            find_bin_dir_in(None, || None::<PathBuf>, &debian),
+            Some(newest)
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn with_database_swaps_only_the_path() {
