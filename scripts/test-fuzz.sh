@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Fuzz stage: schemathesis generates requests from the running backend's own OpenAPI document
 # (/api/openapi.json) and runs every check on the answers (no 5xx, status codes, content types, headers and
-# response bodies as documented, bad input rejected, good input accepted). A fixed seed and a bounded number
-# of cases and time, so a failure reproduces. Everything runs on 127.0.0.1: a throwaway PostgreSQL
-# (scripts/deploy-local.sh's helpers) and the backend binary, both stopped at the end, also on failure.
+# response bodies as documented, bad input rejected, good input accepted). A fixed seed and a time budget
+# per run. Two runs: against the backend itself (at least 1,000 cases), then the /api operations again
+# through the frontend's pass-through, which must answer exactly as the backend does. Everything runs on
+# 127.0.0.1: a throwaway PostgreSQL (scripts/deploy-local.sh's helpers), the backend and the frontend
+# binaries, all stopped at the end, also on failure.
 #
 # Needs the pinned schemathesis of tests/fuzz/requirements.txt in .local/fuzz-venv (`.ci/run` installs it).
-# Tunables: FUZZ_SEED, FUZZ_MAX_EXAMPLES (cases per operation and phase), FUZZ_MAX_TIME (seconds).
+# Tunables: FUZZ_SEED, FUZZ_MAX_EXAMPLES (cases per operation and phase), FUZZ_MAX_TIME and
+# FUZZ_PROXY_MAX_TIME (seconds for each run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +19,7 @@ FUZZ_VENV="$ROOT/.local/fuzz-venv"
 FUZZ_SEED="${FUZZ_SEED:-20261121}"
 FUZZ_MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-100}"
 FUZZ_MAX_TIME="${FUZZ_MAX_TIME:-75}"
-FUZZ_MIN_CASES=1000
+FUZZ_PROXY_MAX_TIME="${FUZZ_PROXY_MAX_TIME:-30}"
 
 die() {
   echo "test-fuzz.sh: $*" >&2
@@ -49,18 +52,26 @@ start_postgres() {
   start_local_postgres "$WORK_DIR"
 }
 
-start_backend() {
-  echo "==> building backend-api"
-  cargo build --locked -q -p backend-api
+start_services() {
+  echo "==> building backend-api and frontend"
+  cargo build --locked -q -p backend-api -p frontend
   local bin port
-  bin="$(cargo_target_dir)/debug/backend-api"
+  bin="$(cargo_target_dir)/debug"
   port="$(free_port)"
   BACKEND_URL="http://127.0.0.1:$port"
   echo "==> starting backend-api on $BACKEND_URL"
   DATABASE_URL="postgres://$LOCAL_DB_USER@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB" HOST=127.0.0.1 PORT="$port" \
-    RUST_LOG=warn "$bin" </dev/null >"$WORK_DIR/backend-api.log" 2>&1 &
+    RUST_LOG=warn "$bin/backend-api" </dev/null >"$WORK_DIR/backend-api.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready backend-api "$BACKEND_URL/ready" "$WORK_DIR/backend-api.log" "$!"
+
+  port="$(free_port)"
+  FRONTEND_URL="http://127.0.0.1:$port"
+  echo "==> starting frontend on $FRONTEND_URL"
+  BACKEND_API_URL="$BACKEND_URL" HOST=127.0.0.1 PORT="$port" SECRET_KEY="fuzz-stage-only-$RANDOM-$RANDOM-key" \
+    RUST_LOG=warn "$bin/frontend" </dev/null >"$WORK_DIR/frontend.log" 2>&1 &
+  LOCAL_PIDS+=("$!")
+  wait_ready frontend "$FRONTEND_URL/ready" "$WORK_DIR/frontend.log" "$!"
 }
 
 cleanup() {
@@ -68,34 +79,38 @@ cleanup() {
   if [[ -n "${WORK_DIR:-}" ]]; then rm -rf "$WORK_DIR"; fi
 }
 
+# run_schemathesis NAME BASE_URL MAX_TIME MIN_CASES [OPTION...]: one run against the backend's document,
+# sending the requests to BASE_URL.
 run_schemathesis() {
-  echo "==> schemathesis (seed $FUZZ_SEED, up to $FUZZ_MAX_EXAMPLES cases per operation and phase, at most ${FUZZ_MAX_TIME}s)"
-  local started=$SECONDS status=0
+  local name="$1" base_url="$2" max_time="$3" min_cases="$4" started=$SECONDS status=0
+  shift 4
+  echo "==> schemathesis, $name: $base_url (seed $FUZZ_SEED, at most ${max_time}s)"
   # Run from the work directory: schemathesis keeps a .schemathesis/ cache in its working directory.
   (cd "$WORK_DIR" && "$FUZZ_VENV/bin/schemathesis" run "$BACKEND_URL/api/openapi.json" \
+    --url "$base_url" \
     --checks all \
     --seed "$FUZZ_SEED" \
     --max-examples "$FUZZ_MAX_EXAMPLES" \
-    --max-time "$FUZZ_MAX_TIME" \
+    --max-time "$max_time" \
     --generation-database none \
     --request-timeout 10 \
     --workers 2 \
-    --no-color) | tee "$WORK_DIR/schemathesis.out" || status=$?
-  echo "==> schemathesis finished in $((SECONDS - started))s"
+    --no-color "$@") | tee "$WORK_DIR/schemathesis-$name.out" || status=$?
+  echo "==> schemathesis, $name: finished in $((SECONDS - started))s"
   if ((status != 0)); then
-    tail -n 30 "$WORK_DIR/backend-api.log" >&2 || true
-    die "schemathesis found failures (exit $status); reproduce with FUZZ_SEED=$FUZZ_SEED ./scripts/test-fuzz.sh"
+    tail -n 30 "$WORK_DIR/backend-api.log" "$WORK_DIR/frontend.log" >&2 || true
+    die "schemathesis found failures ($name, exit $status); reproduce with FUZZ_SEED=$FUZZ_SEED ./scripts/test-fuzz.sh"
   fi
-  check_case_count "$WORK_DIR/schemathesis.out"
+  check_case_count "$name" "$WORK_DIR/schemathesis-$name.out" "$min_cases"
 }
 
-# Fewer than FUZZ_MIN_CASES generated cases (schemathesis's summary: "N generated, N passed") proves too little.
+# Fewer generated cases than wanted (schemathesis's summary: "N generated, N passed") proves too little.
 check_case_count() {
-  local cases
-  cases="$(sed -n 's/^ *\([0-9][0-9]*\) generated.*/\1/p' "$1" | tail -n 1)"
-  [[ -n "$cases" ]] || die "no case count in the schemathesis summary"
-  ((cases >= FUZZ_MIN_CASES)) || die "only $cases cases were generated (want at least $FUZZ_MIN_CASES)"
-  echo "schemathesis: $cases cases, no failure"
+  local name="$1" summary="$2" min_cases="$3" cases
+  cases="$(sed -n 's/^ *\([0-9][0-9]*\) generated.*/\1/p' "$summary" | tail -n 1)"
+  [[ -n "$cases" ]] || die "no case count in the schemathesis summary ($name)"
+  ((cases >= min_cases)) || die "$name: only $cases cases were generated (want at least $min_cases)"
+  echo "schemathesis, $name: $cases cases, no failure"
 }
 
 main() {
@@ -103,8 +118,11 @@ main() {
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   start_postgres
-  start_backend
-  run_schemathesis
+  start_services
+  run_schemathesis backend "$BACKEND_URL" "$FUZZ_MAX_TIME" 1000
+  # The frontend passes /api/* through: the same operations must get the same answers there.
+  run_schemathesis frontend-pass-through "$FRONTEND_URL" "$FUZZ_PROXY_MAX_TIME" 300 \
+    --include-path-regex '^/api/'
 }
 
 main "$@"
