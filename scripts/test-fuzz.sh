@@ -3,7 +3,7 @@
 # (/api/openapi.json) and runs every check on the answers (no 5xx, status codes, content types, headers and
 # response bodies as documented, bad input rejected, good input accepted). A fixed seed and a time budget
 # per run. Two runs: against the backend itself (at least 1,000 cases), then the /api operations again
-# through the frontend's pass-through, which must answer exactly as the backend does. Everything runs on
+# through the frontend's pass-through, which must answer as the document says too. Everything runs on
 # 127.0.0.1: a throwaway PostgreSQL (scripts/deploy-local.sh's helpers), the backend and the frontend
 # binaries, all stopped at the end, also on failure.
 #
