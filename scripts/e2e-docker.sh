@@ -176,6 +176,14 @@ wait_http() {
 }
 
 # 4. The stack up and healthy, then a user's checks through localhost only.
+# Before anything is built: no stack of this name (a concurrent run, or a killed one), and the UI port free.
+check_nothing_in_the_way() {
+  [[ -z "$(leftovers)" ]] || fail "a stack named $PROJECT exists already (another run of this test, or one that was killed):
+$(leftovers)
+remove it with: ${COMPOSE_CMD[*]} -p $PROJECT -f docker-compose.yml down -v"
+  port_is_free "$UI_PORT" || fail "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
+}
+
 start_stack() {
   port_is_free "$UI_PORT" || fail "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
   STACK_UP=true
@@ -259,6 +267,7 @@ main() {
   command -v curl >/dev/null || fail "curl is missing (apt-get install -y curl)"
   ensure_engine
   choose_compose
+  check_nothing_in_the_way
   choose_base_images
   build_images
   start_stack
