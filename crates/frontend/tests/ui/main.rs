@@ -4,6 +4,7 @@
 
 mod support;
 
+mod binary;
 mod forms;
 mod health;
 mod outage;
