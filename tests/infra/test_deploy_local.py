@@ -3,6 +3,7 @@ Ctrl-C (SIGINT to the process group, as a terminal sends it) stopping all three,
 restart of the command. Only 127.0.0.1 is contacted; every wait is bounded."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -114,7 +115,7 @@ def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restar
     stack.start()
 
     status, page = http("GET", stack.ui + "/")
-    assert status == 200 and "<html" in page.lower()
+    assert status == 200 and "· taskmgr</title>" in page, page[:300]
     status, body = http("POST", stack.ui + "/api/tasks", {"title": "kept across restarts", "priority": "high"})
     assert status == 201, body
     task = json.loads(body)
@@ -142,3 +143,44 @@ def test_default_local_data_folder_is_git_ignored_and_ports_default_to_30080():
     usage = subprocess.run([str(ROOT / "deploy.sh"), "--help"], capture_output=True, text=True, check=True).stdout
     assert "defaults: 30080, 5000, 55432" in usage and "http://localhost:30080" in usage
 
+
+def readme_api_examples():
+    """(expected status, expected JSON fragment or None, command) for each curl line of the README's API section."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The API in brief", 1)[1].split("\n## ", 1)[0]
+    examples, comment = [], ""
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        for line in block.splitlines():
+            if line.startswith("#"):
+                comment = line
+            elif line.startswith("curl "):
+                status = re.search(r"→ (\d{3})", comment)
+                assert status, f"README: say the expected status (→ NNN) above: {line}"
+                fragment = re.search(r"(\{.*\})", comment)
+                examples.append((int(status.group(1)), json.loads(fragment.group(1)) if fragment else None, line))
+    return examples
+
+
+def test_readme_api_examples_do_what_the_readme_says(stack):
+    examples = readme_api_examples()
+    assert len(examples) >= 6, "the README's API section should show list, create, read, update, filter, delete"
+    stack.start()
+    api = f"http://127.0.0.1:{stack.ports['LOCAL_API_PORT']}"
+    task_id = None
+    for status, fragment, command in examples:
+        command = command.replace("http://localhost:30080", stack.ui).replace("http://localhost:5000", api)
+        if "<id>" in command:
+            assert task_id, f"an example uses <id> before one was created: {command}"
+            command = command.replace("<id>", task_id)
+        result = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], capture_output=True, text=True,
+                                timeout=30)
+        body, _, code = result.stdout.rpartition("\n")
+        assert result.returncode == 0 and int(code) == status, f"{command}\n-> {code} {body}"
+        if "openapi" in command or "/metrics" in command:
+            continue
+        data = json.loads(body)
+        if isinstance(data, dict) and "id" in data and "-X POST" in command:
+            task_id = data["id"]
+        for key, value in (fragment or {}).items():
+            assert key in data and value in ("...", data[key]), f"{command}\n-> {body} lacks {key}: {value}"
+    stack.ctrl_c()
