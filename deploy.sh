@@ -39,6 +39,7 @@ Environment:
   SECRET_KEY          the frontend's cookie-signing key for the FIRST deploy (default: random)
   ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
   LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
+  TASKMGR_LOCAL_DATA  where `local` keeps its database and logs (default: .local/deploy-local)
 EOF
 }
 
