@@ -1,6 +1,8 @@
 """Shared paths and loaders for the infrastructure checks (manifests, deploy.sh, workflows, docs)."""
+import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,6 +47,21 @@ def tool(name, hint):
     if not path:
         pytest.fail(f"{name} is not installed: {hint}", pytrace=False)
     return str(path)
+
+
+def run_checkov(directory, framework):
+    """checkov on a directory, offline: (number of passed checks, list of failed checks as text)."""
+    checkov = tool("checkov", VENV_HINT)
+    result = subprocess.run(
+        [checkov, "-d", str(directory), "--framework", framework, "--skip-download", "--quiet", "-o", "json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.stdout.strip(), f"checkov printed nothing:\n{result.stderr}"
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    passed = sum(r["summary"]["passed"] if "summary" in r else r.get("passed", 0) for r in reports)
+    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
+              for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    return passed, failed
 
 
 VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-venv/bin/pip install -r tests/infra/requirements.txt"
