@@ -22,7 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SUITE=bookworm
 PREFIX=taskmgr-offline
 REBUILD=false
-WORK_DIRS=()
+WORK=""
 
 log() { printf '[offline-images] %s\n' "$*" >&2; }
 die() {
@@ -30,20 +30,12 @@ die() {
   exit 1
 }
 
-cleanup() {
-  local dir
-  for dir in "${WORK_DIRS[@]}"; do
-    rm -rf "$dir"
-  done
-}
+# One scratch directory for the whole run, removed at exit; new_work_dir makes subdirectories in it (it is called
+# in command substitutions, so it cannot register anything with this shell).
+cleanup() { [[ -z "$WORK" ]] || rm -rf "$WORK"; }
 trap cleanup EXIT
 
-new_work_dir() {
-  local dir
-  dir="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-offline.XXXXXX")"
-  WORK_DIRS+=("$dir")
-  printf '%s\n' "$dir"
-}
+new_work_dir() { mktemp -d "$WORK/XXXXXX"; }
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -234,6 +226,7 @@ main() {
     "") ;;
     *) die "usage: $0 [--rebuild]" ;;
   esac
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-offline.XXXXXX")"
   docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or run scripts/e2e-docker.sh which does)"
 
   local base="$PREFIX/debian:$SUITE-slim" rust_version runtime rust postgres
