@@ -34,7 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::confirm_delete))
             .route(web::post().to(pages::delete)),
     )
-    .service(web::resource("/api/{tail:.*}").to(proxy::forward))
+    // A tail segment rather than `{tail:.*}`: the metrics middleware cannot format a regex pattern
+    // as a route label and logged a warning on every pass-through request.
+    .service(web::resource("/api/{tail}*").to(proxy::forward))
     .route("/health", web::get().to(health::health))
     .route("/ready", web::get().to(health::ready))
     .route("/static/{name}", web::get().to(assets::serve))

@@ -27,6 +27,11 @@ async fn health_ready_and_metrics_answer() {
     assert_eq!(ready.status(), 200);
 
     client.get(stack.frontend.url("/")).send().await.unwrap();
+    client
+        .get(stack.frontend.url("/api/tasks"))
+        .send()
+        .await
+        .unwrap();
     let metrics = client
         .get(stack.frontend.url("/metrics"))
         .send()
@@ -36,6 +41,13 @@ async fn health_ready_and_metrics_answer() {
     let text = metrics.text().await.unwrap();
     assert!(
         text.contains("frontend_http_requests_total{endpoint=\"/\",method=\"GET\",status=\"200\"}"),
+        "{text}"
+    );
+    // Pass-through requests are counted under the route, not one series per path.
+    assert!(
+        text.contains(
+            "frontend_http_requests_total{endpoint=\"/api/{tail}*\",method=\"GET\",status=\"200\"}"
+        ),
         "{text}"
     );
 }
