@@ -13,11 +13,10 @@
 //! any async runtime. Declare the `TestDatabase` before the backend so the server stops first.
 
 use std::net::SocketAddr;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
-use actix_web::dev::ServerHandle;
 use backend_api::{Application, Settings};
+
+use crate::server_thread::ServerThread;
 
 /// A running backend. Dropping it stops the server (without waiting for in-flight requests).
 pub struct SpawnedBackend {
@@ -25,8 +24,7 @@ pub struct SpawnedBackend {
     pub address: SocketAddr,
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base_url: String,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<()>>,
+    server: ServerThread,
 }
 
 impl SpawnedBackend {
@@ -41,21 +39,7 @@ impl SpawnedBackend {
 
     /// Stops the server and waits for its thread.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        // `stop` sends the command at once; the returned future only reports completion.
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for SpawnedBackend {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.server.stop();
     }
 }
 
@@ -76,36 +60,13 @@ pub fn spawn_backend(database_url: &str) -> SpawnedBackend {
 
 /// [`spawn_backend`] with settings of your own (pool size, timeouts, ...). `host`/`port` are used as given.
 pub fn spawn_backend_with(settings: Settings) -> Result<SpawnedBackend, String> {
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name("test-backend".to_owned())
-        .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                match Application::build(settings) {
-                    Ok(app) => {
-                        let _ = ready_tx.send(Ok((app.address(), app.handle())));
-                        if let Err(err) = app.run().await {
-                            log::error!("test backend stopped with an error: {err}");
-                        }
-                    }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err.to_string()));
-                    }
-                }
-            })
-        })
-        .map_err(|e| format!("cannot start the backend thread: {e}"))?;
-    match ready_rx.recv() {
-        Ok(Ok((address, handle))) => Ok(SpawnedBackend {
-            address,
-            base_url: format!("http://{address}"),
-            handle,
-            thread: Some(thread),
-        }),
-        Ok(Err(err)) => {
-            let _ = thread.join();
-            Err(err)
-        }
-        Err(_) => Err("the backend thread panicked during start-up".to_owned()),
-    }
+    let (address, server) = ServerThread::spawn("test-backend", move || {
+        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        Ok((app.address(), app.handle(), app.run()))
+    })?;
+    Ok(SpawnedBackend {
+        address,
+        base_url: format!("http://{address}"),
+        server,
+    })
 }

@@ -15,21 +15,20 @@
 //! from sync tests and from any async runtime.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use frontend::config::Settings;
-use frontend::startup::{Application, ServerHandle};
+use frontend::startup::Application;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
+
+use crate::server_thread::ServerThread;
 
 /// A running frontend. Dropping it stops the server.
 pub struct SpawnedFrontend {
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base_url: String,
     pub port: u16,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<()>>,
+    server: ServerThread,
 }
 
 impl SpawnedFrontend {
@@ -40,20 +39,7 @@ impl SpawnedFrontend {
 
     /// Stops the server and waits for its thread.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for SpawnedFrontend {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.server.stop();
     }
 }
 
@@ -66,38 +52,15 @@ pub fn spawn_frontend(backend_url: &str) -> SpawnedFrontend {
 
 /// [`spawn_frontend`] with settings of your own; returns once the server accepts connections.
 pub fn spawn_frontend_with(settings: Settings) -> Result<SpawnedFrontend, String> {
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name("test-frontend".to_owned())
-        .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                match Application::build(&settings) {
-                    Ok(app) => {
-                        let _ = ready_tx.send(Ok((app.port(), app.handle())));
-                        if let Err(err) = app.run_until_stopped().await {
-                            log::error!("test frontend stopped with an error: {err}");
-                        }
-                    }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err.to_string()));
-                    }
-                }
-            })
-        })
-        .map_err(|e| format!("cannot start the frontend thread: {e}"))?;
-    match ready_rx.recv() {
-        Ok(Ok((port, handle))) => Ok(SpawnedFrontend {
-            base_url: format!("http://127.0.0.1:{port}"),
-            port,
-            handle,
-            thread: Some(thread),
-        }),
-        Ok(Err(err)) => {
-            let _ = thread.join();
-            Err(err)
-        }
-        Err(_) => Err("the frontend thread panicked during start-up".to_owned()),
-    }
+    let (port, server) = ServerThread::spawn("test-frontend", move || {
+        let app = Application::build(&settings).map_err(|e| e.to_string())?;
+        Ok((app.port(), app.handle(), app.run_until_stopped()))
+    })?;
+    Ok(SpawnedFrontend {
+        base_url: format!("http://127.0.0.1:{port}"),
+        port,
+        server,
+    })
 }
 
 /// One browser session against a frontend: cookies are kept, redirects are not followed (tests

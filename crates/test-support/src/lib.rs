@@ -12,3 +12,4 @@ pub mod frontend;
 pub mod postgres;
 pub mod process;
 pub mod raw_http;
+mod server_thread;
