@@ -265,20 +265,26 @@ EOF
 
 # ---------------------------------------------------------------- day-2 commands
 
+# Sets CLUSTER, or stops with one line when kubectl has no context for it; $1 says what to run instead.
 cluster_context_or_die() {
-  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed"
+  local instead="$1"
+  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; $instead"
   CLUSTER="$(kind_cluster_name)"
+  kubectl config get-contexts -o name 2>/dev/null | grep -qxF "kind-$CLUSTER" ||
+    die "there is no kind cluster $CLUSTER (kubectl has no context kind-$CLUSTER); $instead"
 }
 
+NO_CLUSTER_HINT="run ./deploy.sh to create it and deploy, or see ./deploy.sh local and ./deploy.sh compose to run without one"
+
 show_status() {
-  cluster_context_or_die
+  cluster_context_or_die "$NO_CLUSTER_HINT"
   kc get deployments,pods,services,pvc,networkpolicies,pdb -o wide
   echo
   kc get events --sort-by=.lastTimestamp | tail -n 15
 }
 
 show_logs() {
-  cluster_context_or_die
+  cluster_context_or_die "$NO_CLUSTER_HINT"
   local services=("$@")
   ((${#services[@]})) || services=(backend-api frontend postgres)
   local svc
@@ -301,7 +307,7 @@ take_down() {
       kind delete cluster --name "$CLUSTER"
       ;;
     "")
-      cluster_context_or_die
+      cluster_context_or_die "nothing to delete (a ./deploy.sh local stops with Ctrl-C; compose: docker compose down)"
       step "deleting namespace $NAMESPACE (the cluster $CLUSTER stays)"
       kubectl --context "kind-$CLUSTER" delete namespace "$NAMESPACE" --ignore-not-found --wait=true
       ;;

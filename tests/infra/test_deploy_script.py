@@ -240,9 +240,39 @@ def test_down_deletes_the_namespace_and_down_all_the_cluster(deploy):
 
 
 def test_logs_and_unknown_commands(deploy):
+    assert deploy().returncode == 0
     run = deploy("logs", "backend-api")
     assert run.returncode == 0, run.stderr
     assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
     assert deploy("logs", "nosuch").returncode != 0
     bad = deploy("frobnicate")
     assert bad.returncode != 0 and "unknown command" in bad.stderr
+
+
+@pytest.mark.parametrize("command", [("status",), ("logs",), ("logs", "frontend"), ("down",)])
+def test_day2_commands_without_the_cluster_say_so_in_one_line(deploy, command):
+    """No kind cluster: one line naming the cluster and what to run instead; no header, no raw kubectl error."""
+    run = deploy(*command)
+    assert run.returncode != 0
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "there is no kind cluster task-manager" in lines[0]
+    hint = "docker compose down" if command == ("down",) else "run ./deploy.sh to create it"
+    assert hint in lines[0], lines[0]
+    assert run.stdout == "", "nothing announced before the refusal"
+    assert [c["argv"] for c in run.of("kubectl")] == [["config", "get-contexts", "-o", "name"]]
+
+
+def test_day2_commands_with_the_real_kubectl_client_and_no_kubeconfig(deploy, tmp_path):
+    """The stand-in's answer to `config get-contexts` matches the real client's: with the real kubectl and an
+    empty kubeconfig, status stops with the same one line (no API server is contacted)."""
+    real = shutil.which("kubectl")
+    assert real, "kubectl is needed here (apt-get install kubernetes-client, or the release binary)"
+    bin_dir = tmp_path / "bin"
+    (bin_dir / "kubectl").unlink()
+    (bin_dir / "kubectl").symlink_to(real)
+    run = deploy("status", env={"KUBECONFIG": str(tmp_path / "no-kubeconfig")})
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines() == [
+        "deploy.sh: there is no kind cluster task-manager (kubectl has no context kind-task-manager); run "
+        "./deploy.sh to create it and deploy, or see ./deploy.sh local and ./deploy.sh compose to run without one"]
