@@ -142,18 +142,34 @@ ensure_secret() {
     return
   fi
   step "creating Secret $SECRET_NAME (first deploy)"
-  local dir
-  dir="$(mktemp -d)"
-  chmod 700 "$dir"
+  private_tmp_dir
+  local dir="$PRIVATE_TMP"
   printf '%s' "${POSTGRES_PASSWORD:-$(random_token 24)}" >"$dir/POSTGRES_PASSWORD"
   printf '%s' "${SECRET_KEY:-$(random_token 48)}" >"$dir/SECRET_KEY"
   # From files, so the values never appear on a command line.
   if ! kc create secret generic "$SECRET_NAME" --from-file="$dir"; then
-    rm -rf "$dir"
+    remove_private_tmp_dir
     return 1
   fi
-  rm -rf "$dir"
+  remove_private_tmp_dir
   kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
+}
+
+# Makes PRIVATE_TMP, a mode-700 temporary directory for secret values (one at a time). It is removed by
+# remove_private_tmp_dir, or on exit, Ctrl-C or SIGTERM before that, so no value stays on disk.
+PRIVATE_TMP=""
+private_tmp_dir() {
+  PRIVATE_TMP="$(mktemp -d)"
+  chmod 700 "$PRIVATE_TMP"
+  trap remove_private_tmp_dir EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+remove_private_tmp_dir() {
+  [[ -z "$PRIVATE_TMP" ]] || rm -rf -- "$PRIVATE_TMP"
+  PRIVATE_TMP=""
+  trap - EXIT INT TERM
 }
 
 random_token() {

@@ -9,8 +9,10 @@ The real thing runs in the e2e-kind job of .github/workflows/ci.yml.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -276,3 +278,29 @@ def test_day2_commands_with_the_real_kubectl_client_and_no_kubeconfig(deploy, tm
     assert run.stderr.strip().splitlines() == [
         "deploy.sh: there is no kind cluster task-manager (kubectl has no context kind-task-manager); run "
         "./deploy.sh to create it and deploy, or see ./deploy.sh local and ./deploy.sh compose to run without one"]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, tmp_path, clean_env, sig, code):
+    """SIGTERM or Ctrl-C (to the process group, as a terminal or a service manager sends them) while
+    `kubectl create secret` is running: deploy.sh exits and its temporary files with the values are gone."""
+    deploy()  # the fixture's bin/ and state/ exist from here on
+    (deploy.state / "state.json").unlink()  # no cluster, no Secret: the next run creates them
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**clean_env, "PATH": str(tmp_path / "bin"), "STANDIN_STATE": str(deploy.state), "IMAGE_TAG": TAG,
+           "TMPDIR": str(tmp), "STANDIN_KUBECTL_SLEEP": "30", "POSTGRES_PASSWORD": "pw-that-must-not-stay"}
+    process = subprocess.Popen([str(ROOT / "deploy.sh")], env=env, cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    blocking = deploy.state / "blocking"
+    deadline = time.monotonic() + 30
+    while not blocking.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "deploy.sh never reached kubectl create secret"
+        time.sleep(0.1)
+    assert any(tmp.rglob("POSTGRES_PASSWORD")), "the control: the value file exists while kubectl runs"
+    os.killpg(process.pid, sig)
+    process.communicate(timeout=30)
+    assert process.returncode == code
+    left = [str(p) for p in tmp.rglob("*")]
+    assert left == [], f"left on disk after {sig.name}: {left}"
