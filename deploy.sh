@@ -29,7 +29,9 @@ Commands:
   down --all        delete the whole kind cluster
   local             run without containers: PostgreSQL, backend-api and frontend as local processes,
                     UI on http://localhost:30080; data kept in .local/deploy-local/ across runs; Ctrl-C stops all
-  compose [ARGS]    docker compose up --build with docker-compose.yml (ARGS are passed to `up`)
+  compose [ARGS]    build the images, then docker compose up with docker-compose.yml (ARGS go to `up`); first checks
+                    that the base images are present or can be pulled, and otherwise says how to build local
+                    stand-ins with scripts/offline-images.sh (for machines without a registry)
   -h | --help       this help
 
 Environment:
@@ -40,6 +42,9 @@ Environment:
   ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
   LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
   TASKMGR_LOCAL_DATA  where `local` keeps its database and logs (default: .local/deploy-local)
+  RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images of `compose` (defaults in docker-compose.yml);
+                      set -a; eval "$(scripts/offline-images.sh)"; set +a   sets them to local stand-ins
+  COMPOSE_PULL_TIMEOUT  seconds `compose` waits for each base image it pulls (default: 600)
 EOF
 }
 
@@ -331,13 +336,62 @@ take_down() {
   esac
 }
 
-run_compose() {
+# The compose command of this machine: Docker's plugin (v2) or Debian's docker-compose (v1).
+compose() {
   if docker compose version >/dev/null 2>&1; then
-    exec docker compose -f "$ROOT/docker-compose.yml" up --build "$@"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    exec docker-compose -f "$ROOT/docker-compose.yml" up --build "$@"
+    docker compose -f "$ROOT/docker-compose.yml" "$@"
+  else
+    docker-compose -f "$ROOT/docker-compose.yml" "$@"
   fi
-  die "neither 'docker compose' nor 'docker-compose' is installed (Debian: apt-get install docker-compose)"
+}
+
+# An image the compose file builds from or runs: the variable's value, else its default in docker-compose.yml.
+compose_image() {
+  local name="$1" default
+  default="$(sed -n "s/.*\${$name:-\([^}]*\)}.*/\1/p" "$ROOT/docker-compose.yml" | head -n 1)"
+  [[ -n "$default" ]] || die "no \${$name:-...} in docker-compose.yml"
+  echo "${!name:-$default}"
+}
+
+# Every base image present locally, or pulled now (each pull bounded by COMPOSE_PULL_TIMEOUT, default 600 s).
+# Checked before compose creates anything, so a machine without a registry gets the way out, not a half-made
+# project (a network and a volume) and Docker's raw error.
+ensure_compose_base_images() {
+  local name image missing=() reason
+  for name in RUST_IMAGE RUNTIME_IMAGE POSTGRES_IMAGE; do
+    image="$(compose_image "$name")"
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    echo "==> pulling $image ($name)"
+    if ! reason="$(timeout "${COMPOSE_PULL_TIMEOUT:-600}" docker pull -q "$image" 2>&1 >/dev/null)"; then
+      missing+=("$name=$image")
+      echo "    cannot pull $image: $(tail -n 1 <<<"${reason:-timed out}")" >&2
+    fi
+  done
+  ((${#missing[@]} == 0)) && return
+  cat >&2 <<EOF
+deploy.sh: base images not available (no registry reachable?): ${missing[*]}
+Nothing was created. To build local stand-ins (needs root, debootstrap and the host's apt mirror; a few
+minutes, once) and use them:
+  set -a; eval "\$(scripts/offline-images.sh)"; set +a
+  ./deploy.sh compose
+EOF
+  exit 1
+}
+
+run_compose() {
+  if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+    die "neither 'docker compose' nor 'docker-compose' is installed (Debian: apt-get install docker-compose)"
+  fi
+  docker info >/dev/null 2>&1 || die "no Docker daemon answers ('docker info' failed): start it (systemctl start docker)"
+  ensure_compose_base_images
+  step "building the images (docker-compose.yml)"
+  if docker compose version >/dev/null 2>&1; then
+    compose build
+  else
+    compose build --force-rm # v1's classic builder otherwise keeps the container of a failed step
+  fi
+  step "starting the stack: the UI on http://localhost:${TASKMGR_UI_PORT:-30080}"
+  compose up "$@"
 }
 
 main() {
