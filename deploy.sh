@@ -86,7 +86,7 @@ check_kind_prerequisites() {
     missing=1
   fi
   if ! command -v kind >/dev/null 2>&1; then
-    echo "missing: kind (go install sigs.k8s.io/kind@latest, or the release binary from the kind quick start guide)" >&2
+    echo "missing: kind (go install sigs.k8s.io/kind@v0.29.0, or the release binary from the kind quick start guide)" >&2
     missing=1
   fi
   if ! command -v kubectl >/dev/null 2>&1; then
