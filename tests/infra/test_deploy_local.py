@@ -149,7 +149,7 @@ def postgres_tool(name):
 def psql(stack, password=None):
     """`select 1` over TCP as the local role, with the given password or none (no ~/.pgpass either)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["PGPASSFILE"] = os.devnull
+    env["PGPASSFILE"] = str(stack.data_dir / "no-such-pgpass")
     if password is not None:
         env["PGPASSWORD"] = password
     return subprocess.run([postgres_tool("psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
