@@ -360,6 +360,7 @@ ensure_compose_base_images() {
   local name image missing=() reason
   for name in RUST_IMAGE RUNTIME_IMAGE POSTGRES_IMAGE; do
     image="$(compose_image "$name")"
+    [[ "$image" != scratch ]] || continue # Docker's empty base, never pulled
     docker image inspect "$image" >/dev/null 2>&1 && continue
     echo "==> pulling $image ($name)"
     if ! reason="$(timeout "${COMPOSE_PULL_TIMEOUT:-600}" docker pull -q "$image" 2>&1 >/dev/null)"; then

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -21,13 +22,36 @@ def docker(*args, check=True):
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=120)
 
 
-@pytest.fixture
-def compose_env(clean_env):
+@pytest.fixture(scope="module")
+def docker_engine(tmp_path_factory):
+    """The running Docker engine, or (as root, on a fresh CI machine where only the docker stage starts one)
+    a dockerd started here and stopped afterwards, as scripts/e2e-docker.sh does."""
     assert shutil.which("docker"), "docker is needed (apt-get install docker.io)"
     assert shutil.which("docker-compose") or docker("compose", "version", check=False).returncode == 0, \
         "docker compose or docker-compose is needed (apt-get install docker-compose)"
-    info = docker("info", check=False)
-    assert info.returncode == 0, f"no Docker daemon answers (start dockerd): {info.stderr.strip()}"
+    if docker("info", check=False).returncode == 0:
+        yield
+        return
+    if not (shutil.which("dockerd") and os.getuid() == 0):
+        pytest.fail("no Docker engine runs: start it (as root: dockerd &), or install it (apt-get install docker.io)",
+                    pytrace=False)
+    log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
+    with open(log, "w") as out:
+        dockerd = subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while docker("info", check=False).returncode != 0:
+            assert dockerd.poll() is None and time.monotonic() < deadline, \
+                f"dockerd did not come up within 60 s:\n{log.read_text()[-2000:]}"
+            time.sleep(1)
+        yield
+    finally:
+        dockerd.terminate()
+        dockerd.wait(timeout=60)
+
+
+@pytest.fixture
+def compose_env(clean_env, docker_engine):
     project = f"newcomer-{uuid.uuid4().hex[:8]}"
     env = {**clean_env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
     for name in ABSENT:
