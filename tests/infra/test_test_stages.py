@@ -72,7 +72,10 @@ def test_unknown_stage_is_refused_before_anything_runs(fake_cargo, args):
     assert result.cargo_calls == [] and "==> stage" not in result.stdout
 
 
-def test_default_is_every_stage():
-    """Read, not run (the full run is what CI does): with no argument the selection is the whole list."""
+def test_default_is_every_stage_and_each_has_its_function():
+    """Read, not run (the full run is what CI does): with no argument the selection is the whole list, and each
+    listed stage has the function that runs it (a typo would only show in a full run)."""
     text = TEST_SH.read_text()
     assert "((${#selected[@]})) || mapfile -t selected < <(stage_names)" in text
+    for name in STAGES:
+        assert f"stage_{name.replace('-', '_')}() {{" in text, name
