@@ -5,11 +5,12 @@ They exist because no Kubernetes cluster (and no kind node image) can run on the
 suite. Installed on PATH under those three names, this script records every call (argv and, for
 `kubectl apply -f -`, the manifest it was given) in $STANDIN_STATE/calls.jsonl, and keeps just enough state
 (clusters, Secrets) in $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are
-injected with STANDIN_* environment variables.
+injected with STANDIN_* environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block.
 """
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
@@ -77,12 +78,19 @@ def kubectl(argv):
         source = Path(flag_value(argv, "--from-file"))
         secret_files = {p.name: p.read_text() for p in sorted(source.iterdir())}
     record("kubectl", argv, stdin=stdin, secret=secret_files)
+    if words[:2] == ["config", "get-contexts"]:
+        print("\n".join(f"kind-{c}" for c in state["clusters"]))
+        return 0
     if words[:2] == ["get", "secret"]:
         if words[2] in state["secrets"]:
             print(f"{words[2]}   Opaque   2      1m")
             return 0
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
         return 1
+    if secret_files is not None and os.environ.get("STANDIN_KUBECTL_SLEEP"):
+        # Blocks like a slow API server, so a test can interrupt deploy.sh while the value files exist.
+        (STATE_DIR / "blocking").write_text(str(os.getpid()))
+        time.sleep(float(os.environ["STANDIN_KUBECTL_SLEEP"]))
     if secret_files is not None:
         state["secrets"][words[3]] = secret_files
         save_state(state)
