@@ -72,7 +72,7 @@ stage_infra() {
 
 # The container images and docker-compose.yml, built and run for real (needs root or a running Docker engine).
 stage_docker() {
-  ./scripts/docker-lint.sh && ./scripts/e2e-docker.sh
+  ./scripts/docker-lint.sh && ./scripts/e2e-docker.sh && ./scripts/test-infra.sh tests/infra/docker_postgres_lock.py
 }
 
 stage_names() {

@@ -9,11 +9,14 @@ cd "$ROOT"
 
 CLUSTER="${KIND_CLUSTER_NAME:-task-manager}"
 NAMESPACE=task-manager
-UI=http://localhost:30080
-API_PORT=15000
+# The NodePort and the local end of the port-forward; overridable only so that the stand-in test
+# (tests/infra/test_e2e_kind.py) can use free ports on a shared machine.
+UI="${E2E_UI_URL:-http://localhost:30080}"
+API_PORT="${E2E_API_PORT:-15000}"
 API="http://localhost:$API_PORT"
 WORK="$(mktemp -d)"
 PF_PID=""
+LOAD_PID=""
 
 kc() {
   kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" "$@"
@@ -22,6 +25,9 @@ kc() {
 cleanup() {
   if [[ -n "$PF_PID" ]]; then
     kill "$PF_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$LOAD_PID" ]]; then
+    kill "$LOAD_PID" 2>/dev/null || true
   fi
   rm -rf "$WORK"
 }
@@ -101,15 +107,18 @@ load_loop() {
   echo "$failures $total" >"$WORK/$name.failures"
 }
 
+# start_load NAME: load_loop NAME in the background of this shell, its PID in LOAD_PID. Not `pid="$(...)"`:
+# a command substitution would wait for the whole loop, and its PID would be no child of this shell.
 start_load() {
   load_loop "$1" &
-  echo $!
+  LOAD_PID=$!
 }
 
 stop_load() {
-  local name="$1" pid="$2"
+  local name="$1"
   touch "$WORK/$name.stop"
-  wait "$pid"
+  wait "$LOAD_PID"
+  LOAD_PID=""
   local failures total
   read -r failures total <"$WORK/$name.failures"
   echo "$name: $failures failed of $total requests"
@@ -121,8 +130,7 @@ first_pod() {
 }
 
 check_pod_loss() {
-  local pid
-  pid="$(start_load pod-loss)"
+  start_load pod-loss
   sleep 2
   kc delete pod "$(first_pod backend-api)" --wait=false
   kc delete pod "$(first_pod frontend)" --wait=false
@@ -130,7 +138,7 @@ check_pod_loss() {
   kc rollout status deployment/backend-api --timeout 120s
   kc rollout status deployment/frontend --timeout 120s
   sleep 3
-  stop_load pod-loss "$pid"
+  stop_load pod-loss
   pass "requests kept succeeding while a backend and a frontend pod were replaced"
 }
 
@@ -151,13 +159,12 @@ check_postgres_restart() {
 }
 
 check_rolling_update() {
-  local pid
-  pid="$(start_load rolling-update)"
+  start_load rolling-update
   sleep 2
   # A new tag, so the re-run really rolls both deployments out.
   IMAGE_TAG="$(git rev-parse --short=12 HEAD)-rerun" ./deploy.sh
   sleep 3
-  stop_load rolling-update "$pid"
+  stop_load rolling-update
   pass "./deploy.sh re-run: rolling update with no failed request"
 }
 

@@ -230,10 +230,10 @@ impl ListParams {
             per_page: Option<u32>,
         }
         let query = Query {
-            status: Some(self.status.as_str()).filter(|_| self.status != StatusFilter::All),
+            status: (self.status != StatusFilter::All).then_some(self.status.as_str()),
             priority: self.priority.map(Priority::as_str),
             q: Some(self.q.as_str()).filter(|q| !q.is_empty()),
-            sort: Some(self.sort.as_str()).filter(|_| self.sort != SortOrder::Newest),
+            sort: (self.sort != SortOrder::Newest).then_some(self.sort.as_str()),
             page: Some(page).filter(|p| *p > 1),
             per_page: Some(self.per_page).filter(|n| *n != DEFAULT_PER_PAGE),
         };

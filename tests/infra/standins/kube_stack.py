@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""A local stand-in for the kind deployment that tests/infra/e2e-kind.sh checks, used by test_e2e_kind.py.
+
+No Kubernetes cluster can run on the machines that run this suite, so the deployment is played by real
+processes on 127.0.0.1: a throwaway PostgreSQL, two backend-api and two frontend "pods" (the debug binaries),
+and two "Services" (TCP proxies that spread connections over the pods of a deployment and skip a pod that
+refuses the connection, as endpoints without a ready pod are skipped). The state (ports, pids) lives in
+$KUBE_STACK_STATE. Commands:
+
+  kube_stack.py proxy PORT UPSTREAM...   a Service: listens on PORT, forwards each connection to an upstream
+  kube_stack.py kubectl ARGS...          the kubectl calls e2e-kind.sh makes (port-forward, get pods -o jsonpath,
+                                         delete pod, rollout status), mapped onto those processes
+  kube_stack.py deploy                   a re-run of ./deploy.sh: a rolling restart, one pod at a time
+  kube_stack.py replace NAME             (internal) stop a pod and start its replacement, as a ReplicaSet does
+
+Only the standard library is used, so the stand-ins run under any python3.
+"""
+import asyncio
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPLICAS = 2
+DEPLOYMENTS = ("backend-api", "frontend")
+STOP_TIMEOUT = 30  # seconds a pod gets to exit after SIGTERM (the manifests' grace periods are longer)
+
+
+def state_dir():
+    return Path(os.environ["KUBE_STACK_STATE"])
+
+
+def config():
+    return json.loads((state_dir() / "config.json").read_text())
+
+
+def log(message):
+    print(f"[kube-stand-in] {message}", file=sys.stderr, flush=True)
+
+
+# --- pods -----------------------------------------------------------------------------------------------
+
+def pod_names(deployment):
+    return [f"{deployment}-{i}" for i in range(REPLICAS)]
+
+
+def pod_port(cfg, pod):
+    deployment, index = pod.rsplit("-", 1)
+    return cfg["ports"][deployment][int(index)]
+
+
+def pod_env(cfg, pod):
+    deployment = pod.rsplit("-", 1)[0]
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(pod_port(cfg, pod)), "RUST_LOG": "warn"}
+    if deployment == "backend-api":
+        env["DATABASE_URL"] = cfg["database_url"]
+    else:
+        env["BACKEND_API_URL"] = f"http://127.0.0.1:{cfg['service_ports']['backend-api']}"
+        env["SECRET_KEY"] = cfg["secret_key"]
+    return env
+
+
+def pid_file(pod):
+    return state_dir() / f"{pod}.pid"
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def start_pod(pod):
+    cfg = config()
+    binary = Path(cfg["bin_dir"]) / pod.rsplit("-", 1)[0]
+    with open(state_dir() / f"{pod}.log", "a") as out:
+        process = subprocess.Popen([str(binary)], env=pod_env(cfg, pod), stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    pid_file(pod).write_text(str(process.pid))
+
+
+def stop_pod(pod):
+    if not pid_file(pod).exists():
+        return
+    pid = int(pid_file(pod).read_text())
+    if alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def ready(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def pod_ready(pod):
+    if (state_dir() / f"{pod}.replacing").exists() or not pid_file(pod).exists():
+        return False
+    return alive(int(pid_file(pod).read_text())) and ready(f"http://127.0.0.1:{pod_port(config(), pod)}/ready")
+
+
+def replace_pod(pod):
+    """What the ReplicaSet does when a pod is deleted: the old one gets SIGTERM, a new one starts."""
+    marker = state_dir() / f"{pod}.replacing"
+    marker.touch()
+    try:
+        stop_pod(pod)
+        start_pod(pod)
+    finally:
+        marker.unlink()
+
+
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    log(f"timed out after {timeout} s waiting for {what}")
+    return False
+
+
+# --- postgres ---------------------------------------------------------------------------------------------
+
+def pg(*args, check=True):
+    cfg = config()
+    command = [str(Path(cfg["pg_bin"]) / args[0]), *args[1:]]
+    if os.geteuid() == 0:  # PostgreSQL refuses root: run it as the postgres user, as the manifest runs UID 70
+        command = ["runuser", "-u", "postgres", "--", *command]
+    return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check)
+
+
+def start_postgres():
+    cfg = config()
+    pg("pg_ctl", "-D", cfg["pg_data"], "-l", cfg["pg_log"], "-w", "-t", "60", "-o",
+       f"-c listen_addresses=127.0.0.1 -p {cfg['pg_port']} -c unix_socket_directories=''", "start")
+
+
+def stop_postgres():
+    pg("pg_ctl", "-D", config()["pg_data"], "-m", "fast", "-w", "stop", check=False)
+
+
+def postgres_ready():
+    cfg = config()
+    return pg("pg_isready", "-h", "127.0.0.1", "-p", str(cfg["pg_port"]), check=False).returncode == 0
+
+
+# --- kubectl ----------------------------------------------------------------------------------------------
+
+def flag(argv, name):
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def words_of(argv):
+    """The positional words of a kubectl command line (flags and their values left out)."""
+    valued = {"--context", "--namespace", "-n", "-l", "-o", "--timeout", "--selector"}
+    words, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in valued:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
+
+
+def port_forward(mapping):
+    """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed."""
+    local = int(mapping.split(":")[0])
+    os.execv(sys.executable, [sys.executable, __file__, "proxy", str(local),
+                              str(config()["service_ports"]["backend-api"])])
+
+
+def rollout_status(target, timeout):
+    deployment = target.split("/", 1)[1]
+    if deployment == "postgres":
+        ok = wait_until(postgres_ready, timeout, "postgres")
+    else:
+        ok = wait_until(lambda: all(pod_ready(p) for p in pod_names(deployment)), timeout, deployment)
+    if not ok:
+        print(f"error: timed out waiting for the condition on {target}", file=sys.stderr)
+        return 1
+    print(f'deployment "{deployment}" successfully rolled out')
+    return 0
+
+
+def delete_pods(argv, words):
+    selector = flag(argv, "-l")
+    pods = [selector.split("=", 1)[1] + "-0"] if selector else words[2:]
+    wait = flag(argv, "--wait") != "false"
+    for pod in pods:
+        print(f'pod "{pod}" deleted')
+        if pod.startswith("postgres"):
+            stop_postgres()  # the old pod is gone before the command returns (--wait=true) ...
+            subprocess.Popen([sys.executable, __file__, "replace", "postgres"], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            (state_dir() / f"{pod}.replacing").touch()
+            replacer = subprocess.Popen([sys.executable, __file__, "replace", pod], start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if wait:
+                replacer.wait()
+    return 0
+
+
+def kubectl(argv):
+    with open(state_dir() / "kubectl.calls", "a") as calls:
+        calls.write(json.dumps(argv) + "\n")
+    words = words_of(argv)
+    if words[:1] == ["port-forward"] and words[1] == "svc/backend-api":
+        port_forward(words[2])
+    if words[:2] == ["get", "pods"] and (flag(argv, "-o") or "").startswith("jsonpath="):
+        name = flag(argv, "-l").split("=", 1)[1]
+        if flag(argv, "-o") != "jsonpath={.items[0].metadata.name}":
+            print(f"kube stand-in: unsupported jsonpath {flag(argv, '-o')}", file=sys.stderr)
+            return 2
+        print(f"{name}-0" if name == "postgres" else pod_names(name)[0], end="")
+        return 0
+    if words[:2] == ["delete", "pod"]:
+        return delete_pods(argv, words)
+    if words[:2] == ["rollout", "status"]:
+        return rollout_status(words[2], int(re.sub(r"s$", "", flag(argv, "--timeout") or "300")))
+    print(f"kube stand-in: unsupported kubectl call {argv}", file=sys.stderr)
+    return 2
+
+
+# --- deploy.sh re-run -------------------------------------------------------------------------------------
+
+def deploy():
+    """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled one pod at a time (the manifests'
+    maxUnavailable 0 / maxSurge 1 keep one ready pod; here the other replica keeps serving)."""
+    tag = os.environ.get("IMAGE_TAG")
+    if not tag:
+        print("deploy.sh stand-in: e2e-kind.sh re-runs ./deploy.sh with a new IMAGE_TAG", file=sys.stderr)
+        return 1
+    with open(state_dir() / "deploy.calls", "a") as calls:
+        calls.write(tag + "\n")
+    for deployment in DEPLOYMENTS:
+        if os.environ.get("KUBE_STACK_ALL_AT_ONCE"):  # a broken rollout (maxUnavailable 100%), for the tests
+            for pod in pod_names(deployment):
+                stop_pod(pod)
+        for pod in pod_names(deployment):
+            replace_pod(pod)
+            if not wait_until(lambda: pod_ready(pod), 120, pod):
+                return 1
+        print(f'deployment "{deployment}" successfully rolled out (image tag {tag})')
+    return 0
+
+
+def replace(name):
+    if name == "postgres":
+        start_postgres()
+    else:
+        replace_pod(name)
+    return 0
+
+
+# --- Services ---------------------------------------------------------------------------------------------
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+def proxy(port, upstreams):
+    order = itertools.cycle(upstreams)
+
+    async def connect():
+        # A pod that refuses is skipped (it has left the endpoints); with none left the client sees the refusal,
+        # as kube-proxy rejects connections to a Service without ready endpoints. No retrying that would hide it.
+        for _ in upstreams:
+            try:
+                return await asyncio.open_connection("127.0.0.1", next(order))
+            except OSError:
+                continue
+        return None
+
+    async def handle(reader, writer):
+        upstream = await connect()
+        if upstream is None:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
+
+    async def serve():
+        server = await asyncio.start_server(handle, "127.0.0.1", port, reuse_address=True)
+        async with server:
+            await server.serve_forever()
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # no teardown noise from open connections
+    asyncio.run(serve())
+    return 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(argv):
+    command, args = argv[0], argv[1:]
+    if command == "proxy":
+        return proxy(int(args[0]), [int(a) for a in args[1:]])
+    if command == "kubectl":
+        return kubectl(args)
+    if command == "deploy":
+        return deploy()
+    if command == "replace":
+        return replace(args[0])
+    print(f"usage: {__file__} proxy|kubectl|deploy|replace ...", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

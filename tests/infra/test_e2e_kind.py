@@ -1,0 +1,212 @@
+"""tests/infra/e2e-kind.sh, the real and unchanged script, run here against stand-ins of the kind deployment.
+
+The script normally needs a kind cluster made by ./deploy.sh (the e2e-kind job of the GitHub workflow). Here
+`kubectl` and `./deploy.sh` are stand-ins (tests/infra/standins/kube_stack.py) over a stack that really serves
+HTTP on 127.0.0.1: a throwaway PostgreSQL, two backend-api and two frontend processes (the debug builds), and
+two "Services" that spread connections over the live processes of a deployment. `delete pod` sends SIGTERM to
+a process and starts its replacement, `rollout status` waits until every replica answers /ready, the postgres
+pod's deletion stops and restarts PostgreSQL on the same data directory, `port-forward` forwards to the backend
+Service, and the re-run of ./deploy.sh restarts the replicas one at a time. The script runs in a copy of the
+repository (byte-identical e2e-kind.sh, stand-in deploy.sh); only its two ports are set, through E2E_UI_URL
+and E2E_API_PORT, to free ones.
+
+What the stand-ins cannot reproduce, and only the GitHub job proves: images, scheduling, probes, endpoint
+propagation delays and kube-proxy, NetworkPolicies, the PersistentVolume, and the rolling update's surge. A
+Service here fails over to the other replica as soon as a process refuses connections, which is what a ready
+second replica gives on Kubernetes; so "zero failed requests" holds here by the same mechanism (two replicas,
+graceful SIGTERM), not by the same timing. A rollout that takes every replica down at once is shown to fail.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+STANDINS = Path(__file__).resolve().parent / "standins"
+KUBE_STACK = STANDINS / "kube_stack.py"
+SCRIPT = ROOT / "tests" / "infra" / "e2e-kind.sh"
+BUILD_TIMEOUT = 1200  # a cold debug build of both services
+SCRIPT_TIMEOUT = 300  # the fixed script takes about a minute; the broken one waited for 3000 requests first
+START_TIMEOUT = 60
+
+sys.path.insert(0, str(STANDINS))
+import kube_stack  # noqa: E402
+
+
+def postgres_bin():
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    found = [c for c in candidates if (c / "initdb").exists()]
+    if not found and shutil.which("initdb"):
+        found = [Path(shutil.which("initdb")).resolve().parent]
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found: apt-get install postgresql (.ci/run does)", pytrace=False)
+    return found[0]
+
+
+def debug_binaries():
+    for tool in ("cargo", "curl", "git"):
+        assert shutil.which(tool), f"{tool} is needed (cargo: rustup; curl, git: apt-get install curl git)"
+    subprocess.run(["cargo", "build", "--locked", "-q", "-p", "backend-api", "-p", "frontend"], cwd=ROOT,
+                   check=True, timeout=BUILD_TIMEOUT)
+    metadata = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+    return Path(json.loads(metadata)["target_directory"]) / "debug"
+
+
+def wait_for(check, what):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not come up within {START_TIMEOUT} s")
+
+
+class Stack:
+    """The stand-in deployment; its state directory is what the stand-in kubectl and deploy.sh read."""
+
+    def __init__(self, state):
+        self.state = state
+        self.proxies = []
+
+    def start(self, bin_dir):
+        pg_dir = self.state / "pg"
+        pg_dir.mkdir()
+        ports = {d: [kube_stack.free_port() for _ in range(kube_stack.REPLICAS)] for d in kube_stack.DEPLOYMENTS}
+        self.ui_port, self.api_port = kube_stack.free_port(), kube_stack.free_port()
+        pg_port = kube_stack.free_port()
+        config = {
+            "bin_dir": str(bin_dir), "pg_bin": str(postgres_bin()), "pg_data": str(pg_dir / "data"),
+            "pg_log": str(pg_dir / "postgres.log"), "pg_port": pg_port,
+            "database_url": f"postgres://taskmgr@127.0.0.1:{pg_port}/postgres",
+            "secret_key": f"e2e-kind-stand-in-{os.getpid()}-key", "ports": ports,
+            "service_ports": {"backend-api": kube_stack.free_port(), "frontend": self.ui_port},
+        }
+        (self.state / "config.json").write_text(json.dumps(config))
+        if os.geteuid() == 0:
+            shutil.chown(pg_dir, "postgres", "postgres")
+        kube_stack.pg("initdb", "-D", config["pg_data"], "-U", "taskmgr", "--auth=trust", "-E", "UTF8")
+        kube_stack.start_postgres()
+        for deployment in kube_stack.DEPLOYMENTS:  # one pod at a time: the backend migrates on start
+            for pod in kube_stack.pod_names(deployment):
+                kube_stack.start_pod(pod)
+                wait_for(lambda: kube_stack.pod_ready(pod), pod)
+            self.proxies.append(subprocess.Popen(
+                [sys.executable, str(KUBE_STACK), "proxy", str(config["service_ports"][deployment]),
+                 *map(str, ports[deployment])], start_new_session=True))
+        wait_for(lambda: kube_stack.ready(f"http://127.0.0.1:{self.ui_port}/ready"), "the frontend Service")
+
+    def pids(self):
+        return {p: (self.state / f"{p}.pid").read_text() for d in kube_stack.DEPLOYMENTS
+                for p in kube_stack.pod_names(d)}
+
+    def logs(self):
+        return "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted(self.state.glob("**/*.log")))
+
+    def stop(self):
+        for process in self.proxies:
+            process.terminate()
+            process.wait(timeout=10)
+        for pid_file in self.state.glob("*.pid"):
+            pid = int(pid_file.read_text())
+            if kube_stack.alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if (self.state / "config.json").exists():
+            kube_stack.stop_postgres()
+
+
+@pytest.fixture(scope="module")
+def bin_dir():
+    return debug_binaries()
+
+
+@pytest.fixture
+def stack(bin_dir, monkeypatch):
+    # As root, PostgreSQL runs as the postgres user, which must reach its data directory: /var/tmp, not the
+    # private per-user pytest directory.
+    state = Path(tempfile.mkdtemp(prefix="ci-e2e-kind-", dir="/var/tmp"))
+    state.chmod(0o755)
+    monkeypatch.setenv("KUBE_STACK_STATE", str(state))
+    local = Stack(state)
+    try:
+        local.start(bin_dir)
+        yield local
+    finally:
+        local.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def repo_copy(tmp_path):
+    """A git repository holding the real e2e-kind.sh and a stand-in ./deploy.sh (the script runs both from
+    its repository root, and names the re-run's image tag after HEAD)."""
+    repo = tmp_path / "repo"
+    (repo / "tests" / "infra").mkdir(parents=True)
+    shutil.copy2(SCRIPT, repo / "tests" / "infra" / "e2e-kind.sh")
+    deploy = repo / "deploy.sh"
+    deploy.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" deploy "$@"\n')
+    deploy.chmod(0o755)
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@taskmgr.invalid"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "copy"], check=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" kubectl "$@"\n')
+    kubectl.chmod(0o755)
+    assert (repo / "tests" / "infra" / "e2e-kind.sh").read_bytes() == SCRIPT.read_bytes()
+    return repo, bin_dir
+
+
+def run_script(stack, tmp_path, **extra_env):
+    repo, bin_dir = repo_copy(tmp_path)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
+           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), **extra_env}
+    process = subprocess.Popen(["bash", str(repo / "tests" / "infra" / "e2e-kind.sh")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=SCRIPT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"e2e-kind.sh still running after {SCRIPT_TIMEOUT} s:\n{output}\n{stack.logs()}")
+    return process.returncode, output
+
+
+def kubectl_calls(stack):
+    return [json.loads(line) for line in (stack.state / "kubectl.calls").read_text().splitlines()]
+
+
+def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path):
+    before = stack.pids()
+    code, output = run_script(stack, tmp_path)
+    assert code == 0, f"{output}\n{stack.logs()}"
+    assert "e2e-kind: all checks passed" in output
+    for line in ("pod-loss: 0 failed of", "rolling-update: 0 failed of", "tasks survive the loss of the postgres pod"):
+        assert line in output, output
+    # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
+    after = stack.pids()
+    assert all(after[pod] != before[pod] for pod in before), (before, after)
+    calls = [" ".join(c) for c in kubectl_calls(stack)]
+    for expected in ("delete pod backend-api-0", "delete pod frontend-0", "delete pod -l app.kubernetes.io/name=postgres",
+                     "rollout status deployment/postgres", "port-forward svc/backend-api"):
+        assert any(expected in call for call in calls), (expected, calls)
+    tags = (stack.state / "deploy.calls").read_text().split()
+    assert len(tags) == 1 and tags[0].endswith("-rerun"), tags
+
+
+def test_stand_ins_make_a_rollout_without_a_ready_replica_fail_the_script(stack, tmp_path):
+    """The stand-ins are faithful enough to fail: a rollout that stops every replica before starting the new
+    ones (as maxUnavailable 100% would) leaves the Service without a pod, and the load check counts the refusals."""
+    code, output = run_script(stack, tmp_path, KUBE_STACK_ALL_AT_ONCE="1")
+    assert code != 0, output
+    assert "FAIL: rolling-update:" in output and "requests failed" in output, output
