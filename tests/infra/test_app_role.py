@@ -317,3 +317,45 @@ def test_an_existing_superuser_is_never_demoted(cluster):
     result = cluster.run_role_sql(db, "other_admin", "pw")
     assert result.returncode != 0 and "names an existing superuser" in result.stderr, result.stderr
     assert role_attributes(cluster, db, "other_admin")["super"]
+
+
+def local_app_role(cluster, data_dir, database):
+    """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it, against the
+    throwaway cluster (whose superuser needs a password: PGPASSWORD stands for the local auth). Returns the
+    DATABASE_URL it gives the backend."""
+    script = f"""
+        set -euo pipefail
+        ROOT={ROOT}
+        die() {{ echo "deploy.sh: $*" >&2; exit 1; }}
+        eval "$(sed -n '/^random_token() {{/,/^}}/p' "$ROOT/deploy.sh")"
+        source "$ROOT/scripts/deploy-local.sh"
+        PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database}
+        ensure_local_app_role {data_dir}
+        echo "$LOCAL_DATABASE_URL"
+    """
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PGPASSWORD": SUPERUSER_PASSWORD})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, backend_binary,
+                                                                                          tmp_path):
+    db = cluster.new_database("deploysec_local")
+    create_tables_as_the_superuser(cluster, db)  # a data folder from before the backend had its own role
+    url = local_app_role(cluster, tmp_path, db)
+    password_file = tmp_path / "app_db_password"
+    assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+    password = password_file.read_text()
+    assert len(password) >= 32
+    assert url == f"postgres://taskmgr_app:{password}@127.0.0.1:{cluster.port}/{db}"
+    assert role_attributes(cluster, db, "taskmgr_app")["super"] is False
+    assert set(owners_in_public(cluster, db).values()) == {"taskmgr_app"}
+    assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
+
+    backend = Backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
+    try:
+        backend.wait_ready()
+        assert crud_as_the_backend(backend) == {"made before the role", "as the app role"}
+    finally:
+        backend.stop()
