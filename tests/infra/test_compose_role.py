@@ -9,7 +9,9 @@ Every compose call is bounded; the project (named deploysec-role-<pid>) is remov
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -134,9 +136,12 @@ def project():
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         pytest.fail("no reachable Docker daemon: start it (dockerd, or systemctl start docker)", pytrace=False)
     p = Project(postgres_image())
+    p.tmp = Path(tempfile.mkdtemp(prefix="deploysec-role-"))
+    p.tmp.chmod(0o755)
     try:
         yield p
     finally:
+        shutil.rmtree(p.tmp, ignore_errors=True)
         p.run("down", "-v", "--remove-orphans", "-t", "5", check=False)
         left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"],
                               capture_output=True, text=True).stdout.strip()
@@ -186,3 +191,44 @@ def test_db_role_fails_clearly_without_the_backend_role_settings(project, tmp_pa
     result = project.run("run", "--rm", "-T", "db-role", check=False, override=override)
     assert result.returncode != 0
     assert "set APP_DB_USER and APP_DB_PASSWORD" in result.stdout + result.stderr
+
+
+def test_the_kind_init_container_as_written_sets_up_the_role(project):
+    """The backend Deployment's db-role init container, run with docker as the kubelet would: its command, its
+    user, a read-only root and no capabilities, the ConfigMap's app-role.sql mounted where it says, and its
+    environment resolved from the ConfigMap and a Secret. Stand-ins, because no cluster runs here: the compose
+    project's postgres (reached as `postgres`, the Service's name) and the image of this test instead of
+    postgres:16-alpine."""
+    project.run("up", "-d", "postgres")
+    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
+    deployment = by_name("Deployment", "backend-api")["spec"]["template"]["spec"]
+    [init] = [c for c in deployment["initContainers"] if c["name"] == "db-role"]
+    config = by_name("ConfigMap", "app-config")["data"]
+    secret = {"POSTGRES_PASSWORD": env_file("database")["POSTGRES_PASSWORD"], "POSTGRES_APP_PASSWORD": "kind-app-pw"}
+    assert config["POSTGRES_USER"] == env_file("database")["POSTGRES_USER"]
+    env = []
+    for entry in init["env"]:
+        ref = entry.get("valueFrom", {})
+        value = entry.get("value") or (config[ref["configMapKeyRef"]["key"]] if "configMapKeyRef" in ref
+                                       else secret[ref["secretKeyRef"]["key"]])
+        env += ["-e", f"{entry['name']}={value}"]
+    [mount] = init["volumeMounts"]
+    volume = next(v for v in deployment["volumes"] if v["name"] == mount["name"])
+    files = by_name("ConfigMap", volume["configMap"]["name"])["data"]
+    sc = init["securityContext"]
+    run_dir = project.tmp / "configmap"
+    run_dir.mkdir(mode=0o755)
+    for name, text in files.items():
+        (run_dir / name).write_text(text)
+        (run_dir / name).chmod(0o644)
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--name", f"{project.name}-init", "--network", f"{project.name}_default",
+         "--user", f"{sc['runAsUser']}:{sc['runAsGroup']}", "--read-only", "--cap-drop", "ALL",
+         "--security-opt", "no-new-privileges:true", "-v", f"{run_dir}:{mount['mountPath']}:ro", *env,
+         "--entrypoint", init["command"][0], project.env["POSTGRES_IMAGE"], *init["command"][1:]],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    user = config["POSTGRES_APP_USER"]
+    logged_in = project.psql("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user;",
+                             user=user, password="kind-app-pw")
+    assert logged_in.stdout.strip() == f"{user}|f"
