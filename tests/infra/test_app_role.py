@@ -5,29 +5,21 @@ cannot make roles, run programs on the server or become superuser. Every wait is
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
+from test_deploy_local import free_port, http
 
 ROLE_SQL = ROOT / "db" / "app-role.sql"
 MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
 PG_HINT = "install PostgreSQL 15 or newer (Debian: apt-get install postgresql), or put its bin directory on PATH"
 READY_WAIT = 60
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def postgres_bin():
@@ -121,17 +113,6 @@ def backend_binary():
     meta = subprocess.run([cargo, "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
                           capture_output=True, text=True)
     return Path(json.loads(meta.stdout)["target_directory"]) / "debug" / "backend-api"
-
-
-def http(method, url, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 class Backend:
