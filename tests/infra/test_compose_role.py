@@ -131,10 +131,43 @@ def postgres_image():
     return dict(line.split("=", 1) for line in result.stdout.split())["POSTGRES_IMAGE"]
 
 
+def engine_up():
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
 @pytest.fixture(scope="module")
-def project():
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        pytest.fail("no reachable Docker daemon: start it (dockerd, or systemctl start docker)", pytrace=False)
+def docker_engine(tmp_path_factory):
+    """The running Docker engine, or (as root, as on a fresh CI machine where the docker stage has not started one
+    yet) a dockerd started here and stopped afterwards, as scripts/e2e-docker.sh does."""
+    if not shutil.which("docker"):
+        pytest.fail("no docker command: install Docker (apt-get install -y docker.io)", pytrace=False)
+    if engine_up():
+        yield
+        return
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        pytest.fail("no Docker engine runs: start it (as root: dockerd &), or run the tests as root with dockerd "
+                    "installed (apt-get install -y docker.io)", pytrace=False)
+    log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
+    with open(log, "w") as out:
+        dockerd = subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + HEALTHY_WAIT
+        while not engine_up():
+            if dockerd.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dockerd did not come up within {HEALTHY_WAIT} s:\n{log.read_text()[-2000:]}")
+            time.sleep(1)
+        yield
+    finally:
+        dockerd.terminate()
+        try:
+            dockerd.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            dockerd.kill()
+            dockerd.wait()
+
+
+@pytest.fixture(scope="module")
+def project(docker_engine):
     p = Project(postgres_image())
     p.tmp = Path(tempfile.mkdtemp(prefix="deploysec-role-"))
     p.tmp.chmod(0o755)
