@@ -140,16 +140,20 @@ build_and_load_images() {
   done
 }
 
-# The Secret is created once: a new password under an initialised volume would lock the backend out.
+# The Secret is created once: a new password under an initialised volume would lock the backend out. It is never
+# a manifest in kubernetes/, so a plain `kubectl apply -f kubernetes/` cannot overwrite it with placeholders.
+# A key that a newer version needs is added to an existing Secret without touching the others.
 ensure_secret() {
   if kc get secret "$SECRET_NAME" >/dev/null 2>&1; then
     step "Secret $SECRET_NAME exists: keeping it (the database volume was initialised with its password)"
+    ensure_secret_key POSTGRES_APP_PASSWORD 24
     return
   fi
   step "creating Secret $SECRET_NAME (first deploy)"
   private_tmp_dir
   local dir="$PRIVATE_TMP"
   printf '%s' "${POSTGRES_PASSWORD:-$(random_token 24)}" >"$dir/POSTGRES_PASSWORD"
+  printf '%s' "$(random_token 24)" >"$dir/POSTGRES_APP_PASSWORD"
   printf '%s' "${SECRET_KEY:-$(random_token 48)}" >"$dir/SECRET_KEY"
   # From files, so the values never appear on a command line.
   if ! kc create secret generic "$SECRET_NAME" --from-file="$dir"; then
@@ -175,6 +179,17 @@ remove_private_tmp_dir() {
   [[ -z "$PRIVATE_TMP" ]] || rm -rf -- "$PRIVATE_TMP"
   PRIVATE_TMP=""
   trap - EXIT INT TERM
+}
+
+# Adds key with a random value (bytes long, hex) to the existing Secret if it lacks it. The value goes through
+# stdin: never a file, never the command line.
+ensure_secret_key() {
+  local key="$1" bytes="$2" present
+  present="$(kc get secret "$SECRET_NAME" -o "jsonpath={.data.$key}")"
+  [[ -z "$present" ]] || return 0
+  step "adding $key to Secret $SECRET_NAME (its other keys are kept)"
+  printf '{"stringData":{"%s":"%s"}}' "$key" "$(random_token "$bytes")" |
+    kc patch secret "$SECRET_NAME" --type merge --patch-file /dev/stdin >/dev/null
 }
 
 random_token() {

@@ -8,6 +8,8 @@ LOCAL_API_PORT="${LOCAL_API_PORT:-5000}"
 LOCAL_PG_PORT="${LOCAL_PG_PORT:-55432}"
 LOCAL_DB=taskmgr
 LOCAL_DB_USER=taskmgr
+LOCAL_APP_DB_USER=taskmgr_app
+LOCAL_DATABASE_URL=""
 LOCAL_PIDS=()
 PG_BIN=""
 PG_DATA=""
@@ -122,6 +124,18 @@ start_local_postgres() {
   fi
 }
 
+# The backend's own role (db/app-role.sql: owns its schema and nothing more), set up as the superuser after
+# PostgreSQL started, with a random password kept with the data (mode 600). Sets LOCAL_DATABASE_URL for the backend.
+ensure_local_app_role() {
+  local dir="$1" password
+  [[ -s "$dir/app_db_password" ]] || (umask 077 && random_token 24 >"$dir/app_db_password")
+  password="$(cat "$dir/app_db_password")"
+  APP_DB_USER="$LOCAL_APP_DB_USER" APP_DB_PASSWORD="$password" pg_client psql -X -q -v ON_ERROR_STOP=1 \
+    -d "$LOCAL_DB" -f "$ROOT/db/app-role.sql" ||
+    die "could not set up the backend's database role with db/app-role.sql (psql 15 or newer is needed)"
+  LOCAL_DATABASE_URL="postgres://$LOCAL_APP_DB_USER:$password@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB"
+}
+
 on_local_signal() {
   stop_local
   exit 130
@@ -194,13 +208,13 @@ run_local() {
   trap on_local_signal INT TERM
   trap stop_local EXIT
   start_local_postgres "$dir"
+  ensure_local_app_role "$dir"
 
   # One key kept with the data, so sessions and CSRF cookies survive a restart of the command.
   [[ -s "$dir/secret_key" ]] || (umask 077 && random_token 48 >"$dir/secret_key")
 
   echo "==> starting backend-api on 127.0.0.1:$LOCAL_API_PORT"
-  DATABASE_URL="postgres://$LOCAL_DB_USER:$(cat "$PG_PASSWORD_FILE")@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB" \
-    HOST=127.0.0.1 PORT="$LOCAL_API_PORT" \
+  DATABASE_URL="$LOCAL_DATABASE_URL" HOST=127.0.0.1 PORT="$LOCAL_API_PORT" \
     RUST_LOG="${RUST_LOG:-info}" "$bin/backend-api" </dev/null >"$dir/backend-api.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready backend-api "http://127.0.0.1:$LOCAL_API_PORT/ready" "$dir/backend-api.log" "$!"

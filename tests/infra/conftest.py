@@ -12,12 +12,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "kubernetes"
 EXTRAS_DIR = MANIFEST_DIR / "extras"
+# The placeholder Secret lives outside kubernetes/, so that no `kubectl apply -f kubernetes/` can overwrite the real one.
+SECRET_EXAMPLE = ROOT / "docs" / "examples" / "app-secrets.example.yaml"
 NAMESPACE = "task-manager"
 SERVICES = ("backend-api", "frontend")
 
 
 def manifest_files():
-    """The ten core manifests and the extras."""
+    """The core manifests and the extras."""
     return sorted(MANIFEST_DIR.glob("*.yaml")) + sorted(EXTRAS_DIR.glob("*.yaml"))
 
 

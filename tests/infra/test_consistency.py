@@ -2,14 +2,15 @@
 
 Sources of truth on the code side: `crates/<svc>/src/config.rs` (every environment variable a service reads is
 a string literal there, and its default port), the route code (probe paths), the Dockerfiles (user, port),
-deploy.sh (image names, Secret keys) and kind-config.yaml (the host port)."""
+deploy.sh (image names, Secret keys), db/app-role.sql (the backend's database role) and kind-config.yaml (the host
+port)."""
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, SERVICES, by_name, objects_of
+from conftest import ROOT, SECRET_EXAMPLE, SERVICES, by_name, load_docs, objects_of
 
 CRATES = ROOT / "crates"
 ENV_NAME = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
@@ -45,6 +46,23 @@ def container(name):
 
 def env_of(name):
     return {e["name"]: e for e in container(name)["env"]}
+
+
+def init_container(deployment, name):
+    spec = by_name("Deployment", deployment)["spec"]["template"]["spec"]
+    matches = [c for c in spec.get("initContainers", []) if c["name"] == name]
+    assert len(matches) == 1, f"{deployment} has no init container {name}"
+    return matches[0]
+
+
+def env_source(c, var):
+    """Where a container's variable comes from: ("configMap"|"secret", key), or ("value", literal)."""
+    entry = {e["name"]: e for e in c["env"]}[var]
+    if "value" in entry:
+        return ("value", entry["value"])
+    ref = entry["valueFrom"]
+    kind = "configMap" if "configMapKeyRef" in ref else "secret"
+    return (kind, ref[f"{kind}KeyRef"]["key"])
 
 
 def config_value(key):
@@ -101,10 +119,11 @@ def test_every_variable_the_service_reads_is_provided_and_every_provided_one_is_
 
 def test_every_configmap_and_secret_key_referenced_exists_and_every_key_is_used():
     config = set(by_name("ConfigMap", "app-config")["data"])
-    secret = set(by_name("Secret", "app-secrets")["stringData"])
+    secret = set(load_docs(SECRET_EXAMPLE)[0]["stringData"])
     used_config, used_secret = set(), set()
     for deployment in objects_of("Deployment"):
-        for entry in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+        spec = deployment["spec"]["template"]["spec"]
+        for entry in [e for c in spec["containers"] + spec.get("initContainers", []) for e in c["env"]]:
             ref = entry.get("valueFrom", {})
             if "configMapKeyRef" in ref:
                 assert ref["configMapKeyRef"]["name"] == "app-config"
@@ -121,9 +140,35 @@ def test_every_configmap_and_secret_key_referenced_exists_and_every_key_is_used(
     assert "SECRET_NAME=app-secrets" in deploy
 
 
-def test_postgres_gets_the_same_database_user_and_password_as_the_backend():
-    for var in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
-        assert env_of("postgres")[var]["valueFrom"] == env_of("backend-api")[var]["valueFrom"], var
+def test_the_role_init_container_connects_as_the_superuser_and_gives_the_backend_its_own_role():
+    """The db-role init container logs in with the credentials postgres was initialised with, and sets up exactly
+    the role and password the backend then connects with, which are not the superuser's."""
+    db_role = init_container("backend-api", "db-role")
+    postgres, backend = container("postgres"), container("backend-api")
+    for libpq, var in (("PGDATABASE", "POSTGRES_DB"), ("PGUSER", "POSTGRES_USER"), ("PGPASSWORD", "POSTGRES_PASSWORD")):
+        assert env_source(db_role, libpq) == env_source(postgres, var), libpq
+    assert env_source(db_role, "PGDATABASE") == env_source(backend, "POSTGRES_DB")
+    assert env_source(db_role, "PGHOST") == env_source(backend, "POSTGRES_HOST")
+    assert env_source(db_role, "PGPORT") == env_source(backend, "POSTGRES_PORT")
+    assert env_source(db_role, "APP_DB_USER") == env_source(backend, "POSTGRES_USER")
+    assert env_source(db_role, "APP_DB_PASSWORD") == env_source(backend, "POSTGRES_PASSWORD")
+    assert env_source(backend, "POSTGRES_USER") != env_source(postgres, "POSTGRES_USER")
+    assert env_source(backend, "POSTGRES_PASSWORD") != env_source(postgres, "POSTGRES_PASSWORD")
+    assert config_value("POSTGRES_APP_USER") != config_value("POSTGRES_USER")
+
+
+def test_the_role_init_container_runs_db_app_role_sql_with_the_postgres_image():
+    db_role = init_container("backend-api", "db-role")
+    assert db_role["image"] == container("postgres")["image"]
+    script = db_role["command"][db_role["command"].index("-f") + 1]
+    mount = next(m for m in db_role["volumeMounts"] if script.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in by_name("Deployment", "backend-api")["spec"]["template"]["spec"]["volumes"]
+                  if v["name"] == mount["name"])
+    key = script[len(mount["mountPath"]) + 1:]
+    shipped = by_name("ConfigMap", volume["configMap"]["name"])["data"][key]
+    assert shipped == (ROOT / "db" / "app-role.sql").read_text(), \
+        "the ConfigMap's copy of db/app-role.sql differs from the file: paste the file into kubernetes/configmap.yaml"
+    assert "ON_ERROR_STOP=1" in db_role["command"], "a failing statement must fail the init container"
 
 
 # ------------------------------------------------------------------ ports and addresses

@@ -131,11 +131,14 @@ def test_first_deploy_generates_random_secrets_and_never_passes_them_on_the_comm
     created = [c for c in run.of("kubectl") if "create" in c["argv"]]
     assert len(created) == 1
     secret = created[0]["secret"]
-    assert set(secret) == {"POSTGRES_PASSWORD", "SECRET_KEY"}
+    assert set(secret) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}
     assert len(secret["POSTGRES_PASSWORD"]) >= 32 and len(secret["SECRET_KEY"]) >= 64
-    assert "local-dev-only" not in secret["POSTGRES_PASSWORD"]
+    assert len(secret["POSTGRES_APP_PASSWORD"]) >= 32
+    assert secret["POSTGRES_APP_PASSWORD"] != secret["POSTGRES_PASSWORD"], "the backend's role has its own password"
+    assert "local-dev-only" not in secret["POSTGRES_PASSWORD"] + secret["POSTGRES_APP_PASSWORD"]
     for c in run.of("kubectl"):
-        assert secret["POSTGRES_PASSWORD"] not in " ".join(c["argv"])
+        for value in secret.values():
+            assert value not in " ".join(c["argv"])
     other = deploy("down")
     assert other.returncode == 0
     again = deploy()
@@ -147,6 +150,7 @@ def test_first_deploy_takes_the_password_from_the_environment(deploy):
     run = deploy(env={"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"})
     assert run.returncode == 0, run.stderr
     secret = [c for c in run.of("kubectl") if "create" in c["argv"]][0]["secret"]
+    assert secret.pop("POSTGRES_APP_PASSWORD") not in ("", "from-the-env")
     assert secret == {"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"}
 
 
@@ -159,11 +163,40 @@ def test_redeploy_keeps_the_cluster_and_the_secret(deploy):
     assert second.returncode == 0, second.stderr
     assert not any(c["argv"][:2] == ["create", "cluster"] for c in second.of("kind"))
     assert not any("create" in c["argv"] for c in second.of("kubectl")), "the Secret must be kept"
+    assert not any("patch" in c["argv"] for c in second.of("kubectl")), "it already has every key"
     assert "keeping it" in second.stdout
     assert json.loads((deploy.state / "state.json").read_text())["secrets"] == state_after_first["secrets"]
     images = {c["image"] for o in applied_objects(second) if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
     assert "taskmgr/backend-api:second" in images and "taskmgr/frontend:second" in images
+
+
+def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_other_keys(deploy):
+    """A Secret made before the backend had its own role lacks POSTGRES_APP_PASSWORD: the key is added, the
+    superuser's password (which the volume was initialised with) and the cookie key stay as they were."""
+    assert deploy().returncode == 0
+    state = json.loads((deploy.state / "state.json").read_text())
+    older = {"POSTGRES_PASSWORD": "volume-password", "SECRET_KEY": "cookie-key"}
+    state["secrets"]["app-secrets"] = dict(older)
+    (deploy.state / "state.json").write_text(json.dumps(state))
+
+    run = deploy()
+    assert run.returncode == 0, run.stderr
+    assert not any("create" in c["argv"] for c in run.of("kubectl"))
+    secret = json.loads((deploy.state / "state.json").read_text())["secrets"]["app-secrets"]
+    added = secret.pop("POSTGRES_APP_PASSWORD")
+    assert secret == older
+    assert len(added) >= 32 and added not in older.values()
+    patch = [c for c in run.of("kubectl") if "patch" in c["argv"]]
+    assert len(patch) == 1 and added not in " ".join(patch[0]["argv"]), "the value goes through stdin"
+    assert run.index("patch secret") < run.index("backend-service.yaml"), "before the backend needs it"
+    assert "adding POSTGRES_APP_PASSWORD" in run.stdout
+
+    again = deploy()
+    assert again.returncode == 0, again.stderr
+    assert not any("patch" in c["argv"] for c in again.of("kubectl")), "added once"
+    assert json.loads((deploy.state / "state.json").read_text())["secrets"]["app-secrets"]["POSTGRES_APP_PASSWORD"] \
+        == added
 
 
 def test_cluster_name_comes_from_the_environment_as_in_ci(deploy):

@@ -4,13 +4,14 @@ import subprocess
 
 import pytest
 
-from conftest import EXTRAS_DIR, MANIFEST_DIR, ROOT, VENV_HINT, manifest_files, run_checkov, tool
+from conftest import (EXTRAS_DIR, MANIFEST_DIR, ROOT, SECRET_EXAMPLE, VENV_HINT, load_docs, manifest_files,
+                      run_checkov, tool)
 
 
-def test_the_ten_core_manifests_exist():
+def test_the_nine_core_manifests_exist():
     names = sorted(p.name for p in MANIFEST_DIR.glob("*.yaml"))
     assert names == sorted([
-        "namespace.yaml", "configmap.yaml", "secret.yaml", "postgres-pvc.yaml", "postgres-deployment.yaml",
+        "namespace.yaml", "configmap.yaml", "postgres-pvc.yaml", "postgres-deployment.yaml",
         "postgres-service.yaml", "backend-deployment.yaml", "backend-service.yaml", "frontend-deployment.yaml",
         "frontend-service.yaml",
     ])
@@ -18,7 +19,19 @@ def test_the_ten_core_manifests_exist():
         "autoscalers.yaml", "network-policies.yaml", "pod-disruption-budgets.yaml"]
 
 
-@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_applied_manifest_can_overwrite_the_generated_secret():
+    """`kubectl apply -f kubernetes/` (-R included) after ./deploy.sh must not replace its random Secret with
+    placeholders, which would lock the backend out of the database: no Secret in any file kubectl would read."""
+    applied = [p for p in MANIFEST_DIR.rglob("*") if p.suffix in (".yaml", ".yml", ".json")]
+    assert len(applied) >= 12, applied
+    for path in applied:
+        # YAML is a superset of JSON, so one loader reads all three kinds of file.
+        assert "Secret" not in [d["kind"] for d in load_docs(path)], f"{path.relative_to(ROOT)} holds a Secret"
+    assert MANIFEST_DIR not in SECRET_EXAMPLE.parents
+    assert [d["kind"] for d in load_docs(SECRET_EXAMPLE)] == ["Secret"]
+
+
+@pytest.mark.parametrize("path", [*manifest_files(), SECRET_EXAMPLE], ids=lambda p: str(p.relative_to(ROOT)))
 def test_manifest_matches_the_kubernetes_schema_strictly(path):
     validate = tool("kubernetes-validate", VENV_HINT)
     result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
@@ -38,6 +51,11 @@ def test_checkov_finds_nothing_in_the_manifests():
     passed, failed = run_checkov(MANIFEST_DIR, "kubernetes")
     assert passed > 100, f"checkov checked almost nothing ({passed} checks passed)"
     assert not failed, "checkov findings:\n" + "\n".join(failed)
+
+
+def test_checkov_finds_nothing_in_the_example_secret():
+    passed, failed = run_checkov(SECRET_EXAMPLE.parent, "kubernetes")
+    assert passed > 0 and not failed, "checkov findings:\n" + "\n".join(failed)
 
 
 def test_every_accepted_checkov_finding_says_why():

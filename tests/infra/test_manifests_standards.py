@@ -2,7 +2,7 @@
 resources, labels, rollout strategy), read from the YAML itself."""
 import pytest
 
-from conftest import NAMESPACE, all_objects, by_name, objects_of
+from conftest import NAMESPACE, SECRET_EXAMPLE, all_objects, by_name, load_docs, objects_of
 
 DEPLOYMENTS = [d["metadata"]["name"] for d in objects_of("Deployment")]
 
@@ -30,7 +30,7 @@ def test_pods_meet_the_restricted_profile(name):
     assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
     assert spec.get("automountServiceAccountToken") is False
     assert "hostNetwork" not in spec and "hostPID" not in spec
-    for c in spec["containers"]:
+    for c in spec["containers"] + spec.get("initContainers", []):
         sc = c["securityContext"]
         assert sc["runAsNonRoot"] is True and isinstance(sc["runAsUser"], int) and sc["runAsUser"] > 0
         assert sc["allowPrivilegeEscalation"] is False
@@ -44,7 +44,8 @@ def test_pods_meet_the_restricted_profile(name):
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
 def test_images_are_pinned_and_never_pulled_needlessly(name):
-    for c in pod_spec(name)["containers"]:
+    spec = pod_spec(name)
+    for c in spec["containers"] + spec.get("initContainers", []):
         repo, _, tag = c["image"].rpartition(":")
         assert repo and tag and tag != "latest", c["image"]
         assert c["imagePullPolicy"] == "IfNotPresent"
@@ -52,10 +53,14 @@ def test_images_are_pinned_and_never_pulled_needlessly(name):
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
 def test_containers_have_requests_limits_and_probes(name):
-    for c in pod_spec(name)["containers"]:
+    spec = pod_spec(name)
+    for c in spec["containers"]:
         for kind in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name}: {kind}"
         assert "readinessProbe" in c and "livenessProbe" in c
+    for c in spec.get("initContainers", []):
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name} init {c['name']}: {kind}"
 
 
 @pytest.mark.parametrize("name", ["backend-api", "frontend"])
@@ -97,10 +102,14 @@ def test_postgres_keeps_its_data_on_the_volume_and_recreates_on_update():
 
 
 def test_secret_values_are_marked_as_local_placeholders():
-    secret = by_name("Secret", "app-secrets")
-    assert set(secret["stringData"]) == {"POSTGRES_PASSWORD", "SECRET_KEY"}
+    """The example Secret (outside kubernetes/) is visibly not for real use: its file says so, every value too."""
+    [secret] = load_docs(SECRET_EXAMPLE)
+    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "app-secrets"
+    assert secret["metadata"]["namespace"] == NAMESPACE
+    assert set(secret["stringData"]) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}
     for value in secret["stringData"].values():
         assert "local-dev-only" in value
+    assert SECRET_EXAMPLE.read_text().startswith("# LOCAL-DEVELOPMENT PLACEHOLDERS ONLY.")
 
 
 def test_disruption_budgets_and_autoscalers_cover_both_stateless_services():

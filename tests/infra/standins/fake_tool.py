@@ -3,10 +3,11 @@
 
 They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
 suite. Installed on PATH under those three names, this script records every call (argv and, for
-`kubectl apply -f -`, the manifest it was given) in $STANDIN_STATE/calls.jsonl, and keeps just enough state
-(clusters, Secrets) in $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are
+`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given) in
+$STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are
 injected with STANDIN_* environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block.
 """
+import base64
 import json
 import os
 import sys
@@ -72,7 +73,9 @@ def kubectl(argv):
     state = load_state()
     skip = {flag_value(argv, "--context"), flag_value(argv, "--namespace")}
     words = [a for a in argv if not a.startswith("-") and a not in skip]
-    stdin = sys.stdin.read() if words[:1] == ["apply"] and flag_value(argv, "-f") == "-" else None
+    reads_stdin = (words[:1] == ["apply"] and flag_value(argv, "-f") == "-") or \
+        (words[:1] == ["patch"] and flag_value(argv, "--patch-file") == "/dev/stdin")
+    stdin = sys.stdin.read() if reads_stdin else None
     secret_files = None
     if words[:3] == ["create", "secret", "generic"]:
         source = Path(flag_value(argv, "--from-file"))
@@ -81,12 +84,25 @@ def kubectl(argv):
     if words[:2] == ["config", "get-contexts"]:
         print("\n".join(f"kind-{c}" for c in state["clusters"]))
         return 0
-    if words[:2] == ["get", "secret"]:
-        if words[2] in state["secrets"]:
-            print(f"{words[2]}   Opaque   2      1m")
-            return 0
+    if words[:2] in (["get", "secret"], ["patch", "secret"]) and words[2] not in state["secrets"]:
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
         return 1
+    if words[:2] == ["get", "secret"]:
+        data = state["secrets"][words[2]]
+        output = flag_value(argv, "-o") or ""
+        if output.startswith("jsonpath={.data.") and output.endswith("}"):
+            value = data.get(output[len("jsonpath={.data."):-1])
+            print(base64.b64encode(value.encode()).decode() if value is not None else "", end="")
+        else:
+            print(f"{words[2]}   Opaque   {len(data)}      1m")
+        return 0
+    if words[:2] == ["patch", "secret"]:
+        if flag_value(argv, "--type") != "merge":
+            print("error: only merge patches are understood by the stand-in", file=sys.stderr)
+            return 1
+        state["secrets"][words[2]].update(json.loads(stdin)["stringData"])
+        save_state(state)
+        return 0
     if secret_files is not None and os.environ.get("STANDIN_KUBECTL_SLEEP"):
         # Blocks like a slow API server, so a test can interrupt deploy.sh while the value files exist.
         (STATE_DIR / "blocking").write_text(str(os.getpid()))

@@ -1,0 +1,342 @@
+"""db/app-role.sql for real, against a throwaway PostgreSQL on 127.0.0.1: the backend's own role on a fresh
+database and on one where an older deploy created the tables as the superuser (an existing volume); then the real
+backend, connected as that role, runs its migrations and serves create, read, update and delete, while the role
+cannot make roles, run programs on the server or become superuser. Every wait is bounded."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_deploy_local import free_port, http
+
+ROLE_SQL = ROOT / "db" / "app-role.sql"
+MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
+SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
+PG_HINT = "install PostgreSQL 15 or newer (Debian: apt-get install postgresql), or put its bin directory on PATH"
+READY_WAIT = 60
+
+
+def postgres_bin():
+    """The directory of initdb, pg_ctl and psql: on PATH, or Debian's newest /usr/lib/postgresql/<version>/bin."""
+    candidates = [Path(shutil.which("initdb")).resolve().parent] if shutil.which("initdb") else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    for directory in candidates:
+        if all((directory / tool).exists() for tool in ("initdb", "pg_ctl", "psql")):
+            return directory
+    pytest.fail(f"PostgreSQL server programs not found: {PG_HINT}", pytrace=False)
+
+
+def as_pg_owner(argv):
+    """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+class Cluster:
+    def __init__(self, bin_dir, directory):
+        self.bin = bin_dir
+        self.dir = directory
+        self.port = free_port()
+
+    def start(self):
+        data = self.dir / "data"
+        pwfile = self.dir / "pw"
+        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            shutil.chown(pwfile, "postgres")
+        subprocess.run(as_pg_owner([str(self.bin / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}",
+                                    "--auth=scram-sha-256", "-E", "UTF8"]), check=True, capture_output=True)
+        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w",
+                                    "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                                    "-c unix_socket_directories=''", "start"]),
+                       check=True, capture_output=True, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
+                                    "-w", "stop"]), capture_output=True)
+
+    def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
+        """Runs sql as user; returns the completed process (stdout: unaligned tuples)."""
+        env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": user,
+               "PGPASSWORD": password, "PGDATABASE": database}
+        result = subprocess.run([str(self.bin / "psql"), "-X", "-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                env=env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert result.returncode == 0, f"{user}: {sql}\n{result.stderr}"
+        return result
+
+    def run_role_sql(self, database, app_user, app_password):
+        """db/app-role.sql as the superuser, the way every deploy path runs it."""
+        env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": SUPERUSER,
+               "PGPASSWORD": SUPERUSER_PASSWORD, "PGDATABASE": database}
+        env.pop("APP_DB_USER", None)
+        env.pop("APP_DB_PASSWORD", None)
+        if app_user is not None:
+            env["APP_DB_USER"] = app_user
+        if app_password is not None:
+            env["APP_DB_PASSWORD"] = app_password
+        return subprocess.run([str(self.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROLE_SQL)],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    def new_database(self, name):
+        self.psql("postgres", f'CREATE DATABASE "{name}"')
+        return name
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    bin_dir = postgres_bin()
+    directory = Path(tempfile.mkdtemp(prefix="deploysec-pg-"))
+    directory.chmod(0o755)
+    pg = Cluster(bin_dir, directory)
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def backend_binary():
+    """The backend's debug build (cargo builds it if it is missing or stale; quick after the Rust stages)."""
+    cargo = shutil.which("cargo")
+    if not cargo:
+        pytest.fail("cargo not found: install Rust with rustup (the test runs the real backend)", pytrace=False)
+    subprocess.run([cargo, "build", "--locked", "-q", "-p", "backend-api"], cwd=ROOT, check=True, timeout=1800)
+    meta = subprocess.run([cargo, "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    return Path(json.loads(meta.stdout)["target_directory"]) / "debug" / "backend-api"
+
+
+class Backend:
+    """The real backend-api process, connected as the given role."""
+
+    def __init__(self, binary, cluster, database, user, password, log):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
+               "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
+        self.log = log
+        with open(log, "w") as out:
+            self.process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                            stderr=subprocess.STDOUT)
+
+    def wait_ready(self):
+        deadline = time.monotonic() + READY_WAIT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"backend-api exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if http("GET", self.url + "/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        pytest.fail(f"backend-api not ready after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def role_attributes(cluster, database, role):
+    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
+                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
+    assert row, f"role {role} does not exist"
+    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
+                    (v == "t" for v in row.split("|"))))
+
+
+def owners_in_public(cluster, database):
+    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself."""
+    rows = cluster.psql(database, """
+        SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
+        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class
+          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
+        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type
+          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
+        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc
+          WHERE pronamespace = 'public'::regnamespace""").stdout
+    return dict(line.split("|") for line in rows.splitlines())
+
+
+def create_tables_as_the_superuser(cluster, database):
+    """What an older deploy left on its volume: the migrations run by the superuser, diesel's bookkeeping table,
+    a trigger function, a serial sequence, and one task."""
+    for up in sorted(MIGRATIONS.glob("*/up.sql")):
+        cluster.psql(database, up.read_text())
+    versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in MIGRATIONS.glob("*/up.sql"))
+    cluster.psql(database, f"""
+        CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
+                                                 run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
+        INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
+        CREATE TABLE legacy_counter (id serial PRIMARY KEY);
+        CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+        INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
+
+
+def crud_as_the_backend(backend):
+    """Create, read, update and delete through the real API; returns the titles listed in between."""
+    status, body = http("POST", backend.url + "/api/tasks", {"title": "as the app role", "priority": "high"})
+    assert status == 201, body
+    task = json.loads(body)
+    status, body = http("PATCH", f"{backend.url}/api/tasks/{task['id']}", {"completed": True})
+    assert status == 200 and json.loads(body)["completed"] is True, body
+    status, body = http("GET", backend.url + "/api/tasks")
+    assert status == 200, body
+    titles = {t["title"] for t in json.loads(body)}
+    status, body = http("DELETE", f"{backend.url}/api/tasks/{task['id']}")
+    assert status == 200, body
+    assert http("GET", f"{backend.url}/api/tasks/{task['id']}")[0] == 404
+    return titles
+
+
+def assert_cannot_escalate(cluster, database, role, password):
+    for sql, why in [("CREATE ROLE deploysec_intruder", "make roles"),
+                     ("COPY (SELECT 1) TO PROGRAM 'true'", "run programs on the server"),
+                     (f"ALTER ROLE {role} SUPERUSER", "make itself superuser"),
+                     ("CREATE DATABASE deploysec_other", "create databases"),
+                     ("SELECT pg_read_file('PG_VERSION')", "read server files")]:
+        result = cluster.psql(database, sql, user=role, password=password, check=False)
+        refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
+        assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
+
+
+def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster, backend_binary, tmp_path):
+    db = cluster.new_database("deploysec_fresh")
+    result = cluster.run_role_sql(db, "app_fresh", "fresh-password")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "", "nothing printed (the password least of all)"
+    assert role_attributes(cluster, db, "app_fresh") == {
+        "super": False, "createrole": False, "createdb": False, "replication": False, "bypassrls": False,
+        "login": True}
+    assert owners_in_public(cluster, db) == {"schema public": "app_fresh"}
+
+    backend = Backend(backend_binary, cluster, db, "app_fresh", "fresh-password", tmp_path / "backend.log")
+    try:
+        backend.wait_ready()
+        assert "as the app role" in crud_as_the_backend(backend)
+    finally:
+        backend.stop()
+    owners = owners_in_public(cluster, db)
+    assert owners["r tasks"] == owners["r __diesel_schema_migrations"] == "app_fresh", owners
+    assert_cannot_escalate(cluster, db, "app_fresh", "fresh-password")
+
+
+def test_existing_volume_hands_the_superusers_tables_to_the_role_and_keeps_the_data(cluster, backend_binary,
+                                                                                   tmp_path):
+    db = cluster.new_database("deploysec_existing")
+    create_tables_as_the_superuser(cluster, db)
+    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
+
+    result = cluster.run_role_sql(db, "app_existing", "existing-password")
+    assert result.returncode == 0, result.stderr
+    owners = owners_in_public(cluster, db)
+    assert set(owners.values()) == {"app_existing"}, owners
+    assert {"r tasks", "r __diesel_schema_migrations", "S legacy_counter_id_seq", "type task_priority",
+            "function legacy_touch"} <= set(owners)
+
+    backend = Backend(backend_binary, cluster, db, "app_existing", "existing-password", tmp_path / "backend.log")
+    try:
+        backend.wait_ready()
+        titles = crud_as_the_backend(backend)
+    finally:
+        backend.stop()
+    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
+    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="app_existing", password="existing-password")
+    assert_cannot_escalate(cluster, db, "app_existing", "existing-password")
+
+
+def test_rerunning_is_harmless_and_sets_the_new_password(cluster):
+    db = cluster.new_database("deploysec_rerun")
+    assert cluster.run_role_sql(db, "app_rerun", "first-password").returncode == 0
+    cluster.psql(db, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)", user="app_rerun",
+                 password="first-password")
+    again = cluster.run_role_sql(db, "app_rerun", "second-password")
+    assert again.returncode == 0, again.stderr
+    assert cluster.psql(db, "SELECT v FROM kept", user="app_rerun", password="second-password").stdout.strip() == "7"
+    old = cluster.psql(db, "SELECT 1", user="app_rerun", password="first-password", check=False)
+    assert old.returncode != 0 and "password authentication failed" in old.stderr
+
+
+def test_the_role_can_install_the_trusted_trigram_extension(cluster):
+    """The search migration runs CREATE EXTENSION pg_trgm as the app role: hence CREATE on the database."""
+    db = cluster.new_database("deploysec_trgm")
+    assert cluster.run_role_sql(db, "app_trgm", "trgm-password").returncode == 0
+    cluster.psql(db, "CREATE EXTENSION IF NOT EXISTS pg_trgm; SELECT similarity('task', 'tasks')",
+                 user="app_trgm", password="trgm-password")
+
+
+@pytest.mark.parametrize("user,password,message", [
+    (None, "pw", "set APP_DB_USER and APP_DB_PASSWORD"),
+    ("app_nopw", None, "set APP_DB_USER and APP_DB_PASSWORD"),
+    ("app_empty", "", "set APP_DB_USER and APP_DB_PASSWORD"),
+    (SUPERUSER, "pw", "must differ from the superuser"),
+])
+def test_bad_settings_are_refused_with_a_clear_message_and_change_nothing(cluster, user, password, message):
+    db = cluster.new_database(f"deploysec_bad_{abs(hash((user, password))) % 10**8}")
+    result = cluster.run_role_sql(db, user, password)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert owners_in_public(cluster, db) == {"schema public": "pg_database_owner"}
+    assert role_attributes(cluster, db, SUPERUSER)["super"], "the superuser keeps its rights"
+
+
+def test_an_existing_superuser_is_never_demoted(cluster):
+    db = cluster.new_database("deploysec_other_admin")
+    cluster.psql(db, "CREATE ROLE other_admin LOGIN SUPERUSER")
+    result = cluster.run_role_sql(db, "other_admin", "pw")
+    assert result.returncode != 0 and "names an existing superuser" in result.stderr, result.stderr
+    assert role_attributes(cluster, db, "other_admin")["super"]
+
+
+def local_app_role(cluster, data_dir, database):
+    """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it, against the
+    throwaway cluster (whose superuser needs a password: PGPASSWORD stands for the local auth). Returns the
+    DATABASE_URL it gives the backend."""
+    script = f"""
+        set -euo pipefail
+        ROOT={ROOT}
+        die() {{ echo "deploy.sh: $*" >&2; exit 1; }}
+        eval "$(sed -n '/^random_token() {{/,/^}}/p' "$ROOT/deploy.sh")"
+        source "$ROOT/scripts/deploy-local.sh"
+        PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database}
+        ensure_local_app_role {data_dir}
+        echo "$LOCAL_DATABASE_URL"
+    """
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PGPASSWORD": SUPERUSER_PASSWORD})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, backend_binary,
+                                                                                          tmp_path):
+    db = cluster.new_database("deploysec_local")
+    create_tables_as_the_superuser(cluster, db)  # a data folder from before the backend had its own role
+    url = local_app_role(cluster, tmp_path, db)
+    password_file = tmp_path / "app_db_password"
+    assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+    password = password_file.read_text()
+    assert len(password) >= 32
+    assert url == f"postgres://taskmgr_app:{password}@127.0.0.1:{cluster.port}/{db}"
+    assert role_attributes(cluster, db, "taskmgr_app")["super"] is False
+    assert set(owners_in_public(cluster, db).values()) == {"taskmgr_app"}
+    assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
+
+    backend = Backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
+    try:
+        backend.wait_ready()
+        assert crud_as_the_backend(backend) == {"made before the role", "as the app role"}
+    finally:
+        backend.stop()

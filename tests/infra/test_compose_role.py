@@ -1,0 +1,267 @@
+"""docker-compose.yml's db-role service: the backend's own role on the compose path.
+
+Read with `docker-compose config` (which merges the env files as compose does), then for real with docker-compose:
+postgres from the compose file, an "existing volume" whose tables the superuser created, the one-shot db-role
+service, and the role checked from inside the postgres container. The app images are not built here (slow; the
+docker stage, scripts/e2e-docker.sh, runs the whole stack). Image: POSTGRES_IMAGE if set, else what
+scripts/offline-images.sh provides (the official image when present, otherwise its Debian-based stand-in).
+Every compose call is bounded; the project (named deploysec-role-<pid>) is removed with its volume."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, by_name
+
+COMPOSE_TIMEOUT = 300
+HEALTHY_WAIT = 90
+MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
+
+
+def env_file(name):
+    """compose/<name>.env as compose reads it: KEY=VALUE lines, comments and blank lines ignored."""
+    lines = (ROOT / "compose" / f"{name}.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def compose_command():
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail("no Docker Compose: install the compose plugin or Debian's docker-compose "
+                "(apt-get install -y docker-compose)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def config():
+    """The compose file as docker-compose resolves it (env files merged, in order)."""
+    result = subprocess.run([*compose_command(), "-f", str(ROOT / "docker-compose.yml"), "config"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_the_backend_gets_only_its_own_role_and_the_superuser_stays_with_postgres_and_db_role(config):
+    superuser, app = env_file("database"), env_file("backend")
+    assert app["POSTGRES_USER"] != superuser["POSTGRES_USER"]
+    assert app["POSTGRES_PASSWORD"] != superuser["POSTGRES_PASSWORD"]
+    backend = config["backend-api"]["environment"]
+    assert backend["POSTGRES_USER"] == app["POSTGRES_USER"]
+    assert backend["POSTGRES_PASSWORD"] == app["POSTGRES_PASSWORD"]
+    assert superuser["POSTGRES_PASSWORD"] not in backend.values(), "the backend must not see the superuser password"
+    assert backend["POSTGRES_DB"] == superuser["POSTGRES_DB"]
+    for svc in ("postgres", "db-role"):
+        assert {k: config[svc]["environment"][k] for k in superuser} == superuser, svc
+    for values in (superuser, app):
+        assert all("local-dev-only" in v for k, v in values.items() if "PASSWORD" in k), "marked local defaults"
+
+
+def test_the_backend_starts_only_after_db_role_succeeded(config):
+    assert config["backend-api"]["depends_on"]["db-role"]["condition"] == "service_completed_successfully"
+    assert config["db-role"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert config["db-role"]["image"] == config["postgres"]["image"]
+    assert config["db-role"].get("restart", "no") == "no", "a one-shot service"
+
+
+def test_db_role_runs_unprivileged(config):
+    role = config["db-role"]
+    assert role["user"].split(":")[0] not in ("0", "root")
+    assert role["read_only"] is True and role["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in role["security_opt"]
+
+
+def test_the_backend_role_has_one_name_on_every_deploy_path():
+    name = env_file("backend")["POSTGRES_USER"]
+    assert by_name("ConfigMap", "app-config")["data"]["POSTGRES_APP_USER"] == name
+    assert f"LOCAL_APP_DB_USER={name}\n" in (ROOT / "scripts" / "deploy-local.sh").read_text()
+
+
+class Project:
+    def __init__(self, image):
+        self.name = f"deploysec-role-{os.getpid()}"
+        self.base = [*compose_command(), "-p", self.name, "-f", str(ROOT / "docker-compose.yml")]
+        self.env = {**os.environ, "POSTGRES_IMAGE": image}
+
+    def run(self, *args, stdin=None, check=True, override=None):
+        """A compose command on the project; override: an extra compose file merged over docker-compose.yml."""
+        files = ["-f", str(override)] if override else []
+        result = subprocess.run([*self.base, *files, *args], capture_output=True, text=True, cwd=ROOT,
+                                env=self.env, input=stdin, timeout=COMPOSE_TIMEOUT)
+        if check:
+            assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def container(self, service):
+        cid = self.run("ps", "-q", service).stdout.strip()
+        assert cid, f"no container for {service}"
+        return cid
+
+    def wait_state(self, service, template, wanted):
+        cid = self.container(service)
+        deadline = time.monotonic() + HEALTHY_WAIT
+        while time.monotonic() < deadline:
+            state = subprocess.run(["docker", "inspect", "-f", template, cid], capture_output=True,
+                                   text=True).stdout.strip()
+            if state in wanted:
+                return state
+            time.sleep(1)
+        pytest.fail(f"{service} not {wanted} after {HEALTHY_WAIT} s:\n{self.run('logs', '--no-color').stdout}")
+
+    def psql(self, sql, user=None, password=None, check=True):
+        """psql inside the postgres container: as the superuser over the socket, or as user over TCP."""
+        superuser = env_file("database")
+        target = ["-U", superuser["POSTGRES_USER"]] if user is None else ["-h", "127.0.0.1", "-U", user]
+        env = [] if password is None else ["-e", f"PGPASSWORD={password}"]
+        return self.run("exec", "-T", *env, "postgres", "psql", "-X", "-qtA", "-v", "ON_ERROR_STOP=1", *target,
+                        "-d", superuser["POSTGRES_DB"], "-f", "-", stdin=sql, check=check)
+
+
+def postgres_image():
+    if os.environ.get("POSTGRES_IMAGE"):
+        return os.environ["POSTGRES_IMAGE"]
+    result = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
+                            timeout=3600)
+    assert result.returncode == 0, f"scripts/offline-images.sh could not provide the images:\n{result.stderr}"
+    return dict(line.split("=", 1) for line in result.stdout.split())["POSTGRES_IMAGE"]
+
+
+def engine_up():
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def docker_engine(tmp_path_factory):
+    """The running Docker engine, or (as root, as on a fresh CI machine where the docker stage has not started one
+    yet) a dockerd started here and stopped afterwards, as scripts/e2e-docker.sh does."""
+    if not shutil.which("docker"):
+        pytest.fail("no docker command: install Docker (apt-get install -y docker.io)", pytrace=False)
+    if engine_up():
+        yield
+        return
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        pytest.fail("no Docker engine runs: start it (as root: dockerd &), or run the tests as root with dockerd "
+                    "installed (apt-get install -y docker.io)", pytrace=False)
+    log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
+    with open(log, "w") as out:
+        dockerd = subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + HEALTHY_WAIT
+        while not engine_up():
+            if dockerd.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dockerd did not come up within {HEALTHY_WAIT} s:\n{log.read_text()[-2000:]}")
+            time.sleep(1)
+        yield
+    finally:
+        dockerd.terminate()
+        try:
+            dockerd.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            dockerd.kill()
+            dockerd.wait()
+
+
+@pytest.fixture(scope="module")
+def project(docker_engine):
+    p = Project(postgres_image())
+    p.tmp = Path(tempfile.mkdtemp(prefix="deploysec-role-"))
+    p.tmp.chmod(0o755)
+    try:
+        yield p
+    finally:
+        shutil.rmtree(p.tmp, ignore_errors=True)
+        p.run("down", "-v", "--remove-orphans", "-t", "5", check=False)
+        left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"],
+                              capture_output=True, text=True).stdout.strip()
+        assert not left, f"containers of {p.name} left behind"
+
+
+def test_db_role_takes_over_an_existing_volume_and_the_role_can_do_nothing_more(project):
+    project.run("up", "-d", "postgres")
+    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
+    # What an older stack left on its volume: the schema and a task, created by the superuser.
+    for up in sorted(MIGRATIONS.glob("*/up.sql")):
+        project.psql(up.read_text())
+    project.psql("INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000002', 'kept');")
+
+    project.run("up", "-d", "db-role")
+    assert project.wait_state("db-role", "{{.State.Status}} {{.State.ExitCode}}", {"exited 0", "exited 1",
+                                                                                    "exited 3"}) == "exited 0", \
+        project.run("logs", "--no-color", "db-role").stdout
+
+    app = env_file("backend")
+    user, password = app["POSTGRES_USER"], app["POSTGRES_PASSWORD"]
+    attributes = project.psql(f"SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{user}'")
+    assert attributes.stdout.strip() == "f|f|f"
+    owners = project.psql("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
+                          "WHERE relnamespace = 'public'::regnamespace").stdout.split()
+    assert owners == [user]
+    as_app = project.psql("UPDATE tasks SET completed = true RETURNING title;", user=user, password=password)
+    assert as_app.stdout.strip() == "kept", "the backend's role owns the old data"
+    for sql in ("CREATE ROLE deploysec_intruder;", "COPY (SELECT 1) TO PROGRAM 'true';"):
+        refused = project.psql(sql, user=user, password=password, check=False)
+        assert refused.returncode != 0, f"the app role may run: {sql}"
+        assert "permission denied" in refused.stderr or "must be superuser" in refused.stderr, refused.stderr
+
+    again = project.run("run", "--rm", "-T", "db-role", check=False)
+    assert again.returncode == 0, f"a second run (every `up`) must succeed:\n{again.stderr}"
+
+
+def test_db_role_fails_clearly_without_the_backend_role_settings(project, tmp_path):
+    """A failure exits non-zero, which keeps the backend from starting (service_completed_successfully)."""
+    empty = tmp_path / "backend.env"
+    empty.write_text("# nothing\n")
+    empty.chmod(0o644)
+    override = tmp_path / "override.yml"
+    # Compose merges volumes by their path in the container: this one replaces compose/backend.env.
+    override.write_text(yaml.safe_dump({"services": {"db-role": {"volumes": [
+        f"{empty}:/etc/taskmgr/db/backend.env:ro"]}}}))
+    result = project.run("run", "--rm", "-T", "db-role", check=False, override=override)
+    assert result.returncode != 0
+    assert "set APP_DB_USER and APP_DB_PASSWORD" in result.stdout + result.stderr
+
+
+def test_the_kind_init_container_as_written_sets_up_the_role(project):
+    """The backend Deployment's db-role init container, run with docker as the kubelet would: its command, its
+    user, a read-only root and no capabilities, the ConfigMap's app-role.sql mounted where it says, and its
+    environment resolved from the ConfigMap and a Secret. Stand-ins, because no cluster runs here: the compose
+    project's postgres (reached as `postgres`, the Service's name) and the image of this test instead of
+    postgres:16-alpine."""
+    project.run("up", "-d", "postgres")
+    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
+    deployment = by_name("Deployment", "backend-api")["spec"]["template"]["spec"]
+    [init] = [c for c in deployment["initContainers"] if c["name"] == "db-role"]
+    config = by_name("ConfigMap", "app-config")["data"]
+    secret = {"POSTGRES_PASSWORD": env_file("database")["POSTGRES_PASSWORD"], "POSTGRES_APP_PASSWORD": "kind-app-pw"}
+    assert config["POSTGRES_USER"] == env_file("database")["POSTGRES_USER"]
+    env = []
+    for entry in init["env"]:
+        ref = entry.get("valueFrom", {})
+        value = entry.get("value") or (config[ref["configMapKeyRef"]["key"]] if "configMapKeyRef" in ref
+                                       else secret[ref["secretKeyRef"]["key"]])
+        env += ["-e", f"{entry['name']}={value}"]
+    [mount] = init["volumeMounts"]
+    volume = next(v for v in deployment["volumes"] if v["name"] == mount["name"])
+    files = by_name("ConfigMap", volume["configMap"]["name"])["data"]
+    sc = init["securityContext"]
+    run_dir = project.tmp / "configmap"
+    run_dir.mkdir(mode=0o755)
+    for name, text in files.items():
+        (run_dir / name).write_text(text)
+        (run_dir / name).chmod(0o644)
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--name", f"{project.name}-init", "--network", f"{project.name}_default",
+         "--user", f"{sc['runAsUser']}:{sc['runAsGroup']}", "--read-only", "--cap-drop", "ALL",
+         "--security-opt", "no-new-privileges:true", "-v", f"{run_dir}:{mount['mountPath']}:ro", *env,
+         "--entrypoint", init["command"][0], project.env["POSTGRES_IMAGE"], *init["command"][1:]],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    user = config["POSTGRES_APP_USER"]
+    logged_in = project.psql("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user;",
+                             user=user, password="kind-app-pw")
+    assert logged_in.stdout.strip() == f"{user}|f"
