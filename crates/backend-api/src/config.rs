@@ -131,7 +131,7 @@ fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, Confi
     let port: u16 = parse_or(get, POSTGRES_PORT, 5432, "a port number 1-65535")?;
     let require = |name: &'static str| {
         get(name)
-            .ok_or_else(|| ConfigError::new(name, &format!("to be set (or set {DATABASE_URL})")))
+            .ok_or_else(|| ConfigError::new(name, &format!("set when {DATABASE_URL} is unset")))
     };
     let db = require(POSTGRES_DB)?;
     let user = require(POSTGRES_USER)?;
@@ -191,21 +191,69 @@ impl DatabaseUrl {
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // postgres://user:secret@host/db → postgres://user:***@host/db
-        let url = &self.0;
-        let masked = url.find("://").and_then(|scheme_end| {
-            let rest = &url[scheme_end + 3..];
-            let at = rest.rfind('@')?;
-            let colon = rest[..at].find(':')?;
-            Some(format!(
-                "{}{}:***{}",
-                &url[..scheme_end + 3],
-                &rest[..colon],
-                &rest[at..]
-            ))
-        });
-        f.write_str(masked.as_deref().unwrap_or(url))
+        f.write_str(&masked(&self.0))
     }
+}
+
+/// The URL with every password replaced by `***`: the one in the userinfo
+/// (`postgres://user:secret@host/db`) and any `password` query parameter (`...?password=secret`),
+/// which libpq reads too, percent-decoding its name as it does.
+fn masked(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => match rest[..at].split_once(':') {
+                    Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+                    None => base.to_owned(),
+                },
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if percent_decode(key).eq_ignore_ascii_case("password") => {
+                    format!("{key}=***")
+                }
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// `%XX` sequences decoded (lossily: only used to recognise a parameter's name).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -298,6 +346,13 @@ mod tests {
         }
         let err = settings(&[(POSTGRES_USER, "u")]).unwrap_err();
         assert_eq!(err.variable, POSTGRES_DB);
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: POSTGRES_DB must be set when DATABASE_URL is unset"
+        );
+        // The password is optional: a role without one (trust or peer authentication) is fine.
+        let s = settings(&[(POSTGRES_DB, "d"), (POSTGRES_USER, "u")]).unwrap();
+        assert_eq!(s.database_url.expose(), "postgres://u@postgres:5432/d");
     }
 
     #[test]
@@ -309,5 +364,28 @@ mod tests {
             DatabaseUrl::new("postgres://app@db/tasks").to_string(),
             "postgres://app@db/tasks"
         );
+    }
+
+    #[test]
+    fn passwords_in_query_parameters_are_masked_too() {
+        for (url, shown) in [
+            ("postgres://u@h/db?password=secret", "postgres://u@h/db?password=***"),
+            (
+                "postgresql://h:5432/db?user=u&password=secret&sslmode=require",
+                "postgresql://h:5432/db?user=u&password=***&sslmode=require",
+            ),
+            ("postgres://u@h/db?PASSWORD=secret", "postgres://u@h/db?PASSWORD=***"),
+            ("postgres://u@h/db?pass%77ord=secret", "postgres://u@h/db?pass%77ord=***"),
+            (
+                "postgres://u:secret@h/db?password=secret",
+                "postgres://u:***@h/db?password=***",
+            ),
+            // An `@` in the query is not the end of a userinfo.
+            ("postgres://h/db?password=se@cret", "postgres://h/db?password=***"),
+        ] {
+            let url = DatabaseUrl::new(url);
+            assert_eq!(url.to_string(), shown);
+            assert!(!format!("{url:?}").contains("secret"), "{url:?}");
+        }
     }
 }
