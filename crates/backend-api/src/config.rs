@@ -15,6 +15,7 @@ pub const POSTGRES_USER: &str = "POSTGRES_USER";
 pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 pub const DB_POOL_SIZE: &str = "DB_POOL_SIZE";
 pub const DB_POOL_TIMEOUT_MS: &str = "DB_POOL_TIMEOUT_MS";
+pub const DB_STATEMENT_TIMEOUT_MS: &str = "DB_STATEMENT_TIMEOUT_MS";
 /// Read by env_logger in `main.rs`; named here so that every variable lives in one file.
 pub const RUST_LOG: &str = "RUST_LOG";
 
@@ -28,6 +29,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// How long a request waits for a pool connection before it gets a 503.
     pub pool_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every pool connection: the longest a query holds one.
+    pub statement_timeout: Duration,
     /// How long start-up waits for the database in all before giving up.
     pub db_wait: Duration,
     /// HTTP worker threads; `None` means one per core.
@@ -40,6 +43,9 @@ impl Settings {
     pub const DEFAULT_PORT: u16 = 5000;
     pub const DEFAULT_POOL_SIZE: u32 = 10;
     pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_millis(2000);
+    /// Far above any ordinary query (milliseconds), short enough that a runaway search frees its
+    /// connection before clients and probes give up.
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_millis(5000);
     pub const DEFAULT_DB_WAIT: Duration = Duration::from_secs(30);
 
     /// Settings for a server on 127.0.0.1 and a free port, as tests and benchmarks want it.
@@ -50,6 +56,7 @@ impl Settings {
             database_url: DatabaseUrl(database_url.into()),
             pool_size: Self::DEFAULT_POOL_SIZE,
             pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
+            statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             db_wait: Self::DEFAULT_DB_WAIT,
             workers: None,
             handle_signals: false,
@@ -80,18 +87,12 @@ impl Settings {
         if !(1..=1000).contains(&pool_size) {
             return Err(ConfigError::new(DB_POOL_SIZE, "a whole number 1-1000"));
         }
-        let timeout_ms: u64 = parse_or(
+        let pool_timeout = millis_or(&get, DB_POOL_TIMEOUT_MS, Self::DEFAULT_POOL_TIMEOUT)?;
+        let statement_timeout = millis_or(
             &get,
-            DB_POOL_TIMEOUT_MS,
-            Self::DEFAULT_POOL_TIMEOUT.as_millis() as u64,
-            "milliseconds, 1-600000",
+            DB_STATEMENT_TIMEOUT_MS,
+            Self::DEFAULT_STATEMENT_TIMEOUT,
         )?;
-        if !(1..=600_000).contains(&timeout_ms) {
-            return Err(ConfigError::new(
-                DB_POOL_TIMEOUT_MS,
-                "milliseconds, 1-600000",
-            ));
-        }
         let database_url = match get(DATABASE_URL) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
             Some(_) => {
@@ -107,7 +108,8 @@ impl Settings {
             port,
             database_url: DatabaseUrl(database_url),
             pool_size,
-            pool_timeout: Duration::from_millis(timeout_ms),
+            pool_timeout,
+            statement_timeout,
             db_wait: Self::DEFAULT_DB_WAIT,
             workers: None,
             handle_signals: true,
@@ -145,6 +147,20 @@ fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, Confi
         "postgres://{credentials}@{host}:{port}/{}",
         percent_encode(&db)
     ))
+}
+
+/// A duration in whole milliseconds, 1 ms to 10 minutes.
+fn millis_or(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    const EXPECTED: &str = "milliseconds, 1-600000";
+    let ms: u64 = parse_or(get, name, default.as_millis() as u64, EXPECTED)?;
+    if !(1..=600_000).contains(&ms) {
+        return Err(ConfigError::new(name, EXPECTED));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -299,6 +315,13 @@ mod tests {
         assert_eq!(s.port, 5000);
         assert_eq!(s.pool_size, 10);
         assert_eq!(s.pool_timeout, Duration::from_millis(2000));
+        assert_eq!(s.statement_timeout, Duration::from_millis(5000));
+        let s = settings(&[
+            (DATABASE_URL, "postgres://u@h/d"),
+            (DB_STATEMENT_TIMEOUT_MS, "250"),
+        ])
+        .unwrap();
+        assert_eq!(s.statement_timeout, Duration::from_millis(250));
         assert!(s.handle_signals);
     }
 
@@ -333,6 +356,8 @@ mod tests {
             (DB_POOL_SIZE, "0"),
             (DB_POOL_SIZE, "ten"),
             (DB_POOL_TIMEOUT_MS, "-5"),
+            (DB_STATEMENT_TIMEOUT_MS, "0"),
+            (DB_STATEMENT_TIMEOUT_MS, "5s"),
             (DATABASE_URL, "mysql://x"),
         ] {
             let err = settings(&[(DATABASE_URL, "postgres://u@h/d"), (var, value)]).unwrap_err();

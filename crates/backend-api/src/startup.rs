@@ -55,6 +55,7 @@ impl Application {
             settings.database_url.expose(),
             settings.pool_size,
             settings.pool_timeout,
+            settings.statement_timeout,
         );
         let address = SocketAddr::new(settings.host, settings.port);
         let bind_error = |source| StartupError::Bind {
@@ -86,9 +87,11 @@ impl Application {
             server = server.disable_signals();
         }
         log::info!(
-            "listening on http://{address} (database {}, pool of {})",
+            "listening on http://{address} (database {}, pool of {}, {} for searches, statement timeout {:?})",
             settings.database_url,
-            settings.pool_size
+            settings.pool_size,
+            db::search_budget(settings.pool_size),
+            settings.statement_timeout
         );
         Ok(Application {
             server: server.run(),

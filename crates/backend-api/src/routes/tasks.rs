@@ -59,14 +59,22 @@ impl From<Invalid> for ApiError {
         (status = 200, description = "The page of tasks", body = Vec<Task>,
             headers(("X-Total-Count" = i64, description = "Number of tasks matching the filters"))),
         (status = 400, description = "A query parameter is unknown, repeated or invalid", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        (status = 503, description = "Database unavailable, no connection free within the pool timeout, \
+            or the query ran past the statement timeout (5 s by default); `Retry-After` says when to retry",
+            body = ErrorBody),
     )
 )]
 pub async fn list_tasks(
     db: web::Data<Db>,
     ListParams(query): ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let (tasks, total) = db.run(move |conn| db::list_tasks(conn, &query)).await?;
+    let searching = query.search.is_some();
+    let list = move |conn: &mut _| db::list_tasks(conn, &query);
+    let (tasks, total) = if searching {
+        db.run_search(list).await?
+    } else {
+        db.run(list).await?
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
         .content_type(mime::APPLICATION_JSON)
