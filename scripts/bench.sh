@@ -181,7 +181,7 @@ bench_backend() {
   if [[ -n "$pool_size" ]]; then
     echo "backend with DB_POOL_SIZE=$pool_size"
   fi
-  env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
+  env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 RUST_LOG=info \
     ${pool_size:+"DB_POOL_SIZE=$pool_size"} "$bin" </dev/null >"$WORK_DIR/backend.log" 2>&1 &
   PIDS+=("$!")
   RSS_PIDS[backend-api]="$!"
@@ -207,7 +207,7 @@ bench_frontend() {
   bin="$(target_dir)/release"
   api="http://127.0.0.1:$api_port"
   ui="http://127.0.0.1:$ui_port"
-  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_ui" HOST=127.0.0.1 PORT="$api_port" RUST_LOG=info \
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_ui" HOST=127.0.0.1 PORT="$api_port" METRICS_PORT=0 RUST_LOG=info \
     "$bin/backend-api" </dev/null >"$WORK_DIR/frontend-backend.log" 2>&1 &
   PIDS+=("$!")
   wait_http "$api/ready"

@@ -154,7 +154,7 @@ run_local() {
 
   echo "==> starting backend-api on 127.0.0.1:$LOCAL_API_PORT"
   DATABASE_URL="postgres://$LOCAL_DB_USER@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB" HOST=127.0.0.1 PORT="$LOCAL_API_PORT" \
-    RUST_LOG="${RUST_LOG:-info}" "$bin/backend-api" </dev/null >"$dir/backend-api.log" 2>&1 &
+    METRICS_PORT=0 RUST_LOG="${RUST_LOG:-info}" "$bin/backend-api" </dev/null >"$dir/backend-api.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready backend-api "http://127.0.0.1:$LOCAL_API_PORT/ready" "$dir/backend-api.log" "$!"
 

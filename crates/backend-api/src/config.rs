@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub const HOST: &str = "HOST";
 pub const PORT: &str = "PORT";
+pub const METRICS_PORT: &str = "METRICS_PORT";
 pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const POSTGRES_HOST: &str = "POSTGRES_HOST";
 pub const POSTGRES_PORT: &str = "POSTGRES_PORT";
@@ -25,6 +26,8 @@ pub struct Settings {
     pub host: IpAddr,
     /// 0 asks the OS for a free port (tests).
     pub port: u16,
+    /// Where `/metrics` is served (same host); 0 asks the OS for a free port (tests).
+    pub metrics_port: u16,
     pub database_url: DatabaseUrl,
     pub pool_size: u32,
     /// How long a request waits for a pool connection before it gets a 503.
@@ -41,6 +44,7 @@ pub struct Settings {
 
 impl Settings {
     pub const DEFAULT_PORT: u16 = 5000;
+    pub const DEFAULT_METRICS_PORT: u16 = 9090;
     pub const DEFAULT_POOL_SIZE: u32 = 10;
     pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_millis(2000);
     /// Far above any ordinary query (milliseconds), short enough that a runaway search frees its
@@ -53,6 +57,7 @@ impl Settings {
         Settings {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
+            metrics_port: 0,
             database_url: DatabaseUrl(database_url.into()),
             pool_size: Self::DEFAULT_POOL_SIZE,
             pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
@@ -78,6 +83,18 @@ impl Settings {
             "an IP address such as 0.0.0.0",
         )?;
         let port = parse_or(&get, PORT, Self::DEFAULT_PORT, "a port number 0-65535")?;
+        let metrics_port = parse_or(
+            &get,
+            METRICS_PORT,
+            Self::DEFAULT_METRICS_PORT,
+            "a port number 0-65535",
+        )?;
+        if metrics_port == port && port != 0 {
+            return Err(ConfigError::new(
+                METRICS_PORT,
+                &format!("a port other than {PORT} ({port})"),
+            ));
+        }
         let pool_size: u32 = parse_or(
             &get,
             DB_POOL_SIZE,
@@ -106,6 +123,7 @@ impl Settings {
         Ok(Settings {
             host,
             port,
+            metrics_port,
             database_url: DatabaseUrl(database_url),
             pool_size,
             pool_timeout,
@@ -313,6 +331,7 @@ mod tests {
         let s = settings(&[(DATABASE_URL, "postgres://u@h/d")]).unwrap();
         assert_eq!(s.host.to_string(), "0.0.0.0");
         assert_eq!(s.port, 5000);
+        assert_eq!(s.metrics_port, 9090);
         assert_eq!(s.pool_size, 10);
         assert_eq!(s.pool_timeout, Duration::from_millis(2000));
         assert_eq!(s.statement_timeout, Duration::from_millis(5000));
@@ -352,6 +371,8 @@ mod tests {
         for (var, value) in [
             (PORT, "http"),
             (PORT, "70000"),
+            (METRICS_PORT, "5000"),
+            (METRICS_PORT, "x"),
             (HOST, "localhost:80"),
             (DB_POOL_SIZE, "0"),
             (DB_POOL_SIZE, "ten"),

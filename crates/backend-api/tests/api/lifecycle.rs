@@ -96,6 +96,7 @@ fn serves_logs_one_line_per_request_without_the_password_and_stops_gracefully_on
     let child = backend(&[
         ("DATABASE_URL", url.as_str()),
         ("PORT", &port.to_string()),
+        ("METRICS_PORT", "0"),
         ("HOST", "127.0.0.1"),
         ("RUST_LOG", "info"),
     ])
