@@ -45,7 +45,8 @@ pub struct Settings {
 impl Settings {
     pub const DEFAULT_PORT: u16 = 5000;
     pub const DEFAULT_METRICS_PORT: u16 = 9090;
-    pub const DEFAULT_POOL_SIZE: u32 = 10;
+    /// The most connections the default pool opens, whatever the number of CPUs.
+    pub const MAX_DEFAULT_POOL_SIZE: u32 = 10;
     pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_millis(2000);
     /// Far above any ordinary query (milliseconds), short enough that a runaway search frees its
     /// connection before clients and probes give up.
@@ -59,7 +60,7 @@ impl Settings {
             port: 0,
             metrics_port: 0,
             database_url: DatabaseUrl(database_url.into()),
-            pool_size: Self::DEFAULT_POOL_SIZE,
+            pool_size: default_pool_size(),
             pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             db_wait: Self::DEFAULT_DB_WAIT,
@@ -98,7 +99,7 @@ impl Settings {
         let pool_size: u32 = parse_or(
             &get,
             DB_POOL_SIZE,
-            Self::DEFAULT_POOL_SIZE,
+            default_pool_size(),
             "a whole number 1-1000",
         )?;
         if !(1..=1000).contains(&pool_size) {
@@ -133,6 +134,20 @@ impl Settings {
             handle_signals: true,
         })
     }
+}
+
+/// `DB_POOL_SIZE` when unset: twice the CPUs this process may use (its cgroup quota counts, so a pod limited
+/// to 500m gets 2), at most [`Settings::MAX_DEFAULT_POOL_SIZE`]. More connections than the cores can serve
+/// only queue inside PostgreSQL and lengthen the tail (HikariCP's "About Pool Sizing": cores × 2 + spindles).
+pub fn default_pool_size() -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    pool_size_for(cpus)
+}
+
+fn pool_size_for(cpus: usize) -> u32 {
+    u32::try_from(cpus.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(1, Settings::MAX_DEFAULT_POOL_SIZE)
 }
 
 /// Just `PORT`, for the `healthcheck` subcommand (which needs no database settings).
@@ -332,7 +347,14 @@ mod tests {
         assert_eq!(s.host.to_string(), "0.0.0.0");
         assert_eq!(s.port, 5000);
         assert_eq!(s.metrics_port, 9090);
-        assert_eq!(s.pool_size, 10);
+        assert_eq!(s.pool_size, default_pool_size());
+        assert_eq!(
+            settings(&[(DATABASE_URL, "postgres://u@h/d"), (DB_POOL_SIZE, "7")])
+                .unwrap()
+                .pool_size,
+            7,
+            "DB_POOL_SIZE overrides"
+        );
         assert_eq!(s.pool_timeout, Duration::from_millis(2000));
         assert_eq!(s.statement_timeout, Duration::from_millis(5000));
         let s = settings(&[
@@ -342,6 +364,16 @@ mod tests {
         .unwrap();
         assert_eq!(s.statement_timeout, Duration::from_millis(250));
         assert!(s.handle_signals);
+    }
+
+    #[test]
+    fn the_default_pool_is_twice_the_cpus_at_most_ten() {
+        assert_eq!(pool_size_for(1), 2);
+        assert_eq!(pool_size_for(2), 4);
+        assert_eq!(pool_size_for(5), 10);
+        assert_eq!(pool_size_for(64), 10);
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(default_pool_size(), (cpus as u32 * 2).min(10));
     }
 
     #[test]

@@ -123,7 +123,10 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
             .unwrap_or_else(|| panic!("no {name} in {text}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
-    assert_eq!(gauge("taskmgr_backend_db_pool_size"), 10);
+    assert_eq!(
+        gauge("taskmgr_backend_db_pool_size"),
+        i64::from(backend_api::config::default_pool_size())
+    );
     assert!(gauge("taskmgr_backend_db_pool_connections") >= 1);
     assert_eq!(
         gauge("taskmgr_backend_db_pool_in_use"),
