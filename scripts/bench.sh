@@ -3,8 +3,9 @@
 #
 # It starts a throwaway PostgreSQL cluster on 127.0.0.1, builds and starts the release binaries, seeds
 # 100 tasks, measures each endpoint with wrk (16 connections, 10 s each), then runs `pgbench -S` with
-# 16 clients against the same server as the ceiling for a lookup by key. Everything it starts is stopped
-# on exit, also on failure. Traffic goes to 127.0.0.1 only.
+# 16 clients against the same server as the ceiling for a lookup by key. A search row runs on a database
+# of 100,000 tasks (seeded with SQL), with the trigram indexes, and its mean latency is also taken without
+# them. Everything it starts is stopped on exit, also on failure. Traffic goes to 127.0.0.1 only.
 #
 # Usage: scripts/bench.sh            (BENCH_DURATION=10s BENCH_CONNECTIONS=16 to change the load;
 #                                     BENCH_DB_POOL_SIZE=4 to run the backend with another DB_POOL_SIZE)
@@ -19,6 +20,9 @@ DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 THREADS=2
 SEED_TASKS=100
+SEARCH_TASKS=100000
+# A word found in one task's description (md5 of 4321, as seeded by bench_search).
+SEARCH_WORD="d93591bdf7"
 
 WORK_DIR=""
 PG_BIN=""
@@ -28,6 +32,7 @@ PIDS=()      # background processes to stop on exit
 declare -A RSS_PIDS=()   # service name → pid whose peak RSS is reported
 ROWS=()      # "name|req/s|p99" lines for the table
 PGBENCH_TPS=""
+SEARCH_MEAN_MS=()   # "with|without index: mean ms" lines
 FRONTEND_ROW="frontend GET / (100 tasks, page of 20)"
 ORIGINAL_FRONTEND_RPS=96 # the original Flask frontend's GET / with 100 tasks on this machine
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -181,7 +186,7 @@ bench_backend() {
   if [[ -n "$pool_size" ]]; then
     echo "backend with DB_POOL_SIZE=$pool_size"
   fi
-  env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" RUST_LOG=info \
+  env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 RUST_LOG=info \
     ${pool_size:+"DB_POOL_SIZE=$pool_size"} "$bin" </dev/null >"$WORK_DIR/backend.log" 2>&1 &
   PIDS+=("$!")
   RSS_PIDS[backend-api]="$!"
@@ -207,7 +212,7 @@ bench_frontend() {
   bin="$(target_dir)/release"
   api="http://127.0.0.1:$api_port"
   ui="http://127.0.0.1:$ui_port"
-  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_ui" HOST=127.0.0.1 PORT="$api_port" RUST_LOG=info \
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_ui" HOST=127.0.0.1 PORT="$api_port" METRICS_PORT=0 RUST_LOG=info \
     "$bin/backend-api" </dev/null >"$WORK_DIR/frontend-backend.log" 2>&1 &
   PIDS+=("$!")
   wait_http "$api/ready"
@@ -221,6 +226,60 @@ bench_frontend() {
   measure "$FRONTEND_ROW" "$ui/"
   # The original rendered all tasks on one page: the same work, for comparison.
   measure "frontend GET /?per_page=100 (100 rows)" "$ui/?per_page=100"
+}
+
+# mean_ms URL N: the mean time of N sequential requests, in milliseconds (each must answer 200).
+mean_ms() {
+  local url="$1" n="$2" i total=0 t
+  for i in $(seq 1 "$n"); do
+    t="$(curl -fsS -o /dev/null -w '%{time_total}' "$url")" || die "$url failed"
+    total="$(python3 -c "print($total + $t)")"
+  done
+  python3 -c "print(f'{$total * 1000 / $n:.1f}')"
+}
+
+# psql_on DB SQL...: run statements on a database of the bench cluster.
+psql_on() {
+  local db="$1" sql
+  shift
+  for sql in "$@"; do
+    "${PG_AS[@]}" "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "$sql" \
+      </dev/null >/dev/null || die "psql on $db failed: $sql"
+  done
+}
+
+# A search for a word one task of $SEARCH_TASKS holds, on a database and backend of its own. The tasks are
+# inserted with the trigram indexes dropped (building them afterwards is much faster than updating them
+# row by row); the mean latency is taken without them, then with them, then wrk measures the indexed search.
+bench_search() {
+  local port bin base url migration drops creates
+  # The index statements come from the migration itself, so the figure is for the indexes the backend has.
+  migration="$(echo "$ROOT"/crates/backend-api/migrations/*_search_trigram_index)"
+  mapfile -t drops < <(grep '^DROP INDEX' "$migration/down.sql")
+  mapfile -t creates < <(grep '^CREATE INDEX' "$migration/up.sql")
+  [[ ${#drops[@]} -gt 0 && ${#creates[@]} -gt 0 ]] || die "no trigram index statements in $migration"
+  psql_on postgres "CREATE DATABASE taskmgr_search"
+  port="$(free_port)"
+  bin="$(target_dir)/release/backend-api"
+  base="http://127.0.0.1:$port"
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_search" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 \
+    RUST_LOG=warn "$bin" </dev/null >"$WORK_DIR/search-backend.log" 2>&1 &
+  PIDS+=("$!")
+  wait_http "$base/ready"
+  echo "seeding $SEARCH_TASKS tasks with SQL"
+  psql_on taskmgr_search "${drops[@]}" \
+    "INSERT INTO tasks (id, title, description) SELECT gen_random_uuid(), 'Task ' || i, 'Notes on ' || md5(i::text)
+       || ': call the supplier about the delayed order, then update the spreadsheet.'
+       FROM generate_series(1, $SEARCH_TASKS) AS i" \
+    "ANALYZE tasks"
+  url="$base/api/tasks?q=$SEARCH_WORD"
+  [[ "$(curl -fsS -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-count" {print $2}')" == 1 ]] \
+    || die "the search for $SEARCH_WORD does not find exactly one task"
+  echo "search without the trigram indexes"
+  SEARCH_MEAN_MS+=("without the trigram indexes|$(mean_ms "$url" 20)")
+  psql_on taskmgr_search "${creates[@]}" "ANALYZE tasks"
+  SEARCH_MEAN_MS+=("with the trigram indexes|$(mean_ms "$url" 20)")
+  measure "backend GET /api/tasks?q= (100,000 tasks)" "$url"
 }
 
 bench_pgbench() {
@@ -242,7 +301,7 @@ print_report() {
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "load average before the run: $LOAD_BEFORE (other work on the machine skews the figures)"
-  echo "backend DB_POOL_SIZE: ${BENCH_DB_POOL_SIZE:-default (10)}"
+  echo "backend DB_POOL_SIZE: ${BENCH_DB_POOL_SIZE:-default} ($(grep -o 'pool of [0-9]*' "$WORK_DIR/backend.log" | head -n 1))"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -S -c$CONNECTIONS -j$THREADS -T${DURATION%s} (scale 1)"
   echo
   printf '| %-38s | %10s | %9s |\n' "what" "req/s" "p99"
@@ -261,6 +320,10 @@ print_report() {
   if [[ -n "$by_id_rps" && -n "$PGBENCH_TPS" ]]; then
     python3 -c "print(f'ratio GET /api/tasks/{{id}} / pgbench -S TPS: {$by_id_rps / $PGBENCH_TPS:.2f}')"
   fi
+  for row in "${SEARCH_MEAN_MS[@]}"; do
+    IFS='|' read -r name rps <<<"$row"
+    echo "search for one task in $SEARCH_TASKS, mean of 20 sequential requests, $name: $rps ms"
+  done
   for service in "${!RSS_PIDS[@]}"; do
     echo "peak RSS of $service: $(peak_rss_mb "${RSS_PIDS[$service]}") MB"
   done
@@ -276,6 +339,7 @@ main() {
   write_lua
   bench_backend
   bench_frontend
+  bench_search
   bench_pgbench
   print_report
 }

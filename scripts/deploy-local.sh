@@ -214,7 +214,7 @@ run_local() {
   [[ -s "$dir/secret_key" ]] || (umask 077 && random_token 48 >"$dir/secret_key")
 
   echo "==> starting backend-api on 127.0.0.1:$LOCAL_API_PORT"
-  DATABASE_URL="$LOCAL_DATABASE_URL" HOST=127.0.0.1 PORT="$LOCAL_API_PORT" \
+  DATABASE_URL="$LOCAL_DATABASE_URL" HOST=127.0.0.1 PORT="$LOCAL_API_PORT" METRICS_PORT=0 \
     RUST_LOG="${RUST_LOG:-info}" "$bin/backend-api" </dev/null >"$dir/backend-api.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready backend-api "http://127.0.0.1:$LOCAL_API_PORT/ready" "$dir/backend-api.log" "$!"

@@ -61,7 +61,7 @@ start_services() {
   BACKEND_URL="http://127.0.0.1:$port"
   echo "==> starting backend-api on $BACKEND_URL"
   DATABASE_URL="postgres://$LOCAL_DB_USER@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB" HOST=127.0.0.1 PORT="$port" \
-    RUST_LOG=warn "$bin/backend-api" </dev/null >"$WORK_DIR/backend-api.log" 2>&1 &
+    METRICS_PORT=0 RUST_LOG=warn "$bin/backend-api" </dev/null >"$WORK_DIR/backend-api.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready backend-api "$BACKEND_URL/ready" "$WORK_DIR/backend-api.log" "$!"
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub const HOST: &str = "HOST";
 pub const PORT: &str = "PORT";
+pub const METRICS_PORT: &str = "METRICS_PORT";
 pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const POSTGRES_HOST: &str = "POSTGRES_HOST";
 pub const POSTGRES_PORT: &str = "POSTGRES_PORT";
@@ -15,6 +16,7 @@ pub const POSTGRES_USER: &str = "POSTGRES_USER";
 pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 pub const DB_POOL_SIZE: &str = "DB_POOL_SIZE";
 pub const DB_POOL_TIMEOUT_MS: &str = "DB_POOL_TIMEOUT_MS";
+pub const DB_STATEMENT_TIMEOUT_MS: &str = "DB_STATEMENT_TIMEOUT_MS";
 /// Read by env_logger in `main.rs`; named here so that every variable lives in one file.
 pub const RUST_LOG: &str = "RUST_LOG";
 
@@ -24,10 +26,14 @@ pub struct Settings {
     pub host: IpAddr,
     /// 0 asks the OS for a free port (tests).
     pub port: u16,
+    /// Where `/metrics` is served (same host); 0 asks the OS for a free port (tests).
+    pub metrics_port: u16,
     pub database_url: DatabaseUrl,
     pub pool_size: u32,
     /// How long a request waits for a pool connection before it gets a 503.
     pub pool_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every pool connection: the longest a query holds one.
+    pub statement_timeout: Duration,
     /// How long start-up waits for the database in all before giving up.
     pub db_wait: Duration,
     /// HTTP worker threads; `None` means one per core.
@@ -38,8 +44,13 @@ pub struct Settings {
 
 impl Settings {
     pub const DEFAULT_PORT: u16 = 5000;
-    pub const DEFAULT_POOL_SIZE: u32 = 10;
+    pub const DEFAULT_METRICS_PORT: u16 = 9090;
+    /// The most connections the default pool opens, whatever the number of CPUs.
+    pub const MAX_DEFAULT_POOL_SIZE: u32 = 10;
     pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_millis(2000);
+    /// Far above any ordinary query (milliseconds), short enough that a runaway search frees its
+    /// connection before clients and probes give up.
+    pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_millis(5000);
     pub const DEFAULT_DB_WAIT: Duration = Duration::from_secs(30);
 
     /// Settings for a server on 127.0.0.1 and a free port, as tests and benchmarks want it.
@@ -47,9 +58,11 @@ impl Settings {
         Settings {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 0,
+            metrics_port: 0,
             database_url: DatabaseUrl(database_url.into()),
-            pool_size: Self::DEFAULT_POOL_SIZE,
+            pool_size: default_pool_size(),
             pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
+            statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
             db_wait: Self::DEFAULT_DB_WAIT,
             workers: None,
             handle_signals: false,
@@ -71,27 +84,33 @@ impl Settings {
             "an IP address such as 0.0.0.0",
         )?;
         let port = parse_or(&get, PORT, Self::DEFAULT_PORT, "a port number 0-65535")?;
+        let metrics_port = parse_or(
+            &get,
+            METRICS_PORT,
+            Self::DEFAULT_METRICS_PORT,
+            "a port number 0-65535",
+        )?;
+        if metrics_port == port && port != 0 {
+            return Err(ConfigError::new(
+                METRICS_PORT,
+                &format!("a port other than {PORT} ({port})"),
+            ));
+        }
         let pool_size: u32 = parse_or(
             &get,
             DB_POOL_SIZE,
-            Self::DEFAULT_POOL_SIZE,
+            default_pool_size(),
             "a whole number 1-1000",
         )?;
         if !(1..=1000).contains(&pool_size) {
             return Err(ConfigError::new(DB_POOL_SIZE, "a whole number 1-1000"));
         }
-        let timeout_ms: u64 = parse_or(
+        let pool_timeout = millis_or(&get, DB_POOL_TIMEOUT_MS, Self::DEFAULT_POOL_TIMEOUT)?;
+        let statement_timeout = millis_or(
             &get,
-            DB_POOL_TIMEOUT_MS,
-            Self::DEFAULT_POOL_TIMEOUT.as_millis() as u64,
-            "milliseconds, 1-600000",
+            DB_STATEMENT_TIMEOUT_MS,
+            Self::DEFAULT_STATEMENT_TIMEOUT,
         )?;
-        if !(1..=600_000).contains(&timeout_ms) {
-            return Err(ConfigError::new(
-                DB_POOL_TIMEOUT_MS,
-                "milliseconds, 1-600000",
-            ));
-        }
         let database_url = match get(DATABASE_URL) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
             Some(_) => {
@@ -105,14 +124,30 @@ impl Settings {
         Ok(Settings {
             host,
             port,
+            metrics_port,
             database_url: DatabaseUrl(database_url),
             pool_size,
-            pool_timeout: Duration::from_millis(timeout_ms),
+            pool_timeout,
+            statement_timeout,
             db_wait: Self::DEFAULT_DB_WAIT,
             workers: None,
             handle_signals: true,
         })
     }
+}
+
+/// `DB_POOL_SIZE` when unset: twice the CPUs this process may use (its cgroup quota counts, so a pod limited
+/// to 500m gets 2), at most [`Settings::MAX_DEFAULT_POOL_SIZE`]. More connections than the cores can serve
+/// only queue inside PostgreSQL and lengthen the tail (HikariCP's "About Pool Sizing": cores × 2 + spindles).
+pub fn default_pool_size() -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    pool_size_for(cpus)
+}
+
+fn pool_size_for(cpus: usize) -> u32 {
+    u32::try_from(cpus.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(1, Settings::MAX_DEFAULT_POOL_SIZE)
 }
 
 /// Just `PORT`, for the `healthcheck` subcommand (which needs no database settings).
@@ -131,7 +166,7 @@ fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, Confi
     let port: u16 = parse_or(get, POSTGRES_PORT, 5432, "a port number 1-65535")?;
     let require = |name: &'static str| {
         get(name)
-            .ok_or_else(|| ConfigError::new(name, &format!("to be set (or set {DATABASE_URL})")))
+            .ok_or_else(|| ConfigError::new(name, &format!("set when {DATABASE_URL} is unset")))
     };
     let db = require(POSTGRES_DB)?;
     let user = require(POSTGRES_USER)?;
@@ -145,6 +180,20 @@ fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, Confi
         "postgres://{credentials}@{host}:{port}/{}",
         percent_encode(&db)
     ))
+}
+
+/// A duration in whole milliseconds, 1 ms to 10 minutes.
+fn millis_or(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    const EXPECTED: &str = "milliseconds, 1-600000";
+    let ms: u64 = parse_or(get, name, default.as_millis() as u64, EXPECTED)?;
+    if !(1..=600_000).contains(&ms) {
+        return Err(ConfigError::new(name, EXPECTED));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -191,21 +240,69 @@ impl DatabaseUrl {
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // postgres://user:secret@host/db → postgres://user:***@host/db
-        let url = &self.0;
-        let masked = url.find("://").and_then(|scheme_end| {
-            let rest = &url[scheme_end + 3..];
-            let at = rest.rfind('@')?;
-            let colon = rest[..at].find(':')?;
-            Some(format!(
-                "{}{}:***{}",
-                &url[..scheme_end + 3],
-                &rest[..colon],
-                &rest[at..]
-            ))
-        });
-        f.write_str(masked.as_deref().unwrap_or(url))
+        f.write_str(&masked(&self.0))
     }
+}
+
+/// The URL with every password replaced by `***`: the one in the userinfo
+/// (`postgres://user:secret@host/db`) and any `password` query parameter (`...?password=secret`),
+/// which libpq reads too, percent-decoding its name as it does.
+fn masked(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => match rest[..at].split_once(':') {
+                    Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+                    None => base.to_owned(),
+                },
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if percent_decode(key).eq_ignore_ascii_case("password") => {
+                    format!("{key}=***")
+                }
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// `%XX` sequences decoded (lossily: only used to recognise a parameter's name).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -249,9 +346,34 @@ mod tests {
         let s = settings(&[(DATABASE_URL, "postgres://u@h/d")]).unwrap();
         assert_eq!(s.host.to_string(), "0.0.0.0");
         assert_eq!(s.port, 5000);
-        assert_eq!(s.pool_size, 10);
+        assert_eq!(s.metrics_port, 9090);
+        assert_eq!(s.pool_size, default_pool_size());
+        assert_eq!(
+            settings(&[(DATABASE_URL, "postgres://u@h/d"), (DB_POOL_SIZE, "7")])
+                .unwrap()
+                .pool_size,
+            7,
+            "DB_POOL_SIZE overrides"
+        );
         assert_eq!(s.pool_timeout, Duration::from_millis(2000));
+        assert_eq!(s.statement_timeout, Duration::from_millis(5000));
+        let s = settings(&[
+            (DATABASE_URL, "postgres://u@h/d"),
+            (DB_STATEMENT_TIMEOUT_MS, "250"),
+        ])
+        .unwrap();
+        assert_eq!(s.statement_timeout, Duration::from_millis(250));
         assert!(s.handle_signals);
+    }
+
+    #[test]
+    fn the_default_pool_is_twice_the_cpus_at_most_ten() {
+        assert_eq!(pool_size_for(1), 2);
+        assert_eq!(pool_size_for(2), 4);
+        assert_eq!(pool_size_for(5), 10);
+        assert_eq!(pool_size_for(64), 10);
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(default_pool_size(), (cpus as u32 * 2).min(10));
     }
 
     #[test]
@@ -281,10 +403,14 @@ mod tests {
         for (var, value) in [
             (PORT, "http"),
             (PORT, "70000"),
+            (METRICS_PORT, "5000"),
+            (METRICS_PORT, "x"),
             (HOST, "localhost:80"),
             (DB_POOL_SIZE, "0"),
             (DB_POOL_SIZE, "ten"),
             (DB_POOL_TIMEOUT_MS, "-5"),
+            (DB_STATEMENT_TIMEOUT_MS, "0"),
+            (DB_STATEMENT_TIMEOUT_MS, "5s"),
             (DATABASE_URL, "mysql://x"),
         ] {
             let err = settings(&[(DATABASE_URL, "postgres://u@h/d"), (var, value)]).unwrap_err();
@@ -298,6 +424,13 @@ mod tests {
         }
         let err = settings(&[(POSTGRES_USER, "u")]).unwrap_err();
         assert_eq!(err.variable, POSTGRES_DB);
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: POSTGRES_DB must be set when DATABASE_URL is unset"
+        );
+        // The password is optional: a role without one (trust or peer authentication) is fine.
+        let s = settings(&[(POSTGRES_DB, "d"), (POSTGRES_USER, "u")]).unwrap();
+        assert_eq!(s.database_url.expose(), "postgres://u@postgres:5432/d");
     }
 
     #[test]
@@ -309,5 +442,28 @@ mod tests {
             DatabaseUrl::new("postgres://app@db/tasks").to_string(),
             "postgres://app@db/tasks"
         );
+    }
+
+    #[test]
+    fn passwords_in_query_parameters_are_masked_too() {
+        for (url, shown) in [
+            ("postgres://u@h/db?password=secret", "postgres://u@h/db?password=***"),
+            (
+                "postgresql://h:5432/db?user=u&password=secret&sslmode=require",
+                "postgresql://h:5432/db?user=u&password=***&sslmode=require",
+            ),
+            ("postgres://u@h/db?PASSWORD=secret", "postgres://u@h/db?PASSWORD=***"),
+            ("postgres://u@h/db?pass%77ord=secret", "postgres://u@h/db?pass%77ord=***"),
+            (
+                "postgres://u:secret@h/db?password=secret",
+                "postgres://u:***@h/db?password=***",
+            ),
+            // An `@` in the query is not the end of a userinfo.
+            ("postgres://h/db?password=se@cret", "postgres://h/db?password=***"),
+        ] {
+            let url = DatabaseUrl::new(url);
+            assert_eq!(url.to_string(), shown);
+            assert!(!format!("{url:?}").contains("secret"), "{url:?}");
+        }
     }
 }

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use task_types::{Priority, Task};
 use uuid::Uuid;
 
@@ -72,10 +73,13 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, String> {
 pub struct Conn {
     pg: PgConnection,
     broken: bool,
+    /// The session's `statement_timeout`, to recognise a query it cut off.
+    statement_timeout: Duration,
 }
 
 pub struct Manager {
     url: String,
+    statement_timeout: Duration,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -83,7 +87,19 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<Conn, ConnectionError> {
-        connect(&self.url).map(|pg| Conn { pg, broken: false })
+        let mut pg = connect(&self.url)?;
+        // No request holds a connection longer than this: PostgreSQL cancels the statement itself, so a
+        // query keeps no connection busy after its client has given up either.
+        pg.batch_execute(&format!(
+            "SET statement_timeout = {}",
+            self.statement_timeout.as_millis()
+        ))
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        Ok(Conn {
+            pg,
+            broken: false,
+            statement_timeout: self.statement_timeout,
+        })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectionError> {
@@ -119,7 +135,13 @@ fn with_connect_timeout(url: &str) -> String {
 
 /// Builds the pool without connecting: start-up has already waited for the database, and a pool that
 /// opens its connections lazily keeps serving (503s) instead of failing while the database is away.
-pub fn build_pool(url: &str, size: u32, checkout_timeout: Duration) -> Pool {
+/// Every connection runs with `statement_timeout` (`DB_STATEMENT_TIMEOUT_MS`).
+pub fn build_pool(
+    url: &str,
+    size: u32,
+    checkout_timeout: Duration,
+    statement_timeout: Duration,
+) -> Pool {
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(size.min(2)))
@@ -128,6 +150,7 @@ pub fn build_pool(url: &str, size: u32, checkout_timeout: Duration) -> Pool {
         .test_on_check_out(false)
         .build_unchecked(Manager {
             url: url.to_owned(),
+            statement_timeout,
         })
 }
 
@@ -135,7 +158,8 @@ pub fn build_pool(url: &str, size: u32, checkout_timeout: Duration) -> Pool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbError {
     NotFound,
-    /// No connection within the pool timeout, or the connection died: the client may retry.
+    /// No connection within the pool timeout, a query cut off by the statement timeout, or the
+    /// connection died: the client may retry.
     Unavailable(String),
     Other(String),
 }
@@ -143,20 +167,32 @@ pub enum DbError {
 /// The pool behind a fair queue: requests wait for a connection in arrival order (a tokio semaphore
 /// with one permit per connection) instead of racing on the pool's condition variable, which starved
 /// some requests for hundreds of milliseconds under load. Queries run on the blocking thread pool.
+///
+/// Searches (the list with `q`) may be slow whatever the index, so they first queue for a smaller
+/// budget of their own ([`search_budget`]): however many run at once, the other connections stay free
+/// for plain reads and writes.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    permits: Arc<tokio::sync::Semaphore>,
+    permits: Arc<Semaphore>,
+    search_permits: Arc<Semaphore>,
     timeout: Duration,
 }
 
+/// How many connections searches may hold at once: half the pool (at least 1; a pool of 1 has nothing
+/// to keep back).
+pub fn search_budget(pool_size: u32) -> usize {
+    (pool_size as usize / 2).max(1)
+}
+
 impl Db {
-    /// `timeout` bounds the whole wait for a connection (queue and checkout): `DB_POOL_TIMEOUT_MS`.
+    /// `timeout` bounds the whole wait for a connection (queues and checkout): `DB_POOL_TIMEOUT_MS`.
     pub fn new(pool: Pool, timeout: Duration) -> Self {
-        let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        let size = pool.max_size();
         Db {
+            permits: Arc::new(Semaphore::new(size as usize)),
+            search_permits: Arc::new(Semaphore::new(search_budget(size))),
             pool,
-            permits,
             timeout,
         }
     }
@@ -170,20 +206,31 @@ impl Db {
         &self,
         f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, DbError> {
+        self.run_within(None, f).await
+    }
+
+    /// [`Db::run`] for a search: it waits for one of the searches' connections first.
+    pub async fn run_search<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, DbError> {
+        self.run_within(Some(&self.search_permits), f).await
+    }
+
+    async fn run_within<T: Send + 'static>(
+        &self,
+        budget: Option<&Arc<Semaphore>>,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, DbError> {
         let deadline = Instant::now() + self.timeout;
-        let unavailable = || {
-            DbError::Unavailable(format!(
-                "no database connection free within {:?}",
-                self.timeout
-            ))
+        let budget_permit = match budget {
+            Some(budget) => Some(self.acquire_by(budget, deadline).await?),
+            None => None,
         };
-        let permit = tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| unavailable())?
-            .map_err(|_| DbError::Other("the connection queue is closed".to_owned()))?;
+        let permit = self.acquire_by(&self.permits, deadline).await?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let _permit = permit;
+            let _permits = (permit, budget_permit);
             let left = deadline
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1));
@@ -191,6 +238,24 @@ impl Db {
         })
         .await
         .map_err(|e| DbError::Other(format!("blocking task failed: {e}")))?
+    }
+
+    /// A permit of `queue`, or a 503 once `deadline` has passed.
+    async fn acquire_by(
+        &self,
+        queue: &Arc<Semaphore>,
+        deadline: Instant,
+    ) -> Result<OwnedSemaphorePermit, DbError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        tokio::time::timeout(left, queue.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                DbError::Unavailable(format!(
+                    "no database connection free within {:?}",
+                    self.timeout
+                ))
+            })?
+            .map_err(|_| DbError::Other("the connection queue is closed".to_owned()))
     }
 }
 
@@ -204,11 +269,11 @@ pub fn with_conn<T>(
     let mut conn = pool
         .get_timeout(timeout)
         .map_err(|e| DbError::Unavailable(format!("no database connection: {e}")))?;
+    let started = Instant::now();
     match f(&mut conn.pg) {
         Ok(value) => Ok(value),
         Err(DieselError::NotFound) => Err(DbError::NotFound),
         Err(err) => {
-            conn.broken = true;
             let lost = matches!(
                 err,
                 DieselError::DatabaseError(
@@ -219,10 +284,19 @@ pub fn with_conn<T>(
             // Some failures on a dead connection surface as other errors (e.g. the lookup of the
             // `task_priority` type); a failed ping tells them apart from real bugs.
             if lost || ping(&mut conn.pg).is_err() {
+                conn.broken = true;
                 Err(DbError::Unavailable(format!(
                     "database connection lost: {err}"
                 )))
+            } else if started.elapsed() >= conn.statement_timeout {
+                // SQLSTATE 57014, which diesel does not expose: a statement can only fail this late when
+                // `statement_timeout` cut it off (and then the connection is fine to reuse).
+                Err(DbError::Unavailable(format!(
+                    "query cut off by statement_timeout ({:?}): {err}",
+                    conn.statement_timeout
+                )))
             } else {
+                conn.broken = true;
                 Err(DbError::Other(err.to_string()))
             }
         }
@@ -344,26 +418,61 @@ pub fn delete_task(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
     }
 }
 
-/// One page of the list and the number of tasks matching the filters (for `X-Total-Count`),
-/// in one round trip thanks to `count(*) OVER ()`.
-pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<(Vec<Task>, i64)> {
+/// The most title and description bytes one page of the list carries (512 KiB). A page stops before the
+/// task that would pass it (but always holds at least one task), so that a request's memory is bounded
+/// whatever the data: escaped as JSON (`\u0001` for a control character) the body stays under about 3 MiB,
+/// where 1,000 tasks of 10,000 control characters would otherwise be 60 MB.
+pub const PAGE_TEXT_BYTES: usize = 512 * 1024;
+
+/// One page of the list.
+pub struct Page {
+    pub tasks: Vec<Task>,
+    /// The number of tasks matching the filters (`X-Total-Count`).
+    pub total: i64,
+    /// The page stopped at [`PAGE_TEXT_BYTES`] before `limit` tasks (and before the last match).
+    pub truncated: bool,
+}
+
+/// One page of the list and the number of tasks matching the filters, in one round trip thanks to
+/// `count(*) OVER ()`. Rows are read one at a time (libpq's single-row mode), so that the rows past the
+/// byte bound are never held in memory: they are read off the connection and dropped.
+pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Page> {
     if query.search.as_deref().is_some_and(|s| s.contains('\0')) {
         // No stored text can hold U+0000 (PostgreSQL refuses it), so nothing matches.
-        return Ok((Vec::new(), 0));
+        return Ok(Page {
+            tasks: Vec::new(),
+            total: 0,
+            truncated: false,
+        });
     }
-    let rows: Vec<(TaskRow, i64)> = filtered(query)
+    let rows = filtered(query)
         .select((TaskRow::as_select(), diesel::dsl::count_star().over()))
         .order_by(order(query.sort))
         .limit(query.limit)
         .offset(query.offset)
-        .load(conn)?;
-    let total = match rows.first() {
-        Some((_, total)) => *total,
+        .load_iter::<(TaskRow, i64), diesel::pg::PgRowByRowLoadingMode>(conn)?;
+    let (mut tasks, mut total, mut bytes, mut truncated) = (Vec::new(), None, 0, false);
+    for row in rows {
+        let (row, count) = row?;
+        total.get_or_insert(count);
+        bytes += row.title.len() + row.description.len();
+        if bytes > PAGE_TEXT_BYTES && !tasks.is_empty() {
+            truncated = true;
+            break;
+        }
+        tasks.push(Task::from(row));
+    }
+    let total = match total {
+        Some(total) => total,
         // An offset past the end returns no row to carry the count: ask for it separately.
         None if query.offset > 0 => filtered(query).count().get_result(conn)?,
         None => 0,
     };
-    Ok((rows.into_iter().map(|(row, _)| row.into()).collect(), total))
+    Ok(Page {
+        tasks,
+        total,
+        truncated,
+    })
 }
 
 fn filtered(query: &ListQuery) -> tasks::BoxedQuery<'static, Pg> {

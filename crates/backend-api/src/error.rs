@@ -27,7 +27,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("The request body did not arrive within {seconds} s")]
     BodyTimeout { seconds: u64 },
-    /// No pool connection within `DB_POOL_TIMEOUT_MS`, or the database went away.
+    /// No pool connection within `DB_POOL_TIMEOUT_MS`, a query cut off by `DB_STATEMENT_TIMEOUT_MS`,
+    /// or the database went away.
     #[error("Database unavailable, try again later")]
     Unavailable(String),
     /// A bug or an unexpected failure: the cause goes to the log, the client gets a generic message.

@@ -39,6 +39,8 @@ pub enum StartupError {
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    metrics_server: Server,
+    metrics_address: SocketAddr,
     pool: db::Pool,
 }
 
@@ -55,6 +57,7 @@ impl Application {
             settings.database_url.expose(),
             settings.pool_size,
             settings.pool_timeout,
+            settings.statement_timeout,
         );
         let address = SocketAddr::new(settings.host, settings.port);
         let bind_error = |source| StartupError::Bind {
@@ -63,10 +66,21 @@ impl Application {
         };
         let listener = TcpListener::bind(address).map_err(bind_error)?;
         let address = listener.local_addr().map_err(bind_error)?;
+        let metrics_address = SocketAddr::new(settings.host, settings.metrics_port);
+        let metrics_bind_error = |source| StartupError::Bind {
+            address: metrics_address.to_string(),
+            source,
+        };
+        let metrics_listener = TcpListener::bind(metrics_address).map_err(metrics_bind_error)?;
+        let metrics_address = metrics_listener
+            .local_addr()
+            .map_err(metrics_bind_error)?;
 
         let db_data = web::Data::new(db::Db::new(pool.clone(), settings.pool_timeout));
         let openapi = web::Data::new(routes::docs::openapi_document());
         let metrics = metrics::middleware(pool.clone());
+        let metrics_server = metrics::server(metrics.registry.clone(), metrics_listener)
+            .map_err(metrics_bind_error)?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
@@ -86,19 +100,28 @@ impl Application {
             server = server.disable_signals();
         }
         log::info!(
-            "listening on http://{address} (database {}, pool of {})",
+            "listening on http://{address}, metrics on http://{metrics_address}/metrics (database {}, pool of {}, {} for searches, statement timeout {:?})",
             settings.database_url,
-            settings.pool_size
+            settings.pool_size,
+            db::search_budget(settings.pool_size),
+            settings.statement_timeout
         );
         Ok(Application {
             server: server.run(),
             address,
+            metrics_server,
+            metrics_address,
             pool,
         })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Where `/metrics` answers.
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics_address
     }
 
     /// Stops the server from another thread or task.
@@ -110,9 +133,13 @@ impl Application {
         &self.pool
     }
 
-    /// Serves until stopped (SIGTERM/SIGINT, or a [`ServerHandle`]).
+    /// Serves until stopped (SIGTERM/SIGINT, or a [`ServerHandle`]); the metrics server stops with the API.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics_server.handle();
+        actix_web::rt::spawn(self.metrics_server);
+        let served = self.server.await;
+        metrics.stop(false).await;
+        served
     }
 }
 

@@ -24,6 +24,8 @@ pub struct SpawnedBackend {
     pub address: SocketAddr,
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base_url: String,
+    /// `http://127.0.0.1:<metrics port>/metrics`: Prometheus metrics, on a port of their own.
+    pub metrics_url: String,
     server: ServerThread,
 }
 
@@ -43,7 +45,7 @@ impl SpawnedBackend {
     }
 }
 
-/// The settings [`spawn_backend`] uses: 127.0.0.1, port 0, two workers, no signal handlers.
+/// The settings [`spawn_backend`] uses: 127.0.0.1, port 0 (API and metrics), two workers, no signal handlers.
 pub fn test_settings(database_url: &str) -> Settings {
     Settings {
         workers: Some(2),
@@ -60,13 +62,18 @@ pub fn spawn_backend(database_url: &str) -> SpawnedBackend {
 
 /// [`spawn_backend`] with settings of your own (pool size, timeouts, ...). `host`/`port` are used as given.
 pub fn spawn_backend_with(settings: Settings) -> Result<SpawnedBackend, String> {
-    let (address, server) = ServerThread::spawn("test-backend", move || {
+    let ((address, metrics_address), server) = ServerThread::spawn("test-backend", move || {
         let app = Application::build(settings).map_err(|e| e.to_string())?;
-        Ok((app.address(), app.handle(), app.run()))
+        Ok((
+            (app.address(), app.metrics_address()),
+            app.handle(),
+            app.run(),
+        ))
     })?;
     Ok(SpawnedBackend {
         address,
         base_url: format!("http://{address}"),
+        metrics_url: format!("http://{metrics_address}/metrics"),
         server,
     })
 }

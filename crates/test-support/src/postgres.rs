@@ -323,6 +323,20 @@ impl TestDatabase {
         connect(&self.url)
     }
 
+    /// Inserts `count` tasks in one statement, behind the API (fast enough for 100,000 rows):
+    /// titles `seed <i>`, descriptions from the SQL expression `description` of `i` (1..=count),
+    /// e.g. `repeat(md5(i::text), 100)`. Creation times increase with `i`.
+    pub fn seed_tasks(&self, count: usize, description: &str) {
+        connect(&self.url)
+            .batch_execute(&format!(
+                "INSERT INTO tasks (id, title, description, created_at, updated_at) \
+                 SELECT gen_random_uuid(), 'seed ' || i, {description}, \
+                        now() - make_interval(secs => {count} - i), now() - make_interval(secs => {count} - i) \
+                 FROM generate_series(1, {count}) AS i; ANALYZE tasks"
+            ))
+            .unwrap_or_else(|e| panic!("seeding {count} tasks into {}: {e}", self.name));
+    }
+
     fn create(admin_url: &str, template: Option<&str>) -> TestDatabase {
         let name = unique_name("t");
         let template = template

@@ -9,7 +9,7 @@
 //! let code = backend.wait_for_exit(std::time::Duration::from_secs(30));
 //! ```
 //!
-//! The child gets a clean environment (`PATH`, `HOST=127.0.0.1`, `PORT`, `RUST_LOG=warn`, plus what the
+//! The child gets a clean environment (`PATH`, `HOST=127.0.0.1`, `PORT`, `METRICS_PORT=0`, `RUST_LOG=warn`, plus what the
 //! test passes), stdin from /dev/null and its output in a log file, and is killed when the value drops.
 
 use std::io::Read;
@@ -48,6 +48,8 @@ impl ServiceProcess {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
+            // A free port for /metrics, so that several services and tests can run side by side.
+            .env("METRICS_PORT", "0")
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

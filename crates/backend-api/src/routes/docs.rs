@@ -16,7 +16,6 @@ use crate::routes::{health, method_not_allowed, tasks};
         tasks::delete_task,
         health::health,
         health::ready,
-        metrics,
         openapi,
     ),
     components(schemas(task_types::Task, task_types::Priority, task_types::NewTask, task_types::TaskPatch,
@@ -30,9 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/openapi.json")
             .route(web::get().to(openapi_json))
             .default_service(web::to(|| method_not_allowed("GET"))),
-    )
-    // The metrics middleware answers GET /metrics itself; any other method lands here.
-    .service(web::resource("/metrics").default_service(web::to(|| method_not_allowed("GET"))));
+    );
 }
 
 async fn openapi_json(doc: web::Data<String>) -> HttpResponse {
@@ -40,12 +37,6 @@ async fn openapi_json(doc: web::Data<String>) -> HttpResponse {
         .content_type("application/json")
         .body(doc.get_ref().clone())
 }
-
-/// Prometheus metrics (served by the metrics middleware; described here so the document lists every route).
-#[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-#[allow(dead_code)]
-fn metrics() {}
 
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "docs",

@@ -6,7 +6,7 @@ pub mod tasks;
 
 use crate::error::ApiError;
 
-/// Every route of the service (the metrics endpoint is added by its middleware).
+/// Every route of the API (metrics have a port of their own: see `metrics.rs`).
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     tasks::configure(cfg);
     health::configure(cfg);

@@ -28,6 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Set on a page cut short by [`db::PAGE_TEXT_BYTES`].
+const PAGE_TRUNCATED: &str = "X-Page-Truncated";
+
 /// An id that is not a UUID names no task: 404, as for an unknown one.
 fn task_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::TaskNotFound)
@@ -57,20 +60,35 @@ impl From<Invalid> for ApiError {
     ),
     responses(
         (status = 200, description = "The page of tasks", body = Vec<Task>,
-            headers(("X-Total-Count" = i64, description = "Number of tasks matching the filters"))),
+            headers(("X-Total-Count" = i64, description = "Number of tasks matching the filters"),
+                ("X-Page-Truncated" = String, description = "`true` when the page stopped before `limit` tasks \
+                    because their titles and descriptions reached 512 KiB; ask for the rest with `offset` \
+                    increased by the number of tasks received"))),
         (status = 400, description = "A query parameter is unknown, repeated or invalid", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        (status = 503, description = "Database unavailable, no connection free within the pool timeout, \
+            or the query ran past the statement timeout (5 s by default); `Retry-After` says when to retry",
+            body = ErrorBody),
     )
 )]
 pub async fn list_tasks(
     db: web::Data<Db>,
     ListParams(query): ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let (tasks, total) = db.run(move |conn| db::list_tasks(conn, &query)).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
+    let searching = query.search.is_some();
+    let list = move |conn: &mut _| db::list_tasks(conn, &query);
+    let page = if searching {
+        db.run_search(list).await?
+    } else {
+        db.run(list).await?
+    };
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("X-Total-Count", page.total.to_string()));
+    if page.truncated {
+        response.insert_header((PAGE_TRUNCATED, "true"));
+    }
+    Ok(response
         .content_type(mime::APPLICATION_JSON)
-        .body(json_array(&tasks)?))
+        .body(json_array(&page.tasks)?))
 }
 
 /// The page as JSON in a buffer sized for it up front: a page of 100 tasks is about 25 KB, and growing

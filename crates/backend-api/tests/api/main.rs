@@ -11,3 +11,4 @@ mod lifecycle;
 mod list;
 mod migrations;
 mod ops;
+mod search_bounds;

@@ -33,7 +33,6 @@ async fn every_response_carries_a_request_id() {
         "/api/tasks",
         "/health",
         "/nope",
-        "/metrics",
         "/api/tasks/bad",
     ] {
         let res = app.get(path).await;
@@ -83,7 +82,12 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
         .await;
     app.get("/no/such/route").await;
 
-    let res = app.get("/metrics").await;
+    let res = app
+        .client
+        .get(&app.backend.metrics_url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -119,13 +123,36 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
             .unwrap_or_else(|| panic!("no {name} in {text}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
-    assert_eq!(gauge("taskmgr_backend_db_pool_size"), 10);
+    assert_eq!(
+        gauge("taskmgr_backend_db_pool_size"),
+        i64::from(backend_api::config::default_pool_size())
+    );
     assert!(gauge("taskmgr_backend_db_pool_connections") >= 1);
     assert_eq!(
         gauge("taskmgr_backend_db_pool_in_use"),
         0,
         "no request holds a connection now"
     );
+}
+
+#[tokio::test]
+async fn metrics_are_not_served_on_the_api_port() {
+    let app = TestApp::start();
+    let metrics_port = reqwest::Url::parse(&app.backend.metrics_url)
+        .unwrap()
+        .port()
+        .unwrap();
+    assert_ne!(metrics_port, app.backend.port());
+    for method in [Method::GET, Method::POST] {
+        let res = app
+            .client
+            .request(method.clone(), app.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        let body = crate::support::expect_error(res, 404).await;
+        assert_eq!(body["error"], "Not found", "{method} /metrics on the API port");
+    }
 }
 
 /// The routes and methods the server really has, and the statuses each operation can answer.
@@ -143,7 +170,6 @@ fn expected_operations() -> BTreeMap<(&'static str, &'static str), Vec<&'static 
         (("/api/tasks/{id}", "delete"), vec!["200", "404", "503"]),
         (("/health", "get"), vec!["200"]),
         (("/ready", "get"), vec!["200", "503"]),
-        (("/metrics", "get"), vec!["200"]),
         (("/api/openapi.json", "get"), vec!["200"]),
     ])
 }
@@ -188,7 +214,6 @@ async fn the_openapi_document_matches_the_server() {
         "/api/tasks/{id}",
         "/health",
         "/ready",
-        "/metrics",
         "/api/openapi.json",
     ] {
         let url = app.url(&path.replace("{id}", &task.id.to_string()));
