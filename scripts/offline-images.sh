@@ -10,17 +10,23 @@
 #                                               trusts this host's CA bundle for cargo's downloads (builder stage only)
 #   taskmgr-offline/postgres:15-bookworm        that base + Debian's PostgreSQL, with an entrypoint that honours
 #                                               POSTGRES_USER/PASSWORD/DB and PGDATA like the official image
+#   taskmgr-offline/base-nossl-debian12:nonroot the runtime base, FROM scratch like distroless: only the libc6
+#                                               libraries the binaries load, the CA bundle, /etc/passwd and /etc/group
+#                                               (root, nobody, nonroot 65532), user 65532; no shell
+#                                               (scripts/offline-images/runtime-rootfs.sh lists what it copies)
 # An official image that is present locally, or can be pulled, is used as it is.
 #
 # Usage: scripts/offline-images.sh [--rebuild]
 # Prints the images to use on stdout, as lines `RUST_IMAGE=...`, `RUNTIME_IMAGE=...`, `POSTGRES_IMAGE=...`
 # (everything else goes to stderr), so a caller can `eval` them or pass them as build arguments.
 # Needs root (debootstrap), debootstrap, a running Docker engine, and Debian packages reachable over HTTP.
+# Environment: OFFLINE_IMAGES_PREFIX replaces `taskmgr-offline` in the stand-ins' tags (to keep apart the stand-ins
+# of several checkouts that share one Docker engine).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SUITE=bookworm
-PREFIX=taskmgr-offline
+PREFIX="${OFFLINE_IMAGES_PREFIX:-taskmgr-offline}"
 REBUILD=false
 WORK=""
 
@@ -191,6 +197,33 @@ EOF
   }
 }
 
+# The runtime stand-in: a root file system assembled in the Debian base by runtime-rootfs.sh, copied onto scratch.
+# The image settings are distroless's (user nonroot, SSL_CERT_FILE); the Dockerfiles set their own USER.
+build_runtime() {
+  local tag="$1" base="$2" ctx
+  ctx="$(new_work_dir)"
+  log "building $tag from $base: libc6's loader, libc and libm, the CA bundle, the users; no shell"
+  cp "$ROOT/scripts/offline-images/runtime-rootfs.sh" "$ctx/runtime-rootfs.sh"
+  cat >"$ctx/Dockerfile" <<EOF
+FROM $base AS rootfs
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\
+ && rm -rf /var/lib/apt/lists/*
+COPY runtime-rootfs.sh /usr/local/bin/runtime-rootfs.sh
+RUN runtime-rootfs.sh /rootfs
+
+FROM scratch
+COPY --from=rootfs /rootfs/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+USER 65532:65532
+EOF
+  DOCKER_BUILDKIT=0 docker build -t "$tag" "$ctx" >"$ctx.log" 2>&1 || {
+    tail -n 20 "$ctx.log" >&2
+    die "building $tag failed"
+  }
+  sed -n '/^  [-dl]r/p' "$ctx.log" >&2
+}
+
 # ensure_image TAG BUILDER [ARGS...]: builds TAG with BUILDER unless it is cached (or --rebuild was given).
 ensure_image() {
   local tag="$1" builder="$2"
@@ -229,15 +262,17 @@ main() {
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-offline.XXXXXX")"
   docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or run scripts/e2e-docker.sh which does)"
 
-  local base="$PREFIX/debian:$SUITE-slim" rust_version runtime rust postgres
+  local base="$PREFIX/debian:$SUITE-slim" rust_version runtime rust postgres official_runtime
   rust_version="$(rustc --version 2>/dev/null | awk '{print $2}')"
-  runtime="$(official_or_standin "$(dockerfile_default RUNTIME_IMAGE)" "$base")"
+  official_runtime="$(dockerfile_default RUNTIME_IMAGE)"
+  runtime="$(official_or_standin "$official_runtime" "$PREFIX/${official_runtime##*/}")"
   rust="$(official_or_standin "$(dockerfile_default RUST_IMAGE)" "$PREFIX/rust:${rust_version:-none}-slim-$SUITE")"
   postgres="$(official_or_standin "$(compose_postgres_default)" "$PREFIX/postgres:15-$SUITE")"
 
-  if [[ "$runtime" == "$base" || "$rust" == "$PREFIX/"* || "$postgres" == "$PREFIX/"* ]]; then
+  if [[ "$runtime" == "$PREFIX/"* || "$rust" == "$PREFIX/"* || "$postgres" == "$PREFIX/"* ]]; then
     ensure_image "$base" build_debian_base
   fi
+  [[ "$runtime" != "$PREFIX/"* ]] || ensure_image "$runtime" build_runtime "$base"
   [[ "$rust" != "$PREFIX/"* ]] || ensure_image "$rust" build_rust_builder "$base"
   [[ "$postgres" != "$PREFIX/"* ]] || ensure_image "$postgres" build_postgres "$base"
 
