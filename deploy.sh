@@ -29,7 +29,9 @@ Commands:
   down --all        delete the whole kind cluster
   local             run without containers: PostgreSQL, backend-api and frontend as local processes,
                     UI on http://localhost:30080; data kept in .local/deploy-local/ across runs; Ctrl-C stops all
-  compose [ARGS]    docker compose up --build with docker-compose.yml (ARGS are passed to `up`)
+  compose [ARGS]    build the images, then docker compose up with docker-compose.yml (ARGS go to `up`); first checks
+                    that the base images are present or can be pulled, and otherwise says how to build local
+                    stand-ins with scripts/offline-images.sh (for machines without a registry)
   -h | --help       this help
 
 Environment:
@@ -40,6 +42,9 @@ Environment:
   ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
   LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
   TASKMGR_LOCAL_DATA  where `local` keeps its database and logs (default: .local/deploy-local)
+  RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images of `compose` (defaults in docker-compose.yml);
+                      set -a; eval "$(scripts/offline-images.sh)"; set +a   sets them to local stand-ins
+  COMPOSE_PULL_TIMEOUT  seconds `compose` waits for each base image it pulls (default: 600)
 EOF
 }
 
@@ -81,7 +86,7 @@ check_kind_prerequisites() {
     missing=1
   fi
   if ! command -v kind >/dev/null 2>&1; then
-    echo "missing: kind (go install sigs.k8s.io/kind@latest, or the release binary from the kind quick start guide)" >&2
+    echo "missing: kind (go install sigs.k8s.io/kind@v0.29.0, or the release binary from the kind quick start guide)" >&2
     missing=1
   fi
   if ! command -v kubectl >/dev/null 2>&1; then
@@ -145,18 +150,17 @@ ensure_secret() {
     return
   fi
   step "creating Secret $SECRET_NAME (first deploy)"
-  local dir
-  dir="$(mktemp -d)"
-  chmod 700 "$dir"
+  private_tmp_dir
+  local dir="$PRIVATE_TMP"
   printf '%s' "${POSTGRES_PASSWORD:-$(random_token 24)}" >"$dir/POSTGRES_PASSWORD"
   printf '%s' "$(random_token 24)" >"$dir/POSTGRES_APP_PASSWORD"
   printf '%s' "${SECRET_KEY:-$(random_token 48)}" >"$dir/SECRET_KEY"
   # From files, so the values never appear on a command line.
   if ! kc create secret generic "$SECRET_NAME" --from-file="$dir"; then
-    rm -rf "$dir"
+    remove_private_tmp_dir
     return 1
   fi
-  rm -rf "$dir"
+  remove_private_tmp_dir
   kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
 }
 
@@ -169,6 +173,23 @@ ensure_secret_key() {
   step "adding $key to Secret $SECRET_NAME (its other keys are kept)"
   printf '{"stringData":{"%s":"%s"}}' "$key" "$(random_token "$bytes")" |
     kc patch secret "$SECRET_NAME" --type merge --patch-file /dev/stdin >/dev/null
+}
+
+# Makes PRIVATE_TMP, a mode-700 temporary directory for secret values (one at a time). It is removed by
+# remove_private_tmp_dir, or on exit, Ctrl-C or SIGTERM before that, so no value stays on disk.
+PRIVATE_TMP=""
+private_tmp_dir() {
+  PRIVATE_TMP="$(mktemp -d)"
+  chmod 700 "$PRIVATE_TMP"
+  trap remove_private_tmp_dir EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+remove_private_tmp_dir() {
+  [[ -z "$PRIVATE_TMP" ]] || rm -rf -- "$PRIVATE_TMP"
+  PRIVATE_TMP=""
+  trap - EXIT INT TERM
 }
 
 random_token() {
@@ -280,20 +301,26 @@ EOF
 
 # ---------------------------------------------------------------- day-2 commands
 
+# Sets CLUSTER, or stops with one line when kubectl has no context for it; $1 says what to run instead.
 cluster_context_or_die() {
-  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed"
+  local instead="$1"
+  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; $instead"
   CLUSTER="$(kind_cluster_name)"
+  kubectl config get-contexts -o name 2>/dev/null | grep -qxF "kind-$CLUSTER" ||
+    die "there is no kind cluster $CLUSTER (kubectl has no context kind-$CLUSTER); $instead"
 }
 
+NO_CLUSTER_HINT="run ./deploy.sh to create it and deploy, or see ./deploy.sh local and ./deploy.sh compose to run without one"
+
 show_status() {
-  cluster_context_or_die
+  cluster_context_or_die "$NO_CLUSTER_HINT"
   kc get deployments,pods,services,pvc,networkpolicies,pdb -o wide
   echo
   kc get events --sort-by=.lastTimestamp | tail -n 15
 }
 
 show_logs() {
-  cluster_context_or_die
+  cluster_context_or_die "$NO_CLUSTER_HINT"
   local services=("$@")
   ((${#services[@]})) || services=(backend-api frontend postgres)
   local svc
@@ -316,7 +343,7 @@ take_down() {
       kind delete cluster --name "$CLUSTER"
       ;;
     "")
-      cluster_context_or_die
+      cluster_context_or_die "nothing to delete (a ./deploy.sh local stops with Ctrl-C; compose: docker compose down)"
       step "deleting namespace $NAMESPACE (the cluster $CLUSTER stays)"
       kubectl --context "kind-$CLUSTER" delete namespace "$NAMESPACE" --ignore-not-found --wait=true
       ;;
@@ -324,13 +351,63 @@ take_down() {
   esac
 }
 
-run_compose() {
+# The compose command of this machine: Docker's plugin (v2) or Debian's docker-compose (v1).
+compose() {
   if docker compose version >/dev/null 2>&1; then
-    exec docker compose -f "$ROOT/docker-compose.yml" up --build "$@"
-  elif command -v docker-compose >/dev/null 2>&1; then
-    exec docker-compose -f "$ROOT/docker-compose.yml" up --build "$@"
+    docker compose -f "$ROOT/docker-compose.yml" "$@"
+  else
+    docker-compose -f "$ROOT/docker-compose.yml" "$@"
   fi
-  die "neither 'docker compose' nor 'docker-compose' is installed (Debian: apt-get install docker-compose)"
+}
+
+# An image the compose file builds from or runs: the variable's value, else its default in docker-compose.yml.
+compose_image() {
+  local name="$1" default
+  default="$(sed -n "s/.*\${$name:-\([^}]*\)}.*/\1/p" "$ROOT/docker-compose.yml" | head -n 1)"
+  [[ -n "$default" ]] || die "no \${$name:-...} in docker-compose.yml"
+  echo "${!name:-$default}"
+}
+
+# Every base image present locally, or pulled now (each pull bounded by COMPOSE_PULL_TIMEOUT, default 600 s).
+# Checked before compose creates anything, so a machine without a registry gets the way out, not a half-made
+# project (a network and a volume) and Docker's raw error.
+ensure_compose_base_images() {
+  local name image missing=() reason
+  for name in RUST_IMAGE RUNTIME_IMAGE POSTGRES_IMAGE; do
+    image="$(compose_image "$name")"
+    [[ "$image" != scratch ]] || continue # Docker's empty base, never pulled
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    echo "==> pulling $image ($name)"
+    if ! reason="$(timeout "${COMPOSE_PULL_TIMEOUT:-600}" docker pull -q "$image" 2>&1 >/dev/null)"; then
+      missing+=("$name=$image")
+      echo "    cannot pull $image: $(tail -n 1 <<<"${reason:-timed out}")" >&2
+    fi
+  done
+  ((${#missing[@]} == 0)) && return
+  cat >&2 <<EOF
+deploy.sh: base images not available (no registry reachable?): ${missing[*]}
+Nothing was created. To build local stand-ins (needs root, debootstrap and the host's apt mirror; a few
+minutes, once) and use them:
+  set -a; eval "\$(scripts/offline-images.sh)"; set +a
+  ./deploy.sh compose
+EOF
+  exit 1
+}
+
+run_compose() {
+  if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+    die "neither 'docker compose' nor 'docker-compose' is installed (Debian: apt-get install docker-compose)"
+  fi
+  docker info >/dev/null 2>&1 || die "no Docker daemon answers ('docker info' failed): start it (systemctl start docker)"
+  ensure_compose_base_images
+  step "building the images (docker-compose.yml)"
+  if docker compose version >/dev/null 2>&1; then
+    compose build
+  else
+    compose build --force-rm # v1's classic builder otherwise keeps the container of a failed step
+  fi
+  step "starting the stack: the UI on http://localhost:${TASKMGR_UI_PORT:-30080}"
+  compose up "$@"
 }
 
 main() {

@@ -13,6 +13,7 @@ LOCAL_DATABASE_URL=""
 LOCAL_PIDS=()
 PG_BIN=""
 PG_DATA=""
+PG_PASSWORD_FILE=""
 
 # A directory holding the server and client programs used here (initdb, pg_ctl, psql, createdb): the one of
 # initdb on PATH (resolving symlinks), pg_config --bindir, or Debian's newest /usr/lib/postgresql/<version>/bin.
@@ -67,25 +68,59 @@ local_data_dir() {
   echo "$dir"
 }
 
+# The database password: random, in a mode-600 file with the data, owned by whoever runs PostgreSQL (initdb
+# reads it). Clients get it from there; PostgreSQL refuses connections without it (scram-sha-256).
+ensure_pg_password() {
+  local dir="$1"
+  PG_PASSWORD_FILE="$dir/pg-password"
+  if [[ ! -s "$PG_PASSWORD_FILE" ]]; then
+    (umask 077 && random_token 24 >"$PG_PASSWORD_FILE")
+  fi
+  chmod 600 "$PG_PASSWORD_FILE"
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$PG_PASSWORD_FILE"; fi
+}
+
+# psql or createdb against the local server, with the password from its file (never on a command line).
+pg_client() {
+  local tool="$1"
+  shift
+  PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" "$PG_BIN/$tool" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$@"
+}
+
+init_local_postgres() {
+  local dir="$1"
+  echo "==> initialising a PostgreSQL cluster in $PG_DATA (kept across runs)"
+  mkdir -p "$PG_DATA"
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$PG_DATA"; fi
+  as_pg_owner "$PG_BIN/initdb" -D "$PG_DATA" -U "$LOCAL_DB_USER" --auth=scram-sha-256 \
+    --pwfile="$PG_PASSWORD_FILE" -E UTF8 >"$dir/initdb.log" 2>&1 || die "initdb failed, see $dir/initdb.log"
+}
+
+# A data folder made by an older deploy.sh trusts every local connection: give the role its password, then
+# require it (the server is running; pg_hba.conf is reread on reload).
+require_password_on_old_cluster() {
+  grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$PG_DATA/pg_hba.conf" || return 0
+  echo "==> this data folder trusted local connections: setting a password (in $PG_PASSWORD_FILE) and requiring it"
+  printf "ALTER ROLE %s PASSWORD '%s';\n" "$LOCAL_DB_USER" "$(cat "$PG_PASSWORD_FILE")" |
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d postgres -qX -v ON_ERROR_STOP=1 -f - ||
+    die "could not set the database password"
+  as_pg_owner sed -i -E 's/^([^#]*[[:space:]])trust([[:space:]]|$)/\1scram-sha-256\2/' "$PG_DATA/pg_hba.conf"
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null
+}
+
 start_local_postgres() {
   local dir="$1"
   PG_DATA="$dir/pgdata"
-  if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
-    echo "==> initialising a PostgreSQL cluster in $PG_DATA (kept across runs)"
-    mkdir -p "$PG_DATA"
-    [[ "$(id -u)" == 0 ]] && chown postgres: "$PG_DATA"
-    # trust on 127.0.0.1 only: a local development database, never reachable from another machine.
-    as_pg_owner "$PG_BIN/initdb" -D "$PG_DATA" -U "$LOCAL_DB_USER" --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 ||
-      die "initdb failed, see $dir/initdb.log"
-  fi
-  echo "==> starting PostgreSQL on 127.0.0.1:$LOCAL_PG_PORT"
-  [[ "$(id -u)" == 0 ]] && touch "$dir/postgres.log" && chown postgres: "$dir/postgres.log"
+  ensure_pg_password "$dir"
+  [[ -s "$PG_DATA/PG_VERSION" ]] || init_local_postgres "$dir"
+  echo "==> starting PostgreSQL on 127.0.0.1:$LOCAL_PG_PORT (password required)"
+  if [[ "$(id -u)" == 0 ]]; then touch "$dir/postgres.log" && chown postgres: "$dir/postgres.log"; fi
   as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/postgres.log" -w -t 30 \
     -o "-c listen_addresses=127.0.0.1 -p $LOCAL_PG_PORT -c unix_socket_directories=''" start </dev/null >/dev/null ||
     die "PostgreSQL did not start, see $dir/postgres.log"
-  if ! "$PG_BIN/psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d postgres -tAc \
-    "SELECT 1 FROM pg_database WHERE datname = '$LOCAL_DB'" | grep -q 1; then
-    "$PG_BIN/createdb" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$LOCAL_DB"
+  require_password_on_old_cluster
+  if ! pg_client psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$LOCAL_DB'" | grep -q 1; then
+    pg_client createdb "$LOCAL_DB"
   fi
 }
 
@@ -95,8 +130,8 @@ ensure_local_app_role() {
   local dir="$1" password
   [[ -s "$dir/app_db_password" ]] || (umask 077 && random_token 24 >"$dir/app_db_password")
   password="$(cat "$dir/app_db_password")"
-  APP_DB_USER="$LOCAL_APP_DB_USER" APP_DB_PASSWORD="$password" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
-    -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d "$LOCAL_DB" -f "$ROOT/db/app-role.sql" ||
+  APP_DB_USER="$LOCAL_APP_DB_USER" APP_DB_PASSWORD="$password" \
+    pg_client psql -X -q -v ON_ERROR_STOP=1 -d "$LOCAL_DB" -f "$ROOT/db/app-role.sql" ||
     die "could not set up the backend's database role with db/app-role.sql (psql 15 or newer is needed)"
   LOCAL_DATABASE_URL="postgres://$LOCAL_APP_DB_USER:$password@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB"
 }
@@ -147,6 +182,18 @@ wait_ready() {
   die "$name not ready after 60 s, see $log"
 }
 
+# The first build compiles every dependency (about 5 minutes on 2 cores, see README.md); say so before it starts.
+build_release_binaries() {
+  local bin="$1"
+  if [[ -x "$bin/backend-api" && -x "$bin/frontend" ]]; then
+    echo "==> building the release binaries (cargo build --release; only what changed is recompiled)"
+  else
+    echo "==> building the release binaries (cargo build --release): the first build compiles every dependency,"
+    echo "    about 5 minutes on a 2-core machine before anything answers; later runs take seconds"
+  fi
+  cargo build --release --locked -p backend-api -p frontend
+}
+
 run_local() {
   (($# == 0)) || die "local takes no options (ports: LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT)"
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
@@ -155,9 +202,8 @@ run_local() {
   local dir bin
   dir="$(local_data_dir)"
 
-  echo "==> building the release binaries (cargo build --release)"
-  cargo build --release --locked -p backend-api -p frontend
   bin="$(cargo_target_dir)/release"
+  build_release_binaries "$bin"
 
   trap on_local_signal INT TERM
   trap stop_local EXIT

@@ -3,10 +3,14 @@
 # GitHub workflow and the docs (tests/infra, pytest). Installs nothing: .ci/run puts the pinned tools of
 # tests/infra/requirements.txt into .local/infra-venv; any python3 that has them works too.
 # Arguments replace the default target (tests/infra), e.g. `scripts/test-infra.sh tests/infra/test_workflows.py`.
+# Some checks run real containers: as root, a dockerd is started for them when none runs, and stopped at the end
+# (elsewhere those checks fail and say how to start one).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/docker-engine.sh
+source "$ROOT/scripts/lib/docker-engine.sh"
 
 VENV="$ROOT/.local/infra-venv"
 
@@ -31,4 +35,7 @@ run_infra_tests() {
   PATH="$(dirname "$python"):$PATH" "$python" -m pytest -p no:cacheprovider -q -rfE "${targets[@]}"
 }
 
+# Best effort: the checks that need the engine fail with their own message when it cannot be had.
+docker_engine_start "$ROOT/.local/logs/dockerd-infra.log" || echo "(the checks that run containers will fail)" >&2
+trap docker_engine_stop EXIT
 run_infra_tests "$@"

@@ -76,3 +76,24 @@ def clean_env():
     for key in ("KIND_CLUSTER_NAME", "IMAGE_TAG", "POSTGRES_PASSWORD", "SECRET_KEY", "ROLLOUT_TIMEOUT"):
         env.pop(key, None)
     return env
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """The docker command, once an engine answers (scripts/test-infra.sh starts one as root); fails otherwise."""
+    docker = tool("docker", "apt-get install -y docker.io")
+    info = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=60)
+    if info.returncode != 0:
+        pytest.fail("no Docker engine answers: run ./scripts/test-infra.sh as root (it starts dockerd), "
+                    f"or start one yourself (dockerd &): {info.stderr.strip()[-300:]}", pytrace=False)
+    return docker
+
+
+@pytest.fixture(scope="session")
+def offline_images(docker_engine):
+    """The base images scripts/offline-images.sh names (KEY -> image): the official ones where they can be had,
+    otherwise its local stand-ins, built once and cached in the engine (needs root and debootstrap)."""
+    result = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
+                            cwd=ROOT, timeout=1200)
+    assert result.returncode == 0, f"scripts/offline-images.sh could not provide the images:\n{result.stderr[-3000:]}"
+    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)

@@ -9,8 +9,10 @@ The real thing runs in the e2e-kind job of .github/workflows/ci.yml.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -273,9 +275,65 @@ def test_down_deletes_the_namespace_and_down_all_the_cluster(deploy):
 
 
 def test_logs_and_unknown_commands(deploy):
+    assert deploy().returncode == 0
     run = deploy("logs", "backend-api")
     assert run.returncode == 0, run.stderr
     assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
     assert deploy("logs", "nosuch").returncode != 0
     bad = deploy("frobnicate")
     assert bad.returncode != 0 and "unknown command" in bad.stderr
+
+
+@pytest.mark.parametrize("command", [("status",), ("logs",), ("logs", "frontend"), ("down",)])
+def test_day2_commands_without_the_cluster_say_so_in_one_line(deploy, command):
+    """No kind cluster: one line naming the cluster and what to run instead; no header, no raw kubectl error."""
+    run = deploy(*command)
+    assert run.returncode != 0
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "there is no kind cluster task-manager" in lines[0]
+    hint = "docker compose down" if command == ("down",) else "run ./deploy.sh to create it"
+    assert hint in lines[0], lines[0]
+    assert run.stdout == "", "nothing announced before the refusal"
+    assert [c["argv"] for c in run.of("kubectl")] == [["config", "get-contexts", "-o", "name"]]
+
+
+def test_day2_commands_with_the_real_kubectl_client_and_no_kubeconfig(deploy, tmp_path):
+    """The stand-in's answer to `config get-contexts` matches the real client's: with the real kubectl and an
+    empty kubeconfig, status stops with the same one line (no API server is contacted)."""
+    real = shutil.which("kubectl")
+    assert real, "kubectl is needed here (apt-get install kubernetes-client, or the release binary)"
+    bin_dir = tmp_path / "bin"
+    (bin_dir / "kubectl").unlink()
+    (bin_dir / "kubectl").symlink_to(real)
+    run = deploy("status", env={"KUBECONFIG": str(tmp_path / "no-kubeconfig")})
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines() == [
+        "deploy.sh: there is no kind cluster task-manager (kubectl has no context kind-task-manager); run "
+        "./deploy.sh to create it and deploy, or see ./deploy.sh local and ./deploy.sh compose to run without one"]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, tmp_path, clean_env, sig, code):
+    """SIGTERM or Ctrl-C (to the process group, as a terminal or a service manager sends them) while
+    `kubectl create secret` is running: deploy.sh exits and its temporary files with the values are gone."""
+    deploy()  # the fixture's bin/ and state/ exist from here on
+    (deploy.state / "state.json").unlink()  # no cluster, no Secret: the next run creates them
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**clean_env, "PATH": str(tmp_path / "bin"), "STANDIN_STATE": str(deploy.state), "IMAGE_TAG": TAG,
+           "TMPDIR": str(tmp), "STANDIN_KUBECTL_SLEEP": "30", "POSTGRES_PASSWORD": "pw-that-must-not-stay"}
+    process = subprocess.Popen([str(ROOT / "deploy.sh")], env=env, cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    blocking = deploy.state / "blocking"
+    deadline = time.monotonic() + 30
+    while not blocking.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "deploy.sh never reached kubectl create secret"
+        time.sleep(0.1)
+    assert any(tmp.rglob("POSTGRES_PASSWORD")), "the control: the value file exists while kubectl runs"
+    os.killpg(process.pid, sig)
+    process.communicate(timeout=30)
+    assert process.returncode == code
+    left = [str(p) for p in tmp.rglob("*")]
+    assert left == [], f"left on disk after {sig.name}: {left}"

@@ -3,14 +3,16 @@
 
 They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
 suite. Installed on PATH under those three names, this script records every call (argv and, for
-`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given) in $STANDIN_STATE/calls.jsonl, and keeps just enough state
-(clusters, Secrets) in $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are
-injected with STANDIN_* environment variables.
+`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given) in
+$STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in $STANDIN_STATE/state.json to
+answer the questions deploy.sh asks. Failures are injected with STANDIN_* environment variables;
+STANDIN_KUBECTL_SLEEP makes `create secret` block.
 """
 import base64
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
@@ -80,6 +82,9 @@ def kubectl(argv):
         source = Path(flag_value(argv, "--from-file"))
         secret_files = {p.name: p.read_text() for p in sorted(source.iterdir())}
     record("kubectl", argv, stdin=stdin, secret=secret_files)
+    if words[:2] == ["config", "get-contexts"]:
+        print("\n".join(f"kind-{c}" for c in state["clusters"]))
+        return 0
     if words[:2] in (["get", "secret"], ["patch", "secret"]) and words[2] not in state["secrets"]:
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
         return 1
@@ -99,6 +104,10 @@ def kubectl(argv):
         state["secrets"][words[2]].update(json.loads(stdin)["stringData"])
         save_state(state)
         return 0
+    if secret_files is not None and os.environ.get("STANDIN_KUBECTL_SLEEP"):
+        # Blocks like a slow API server, so a test can interrupt deploy.sh while the value files exist.
+        (STATE_DIR / "blocking").write_text(str(os.getpid()))
+        time.sleep(float(os.environ["STANDIN_KUBECTL_SLEEP"]))
     if secret_files is not None:
         state["secrets"][words[3]] = secret_files
         save_state(state)
