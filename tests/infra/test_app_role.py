@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -268,6 +269,15 @@ def test_rerunning_is_harmless_and_sets_the_new_password(cluster):
     assert cluster.psql(db, "SELECT v FROM kept", user="app_rerun", password="second-password").stdout.strip() == "7"
     old = cluster.psql(db, "SELECT 1", user="app_rerun", password="first-password", check=False)
     assert old.returncode != 0 and "password authentication failed" in old.stderr
+
+
+def test_pods_starting_together_all_succeed(cluster):
+    """Each backend pod's init container runs the script at the same moment on the first deploy."""
+    db = cluster.new_database("deploysec_together")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_together", "together-pw"), range(4)))
+    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
+    cluster.psql(db, "SELECT 1", user="app_together", password="together-pw")
 
 
 def test_the_role_can_install_the_trusted_trigram_extension(cluster):
