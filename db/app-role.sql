@@ -32,6 +32,8 @@ SELECT :'app_user' = '' OR :'app_password' = '' AS missing,
 \endif
 
 BEGIN;
+-- Backend pods start together, each running this script: one at a time, so two never both create the role.
+SELECT pg_advisory_xact_lock(hashtext('taskmgr db/app-role.sql')) AS locked \gset
 
 SELECT format('CREATE ROLE %I', :'app_user')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec

@@ -130,8 +130,8 @@ ensure_local_app_role() {
   local dir="$1" password
   [[ -s "$dir/app_db_password" ]] || (umask 077 && random_token 24 >"$dir/app_db_password")
   password="$(cat "$dir/app_db_password")"
-  APP_DB_USER="$LOCAL_APP_DB_USER" APP_DB_PASSWORD="$password" pg_client psql -X -q -v ON_ERROR_STOP=1 \
-    -d "$LOCAL_DB" -f "$ROOT/db/app-role.sql" ||
+  APP_DB_USER="$LOCAL_APP_DB_USER" APP_DB_PASSWORD="$password" \
+    pg_client psql -X -q -v ON_ERROR_STOP=1 -d "$LOCAL_DB" -f "$ROOT/db/app-role.sql" ||
     die "could not set up the backend's database role with db/app-role.sql (psql 15 or newer is needed)"
   LOCAL_DATABASE_URL="postgres://$LOCAL_APP_DB_USER:$password@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB"
 }

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,15 @@ def test_rerunning_is_harmless_and_sets_the_new_password(cluster):
     assert old.returncode != 0 and "password authentication failed" in old.stderr
 
 
+def test_pods_starting_together_all_succeed(cluster):
+    """Each backend pod's init container runs the script at the same moment on the first deploy."""
+    db = cluster.new_database("deploysec_together")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_together", "together-pw"), range(4)))
+    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
+    cluster.psql(db, "SELECT 1", user="app_together", password="together-pw")
+
+
 def test_the_role_can_install_the_trusted_trigram_extension(cluster):
     """The search migration runs CREATE EXTENSION pg_trgm as the app role: hence CREATE on the database."""
     db = cluster.new_database("deploysec_trgm")
@@ -301,21 +311,23 @@ def test_an_existing_superuser_is_never_demoted(cluster):
 
 
 def local_app_role(cluster, data_dir, database):
-    """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it, against the
-    throwaway cluster (whose superuser needs a password: PGPASSWORD stands for the local auth). Returns the
-    DATABASE_URL it gives the backend."""
+    """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it (after
+    start_local_postgres: PG_BIN, LOCAL_PG_PORT and the superuser's password file set), against the throwaway
+    cluster. Returns the DATABASE_URL it gives the backend."""
+    superuser_password_file = data_dir / "pg-password"
+    superuser_password_file.write_text(SUPERUSER_PASSWORD)
     script = f"""
         set -euo pipefail
         ROOT={ROOT}
         die() {{ echo "deploy.sh: $*" >&2; exit 1; }}
         eval "$(sed -n '/^random_token() {{/,/^}}/p' "$ROOT/deploy.sh")"
         source "$ROOT/scripts/deploy-local.sh"
-        PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database}
+        PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database} PG_PASSWORD_FILE={superuser_password_file}
         ensure_local_app_role {data_dir}
         echo "$LOCAL_DATABASE_URL"
     """
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PGPASSWORD": SUPERUSER_PASSWORD})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

@@ -4,7 +4,8 @@ Read with `docker-compose config` (which merges the env files as compose does), 
 postgres from the compose file, an "existing volume" whose tables the superuser created, the one-shot db-role
 service, and the role checked from inside the postgres container. The app images are not built here (slow; the
 docker stage, scripts/e2e-docker.sh, runs the whole stack). Image: POSTGRES_IMAGE if set, else what
-scripts/offline-images.sh provides (the official image when present, otherwise its Debian-based stand-in).
+scripts/offline-images.sh provides (the official image when present, otherwise its Debian-based stand-in);
+the engine: conftest's docker_engine (scripts/test-infra.sh starts dockerd as root when none runs).
 Every compose call is bounded; the project (named deploysec-role-<pid>) is removed with its volume."""
 import os
 import shutil
@@ -122,53 +123,11 @@ class Project:
                         "-d", superuser["POSTGRES_DB"], "-f", "-", stdin=sql, check=check)
 
 
-def postgres_image():
-    if os.environ.get("POSTGRES_IMAGE"):
-        return os.environ["POSTGRES_IMAGE"]
-    result = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
-                            timeout=3600)
-    assert result.returncode == 0, f"scripts/offline-images.sh could not provide the images:\n{result.stderr}"
-    return dict(line.split("=", 1) for line in result.stdout.split())["POSTGRES_IMAGE"]
-
-
-def engine_up():
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-
-
 @pytest.fixture(scope="module")
-def docker_engine(tmp_path_factory):
-    """The running Docker engine, or (as root, as on a fresh CI machine where the docker stage has not started one
-    yet) a dockerd started here and stopped afterwards, as scripts/e2e-docker.sh does."""
-    if not shutil.which("docker"):
-        pytest.fail("no docker command: install Docker (apt-get install -y docker.io)", pytrace=False)
-    if engine_up():
-        yield
-        return
-    if os.geteuid() != 0 or not shutil.which("dockerd"):
-        pytest.fail("no Docker engine runs: start it (as root: dockerd &), or run the tests as root with dockerd "
-                    "installed (apt-get install -y docker.io)", pytrace=False)
-    log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
-    with open(log, "w") as out:
-        dockerd = subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + HEALTHY_WAIT
-        while not engine_up():
-            if dockerd.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dockerd did not come up within {HEALTHY_WAIT} s:\n{log.read_text()[-2000:]}")
-            time.sleep(1)
-        yield
-    finally:
-        dockerd.terminate()
-        try:
-            dockerd.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            dockerd.kill()
-            dockerd.wait()
-
-
-@pytest.fixture(scope="module")
-def project(docker_engine):
-    p = Project(postgres_image())
+def project(docker_engine, request):
+    """POSTGRES_IMAGE when set, else the one scripts/offline-images.sh provides (conftest's offline_images)."""
+    image = os.environ.get("POSTGRES_IMAGE") or request.getfixturevalue("offline_images")["POSTGRES_IMAGE"]
+    p = Project(image)
     p.tmp = Path(tempfile.mkdtemp(prefix="deploysec-role-"))
     p.tmp.chmod(0o755)
     try:
