@@ -447,19 +447,31 @@ mod tests {
     #[test]
     fn passwords_in_query_parameters_are_masked_too() {
         for (url, shown) in [
-            ("postgres://u@h/db?password=secret", "postgres://u@h/db?password=***"),
+            (
+                "postgres://u@h/db?password=secret",
+                "postgres://u@h/db?password=***",
+            ),
             (
                 "postgresql://h:5432/db?user=u&password=secret&sslmode=require",
                 "postgresql://h:5432/db?user=u&password=***&sslmode=require",
             ),
-            ("postgres://u@h/db?PASSWORD=secret", "postgres://u@h/db?PASSWORD=***"),
-            ("postgres://u@h/db?pass%77ord=secret", "postgres://u@h/db?pass%77ord=***"),
+            (
+                "postgres://u@h/db?PASSWORD=secret",
+                "postgres://u@h/db?PASSWORD=***",
+            ),
+            (
+                "postgres://u@h/db?pass%77ord=secret",
+                "postgres://u@h/db?pass%77ord=***",
+            ),
             (
                 "postgres://u:secret@h/db?password=secret",
                 "postgres://u:***@h/db?password=***",
             ),
             // An `@` in the query is not the end of a userinfo.
-            ("postgres://h/db?password=se@cret", "postgres://h/db?password=***"),
+            (
+                "postgres://h/db?password=se@cret",
+                "postgres://h/db?password=***",
+            ),
         ] {
             let url = DatabaseUrl::new(url);
             assert_eq!(url.to_string(), shown);

@@ -13,8 +13,8 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use task_types::{Priority, Task};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use crate::domain::{ListQuery, SortKey, ValidNewTask, ValidPatch};

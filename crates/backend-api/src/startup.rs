@@ -72,9 +72,7 @@ impl Application {
             source,
         };
         let metrics_listener = TcpListener::bind(metrics_address).map_err(metrics_bind_error)?;
-        let metrics_address = metrics_listener
-            .local_addr()
-            .map_err(metrics_bind_error)?;
+        let metrics_address = metrics_listener.local_addr().map_err(metrics_bind_error)?;
 
         let db_data = web::Data::new(db::Db::new(pool.clone(), settings.pool_timeout));
         let openapi = web::Data::new(routes::docs::openapi_document());

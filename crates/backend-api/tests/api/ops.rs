@@ -29,12 +29,7 @@ async fn health_reports_the_database_and_ready_answers_200() {
 async fn every_response_carries_a_request_id() {
     let app = TestApp::start();
     let mut seen = BTreeSet::new();
-    for path in [
-        "/api/tasks",
-        "/health",
-        "/nope",
-        "/api/tasks/bad",
-    ] {
+    for path in ["/api/tasks", "/health", "/nope", "/api/tasks/bad"] {
         let res = app.get(path).await;
         let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert!(!id.is_empty(), "{path}");
@@ -151,7 +146,10 @@ async fn metrics_are_not_served_on_the_api_port() {
             .await
             .unwrap();
         let body = crate::support::expect_error(res, 404).await;
-        assert_eq!(body["error"], "Not found", "{method} /metrics on the API port");
+        assert_eq!(
+            body["error"], "Not found",
+            "{method} /metrics on the API port"
+        );
     }
 }
 

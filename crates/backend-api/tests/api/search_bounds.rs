@@ -28,7 +28,8 @@ fn start(db: &TestDatabase, settings: backend_api::Settings) -> SpawnedBackend {
 }
 
 #[tokio::test]
-async fn a_search_past_the_statement_timeout_answers_503_with_retry_after_and_frees_its_connection() {
+async fn a_search_past_the_statement_timeout_answers_503_with_retry_after_and_frees_its_connection()
+{
     init_logs();
     let db = seeded();
     let backend = start(
@@ -59,7 +60,10 @@ async fn a_search_past_the_statement_timeout_answers_503_with_retry_after_and_fr
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Task>().await.unwrap().title, format!("seed {TASKS}"));
+    assert_eq!(
+        res.json::<Task>().await.unwrap().title,
+        format!("seed {TASKS}")
+    );
 }
 
 /// The id of the last task seeded, read behind the API.

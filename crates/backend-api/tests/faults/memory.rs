@@ -31,7 +31,8 @@ async fn concurrent_maximal_pages_of_control_characters_stay_far_below_the_pod_l
     db.seed_tasks(TASKS, "repeat(chr(1), 10000)");
     let port = free_port();
     let backend = ServiceProcess::start(BACKEND_BIN, port, &[("DATABASE_URL", db.url())]);
-    let url = |offset: usize| format!("http://127.0.0.1:{port}/api/tasks?limit=1000&offset={offset}");
+    let url =
+        |offset: usize| format!("http://127.0.0.1:{port}/api/tasks?limit=1000&offset={offset}");
     let client = client();
     let before = peak_rss_kib(backend.pid());
 
@@ -41,10 +42,21 @@ async fn concurrent_maximal_pages_of_control_characters_stay_far_below_the_pod_l
             let res = res.expect("an answer");
             assert_eq!(res.status(), 200);
             assert_eq!(res.headers()["x-total-count"], TASKS.to_string().as_str());
-            assert_eq!(res.headers()["x-page-truncated"], "true", "the page says it was cut");
+            assert_eq!(
+                res.headers()["x-page-truncated"],
+                "true",
+                "the page says it was cut"
+            );
             let tasks: Vec<serde_json::Value> = res.json().await.unwrap();
-            assert!(!tasks.is_empty() && tasks.len() < TASKS, "{} tasks", tasks.len());
-            assert_eq!(tasks[0]["description"].as_str().unwrap(), "\u{1}".repeat(10_000));
+            assert!(
+                !tasks.is_empty() && tasks.len() < TASKS,
+                "{} tasks",
+                tasks.len()
+            );
+            assert_eq!(
+                tasks[0]["description"].as_str().unwrap(),
+                "\u{1}".repeat(10_000)
+            );
         }
     }
     let peak = peak_rss_kib(backend.pid());
@@ -56,7 +68,10 @@ async fn concurrent_maximal_pages_of_control_characters_stay_far_below_the_pod_l
         let tasks: Vec<serde_json::Value> = res.json().await.unwrap();
         assert!(!tasks.is_empty(), "a page before the end is never empty");
         for t in tasks {
-            assert!(seen.insert(t["id"].as_str().unwrap().to_owned()), "twice: {t}");
+            assert!(
+                seen.insert(t["id"].as_str().unwrap().to_owned()),
+                "twice: {t}"
+            );
         }
         pages += 1;
         assert!(pages <= TASKS, "paging does not progress");
