@@ -217,7 +217,7 @@ bench_frontend() {
   PIDS+=("$!")
   wait_http "$api/ready"
   seed_tasks "$api"
-  BACKEND_API_URL="$api" HOST=127.0.0.1 PORT="$ui_port" SECRET_KEY="bench-only-secret-key-not-for-use" RUST_LOG=info \
+  BACKEND_API_URL="$api" HOST=127.0.0.1 PORT="$ui_port" METRICS_PORT=0 SECRET_KEY="bench-only-secret-key-not-for-use" RUST_LOG=info \
     "$bin/frontend" </dev/null >"$WORK_DIR/frontend.log" 2>&1 &
   PIDS+=("$!")
   RSS_PIDS[frontend]="$!"

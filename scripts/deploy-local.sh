@@ -220,7 +220,7 @@ run_local() {
   wait_ready backend-api "http://127.0.0.1:$LOCAL_API_PORT/ready" "$dir/backend-api.log" "$!"
 
   echo "==> starting frontend on 127.0.0.1:$LOCAL_UI_PORT"
-  BACKEND_API_URL="http://127.0.0.1:$LOCAL_API_PORT" HOST=127.0.0.1 PORT="$LOCAL_UI_PORT" \
+  BACKEND_API_URL="http://127.0.0.1:$LOCAL_API_PORT" HOST=127.0.0.1 PORT="$LOCAL_UI_PORT" METRICS_PORT=0 \
     SECRET_KEY="$(cat "$dir/secret_key")" RUST_LOG="${RUST_LOG:-info}" \
     "$bin/frontend" </dev/null >"$dir/frontend.log" 2>&1 &
   LOCAL_PIDS+=("$!")

@@ -122,7 +122,7 @@ main() {
   DATABASE_URL="postgres://taskmgr@127.0.0.1:$pg_port/postgres" HOST=127.0.0.1 PORT="$api_port" METRICS_PORT=0 RUST_LOG=warn \
     start_service backend-api "http://127.0.0.1:$api_port/ready" "$bin/backend-api"
   echo "==> frontend on 127.0.0.1:$ui_port"
-  BACKEND_API_URL="http://127.0.0.1:$api_port" HOST=127.0.0.1 PORT="$ui_port" RUST_LOG=warn \
+  BACKEND_API_URL="http://127.0.0.1:$api_port" HOST=127.0.0.1 PORT="$ui_port" METRICS_PORT=0 RUST_LOG=warn \
     SECRET_KEY="browser-test-only-key-$RANDOM$RANDOM" \
     start_service frontend "http://127.0.0.1:$ui_port/ready" "$bin/frontend"
 

@@ -68,7 +68,7 @@ start_services() {
   port="$(free_port)"
   FRONTEND_URL="http://127.0.0.1:$port"
   echo "==> starting frontend on $FRONTEND_URL"
-  BACKEND_API_URL="$BACKEND_URL" HOST=127.0.0.1 PORT="$port" SECRET_KEY="fuzz-stage-only-$RANDOM-$RANDOM-key" \
+  BACKEND_API_URL="$BACKEND_URL" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 SECRET_KEY="fuzz-stage-only-$RANDOM-$RANDOM-key" \
     RUST_LOG=warn "$bin/frontend" </dev/null >"$WORK_DIR/frontend.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready frontend "$FRONTEND_URL/ready" "$WORK_DIR/frontend.log" "$!"

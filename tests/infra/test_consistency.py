@@ -16,7 +16,8 @@ CRATES = ROOT / "crates"
 ENV_NAME = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
 # DATABASE_URL is the alternative to the POSTGRES_* variables, which Kubernetes passes from the ConfigMap and
 # the Secret; it is read but deliberately not provided.
-READ_BUT_NOT_PROVIDED = {"backend-api": {"DATABASE_URL"}, "frontend": set()}
+# TRUSTED_PROXIES is off by default (no proxy in front of the NodePort terminates TLS).
+READ_BUT_NOT_PROVIDED = {"backend-api": {"DATABASE_URL"}, "frontend": {"TRUSTED_PROXIES"}}
 
 
 def crate_source(svc, relative):
@@ -178,6 +179,7 @@ def test_the_role_init_container_runs_db_app_role_sql_with_the_postgres_image():
 def test_ports_agree_from_the_binary_to_the_service(svc):
     port = default_port(svc)
     c = container(svc)
+    # The metrics port, if any, is checked by test_metrics_are_served_only_inside_the_cluster.
     assert [p["containerPort"] for p in c["ports"] if p["name"] != "metrics"] == [port]
     assert int(env_value(svc, "PORT")) == port
     service = by_name("Service", svc)
@@ -197,6 +199,53 @@ def test_the_frontend_reaches_the_backend_and_the_backend_reaches_postgres_by_se
     assert config_value("POSTGRES_HOST") == postgres["metadata"]["name"]
     assert int(config_value("POSTGRES_PORT")) == postgres["spec"]["ports"][0]["port"] == \
         container("postgres")["ports"][0]["containerPort"]
+
+
+def default_metrics_port(svc):
+    match = re.search(r"DEFAULT_METRICS_PORT: u16 = (\d+)", crate_source(svc, "src/config.rs"))
+    assert match, f"no DEFAULT_METRICS_PORT in crates/{svc}/src/config.rs"
+    return int(match.group(1))
+
+
+# Services whose config.rs reads METRICS_PORT serve /metrics on a port of their own.
+METRICS_SERVICES = [svc for svc in SERVICES if "METRICS_PORT" in variables_read(svc)]
+
+
+@pytest.mark.parametrize("svc", METRICS_SERVICES)
+def test_metrics_are_served_only_inside_the_cluster(svc):
+    """Issue 11 item 9: /metrics on a port the Service does not expose, and that only pods may reach."""
+    port = default_metrics_port(svc)
+    assert port != default_port(svc)
+    named = {p["name"]: p["containerPort"] for p in container(svc)["ports"]}
+    assert named.get("metrics") == port, f"{svc}: containerPort named metrics should be {port}: {named}"
+    assert int(env_value(svc, "METRICS_PORT")) == port
+    annotations = by_name("Deployment", svc)["spec"]["template"]["metadata"].get("annotations", {})
+    if "prometheus.io/port" in annotations:
+        assert int(annotations["prometheus.io/port"]) == port
+    service_ports = by_name("Service", svc)["spec"]["ports"]
+    assert all(p["targetPort"] not in ("metrics", port) and p["port"] != port for p in service_ports), \
+        f"the Service of {svc} exposes its metrics port"
+    assert not flow(OUTSIDE, svc, port), f"{svc}:{port} reachable from outside the cluster"
+    rules = [rule for p in objects_of("NetworkPolicy") if "Ingress" in p["spec"]["policyTypes"]
+             and selects(p["spec"]["podSelector"], pods()[svc]) for rule in p["spec"].get("ingress", [])
+             if rule_allows(rule, "from", OUTSIDE, port) or any(q.get("port") == port for q in rule.get("ports", []))]
+    assert rules, f"no policy lets the cluster scrape {svc}:{port}"
+    for rule in rules:
+        assert rule.get("from") and all(set(peer) == {"namespaceSelector"} for peer in rule["from"]), \
+            f"{svc}:{port} should be open to pods of the cluster only: {rule}"
+
+
+def test_allowed_hosts_cover_every_way_the_ui_is_reached():
+    """Issue 11 item 8: the Host check must not lock out the NodePort (localhost:30080) or the Service name."""
+    hosts = config_value("ALLOWED_HOSTS").split(",")
+    frontend = by_name("Service", "frontend")
+    name, namespace = frontend["metadata"]["name"], frontend["metadata"]["namespace"]
+    for needed in ("localhost", "127.0.0.1", name, f"{name}.{namespace}.svc.cluster.local"):
+        assert needed in hosts, f"ALLOWED_HOSTS lacks {needed}: {hosts}"
+    default = re.search(r'DEFAULT_ALLOWED_HOSTS: &str = "([^"]*)"', crate_source("frontend", "src/config.rs"), re.S)
+    assert default, "no DEFAULT_ALLOWED_HOSTS in crates/frontend/src/config.rs"
+    assert set(hosts) == set(default.group(1).replace("\\\n", "").split(",")), \
+        "the ConfigMap and the frontend's default agree (compose and deploy.sh local rely on the default)"
 
 
 def test_node_port_is_the_one_kind_publishes_on_the_host():

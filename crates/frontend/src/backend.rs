@@ -8,8 +8,13 @@ use serde::de::DeserializeOwned;
 use task_types::{ErrorBody, NewTask, Priority, Task, TaskPatch};
 use uuid::Uuid;
 
+use crate::limits;
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The `/api` pass-through streams answers of up to about 60 MB (1,000 tasks of escaped text) to clients
+/// that may read slowly; the whole exchange still ends after this.
+const PASS_THROUGH_TIMEOUT: Duration = Duration::from_secs(30);
 /// `/health` answers from a live process at once; waiting longer only delays our own health answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 /// The backend's page-size ceiling for `limit`.
@@ -34,6 +39,9 @@ pub enum BackendError {
     /// Anything else: a 5xx, or an answer that is not the documented JSON.
     #[error("unexpected answer from the task service: {0}")]
     Unexpected(String),
+    /// A list answer larger than [`limits::PAGE_BYTES`]: the page does not show it.
+    #[error("the task list takes more than {} bytes", limits::PAGE_BYTES)]
+    PageTooLarge,
 }
 
 /// One page of tasks and how many match the filters in all (`X-Total-Count`).
@@ -120,7 +128,9 @@ impl Backend {
             .ok_or_else(|| {
                 BackendError::Unexpected("X-Total-Count missing from the task list".to_owned())
             })?;
-        let tasks = json(response).await?;
+        let body = read_at_most(response, limits::PAGE_BYTES).await?;
+        let tasks = serde_json::from_slice(&body)
+            .map_err(|e| BackendError::Unexpected(format!("undocumented JSON: {e}")))?;
         Ok(TaskList { tasks, total })
     }
 
@@ -179,6 +189,7 @@ impl Backend {
             .client
             .request(method, self.url(path_and_query))
             .headers(headers)
+            .timeout(PASS_THROUGH_TIMEOUT)
             .body(body);
         request.send().await.map_err(unreachable)
     }
@@ -225,6 +236,21 @@ fn unreachable(err: reqwest::Error) -> BackendError {
         "no answer"
     };
     BackendError::Unavailable(format!("{what}: {err}"))
+}
+
+/// The answer's body, refused once it passes `limit` bytes (before all of it is held).
+async fn read_at_most(mut response: Response, limit: usize) -> Result<Vec<u8>, BackendError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BackendError::PageTooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BackendError::PageTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, BackendError> {

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+pub use crate::hosts::AllowedHosts;
+pub use crate::limits::Limits;
+pub use crate::transport::TrustedProxies;
+
 /// Where the log filter comes from (read by `main` through env_logger).
 pub const LOG_ENV: &str = "RUST_LOG";
 
@@ -9,10 +13,19 @@ const HOST_ENV: &str = "HOST";
 const PORT_ENV: &str = "PORT";
 const BACKEND_API_URL_ENV: &str = "BACKEND_API_URL";
 const SECRET_KEY_ENV: &str = "SECRET_KEY";
+const METRICS_PORT_ENV: &str = "METRICS_PORT";
+const ALLOWED_HOSTS_ENV: &str = "ALLOWED_HOSTS";
+const TRUSTED_PROXIES_ENV: &str = "TRUSTED_PROXIES";
 
 const DEFAULT_HOST: &str = "0.0.0.0";
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_BACKEND_API_URL: &str = "http://backend-api:5000";
+/// The same port as the backend's, so that both pods are scraped alike.
+const DEFAULT_METRICS_PORT: u16 = 9090;
+/// Every documented way to reach the UI: localhost:30080 (kind, compose, `deploy.sh local`), the loopback
+/// addresses, and the Kubernetes Service `frontend` in its namespace. Ports are not compared (see [`crate::hosts`]).
+const DEFAULT_ALLOWED_HOSTS: &str = "localhost,127.0.0.1,[::1],frontend,frontend.task-manager,\
+frontend.task-manager.svc,frontend.task-manager.svc.cluster.local";
 /// Shorter keys make the HMAC on the cookies guessable in practice.
 const MIN_SECRET_KEY_LEN: usize = 16;
 
@@ -26,6 +39,14 @@ pub struct Settings {
     pub backend_api_url: String,
     /// Signs the CSRF and flash cookies. `None`: a random key per process (fine for one replica only).
     pub secret_key: Option<String>,
+    /// Where `/metrics` is served, apart from the UI (0: a free port, in tests).
+    pub metrics_port: u16,
+    /// The `Host` names the UI answers to.
+    pub allowed_hosts: AllowedHosts,
+    /// Proxies whose `X-Forwarded-Proto` is believed (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// Body deadline and upload cap (fixed in production; tests shorten them).
+    pub limits: Limits,
 }
 
 // By hand so that the secret key never reaches a log line.
@@ -36,16 +57,21 @@ impl fmt::Debug for Settings {
             .field("port", &self.port)
             .field("backend_api_url", &self.backend_api_url)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<set>"))
+            .field("metrics_port", &self.metrics_port)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
-/// A bad environment variable: the message names it and says what it expects.
+/// A bad environment variable, in the backend's words: `invalid configuration: PORT must be a port
+/// number 0-65535, not "eighty"` (the start then exits 2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{var}: {problem}")]
+#[error("invalid configuration: {var} must be {expected}")]
 pub struct ConfigError {
     pub var: &'static str,
-    pub problem: String,
+    pub expected: String,
 }
 
 impl Settings {
@@ -58,20 +84,27 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let host = lookup(HOST_ENV).unwrap_or_else(|| DEFAULT_HOST.to_owned());
         if host.trim().is_empty() {
+            return Err(bad(HOST_ENV, "an address to listen on, such as 0.0.0.0"));
+        }
+        let port = parse_port(PORT_ENV, lookup(PORT_ENV), DEFAULT_PORT)?;
+        let metrics_port = parse_port(
+            METRICS_PORT_ENV,
+            lookup(METRICS_PORT_ENV),
+            DEFAULT_METRICS_PORT,
+        )?;
+        if metrics_port != 0 && metrics_port == port {
             return Err(bad(
-                HOST_ENV,
-                "expected an address to listen on, such as 0.0.0.0",
+                METRICS_PORT_ENV,
+                format!("a port other than PORT ({port}): metrics stay off the UI's port"),
             ));
         }
-        let port = match lookup(PORT_ENV) {
-            None => DEFAULT_PORT,
-            Some(raw) => raw.trim().parse::<u16>().map_err(|_| {
-                bad(
-                    PORT_ENV,
-                    format!("expected a port number 0-65535, got {raw:?}"),
-                )
-            })?,
-        };
+        let allowed_hosts = AllowedHosts::parse(
+            &lookup(ALLOWED_HOSTS_ENV).unwrap_or_else(|| DEFAULT_ALLOWED_HOSTS.to_owned()),
+        )
+        .map_err(|e| bad(ALLOWED_HOSTS_ENV, e))?;
+        let trusted_proxies =
+            TrustedProxies::parse(&lookup(TRUSTED_PROXIES_ENV).unwrap_or_default())
+                .map_err(|e| bad(TRUSTED_PROXIES_ENV, e))?;
         let backend_api_url = parse_backend_url(
             &lookup(BACKEND_API_URL_ENV).unwrap_or_else(|| DEFAULT_BACKEND_API_URL.to_owned()),
         )?;
@@ -80,7 +113,7 @@ impl Settings {
             Some(key) if key.chars().count() < MIN_SECRET_KEY_LEN => {
                 return Err(bad(
                     SECRET_KEY_ENV,
-                    format!("expected at least {MIN_SECRET_KEY_LEN} characters (or leave it unset for a random per-process key)"),
+                    format!("at least {MIN_SECRET_KEY_LEN} characters (or unset, for a random per-process key)"),
                 ))
             }
             Some(key) => Some(key),
@@ -90,6 +123,10 @@ impl Settings {
             port,
             backend_api_url,
             secret_key,
+            metrics_port,
+            allowed_hosts,
+            trusted_proxies,
+            limits: Limits::default(),
         })
     }
 
@@ -100,6 +137,10 @@ impl Settings {
             port: 0,
             backend_api_url: backend_api_url.trim_end_matches('/').to_owned(),
             secret_key: Some("test-only-secret-key-not-for-production".to_owned()),
+            metrics_port: 0,
+            allowed_hosts: AllowedHosts::parse(DEFAULT_ALLOWED_HOSTS).expect("valid defaults"),
+            trusted_proxies: TrustedProxies::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -116,27 +157,37 @@ pub fn healthcheck_port() -> Result<u16, ConfigError> {
     .map(|s| s.port)
 }
 
+fn parse_port(var: &'static str, raw: Option<String>, default: u16) -> Result<u16, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| bad(var, format!("a port number 0-65535, not {raw:?}"))),
+    }
+}
+
 fn parse_backend_url(raw: &str) -> Result<String, ConfigError> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| {
         bad(
             BACKEND_API_URL_ENV,
-            format!("expected an http:// URL, got {raw:?} ({e})"),
+            format!("an http:// URL, not {raw:?} ({e})"),
         )
     })?;
     // The client is built without TLS: in-cluster traffic is plain HTTP.
     if url.scheme() != "http" || url.host_str().is_none() {
         return Err(bad(
             BACKEND_API_URL_ENV,
-            format!("expected an http://host[:port] URL, got {raw:?}"),
+            format!("an http://host[:port] URL, not {raw:?}"),
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
+fn bad(var: &'static str, expected: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
-        problem: problem.into(),
+        expected: expected.into(),
     }
 }
 
@@ -160,6 +211,11 @@ mod tests {
         assert_eq!(s.port, 8080);
         assert_eq!(s.backend_api_url, "http://backend-api:5000");
         assert_eq!(s.secret_key, None);
+        assert_eq!(s.metrics_port, 9090);
+        assert!(s.allowed_hosts.allows("localhost:30080"));
+        assert!(s.allowed_hosts.allows("frontend:8080"));
+        assert!(!s.allowed_hosts.allows("rebind.example:30080"));
+        assert_eq!(s.trusted_proxies, TrustedProxies::default());
     }
 
     #[test]
@@ -169,8 +225,15 @@ mod tests {
             ("PORT", "9000"),
             ("BACKEND_API_URL", "http://localhost:5001/"),
             ("SECRET_KEY", "0123456789abcdef0123"),
+            ("METRICS_PORT", "9100"),
+            ("ALLOWED_HOSTS", "tasks.example.org"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8"),
         ])
         .unwrap();
+        assert_eq!(s.metrics_port, 9100);
+        assert!(s.allowed_hosts.allows("tasks.example.org:443"));
+        assert!(!s.allowed_hosts.allows("localhost"));
+        assert!(s.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
         assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 9000));
         assert_eq!(s.backend_api_url, "http://localhost:5001");
         assert_eq!(s.secret_key.as_deref(), Some("0123456789abcdef0123"));
@@ -179,24 +242,35 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable() {
         let cases = [
-            ("PORT", "eighty", "PORT: expected a port number"),
-            ("PORT", "70000", "PORT: expected a port number"),
+            ("PORT", "eighty", "PORT must be a port number"),
+            ("PORT", "70000", "PORT must be a port number"),
+            ("METRICS_PORT", "x", "METRICS_PORT must be a port number"),
+            (
+                "METRICS_PORT",
+                "8080",
+                "METRICS_PORT must be a port other than PORT",
+            ),
             (
                 "BACKEND_API_URL",
                 "backend:5000",
-                "BACKEND_API_URL: expected an http",
+                "BACKEND_API_URL must be an http",
             ),
             (
                 "BACKEND_API_URL",
                 "https://backend",
-                "BACKEND_API_URL: expected an http://host",
+                "BACKEND_API_URL must be an http://host",
             ),
-            ("SECRET_KEY", "short", "SECRET_KEY: expected at least 16"),
-            ("HOST", " ", "HOST: expected an address"),
+            ("SECRET_KEY", "short", "SECRET_KEY must be at least 16"),
+            ("HOST", " ", "HOST must be an address"),
+            ("ALLOWED_HOSTS", " , ", "ALLOWED_HOSTS must be"),
+            ("TRUSTED_PROXIES", "10.0.0.0/99", "TRUSTED_PROXIES must be"),
         ];
         for (var, value, expected) in cases {
             let err = settings(&[(var, value)]).unwrap_err().to_string();
-            assert!(err.starts_with(expected), "{var}={value:?} gave {err:?}");
+            assert!(
+                err.starts_with(&format!("invalid configuration: {expected}")),
+                "{var}={value:?} gave {err:?}"
+            );
             assert!(!err.contains('\n'), "one line: {err:?}");
         }
     }

@@ -1,10 +1,11 @@
 //! Everything a page can fail with, as a status code and an error page that shares the layout.
 
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::backend::BackendError;
-use crate::templates;
+use crate::{limits, templates};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -20,6 +21,12 @@ pub enum PageError {
     BadRequest(String),
     #[error("form too large")]
     TooLarge,
+    #[error("Host not allowed")]
+    BadHost,
+    #[error("the body did not arrive in time")]
+    BodyTimeout,
+    #[error("busy")]
+    Busy,
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
@@ -64,12 +71,45 @@ impl PageError {
                 false,
             ),
             PageError::BadRequest(message) => page(StatusCode::BAD_REQUEST, "Bad request", message, false),
-            PageError::TooLarge => page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Too much text",
-                "The form was too large to accept, so nothing was changed.",
+            PageError::TooLarge => ErrorPage {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                title: "Too much text",
+                message: format!(
+                    "The request was too large to accept (at most {} KiB), so nothing was changed.",
+                    limits::BODY_LIMIT / 1024
+                ),
+                banner: false,
+            },
+            PageError::BadHost => page(
+                StatusCode::BAD_REQUEST,
+                "Unknown host",
+                "This server does not answer to that host name. Use the address taskmgr was deployed with (see ALLOWED_HOSTS).",
                 false,
             ),
+            PageError::BodyTimeout => ErrorPage {
+                status: StatusCode::REQUEST_TIMEOUT,
+                title: "Request timed out",
+                message: format!(
+                    "The request body did not arrive within {} s, so nothing was changed. Try again.",
+                    limits::BODY_DEADLINE.as_secs()
+                ),
+                banner: false,
+            },
+            PageError::Busy => page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                "Too many requests are being handled at once. Nothing was changed: try again in a moment.",
+                true,
+            ),
+            PageError::Backend(BackendError::PageTooLarge) => ErrorPage {
+                status: StatusCode::BAD_GATEWAY,
+                title: "Page too large",
+                message: format!(
+                    "The tasks on this page take more than {} MiB, more than the UI shows at once. Choose a smaller page size or narrow the filters.",
+                    limits::PAGE_BYTES / (1024 * 1024)
+                ),
+                banner: true,
+            },
             PageError::Backend(BackendError::Unavailable(_)) => page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Task service unavailable",
@@ -110,8 +150,39 @@ impl ResponseError for PageError {
         context.insert("title", page.title);
         context.insert("message", &page.message);
         context.insert("banner", &page.banner);
-        html(page.status, templates::render("error.html", &context))
+        let mut response = html(page.status, templates::render("error.html", &context));
+        self.add_retry_after(&mut response);
+        response
     }
+}
+
+impl PageError {
+    /// A 503 "busy" says when to come back.
+    fn add_retry_after(&self, response: &mut HttpResponse) {
+        if matches!(self, PageError::Busy) {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(limits::RETRY_AFTER_SECONDS));
+        }
+    }
+}
+
+/// An error answered before a handler runs: JSON (`{"error": ...}`, the API's shape) under `/api`,
+/// the error page everywhere else.
+pub fn answer(path: &str, err: &PageError) -> HttpResponse {
+    if path == "/api" || path.starts_with("/api/") {
+        let page = err.page();
+        let mut response = json_error(page.status, &page.message);
+        err.add_retry_after(&mut response);
+        response
+    } else {
+        err.error_response()
+    }
+}
+
+/// The API's error shape, `{"error": ...}`.
+pub fn json_error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": message }))
 }
 
 /// An HTML response; a template failure (a bug) becomes a plain-text 500.
@@ -140,6 +211,10 @@ mod tests {
             (PageError::Csrf, 403),
             (PageError::BadRequest("Unknown priority".to_owned()), 400),
             (PageError::TooLarge, 413),
+            (PageError::BadHost, 400),
+            (PageError::BodyTimeout, 408),
+            (PageError::Busy, 503),
+            (PageError::Backend(BackendError::PageTooLarge), 502),
             (
                 PageError::Backend(BackendError::Unavailable("refused".to_owned())),
                 503,
@@ -164,5 +239,19 @@ mod tests {
                 "{error}: the banner is for outages"
             );
         }
+    }
+
+    #[test]
+    fn early_refusals_answer_json_under_api_and_a_page_elsewhere() {
+        let api = answer("/api/tasks", &PageError::Busy);
+        assert_eq!(api.status().as_u16(), 503);
+        assert_eq!(api.headers().get(RETRY_AFTER).unwrap(), "2");
+        let body = api.into_body().try_into_bytes().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(json["error"].as_str().unwrap().contains("try again"));
+        let page = answer("/tasks", &PageError::BodyTimeout);
+        assert_eq!(page.status().as_u16(), 408);
+        let body = page.into_body().try_into_bytes().unwrap();
+        assert!(std::str::from_utf8(&body).unwrap().contains("within 10 s"));
     }
 }

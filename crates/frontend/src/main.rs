@@ -22,14 +22,19 @@ fn serve() -> ExitCode {
         .init();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
-        Err(e) => return fail(&format!("configuration error: {e}")),
+        // The backend's format and exit code: `invalid configuration: PORT must be ...`, exit 2.
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = frontend::startup::Application::build(&settings)?;
         log::info!(
-            "frontend listening on {}:{} (backend {})",
+            "frontend listening on {}:{}, metrics on port {} (backend {})",
             settings.host,
             app.port(),
+            app.metrics_port(),
             settings.backend_api_url
         );
         app.run_until_stopped().await

@@ -6,19 +6,23 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 /// Stops a running server; re-exported so harnesses need not depend on actix-web.
 pub use actix_web::dev::ServerHandle;
-use actix_web::middleware::Logger;
+use std::sync::Arc;
+
+use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
-use actix_web_prom::PrometheusMetricsBuilder;
+use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
 use crate::config::Settings;
+use crate::metrics::MetricsPort;
 use crate::signing::Signer;
 use crate::state::AppState;
-use crate::{routes, security, templates};
+use crate::{gate, hosts, limits, metrics, routes, security, templates, transport};
 
-/// A bound, running frontend server.
+/// A bound, running frontend server: the UI on one port, `/metrics` on another.
 pub struct Application {
     port: u16,
+    metrics_port: u16,
     server: Server,
 }
 
@@ -36,31 +40,55 @@ impl Application {
         let state = web::Data::new(AppState {
             backend,
             signer: Signer::new(settings.secret_key.as_deref()),
+            allowed_hosts: settings.allowed_hosts.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            limits: settings.limits,
+            uploads: Arc::new(Semaphore::new(settings.limits.max_uploads)),
+            list_renders: Semaphore::new(limits::LIST_RENDERS),
         });
-        let metrics = PrometheusMetricsBuilder::new("frontend")
-            .endpoint("/metrics")
-            .mask_unmatched_patterns("UNKNOWN")
-            .build()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let prometheus = metrics::middleware()?;
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = TcpListener::bind((settings.host.as_str(), settings.metrics_port))?;
+        let metrics = web::Data::new(MetricsPort {
+            port: metrics_listener.local_addr()?.port(),
+            registry: prometheus.registry.clone(),
+        });
+        let metrics_port = metrics.port;
+        // Middleware runs outermost last-wrapped first: log, split off the metrics port, count, security
+        // headers, Secure cookies over HTTPS, the Host check, then bodies under their limits.
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .configure(routes::configure)
+                .wrap(from_fn(gate::read_bodies))
+                .wrap(from_fn(hosts::check))
+                .wrap(from_fn(transport::secure_cookies))
                 .wrap(security::headers())
-                .wrap(metrics.clone())
+                .wrap(prometheus.clone())
+                .wrap(from_fn(metrics::split))
                 .wrap(Logger::new("%r %s %Dms"))
         })
         .shutdown_timeout(10)
         .listen(listener)?
+        .listen(metrics_listener)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            metrics_port,
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
     }
 
     /// Stops the server (tests use it to take a frontend down).

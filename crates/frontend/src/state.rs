@@ -1,9 +1,21 @@
-//! What every handler shares: the backend client (one connection pool) and the cookie signer.
+//! What every handler and middleware shares: the backend client (one connection pool), the cookie
+//! signer, the request checks' settings and the slots that bound concurrent work.
+
+use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
+use crate::config::{AllowedHosts, Limits, TrustedProxies};
+use crate::gate::Uploads;
 use crate::signing::Signer;
 
 pub struct AppState {
     pub backend: Backend,
     pub signer: Signer,
+    pub allowed_hosts: AllowedHosts,
+    pub trusted_proxies: TrustedProxies,
+    pub limits: Limits,
+    /// Bodies in flight (see [`crate::gate`]).
+    pub uploads: Uploads,
+    /// List pages being fetched and rendered (see [`crate::limits::LIST_RENDERS`]).
+    pub list_renders: Semaphore,
 }

@@ -28,6 +28,8 @@ pub struct SpawnedFrontend {
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base_url: String,
     pub port: u16,
+    /// Where `/metrics` is served (a port of its own).
+    pub metrics_port: u16,
     server: ServerThread,
 }
 
@@ -52,13 +54,18 @@ pub fn spawn_frontend(backend_url: &str) -> SpawnedFrontend {
 
 /// [`spawn_frontend`] with settings of your own; returns once the server accepts connections.
 pub fn spawn_frontend_with(settings: Settings) -> Result<SpawnedFrontend, String> {
-    let (port, server) = ServerThread::spawn("test-frontend", move || {
+    let ((port, metrics_port), server) = ServerThread::spawn("test-frontend", move || {
         let app = Application::build(&settings).map_err(|e| e.to_string())?;
-        Ok((app.port(), app.handle(), app.run_until_stopped()))
+        Ok((
+            (app.port(), app.metrics_port()),
+            app.handle(),
+            app.run_until_stopped(),
+        ))
     })?;
     Ok(SpawnedFrontend {
         base_url: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         server,
     })
 }
@@ -71,6 +78,8 @@ pub struct Browser {
     client: reqwest::Client,
     cookies: BTreeMap<String, String>,
     csrf_token: Option<String>,
+    /// Sent with every request (e.g. the `X-Forwarded-Proto` of a TLS proxy).
+    extra_headers: Vec<(String, String)>,
 }
 
 /// A page as the browser got it.
@@ -111,7 +120,14 @@ impl Browser {
             client,
             cookies: BTreeMap::new(),
             csrf_token: None,
+            extra_headers: Vec::new(),
         }
+    }
+
+    /// This session, sending `name: value` with every request from now on.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.extra_headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// `GET path`; remembers the page's CSRF token if it has a form.
@@ -197,7 +213,10 @@ impl Browser {
         format!("{}{}", self.base_url, path)
     }
 
-    fn with_cookies(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    fn with_cookies(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (name, value) in &self.extra_headers {
+            request = request.header(name, value);
+        }
         if self.cookies.is_empty() {
             return request;
         }

@@ -9,8 +9,8 @@
 //! let code = backend.wait_for_exit(std::time::Duration::from_secs(30));
 //! ```
 //!
-//! The child gets a clean environment (`PATH`, `HOST=127.0.0.1`, `PORT`, `METRICS_PORT=0`, `RUST_LOG=warn`, plus what the
-//! test passes), stdin from /dev/null and its output in a log file, and is killed when the value drops.
+//! The child gets a clean environment (`PATH`, `HOST=127.0.0.1`, `PORT`, `METRICS_PORT=0` so that services
+//! side by side do not contend for the default metrics port, `RUST_LOG=warn`, plus what the test passes), stdin from /dev/null and its output in a log file, and is killed when the value drops.
 
 use std::io::Read;
 use std::net::TcpStream;

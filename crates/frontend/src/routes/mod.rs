@@ -9,15 +9,12 @@ use actix_web::error::{InternalError, QueryPayloadError, UrlencodedError};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::PageError;
-
-/// Forms carry at most a 255-character title and a 10,000-character description; URL-encoded
-/// multi-byte text can take 12 bytes per character, so this leaves room without inviting floods.
-const FORM_LIMIT: usize = 256 * 1024;
+use crate::limits::BODY_LIMIT;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
-            .limit(FORM_LIMIT)
+            .limit(BODY_LIMIT)
             .error_handler(form_error),
     )
     .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -13,6 +13,7 @@ use crate::backend::BackendError;
 use crate::csrf;
 use crate::error::PageError;
 use crate::flash::Flash;
+use crate::limits;
 use crate::listing::{
     back_url, ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE,
 };
@@ -178,6 +179,11 @@ async fn list_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> PageResult {
+    // A few pages at a time, each holding at most PAGE_BYTES of JSON and its rendering.
+    let _turn = actix_web::rt::time::timeout(limits::LIST_WAIT, state.list_renders.acquire())
+        .await
+        .map_err(|_| PageError::Busy)?
+        .expect("the semaphore is never closed");
     let backend = &state.backend;
     let request = view.backend_request();
     // The page, the completed count and (when filtered) the overall count, in parallel.

@@ -1,13 +1,19 @@
 //! `/api/*` passed to the backend as it is, so API clients need only the frontend's address:
 //! method, path and query, body and the headers that matter go through; the backend's status,
-//! body and headers come back unchanged.
+//! body and headers come back unchanged, the body streamed (so memory per request stays small
+//! whatever the size of the answer).
+//!
+//! Only paths that stay under `/api/` reach the backend: the URL parser would resolve `..` (also
+//! encoded as `%2e%2e`) and let `/api/%2e%2e/metrics` reach the backend's own endpoints.
 
+use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
-use serde_json::json;
+use futures_util::{stream, StreamExt};
 
 use crate::backend::BackendError;
+use crate::error::json_error;
+use crate::limits;
 use crate::state::AppState;
 
 /// Request headers the backend needs to answer as it would directly.
@@ -20,18 +26,32 @@ const RESPONSE_HEADERS: [&str; 5] = [
     "x-request-id",
     "allow",
 ];
-/// The backend refuses bodies over 64 KiB itself (413); beyond this we do not even read them.
-const BODY_LIMIT: usize = 256 * 1024;
+/// Encoded `.`, `/` and `\`: a path that needs them is not an API path, and decoded they could
+/// climb out of `/api/`.
+const ENCODED_SEPARATORS: [&str; 3] = ["%2e", "%2f", "%5c"];
 
 pub async fn forward(
     req: HttpRequest,
     mut payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    // The raw path, as the client sent it (not decoded).
+    let path = req.uri().path();
+    if !stays_under_api(path) {
+        log::warn!("/api pass-through: refused the path {path:?}");
+        // 404 as for any other path the API does not have (the OpenAPI document's answer for bad ids).
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "Not found: API paths stay under /api/, without '.' or '..' segments or encoded dots, slashes or backslashes",
+        );
+    }
+    // The body gate has read and bounded it already; this only collects it.
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         match chunk {
-            Ok(chunk) if body.len() + chunk.len() <= BODY_LIMIT => body.extend_from_slice(&chunk),
+            Ok(chunk) if body.len() + chunk.len() <= limits::BODY_LIMIT => {
+                body.extend_from_slice(&chunk)
+            }
             Ok(_) => return json_error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
             Err(_) => {
                 return json_error(
@@ -52,10 +72,7 @@ pub async fn forward(
             }
         }
     }
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or(req.path(), |pq| pq.as_str());
+    let path_and_query = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
 
     let answer = match state
         .backend
@@ -85,19 +102,67 @@ pub async fn forward(
             response.append_header((name, value.as_bytes()));
         }
     }
-    match answer.bytes().await {
-        Ok(bytes) => response.body(bytes),
-        Err(e) => {
-            log::warn!("/api pass-through: the backend's answer broke off: {e}");
-            json_error(
-                StatusCode::BAD_GATEWAY,
-                "The task service's answer broke off",
-            )
+    let length = answer.content_length();
+    // Chunk by chunk as the backend sends them: actix asks for the next one only once the client
+    // has taken the last, so a slow reader holds one chunk, not the whole answer. A break-off
+    // after the head has gone out can only end the connection (the client sees a short body).
+    let chunks = stream::unfold(Some(answer), |answer| async move {
+        let mut answer = answer?;
+        match answer.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(answer))),
+            Ok(None) => None,
+            Err(e) => {
+                log::warn!("/api pass-through: the backend's answer broke off: {e}");
+                Some((Err(actix_web::error::ErrorBadGateway(e)), None))
+            }
         }
+    });
+    match length {
+        Some(length) => response.body(SizedStream::new(length, chunks.boxed_local())),
+        None => response.streaming(chunks),
     }
 }
 
-/// The API's error shape, `{"error": ...}`, for failures of the pass-through itself.
-fn json_error(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message }))
+/// Whether `raw_path` (undecoded) names something under `/api/` and nothing else: no `.` or `..`
+/// segment, no encoded dot, slash or backslash, no backslash at all.
+pub fn stays_under_api(raw_path: &str) -> bool {
+    let lower = raw_path.to_ascii_lowercase();
+    raw_path.starts_with("/api/")
+        && !raw_path.contains('\\')
+        && !ENCODED_SEPARATORS.iter().any(|e| lower.contains(e))
+        && !raw_path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stays_under_api;
+
+    #[test]
+    fn only_paths_under_api_go_through() {
+        for ok in [
+            "/api/tasks",
+            "/api/tasks/0b5e",
+            "/api/tasks.json",
+            "/api/a%20b",
+            "/api/",
+        ] {
+            assert!(stays_under_api(ok), "{ok}");
+        }
+        for refused in [
+            "/api/../metrics",
+            "/api/tasks/../../health",
+            "/api/%2e%2e/metrics",
+            "/api/%2E%2e/ready",
+            "/api/.%2E/ready",
+            "/api/tasks%2f..%2f..%2fhealth",
+            "/api/%5c..%5chealth",
+            "/api/..\\health",
+            "/api/./tasks",
+            "/metrics",
+        ] {
+            assert!(!stays_under_api(refused), "{refused}");
+        }
+    }
 }

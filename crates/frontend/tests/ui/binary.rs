@@ -35,23 +35,31 @@ fn healthcheck_exits_0_for_a_live_frontend_and_1_otherwise() {
     assert!(String::from_utf8_lossy(&dead.stderr).contains("unreachable"));
 }
 
+/// Issue 15 item 3: the README's format, the backend's: `invalid configuration: PORT must be ...`, exit 2.
 #[test]
-fn bad_settings_stop_the_start_with_one_line_naming_the_variable() {
+fn bad_settings_stop_the_start_with_one_line_in_the_documented_format() {
     for (var, value) in [
         ("PORT", "eighty"),
+        ("METRICS_PORT", "-1"),
         ("BACKEND_API_URL", "backend:5000"),
         ("SECRET_KEY", "short"),
+        ("ALLOWED_HOSTS", "http://localhost/"),
+        ("TRUSTED_PROXIES", "proxy"),
     ] {
         let output = Command::new(BINARY)
+            .env_clear()
             .env(var, value)
             .env("HOST", "127.0.0.1")
             .env("PORT", if var == "PORT" { value } else { "0" })
             .output()
             .unwrap();
-        assert_eq!(output.status.code(), Some(1), "{var}={value}");
+        assert_eq!(output.status.code(), Some(2), "{var}={value}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.trim().lines().count(), 1, "{var}={value}: {stderr}");
-        assert!(stderr.contains(var), "{var}={value}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("invalid configuration: {var} must be ")),
+            "{var}={value}: {stderr}"
+        );
     }
 }
 
@@ -61,6 +69,7 @@ fn without_a_secret_key_it_warns_that_replicas_need_one() {
         .env_remove("SECRET_KEY")
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
+        .env("METRICS_PORT", "0")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

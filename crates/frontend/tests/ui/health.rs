@@ -32,11 +32,21 @@ async fn health_ready_and_metrics_answer() {
         .send()
         .await
         .unwrap();
-    let metrics = client
+    // Issue 11 item 9: metrics on a port of their own, which the NodePort does not expose.
+    let public = client
         .get(stack.frontend.url("/metrics"))
         .send()
         .await
         .unwrap();
+    assert_eq!(public.status(), 404, "not on the UI's port");
+    assert!(!public
+        .text()
+        .await
+        .unwrap()
+        .contains("frontend_http_requests_total"));
+    let metrics_url = format!("http://127.0.0.1:{}/metrics", stack.frontend.metrics_port);
+    assert_ne!(stack.frontend.metrics_port, stack.frontend.port);
+    let metrics = client.get(&metrics_url).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
     assert!(
@@ -50,6 +60,10 @@ async fn health_ready_and_metrics_answer() {
         ),
         "{text}"
     );
+    // The metrics port serves nothing else, and scrapes are not counted as UI requests.
+    assert!(!text.contains("endpoint=\"/metrics\""), "{text}");
+    let other = format!("http://127.0.0.1:{}/api/tasks", stack.frontend.metrics_port);
+    assert_eq!(client.get(&other).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]

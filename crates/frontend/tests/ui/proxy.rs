@@ -2,6 +2,8 @@
 
 use reqwest::{Client, Method};
 
+use test_support::raw_http::{request, send};
+
 use crate::support::{json_of, Stack};
 
 /// A request body: its content type and text.
@@ -155,4 +157,42 @@ async fn the_pass_through_answers_json_errors_of_its_own() {
         .unwrap();
     assert_eq!(response.status(), 413);
     assert!(json_of(&response.text().await.unwrap())["error"].is_string());
+}
+
+/// Issue 11 item 1: the URL parser resolved dot segments, so `/api/%2e%2e/metrics` reached the
+/// backend's own `/metrics`. Sent raw, since client libraries normalise such paths themselves.
+#[tokio::test]
+async fn paths_that_climb_out_of_api_never_reach_the_backend() {
+    let stack = Stack::start();
+    let address = stack.frontend_address();
+    for path in [
+        "/api/%2e%2e/metrics",
+        "/api/%2E%2e/ready",
+        "/api/tasks/../../health",
+        "/api/tasks/%2e%2e/%2e%2e/health",
+        "/api/tasks%2f..%2f..%2fmetrics",
+        "/api/..%5cmetrics",
+        "/api/./tasks",
+    ] {
+        let answer =
+            tokio::task::spawn_blocking(move || send(address, &request("GET", path, &[], b"")))
+                .await
+                .unwrap();
+        assert_eq!(answer.status, 404, "{path}: {}", answer.text());
+        let error = answer.json()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains("under /api/"), "{path}: {error}");
+        let text = answer.text();
+        assert!(
+            !text.contains("# TYPE") && !text.contains("healthy") && !text.contains("ready"),
+            "{path} reached a backend endpoint: {text}"
+        );
+    }
+    // Ordinary API paths still go through.
+    let answer = tokio::task::spawn_blocking(move || {
+        send(address, &request("GET", "/api/tasks?limit=1", &[], b""))
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json(), serde_json::json!([]));
 }

@@ -1,5 +1,6 @@
 //! CSRF, cookies and security headers; and that no GET changes anything.
 
+use frontend::config::TrustedProxies;
 use test_support::frontend::{spawn_frontend, Browser};
 
 use crate::support::{has_layout, Stack};
@@ -179,4 +180,60 @@ async fn no_get_changes_anything() {
         assert!(has_layout(&page.body), "{path}");
     }
     assert_eq!(stack.tasks().await, vec![task]);
+}
+
+/// Issue 11 item 9: over HTTPS (TLS ended by a proxy in TRUSTED_PROXIES that says so) the CSRF and
+/// flash cookies are `Secure` and answers carry HSTS; over HTTP, or when anyone else claims HTTPS, not.
+#[tokio::test]
+async fn cookies_are_secure_over_https_from_a_trusted_proxy_only() {
+    let stack = Stack::start_with(|settings| {
+        settings.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+    });
+    let mut https = stack.browser().with_header("x-forwarded-proto", "https");
+    let page = https.get("/").await;
+    let csrf = page
+        .header("set-cookie")
+        .expect("a new session sets its cookie");
+    assert!(
+        csrf.starts_with("taskmgr_csrf=") && csrf.contains("Secure"),
+        "{csrf}"
+    );
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax"),
+        "{csrf}"
+    );
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    let redirect = https
+        .submit("/tasks", &[("title", "Over TLS"), ("priority", "low")])
+        .await;
+    assert_eq!(redirect.status, 303);
+    let flash = redirect.header("set-cookie").expect("the flash cookie");
+    assert!(
+        flash.starts_with("taskmgr_flash=") && flash.contains("Secure"),
+        "{flash}"
+    );
+
+    let page = stack.browser().get("/").await;
+    assert!(
+        !page.header("set-cookie").unwrap().contains("Secure"),
+        "plain HTTP"
+    );
+    assert_eq!(
+        page.header("strict-transport-security"),
+        None,
+        "no HSTS over HTTP"
+    );
+
+    // The same claim from a client that is not a trusted proxy is ignored (the default: none trusted).
+    let untrusted = Stack::start();
+    let page = untrusted
+        .browser()
+        .with_header("x-forwarded-proto", "https")
+        .get("/")
+        .await;
+    assert!(!page.header("set-cookie").unwrap().contains("Secure"));
+    assert_eq!(page.header("strict-transport-security"), None);
 }

@@ -1,10 +1,11 @@
 //! The stack each test gets, and helpers to look at the data behind the UI's back (through the
 //! backend's API, which the frontend never bypasses either).
 
+use frontend::config::Settings;
 use serde_json::{json, Value};
 use task_types::Task;
 use test_support::backend::{spawn_backend, spawn_backend_with, test_settings, SpawnedBackend};
-use test_support::frontend::{spawn_frontend, Browser, SpawnedFrontend};
+use test_support::frontend::{spawn_frontend_with, Browser, SpawnedFrontend};
 use test_support::postgres::TestDatabase;
 use uuid::Uuid;
 
@@ -19,9 +20,16 @@ pub struct Stack {
 
 impl Stack {
     pub fn start() -> Stack {
+        Stack::start_with(|_| {})
+    }
+
+    /// A stack whose frontend runs with settings changed by `adjust` (shorter limits, trusted proxies).
+    pub fn start_with(adjust: impl FnOnce(&mut Settings)) -> Stack {
         let db = TestDatabase::migrated();
         let backend = spawn_backend(db.url());
-        let frontend = spawn_frontend(&backend.base_url);
+        let mut settings = Settings::for_tests(&backend.base_url);
+        adjust(&mut settings);
+        let frontend = spawn_frontend_with(settings).expect("the frontend starts");
         let backend_port = backend.port();
         Stack {
             frontend,
@@ -34,6 +42,11 @@ impl Stack {
 
     pub fn browser(&self) -> Browser {
         Browser::new(&self.frontend.base_url)
+    }
+
+    /// The frontend's address, for raw HTTP.
+    pub fn frontend_address(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.frontend.port).into()
     }
 
     /// The backend's own URL for `path`.

@@ -1,0 +1,142 @@
+//! Issue 11 item 3: the frontend's memory per request is bounded whatever the data. Descriptions of
+//! 10,000 control characters are escaped as `\u0001` in JSON, so `limit=1000` is about 60 MB; the
+//! pass-through used to hold all of it (4 such requests took the frontend to 295 MB). Now it streams,
+//! and the list page reads at most `PAGE_BYTES` of a page.
+//!
+//! The frontend runs as its own process so that its peak resident memory (`VmHWM`) can be read; the
+//! backend runs in this test process (its own memory is the backend's tests' concern).
+
+use diesel::RunQueryDsl;
+use futures_util::future::join_all;
+use test_support::backend::spawn_backend;
+use test_support::postgres::TestDatabase;
+use test_support::process::{free_port, ServiceProcess};
+
+use crate::support::titles;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_frontend");
+/// Half the pod's 128 MiB limit.
+const PEAK_RSS_LIMIT_KIB: u64 = 64 * 1024;
+const TASKS: usize = 1000;
+/// 60 MB answers at once: the backend (a debug build here) takes seconds to build each, so more would
+/// only time out; before the fix 4 took the frontend to about 300 MB.
+const CONCURRENT_API: usize = 4;
+/// List pages at once: twice the pages rendered at a time, so that some wait their turn.
+const CONCURRENT_PAGES: usize = 8;
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status (Linux)");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+/// Status and body size of a GET, read chunk by chunk (the test holds no whole body either).
+async fn fetch(client: &reqwest::Client, url: String) -> (u16, usize, String) {
+    let mut response = client.get(url).send().await.expect("an answer");
+    let status = response.status().as_u16();
+    let html = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/html"));
+    let (mut size, mut text) = (0, String::new());
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            // Reported by the caller, with the frontend's log.
+            Err(e) => {
+                return (
+                    0,
+                    size,
+                    format!("the body broke off after {size} bytes: {e}"),
+                )
+            }
+        };
+        size += chunk.len();
+        if html {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    (status, size, text)
+}
+
+#[tokio::test]
+async fn many_maximal_requests_on_maximal_data_stay_far_below_the_pod_limit() {
+    let db = TestDatabase::migrated();
+    diesel::sql_query(format!(
+        "INSERT INTO tasks (id, title, description, created_at) \
+         SELECT gen_random_uuid(), 'task ' || i, repeat(chr(1), 10000), now() - i * interval '1 second' \
+         FROM generate_series(1, {TASKS}) AS i"
+    ))
+    .execute(&mut db.connect())
+    .unwrap();
+    let backend = spawn_backend(db.url());
+    let frontend = ServiceProcess::start(
+        BINARY,
+        free_port(),
+        &[("BACKEND_API_URL", &backend.base_url)],
+    );
+    let ui = format!("http://127.0.0.1:{}", frontend.port);
+    let client = reqwest::Client::new();
+    let at_rest = peak_rss_kib(frontend.pid());
+
+    let direct = fetch(&client, backend.url("/api/tasks?limit=1000")).await;
+    assert!(
+        direct.1 > 50_000_000,
+        "the data is maximal: {} bytes",
+        direct.1
+    );
+    let api =
+        join_all((0..CONCURRENT_API).map(|_| fetch(&client, format!("{ui}/api/tasks?limit=1000"))))
+            .await;
+    let pages = join_all((0..CONCURRENT_PAGES).map(|i| {
+        let per_page = if i % 2 == 0 { 100 } else { 20 };
+        fetch(&client, format!("{ui}/?per_page={per_page}"))
+    }))
+    .await;
+    let peak = peak_rss_kib(frontend.pid());
+
+    assert!(
+        peak < PEAK_RSS_LIMIT_KIB,
+        "the frontend peaked at {peak} KiB (at rest {at_rest} KiB) under {CONCURRENT_API} concurrent 60 MB \
+         API answers and {CONCURRENT_PAGES} list pages; the limit is {PEAK_RSS_LIMIT_KIB} KiB"
+    );
+    let logs = frontend.logs();
+    for (i, (status, size, text)) in api.iter().enumerate() {
+        assert_ne!(*status, 0, "request {i}: {text}\nfrontend log:\n{logs}");
+        // The pass-through gives the backend's answer in full.
+        assert_eq!((*status, *size), (direct.0, direct.1), "request {i}");
+    }
+    for (i, (status, _, text)) in pages.iter().enumerate() {
+        match i % 2 {
+            // 100 rows of this data are more than a page reads: an error page says so.
+            0 => {
+                assert_eq!(
+                    *status,
+                    502,
+                    "request {i}: {}\n{logs}",
+                    &text[..text.len().min(600)]
+                );
+                assert!(
+                    text.contains("Page too large") && text.contains("smaller page size"),
+                    "request {i}"
+                );
+            }
+            // 20 rows fit.
+            _ => {
+                assert_eq!(
+                    *status,
+                    200,
+                    "request {i}: {}\n{logs}",
+                    &text[..text.len().min(600)]
+                );
+                assert_eq!(titles(text).len(), 20, "request {i}");
+            }
+        }
+    }
+    println!("frontend peak RSS {peak} KiB (at rest {at_rest} KiB)");
+}
