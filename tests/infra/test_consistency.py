@@ -368,17 +368,3 @@ def test_network_policies_allow_nothing_else():
                 assert not flow(src, dst, port), f"{src} -> {dst}:{port} should be denied"
     assert not allowed("Egress", "postgres", DNS, 53, "UDP"), "postgres resolves no names"
     assert not allowed("Egress", "frontend", "postgres", 5432)
-
-
-def test_backend_metrics_have_a_port_of_their_own_that_no_service_routes():
-    c = container("backend-api")
-    named = {p["name"]: p["containerPort"] for p in c["ports"]}
-    match = re.search(r"DEFAULT_METRICS_PORT: u16 = (\d+)", crate_source("backend-api", "src/config.rs"))
-    assert match, "no DEFAULT_METRICS_PORT in crates/backend-api/src/config.rs"
-    assert named.get("metrics") == int(env_value("backend-api", "METRICS_PORT")) == int(match.group(1))
-    assert named["metrics"] != named["http"]
-    for service in objects_of("Service"):
-        if selects(service["spec"].get("selector", {}), pods()["backend-api"]):
-            for port in service["spec"]["ports"]:
-                assert port["targetPort"] not in ("metrics", named["metrics"]), service["metadata"]["name"]
-    assert not flow(OUTSIDE, "backend-api", named["metrics"]) and not flow("frontend", "backend-api", named["metrics"])
