@@ -4,10 +4,8 @@ Base images that cannot be pulled anywhere (names under the reserved `.invalid` 
 reachable", so the test behaves the same on a machine with a registry. Every run uses its own compose project
 `newcomer-<random>`, and the test removes what it made."""
 import json
-import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -23,35 +21,14 @@ def docker(*args, check=True):
 
 
 @pytest.fixture(scope="module")
-def docker_engine(tmp_path_factory):
-    """The running Docker engine, or (as root, on a fresh CI machine where only the docker stage starts one)
-    a dockerd started here and stopped afterwards, as scripts/e2e-docker.sh does."""
-    assert shutil.which("docker"), "docker is needed (apt-get install docker.io)"
+def compose_ready(docker_engine):
+    """conftest's engine, and a compose command to drive it."""
     assert shutil.which("docker-compose") or docker("compose", "version", check=False).returncode == 0, \
         "docker compose or docker-compose is needed (apt-get install docker-compose)"
-    if docker("info", check=False).returncode == 0:
-        yield
-        return
-    if not (shutil.which("dockerd") and os.getuid() == 0):
-        pytest.fail("no Docker engine runs: start it (as root: dockerd &), or install it (apt-get install docker.io)",
-                    pytrace=False)
-    log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
-    with open(log, "w") as out:
-        dockerd = subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while docker("info", check=False).returncode != 0:
-            assert dockerd.poll() is None and time.monotonic() < deadline, \
-                f"dockerd did not come up within 60 s:\n{log.read_text()[-2000:]}"
-            time.sleep(1)
-        yield
-    finally:
-        dockerd.terminate()
-        dockerd.wait(timeout=60)
 
 
 @pytest.fixture
-def compose_env(clean_env, docker_engine):
+def compose_env(clean_env, compose_ready):
     project = f"newcomer-{uuid.uuid4().hex[:8]}"
     env = {**clean_env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
     for name in ABSENT:
