@@ -13,8 +13,9 @@ use crate::limits;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The `/api` pass-through streams answers of up to about 60 MB (1,000 tasks of escaped text) to clients
-/// that may read slowly; the whole exchange still ends after this.
-const PASS_THROUGH_TIMEOUT: Duration = Duration::from_secs(30);
+/// that may read slowly (a 60 MB answer at 1 MB/s takes a minute); the whole exchange still ends after this,
+/// so a reader that stalls cannot hold a backend connection for ever.
+const PASS_THROUGH_TIMEOUT: Duration = Duration::from_secs(120);
 /// `/health` answers from a live process at once; waiting longer only delays our own health answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 /// The backend's page-size ceiling for `limit`.

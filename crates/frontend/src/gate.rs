@@ -30,19 +30,20 @@ pub async fn read_bodies(
     if !has_body(req.headers()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let (uploads, deadline) = {
+    let (uploads, limits) = {
         let state = req
             .app_data::<web::Data<AppState>>()
             .expect("the app has its state");
-        (state.uploads.clone(), state.limits.body_deadline)
+        (state.uploads.clone(), state.limits)
     };
+    let deadline = limits.body_deadline;
     // Held until the handler has answered, so that bodies read and waiting on the backend count too.
     let Ok(_slot) = uploads.try_acquire_owned() else {
         log::warn!(
             "refused {} {}: {} uploads in flight",
             req.method(),
             req.path(),
-            limits::MAX_UPLOADS
+            limits.max_uploads
         );
         return Ok(refuse(req, &PageError::Busy));
     };

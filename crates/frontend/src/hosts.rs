@@ -55,7 +55,7 @@ impl AllowedHosts {
             return true;
         }
         let name = host_name(host);
-        !name.is_empty() && self.names.iter().any(|n| *n == name)
+        !name.is_empty() && self.names.contains(&name)
     }
 }
 
