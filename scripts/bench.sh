@@ -279,7 +279,7 @@ bench_search() {
   SEARCH_MEAN_MS+=("without the trigram indexes|$(mean_ms "$url" 20)")
   psql_on taskmgr_search "${creates[@]}" "ANALYZE tasks"
   SEARCH_MEAN_MS+=("with the trigram indexes|$(mean_ms "$url" 20)")
-  measure "backend GET /api/tasks?q= (100,000 tasks)" "$url"
+  measure "backend GET /api/tasks?q= (100k tasks)" "$url"
 }
 
 bench_pgbench() {
@@ -301,7 +301,7 @@ print_report() {
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "load average before the run: $LOAD_BEFORE (other work on the machine skews the figures)"
-  echo "backend DB_POOL_SIZE: ${BENCH_DB_POOL_SIZE:-default} ($(grep -o 'pool of [0-9]*' "$WORK_DIR/backend.log" | head -n 1))"
+  echo "backend DB_POOL_SIZE: ${BENCH_DB_POOL_SIZE:-default} ($(grep -o 'pool of [0-9]*' "$WORK_DIR/backend.log" 2>/dev/null | head -n 1))"
   echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -S -c$CONNECTIONS -j$THREADS -T${DURATION%s} (scale 1)"
   echo
   printf '| %-38s | %10s | %9s |\n' "what" "req/s" "p99"
