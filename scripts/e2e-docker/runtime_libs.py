@@ -203,7 +203,8 @@ def without(image, soname, tag):
             dst.addfile(member, src.extractfile(member) if member.isfile() else None)
     if not dropped:
         raise CheckFailed(f"{image} has no file named {soname} to leave out")
-    docker("import", "-", tag, stdin=reduced.getvalue())
+    # An imported image has no command, and `docker create` wants one; the copy is only read, never started.
+    docker("import", "--change", 'CMD ["/never-started"]', "-", tag, stdin=reduced.getvalue())
 
 
 def selftest(builder, image, binary, soname):
