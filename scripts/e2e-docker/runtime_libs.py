@@ -59,16 +59,12 @@ class ImageFiles:
         self.image = image
         self.entries = {}
         self.kept = {}
-        container = docker("create", "--name", f"{container_prefix(image)}-{uuid.uuid4().hex[:8]}", image).decode().strip()
-        try:
-            with tarfile.open(fileobj=io.BytesIO(docker("export", container)), mode="r:") as tar:
-                for member in tar:
-                    path = member_path(member.name)
-                    self.entries[path] = member
-                    if path in keep and member.isfile():
-                        self.kept[path] = tar.extractfile(member).read()
-        finally:
-            docker("rm", "-f", container)
+        with tarfile.open(fileobj=io.BytesIO(export(image)), mode="r:") as tar:
+            for member in tar:
+                path = member_path(member.name)
+                self.entries[path] = member
+                if path in keep and member.isfile():
+                    self.kept[path] = tar.extractfile(member).read()
 
     def resolve(self, path):
         """The member PATH leads to after following every symlink on the way, or None."""
@@ -103,6 +99,17 @@ def member_path(name):
     if name.startswith("./"):
         name = name[2:]
     return "/" + name.rstrip("/")
+
+
+def export(image):
+    """IMAGE's file system as a tar archive, through a container that is created and removed, never started."""
+    # An argument, since `docker create` refuses an image without a command (a base image, an imported copy).
+    name = f"{container_prefix(image)}-{uuid.uuid4().hex[:8]}"
+    container = docker("create", "--name", name, image, "/never-started").decode().strip()
+    try:
+        return docker("export", container)
+    finally:
+        docker("rm", "-f", container)
 
 
 def container_prefix(image):
@@ -187,11 +194,7 @@ def check(builder, *pairs):
 
 def without(image, soname, tag):
     """Tags as TAG a one-layer copy of IMAGE with every file named SONAME left out."""
-    container = docker("create", "--name", f"{container_prefix(tag)}-{uuid.uuid4().hex[:8]}", image).decode().strip()
-    try:
-        exported = docker("export", container)
-    finally:
-        docker("rm", "-f", container)
+    exported = export(image)
     reduced = io.BytesIO()
     dropped = 0
     with tarfile.open(fileobj=io.BytesIO(exported), mode="r:") as src, \
@@ -203,8 +206,7 @@ def without(image, soname, tag):
             dst.addfile(member, src.extractfile(member) if member.isfile() else None)
     if not dropped:
         raise CheckFailed(f"{image} has no file named {soname} to leave out")
-    # An imported image has no command, and `docker create` wants one; the copy is only read, never started.
-    docker("import", "--change", 'CMD ["/never-started"]', "-", tag, stdin=reduced.getvalue())
+    docker("import", "-", tag, stdin=reduced.getvalue())
 
 
 def selftest(builder, image, binary, soname):
