@@ -19,7 +19,6 @@ Usage:
 Exits 0 when every check holds, 1 with a message per missing file otherwise.
 """
 
-import inspect
 import io
 import os
 import posixpath
@@ -30,6 +29,8 @@ import tarfile
 import tempfile
 import uuid
 
+from cli import CheckFailed, run
+
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 SHELLS = ("/bin/sh", "/bin/bash", "/bin/dash", "/bin/busybox", "/usr/bin/sh", "/usr/bin/bash")
 DOCKER_TIMEOUT_S = 120
@@ -39,10 +40,6 @@ MAX_SYMLINK_HOPS = 40
 LDD_RESOLVED = re.compile(r"^\s*(\S+) => (/\S+) \(0x[0-9a-f]+\)$")
 LDD_NOT_FOUND = re.compile(r"^\s*(\S+) => not found$")
 LDD_INTERPRETER = re.compile(r"^\s*(/\S+) \(0x[0-9a-f]+\)$")
-
-
-class CheckFailed(Exception):
-    pass
 
 
 def docker(*args, stdin=None, capture=True):
@@ -225,21 +222,7 @@ def selftest(builder, image, binary, soname):
 
 
 def main(argv):
-    commands = {"check": check, "selftest": selftest}
-    if not argv or argv[0] not in commands:
-        print(__doc__, file=sys.stderr)
-        return 2
-    try:
-        inspect.signature(commands[argv[0]]).bind(*argv[1:])
-    except TypeError:
-        print(__doc__, file=sys.stderr)
-        return 2
-    try:
-        commands[argv[0]](*argv[1:])
-    except CheckFailed as err:
-        print(f"CHECK FAILED: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run({"check": check, "selftest": selftest}, argv, __doc__)
 
 
 if __name__ == "__main__":
