@@ -2,19 +2,28 @@
 # End-to-end test of the container images and docker-compose.yml, with a real Docker engine:
 #   1. makes sure an engine runs (starts dockerd when it is installed and not running; stops it again at the end);
 #   2. picks the base images: the official ones when present, else local stand-ins (scripts/offline-images.sh);
-#   3. builds both images with the real Dockerfiles through docker-compose.yml (only build arguments differ);
-#   4. starts the stack, waits for health, then through localhost:30080 drives the UI's forms and /api/tasks;
+#   3. builds both images with the real Dockerfiles through docker-compose.yml (only build arguments differ),
+#      prints their sizes and fails if either is over 30 MB (30,000,000 bytes, `docker image inspect` .Size);
+#      checks with `ldd` in the builder that every library the binaries load is in their runtime image
+#      (scripts/e2e-docker/runtime_libs.py), and that a copy of an image without libm.so.6 fails that check;
+#   4. starts the stack (both app containers with a read-only root file system), waits for health, then through
+#      localhost:30080 drives the UI's forms and /api/tasks;
 #   5. recreates the postgres container (the volume keeps the tasks), restarts the backend (the UI recovers
 #      without a restart of the frontend);
 #   6. checks every container runs as non-root, prints image sizes and timings, and tears everything down,
 #      leaving no container, network or volume behind, also on failure.
 # Every wait is bounded. Usage: scripts/e2e-docker.sh   (as root when dockerd must be started)
 # Environment: E2E_UI_PORT (30080), E2E_BUILD_TIMEOUT seconds (2400: a first build compiles every dependency),
-# COMPOSE (the compose command; default `docker compose` when available, else `docker-compose`).
+# COMPOSE (the compose command; default `docker compose` when available, else `docker-compose`), E2E_PROJECT (the
+# compose project, default taskmgr-e2e) and E2E_TAG (the images' tag, default e2e), to keep runs that share one
+# Docker engine apart.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PROJECT="taskmgr-e2e"
+PROJECT="${E2E_PROJECT:-taskmgr-e2e}"
+IMAGE_TAG="${E2E_TAG:-e2e}"
+# The issue's bound on each image, in bytes (decimal MB): docker image inspect's .Size, all layers uncompressed.
+MAX_IMAGE_BYTES=30000000
 UI_PORT="${E2E_UI_PORT:-30080}"
 BASE_URL="http://127.0.0.1:${UI_PORT}"
 BUILD_TIMEOUT="${E2E_BUILD_TIMEOUT:-2400}"
@@ -126,7 +135,7 @@ choose_base_images() {
 
 # 3. Both images, through the compose file's build sections (the real Dockerfiles, build arguments only).
 build_images() {
-  export TASKMGR_TAG=e2e
+  export TASKMGR_TAG="$IMAGE_TAG"
   TASKMGR_REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
   TASKMGR_VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
   export TASKMGR_REVISION TASKMGR_VERSION
@@ -137,13 +146,26 @@ build_images() {
     fail "building the images failed or took over ${BUILD_TIMEOUT}s (the end of its log is above)"
   fi
   log "images built in $((SECONDS - start))s"
-  local image size
+  local image size too_big=()
   for image in "taskmgr/backend-api:$TASKMGR_TAG" "taskmgr/frontend:$TASKMGR_TAG"; do
     size="$(docker image inspect -f '{{.Size}}' "$image")"
-    log "image size: $image $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
+    log "image size: $image $size bytes ($(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }'))"
+    ((size <= MAX_IMAGE_BYTES)) || too_big+=("$image ($size bytes)")
     [[ "$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$image")" == \
       "$TASKMGR_REVISION" ]] || fail "$image is not labelled with revision $TASKMGR_REVISION"
   done
+  ((${#too_big[@]} == 0)) || fail "over the ${MAX_IMAGE_BYTES}-byte (30 MB) bound: ${too_big[*]}"
+}
+
+# 3b. The runtime images hold every library the binaries load (ldd in the builder image, RUST_IMAGE), and the
+# check is not vacuous: a copy of the backend's image without libm.so.6 must fail it.
+check_runtime_libraries() {
+  local libs="$ROOT/scripts/e2e-docker/runtime_libs.py"
+  python3 "$libs" check "$RUST_IMAGE" \
+    "taskmgr/backend-api:$TASKMGR_TAG" /usr/local/bin/backend-api \
+    "taskmgr/frontend:$TASKMGR_TAG" /usr/local/bin/frontend || fail "a runtime image lacks a library (above)"
+  python3 "$libs" selftest "$RUST_IMAGE" "taskmgr/backend-api:$TASKMGR_TAG" /usr/local/bin/backend-api libm.so.6 ||
+    fail "the runtime library check does not catch a missing library (above)"
 }
 
 container_of() { compose ps -q "$1"; }
@@ -273,6 +295,17 @@ check_non_root() {
   done
 }
 
+# The app containers served every check above with a read-only root file system (compose's read_only, as the
+# Kubernetes manifests' readOnlyRootFilesystem), so the images need no writable path.
+check_read_only() {
+  local service
+  for service in backend-api frontend; do
+    [[ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$(container_of "$service")")" == true ]] ||
+      fail "$service does not run with a read-only root file system (docker-compose.yml: read_only: true)"
+    log "read-only root file system: $service"
+  done
+}
+
 main() {
   trap teardown EXIT
   trap 'exit 130' INT TERM
@@ -285,11 +318,13 @@ main() {
   check_nothing_in_the_way
   choose_base_images
   build_images
+  check_runtime_libraries
   start_stack
   user_checks
   recreate_postgres
   restart_backend
   check_non_root
+  check_read_only
   log "all checks passed in $((SECONDS - start))s"
 }
 

@@ -20,11 +20,9 @@ import urllib.request
 import uuid
 from html.parser import HTMLParser
 
+from cli import CheckFailed, run
+
 TIMEOUT_S = 10
-
-
-class CheckFailed(Exception):
-    pass
 
 
 def check(condition, message):
@@ -206,18 +204,7 @@ def verify(base, path):
 
 def main(argv):
     commands = {"ui": check_ui, "api": check_api, "seed": seed, "verify": verify}
-    if len(argv) < 2 or argv[0] not in commands:
-        print(__doc__, file=sys.stderr)
-        return 2
-    try:
-        commands[argv[0]](*argv[1:])
-    except CheckFailed as err:
-        print(f"CHECK FAILED: {err}", file=sys.stderr)
-        return 1
-    except (urllib.error.URLError, OSError) as err:
-        print(f"CHECK FAILED: cannot reach {argv[1]}: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run(commands, argv, __doc__, unreachable=(urllib.error.URLError, OSError))
 
 
 if __name__ == "__main__":
