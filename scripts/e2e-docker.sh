@@ -20,6 +20,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/docker-engine.sh
+source "$ROOT/scripts/lib/docker-engine.sh"
 PROJECT="${E2E_PROJECT:-taskmgr-e2e}"
 IMAGE_TAG="${E2E_TAG:-e2e}"
 # The issue's bound on each image, in bytes (decimal MB): docker image inspect's .Size, all layers uncompressed.
@@ -28,7 +30,6 @@ UI_PORT="${E2E_UI_PORT:-30080}"
 BASE_URL="http://127.0.0.1:${UI_PORT}"
 BUILD_TIMEOUT="${E2E_BUILD_TIMEOUT:-2400}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-e2e-docker.XXXXXX")"
-DOCKERD_PID=""
 STACK_UP=false
 COMPOSE_CMD=()
 
@@ -54,35 +55,10 @@ choose_compose() {
   log "compose: ${COMPOSE_CMD[*]} ($("${COMPOSE_CMD[@]}" version --short 2>/dev/null || echo '?'))"
 }
 
-# 1. An engine: the running one, or dockerd started here (as root, output to a log) and stopped at the end.
+# 1. An engine: the running one, or dockerd started here (as root, output to a log) and stopped at the end
+# (scripts/lib/docker-engine.sh).
 ensure_engine() {
-  command -v docker >/dev/null || fail "no docker command: install Docker (apt-get install -y docker.io)"
-  if docker info >/dev/null 2>&1; then
-    log "using the running Docker engine"
-    return
-  fi
-  command -v dockerd >/dev/null || fail "no Docker engine runs and dockerd is not installed (apt-get install -y docker.io)"
-  [[ "$(id -u)" == 0 ]] || fail "no Docker engine runs; start it (as root: dockerd &) or run this script as root"
-  log "starting dockerd (log: $WORK/dockerd.log)"
-  dockerd </dev/null >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  local deadline=$((SECONDS + 60))
-  until docker info >/dev/null 2>&1; do
-    if ! kill -0 "$DOCKERD_PID" 2>/dev/null || ((SECONDS > deadline)); then
-      tail -n 20 "$WORK/dockerd.log" >&2
-      fail "dockerd did not come up within 60s (its log is above)"
-    fi
-    sleep 1
-  done
-}
-
-stop_engine() {
-  [[ -n "$DOCKERD_PID" ]] || return 0
-  log "stopping the dockerd this script started"
-  kill -TERM "$DOCKERD_PID" 2>/dev/null || return 0
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$DOCKERD_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
-  kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+  docker_engine_start "$WORK/dockerd.log" || fail "no Docker engine (the reason is above)"
 }
 
 # Tears the stack down and proves nothing of it is left; dumps the logs first when the test failed.
@@ -105,7 +81,7 @@ teardown() {
       log "torn down: no container, network or volume of $PROJECT is left"
     fi
   fi
-  stop_engine
+  docker_engine_stop
   rm -rf "$WORK"
   if ((status == 0)); then log "PASSED"; else log "FAILED (exit $status)"; fi
   exit "$status"
