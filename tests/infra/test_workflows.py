@@ -96,8 +96,9 @@ def test_images_are_pushed_only_from_main_after_every_other_job(workflow):
     assert "refs/heads/main" in job["if"] and "push" in job["if"]
     assert set(job["needs"]) == {"lint", "test", "e2e-kind"}
     assert "ghcr.io" == uses(job, "docker/login-action")["with"]["registry"]
-    script = "\n".join(runs(job))
-    assert "${GITHUB_SHA}" in script and "docker push" in script
+    assert "${GITHUB_SHA}" in "\n".join(runs(job))
+    build = uses(job, "docker/build-push-action")["with"]
+    assert build["push"] is True and build["tags"] == "${{ steps.name.outputs.image }}"
 
 
 def test_readme_top_commands_are_what_ci_runs(workflow):
@@ -133,7 +134,78 @@ def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses(workflow):
 def test_images_job_builds_with_the_same_dockerfiles_as_deploy_sh(workflow):
     deploy = (ROOT / "deploy.sh").read_text()
     assert 'docker build -f "crates/$svc/Dockerfile"' in deploy
-    assert 'docker build -f "crates/${svc}/Dockerfile"' in "\n".join(runs(workflow["jobs"]["images"]))
+    job = workflow["jobs"]["images"]
+    assert job["strategy"]["matrix"]["svc"] == ["backend-api", "frontend"]
+    assert uses(job, "docker/build-push-action")["with"]["file"] == "crates/${{ matrix.svc }}/Dockerfile"
+
+
+def test_image_layers_are_cached_on_github_and_the_dockerfiles_stay_classic_builder_friendly(workflow):
+    """BuildKit's layers go to the GitHub Actions cache, one scope per image; the Dockerfiles use no BuildKit-only
+    syntax (cache mounts), because deploy.sh and scripts/e2e-docker.sh also build them with the classic builder."""
+    job = workflow["jobs"]["images"]
+    uses(job, "docker/setup-buildx-action")
+    build = uses(job, "docker/build-push-action")["with"]
+    assert build["cache-from"] == "type=gha,scope=${{ matrix.svc }}"
+    assert build["cache-to"] == "type=gha,mode=max,scope=${{ matrix.svc }}"
+    for svc in ("backend-api", "frontend"):
+        dockerfile = (ROOT / "crates" / svc / "Dockerfile").read_text()
+        assert "--mount=" not in dockerfile and "# syntax=" not in dockerfile, svc
+
+
+def dockerfile_rust_versions():
+    versions = set()
+    for svc in ("backend-api", "frontend"):
+        text = (ROOT / "crates" / svc / "Dockerfile").read_text()
+        match = re.search(r"^ARG RUST_IMAGE=rust:([\d.]+)-", text, re.M)
+        assert match, f"crates/{svc}/Dockerfile: no ARG RUST_IMAGE=rust:<version>-... default"
+        versions.add(match.group(1))
+    return versions
+
+
+def test_ci_uses_the_rust_of_the_dockerfiles(workflow):
+    """One Rust: the workflow's toolchain is the builder image's, so a newer stable cannot break CI by surprise."""
+    assert dockerfile_rust_versions() == {workflow["env"]["RUST_TOOLCHAIN"]}
+    for name in ("lint", "test"):
+        install = [r for r in runs(workflow["jobs"][name]) if "rustup toolchain install" in r]
+        assert install == ['rustup toolchain install "$RUST_TOOLCHAIN" --profile minimal --component rustfmt,clippy'
+                           ' && rustup default "$RUST_TOOLCHAIN"'], name
+        assert "stable" not in " ".join(run_lines(workflow["jobs"][name]))
+
+
+def test_rust_cache_is_saved_also_when_the_job_fails(workflow):
+    for name in ("lint", "test"):
+        assert uses(workflow["jobs"][name], "Swatinem/rust-cache")["with"]["cache-on-failure"] is True
+
+
+# kind releases and the Kubernetes version of their default node image (kind's release notes).
+KIND_NODE = {"v0.29.0": "v1.33.1"}
+
+
+def test_kubectl_in_the_kind_job_is_within_one_minor_of_the_node(workflow):
+    action = uses(workflow["jobs"]["e2e-kind"], "helm/kind-action")["with"]
+    node = KIND_NODE[action["version"]]
+    kubectl = action.get("kubectl_version")
+    assert kubectl, "helm/kind-action installs kubectl v1.31.4 unless kubectl_version is set"
+    minor = lambda v: int(v.lstrip("v").split(".")[1])  # noqa: E731
+    assert abs(minor(kubectl) - minor(node)) <= 1, (kubectl, node)
+    assert kubectl.split(".")[:2] == node.split(".")[:2], "use the node's own minor"
+
+
+def documented_estimates():
+    """{job: cold estimate in minutes} from the budget table of docs/CI_CD.md."""
+    text = (ROOT / "docs" / "CI_CD.md").read_text()
+    section = text.split("## Time budgets", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([\w-]+)` \| [^|]* \| (\d+) min \| (\d+) \|$", section, re.M)
+    return {job: (int(estimate), int(timeout)) for job, estimate, timeout in rows}
+
+
+def test_every_timeout_is_at_least_twice_the_documented_cold_estimate(workflow):
+    estimates = documented_estimates()
+    assert set(estimates) == set(workflow["jobs"]), f"docs/CI_CD.md's budget table lists {sorted(estimates)}"
+    for name, job in workflow["jobs"].items():
+        estimate, documented_timeout = estimates[name]
+        assert job["timeout-minutes"] == documented_timeout, f"{name}: docs/CI_CD.md says {documented_timeout}"
+        assert job["timeout-minutes"] >= 2 * estimate, f"{name}: {job['timeout-minutes']} < 2 x {estimate} min"
 
 
 def test_e2e_job_uploads_diagnostics_on_failure(workflow):
