@@ -50,6 +50,9 @@ pub enum BackendError {
 pub struct TaskList {
     pub tasks: Vec<Task>,
     pub total: u64,
+    /// The backend stopped the page before `limit` tasks to keep it under its byte bound
+    /// (`X-Page-Truncated: true`): the tasks after these start at `offset + tasks.len()`.
+    pub truncated: bool,
 }
 
 /// The query of `GET /api/tasks`.
@@ -129,10 +132,18 @@ impl Backend {
             .ok_or_else(|| {
                 BackendError::Unexpected("X-Total-Count missing from the task list".to_owned())
             })?;
+        let truncated = response
+            .headers()
+            .get("x-page-truncated")
+            .is_some_and(|v| v.as_bytes() == b"true");
         let body = read_at_most(response, limits::PAGE_BYTES).await?;
         let tasks = serde_json::from_slice(&body)
             .map_err(|e| BackendError::Unexpected(format!("undocumented JSON: {e}")))?;
-        Ok(TaskList { tasks, total })
+        Ok(TaskList {
+            tasks,
+            total,
+            truncated,
+        })
     }
 
     /// How many tasks match `completed` (all tasks for `None`), without fetching them.

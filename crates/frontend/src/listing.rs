@@ -247,6 +247,18 @@ impl ListParams {
             q => format!("/?{q}"),
         }
     }
+
+    /// The list's URL with `per_page` tasks a page, at the page that holds this page's first task.
+    pub fn url_with_per_page(&self, per_page: u32) -> String {
+        let per_page = per_page.clamp(1, MAX_PER_PAGE);
+        let first = u64::from(self.page - 1) * u64::from(self.per_page);
+        let page = u32::try_from(first / u64::from(per_page) + 1).unwrap_or(u32::MAX);
+        ListParams {
+            per_page,
+            ..self.clone()
+        }
+        .url(page)
+    }
 }
 
 /// Where a form sends the browser back to: the list view named in its `back` field, or the
@@ -260,6 +272,20 @@ pub fn back_url(back: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_smaller_page_size_starts_at_the_page_holding_the_same_first_task() {
+        let view = ListParams::parse(&raw("status=pending&per_page=100&page=3")).unwrap();
+        // Task 201 is the first of page 3 at 100 a page, and the first of page 5 at 50 a page.
+        assert_eq!(
+            view.url_with_per_page(50),
+            "/?status=pending&page=5&per_page=50"
+        );
+        assert_eq!(
+            view.url_with_per_page(0),
+            "/?status=pending&page=201&per_page=1"
+        );
+    }
 
     fn raw(query: &str) -> RawListParams {
         serde_urlencoded::from_str(query).unwrap()

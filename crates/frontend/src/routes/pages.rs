@@ -258,6 +258,11 @@ async fn list_page(
             "prev_url": (view.page > 1).then(|| page_url(u64::from(view.page - 1).min(pages))),
             "next_url": (u64::from(view.page) < pages).then(|| page_url(u64::from(view.page) + 1)),
             "first_url": page_url(1),
+            // The backend cut this page short (its text passed the page byte bound): say so and
+            // offer the page size that fits, rather than let "next" skip the tasks left out.
+            "cut_url": list
+                .truncated
+                .then(|| view.url_with_per_page(list.tasks.len() as u32)),
         }),
     );
     context.insert("back", &back);

@@ -2,6 +2,7 @@
 //! messages, filters, search, sort and paging, escaping, and the 404 pages.
 
 use crate::support::{count, flash, has_layout, titles, Stack};
+use serde_json::json;
 
 #[tokio::test]
 async fn the_list_shows_tasks_newest_first_with_counts_and_priority_badges() {
@@ -354,4 +355,51 @@ async fn missing_tasks_and_unknown_pages_get_404_pages_with_the_layout() {
         .await;
     assert_eq!(toggle.status, 404);
     assert!(toggle.body.contains("Task not found"));
+}
+
+#[tokio::test]
+async fn a_page_the_backend_cuts_short_says_so_and_links_to_a_page_size_that_shows_every_task() {
+    let stack = Stack::start();
+    // 60 descriptions of the longest allowed text pass the backend's page bound (512 KiB of text).
+    let description = "x".repeat(10_000);
+    for i in 0..60 {
+        stack
+            .create(json!({ "title": format!("Long task {i:02}"), "description": description }))
+            .await;
+    }
+    let mut browser = stack.browser();
+    let page = browser.get("/?per_page=100").await;
+    assert_eq!(page.status, 200);
+    let shown = titles(&page.body).len();
+    assert!(
+        shown > 0 && shown < 60,
+        "the backend should cut this page short: {shown} shown"
+    );
+    assert!(
+        page.body.contains("too long to show 100 at once"),
+        "the cut is said on the page"
+    );
+    let notice = page.body.split("id=\"page-cut\"").nth(1).unwrap();
+    let notice = &notice[..notice.find("</p>").unwrap()];
+    assert!(
+        notice.contains(&format!("per_page={shown}\"")),
+        "no link to {shown} a page in {notice}"
+    );
+
+    // At that page size, the pages together hold every task once.
+    let mut seen = Vec::new();
+    for number in 1..=60_usize.div_ceil(shown) {
+        let page = browser
+            .get(&format!("/?per_page={shown}&page={number}"))
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(
+            !page.body.contains("id=\"page-cut\""),
+            "page {number} is cut too"
+        );
+        seen.extend(titles(&page.body));
+    }
+    seen.sort();
+    let expected: Vec<String> = (0..60).map(|i| format!("Long task {i:02}")).collect();
+    assert_eq!(seen, expected);
 }

@@ -69,7 +69,12 @@ impl Stack {
 
     /// Creates a task through the backend API.
     pub async fn seed(&self, title: &str, priority: &str, completed: bool) -> Task {
-        let body = json!({ "title": title, "description": format!("about {title}"), "priority": priority, "completed": completed });
+        self.create(json!({ "title": title, "description": format!("about {title}"), "priority": priority, "completed": completed }))
+            .await
+    }
+
+    /// Creates the task `body` describes through the backend API.
+    pub async fn create(&self, body: Value) -> Task {
         let response = self
             .http
             .post(self.backend_url("/api/tasks"))
@@ -77,7 +82,7 @@ impl Stack {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 201, "seeding {title}");
+        assert_eq!(response.status(), 201, "seeding {body}");
         response.json().await.unwrap()
     }
 
