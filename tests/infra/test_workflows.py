@@ -94,7 +94,7 @@ def test_concurrency_group_and_triggers(workflow):
 def test_images_are_pushed_only_from_main_after_every_other_job(workflow):
     job = workflow["jobs"]["images"]
     assert "refs/heads/main" in job["if"] and "push" in job["if"]
-    assert set(job["needs"]) == {"lint", "test", "e2e-kind"}
+    assert set(job["needs"]) == {"lint", "test", "docker", "e2e-kind"}
     assert "ghcr.io" == uses(job, "docker/login-action")["with"]["registry"]
     assert "${GITHUB_SHA}" in "\n".join(runs(job))
     build = uses(job, "docker/build-push-action")["with"]
@@ -106,10 +106,31 @@ def test_readme_top_commands_are_what_ci_runs(workflow):
     commands = readme_commands()
     assert commands[:2] == ["./deploy.sh", "./scripts/test.sh"], commands
     assert "./deploy.sh" in run_lines(workflow["jobs"]["e2e-kind"])
-    assert "./scripts/test.sh" in run_lines(workflow["jobs"]["test"])
     ci_run = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci_run[-1].strip() == "./scripts/test.sh", ".ci/run must end by running the README's test command"
-    assert "bash .ci/run --install-only" in " ".join(run_lines(workflow["jobs"]["test"]))
+    for job in ("test", "docker"):
+        assert "bash .ci/run --install-only" in " ".join(run_lines(workflow["jobs"][job])), job
+
+
+def stages_run_by(job):
+    """The stages that a job's `./scripts/test.sh [STAGE...]` lines run (every stage for a bare one)."""
+    stages = []
+    for line in run_lines(job):
+        words = line.split()
+        if words[:1] == ["./scripts/test.sh"]:
+            stages += words[1:] or all_stages()
+    return stages
+
+
+def all_stages():
+    listed = subprocess.run([str(ROOT / "scripts" / "test.sh"), "--list"], capture_output=True, text=True,
+                            check=True, timeout=30).stdout
+    return [line.split()[0] for line in listed.splitlines() if line.strip()]
+
+
+def test_the_test_and_docker_jobs_together_run_every_stage_of_the_test_command_once(workflow):
+    ran = stages_run_by(workflow["jobs"]["test"]) + stages_run_by(workflow["jobs"]["docker"])
+    assert sorted(ran) == sorted(all_stages()), ran
 
 
 def test_lint_job_runs_the_rust_checks_of_the_test_command(workflow):
