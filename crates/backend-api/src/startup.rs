@@ -59,26 +59,15 @@ impl Application {
             settings.pool_timeout,
             settings.statement_timeout,
         );
-        let address = SocketAddr::new(settings.host, settings.port);
-        let bind_error = |source| StartupError::Bind {
-            address: address.to_string(),
-            source,
-        };
-        let listener = TcpListener::bind(address).map_err(bind_error)?;
-        let address = listener.local_addr().map_err(bind_error)?;
-        let metrics_address = SocketAddr::new(settings.host, settings.metrics_port);
-        let metrics_bind_error = |source| StartupError::Bind {
-            address: metrics_address.to_string(),
-            source,
-        };
-        let metrics_listener = TcpListener::bind(metrics_address).map_err(metrics_bind_error)?;
-        let metrics_address = metrics_listener.local_addr().map_err(metrics_bind_error)?;
+        let (listener, address) = bind(SocketAddr::new(settings.host, settings.port))?;
+        let (metrics_listener, metrics_address) =
+            bind(SocketAddr::new(settings.host, settings.metrics_port))?;
 
         let db_data = web::Data::new(db::Db::new(pool.clone(), settings.pool_timeout));
         let openapi = web::Data::new(routes::docs::openapi_document());
         let metrics = metrics::middleware(pool.clone());
         let metrics_server = metrics::server(metrics.registry.clone(), metrics_listener)
-            .map_err(metrics_bind_error)?;
+            .map_err(bind_error(metrics_address))?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
@@ -90,7 +79,7 @@ impl Application {
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .listen(listener)
-        .map_err(bind_error)?;
+        .map_err(bind_error(address))?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -173,5 +162,19 @@ pub fn wait_for_database(
                 attempt += 1;
             }
         }
+    }
+}
+
+/// A listener on `address` and the address it got (port 0 picks a free one).
+fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let listener = TcpListener::bind(address).map_err(bind_error(address))?;
+    let bound = listener.local_addr().map_err(bind_error(address))?;
+    Ok((listener, bound))
+}
+
+fn bind_error(address: SocketAddr) -> impl Fn(std::io::Error) -> StartupError {
+    move |source| StartupError::Bind {
+        address: address.to_string(),
+        source,
     }
 }

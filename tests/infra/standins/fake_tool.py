@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from argv import flag_value
+
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
 STATE_FILE = STATE_DIR / "state.json"
 
@@ -34,13 +36,6 @@ def record(tool, argv, **extra):
         log.write(json.dumps({"tool": tool, "argv": argv, **extra}) + "\n")
 
 
-def flag_value(argv, name):
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def docker(argv):

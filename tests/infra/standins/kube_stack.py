@@ -28,6 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from argv import flag_value
+
 REPLICAS = 2
 DEPLOYMENTS = ("backend-api", "frontend")
 STOP_TIMEOUT = 30  # seconds a pod gets to exit after SIGTERM (the manifests' grace periods are longer)
@@ -163,13 +165,6 @@ def postgres_ready():
 
 # --- kubectl ----------------------------------------------------------------------------------------------
 
-def flag(argv, name):
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def words_of(argv):
@@ -207,9 +202,9 @@ def rollout_status(target, timeout):
 
 
 def delete_pods(argv, words):
-    selector = flag(argv, "-l")
+    selector = flag_value(argv, "-l")
     pods = [selector.split("=", 1)[1] + "-0"] if selector else words[2:]
-    wait = flag(argv, "--wait") != "false"
+    wait = flag_value(argv, "--wait") != "false"
     for pod in pods:
         print(f'pod "{pod}" deleted')
         if pod.startswith("postgres"):
@@ -231,17 +226,17 @@ def kubectl(argv):
     words = words_of(argv)
     if words[:1] == ["port-forward"] and words[1] == "svc/backend-api":
         port_forward(words[2])
-    if words[:2] == ["get", "pods"] and (flag(argv, "-o") or "").startswith("jsonpath="):
-        name = flag(argv, "-l").split("=", 1)[1]
-        if flag(argv, "-o") != "jsonpath={.items[0].metadata.name}":
-            print(f"kube stand-in: unsupported jsonpath {flag(argv, '-o')}", file=sys.stderr)
+    if words[:2] == ["get", "pods"] and (flag_value(argv, "-o") or "").startswith("jsonpath="):
+        name = flag_value(argv, "-l").split("=", 1)[1]
+        if flag_value(argv, "-o") != "jsonpath={.items[0].metadata.name}":
+            print(f"kube stand-in: unsupported jsonpath {flag_value(argv, '-o')}", file=sys.stderr)
             return 2
         print(f"{name}-0" if name == "postgres" else pod_names(name)[0], end="")
         return 0
     if words[:2] == ["delete", "pod"]:
         return delete_pods(argv, words)
     if words[:2] == ["rollout", "status"]:
-        return rollout_status(words[2], int(re.sub(r"s$", "", flag(argv, "--timeout") or "300")))
+        return rollout_status(words[2], int(re.sub(r"s$", "", flag_value(argv, "--timeout") or "300")))
     print(f"kube stand-in: unsupported kubectl call {argv}", file=sys.stderr)
     return 2
 
