@@ -5,6 +5,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/random-token.sh
+source "$ROOT/scripts/lib/random-token.sh"
 
 NAMESPACE=task-manager
 KIND_CONFIG="$ROOT/kind-config.yaml"
@@ -190,10 +192,6 @@ ensure_secret_key() {
   step "adding $key to Secret $SECRET_NAME (its other keys are kept)"
   printf '{"stringData":{"%s":"%s"}}' "$key" "$(random_token "$bytes")" |
     kc patch secret "$SECRET_NAME" --type merge --patch-file /dev/stdin >/dev/null
-}
-
-random_token() {
-  od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'
 }
 
 apply_file() {

@@ -3,6 +3,9 @@
 # data folder across runs, the release builds of backend-api and frontend as local processes, the UI on
 # localhost:30080. Ctrl-C (or SIGTERM) stops all three. Sourced by deploy.sh, which sets ROOT and die().
 
+# shellcheck source=scripts/lib/random-token.sh
+source "$ROOT/scripts/lib/random-token.sh"
+
 LOCAL_UI_PORT="${LOCAL_UI_PORT:-30080}"
 LOCAL_API_PORT="${LOCAL_API_PORT:-5000}"
 LOCAL_PG_PORT="${LOCAL_PG_PORT:-55432}"

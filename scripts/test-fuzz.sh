@@ -50,6 +50,8 @@ start_postgres() {
   chmod 755 "$WORK_DIR"
   LOCAL_PG_PORT="$(free_port)"
   start_local_postgres "$WORK_DIR"
+  # The backend connects as its own role, as on every deploy path (sets LOCAL_DATABASE_URL).
+  ensure_local_app_role "$WORK_DIR"
 }
 
 start_services() {
@@ -60,7 +62,7 @@ start_services() {
   port="$(free_port)"
   BACKEND_URL="http://127.0.0.1:$port"
   echo "==> starting backend-api on $BACKEND_URL"
-  DATABASE_URL="postgres://$LOCAL_DB_USER@127.0.0.1:$LOCAL_PG_PORT/$LOCAL_DB" HOST=127.0.0.1 PORT="$port" \
+  DATABASE_URL="$LOCAL_DATABASE_URL" HOST=127.0.0.1 PORT="$port" \
     METRICS_PORT=0 RUST_LOG=warn "$bin/backend-api" </dev/null >"$WORK_DIR/backend-api.log" 2>&1 &
   LOCAL_PIDS+=("$!")
   wait_ready backend-api "$BACKEND_URL/ready" "$WORK_DIR/backend-api.log" "$!"

@@ -160,15 +160,19 @@ def role_attributes(cluster, database, role):
 
 
 def owners_in_public(cluster, database):
-    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself."""
+    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
+    an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
     rows = cluster.psql(database, """
         SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
-        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class
+        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
           WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
-        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
           WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
-        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc
-          WHERE pronamespace = 'public'::regnamespace""").stdout
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
+          WHERE pronamespace = 'public'::regnamespace
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
     return dict(line.split("|") for line in rows.splitlines())
 
 
@@ -320,7 +324,6 @@ def local_app_role(cluster, data_dir, database):
         set -euo pipefail
         ROOT={ROOT}
         die() {{ echo "deploy.sh: $*" >&2; exit 1; }}
-        eval "$(sed -n '/^random_token() {{/,/^}}/p' "$ROOT/deploy.sh")"
         source "$ROOT/scripts/deploy-local.sh"
         PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database} PG_PASSWORD_FILE={superuser_password_file}
         ensure_local_app_role {data_dir}
