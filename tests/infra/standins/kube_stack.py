@@ -60,7 +60,8 @@ def pod_port(cfg, pod):
 
 def pod_env(cfg, pod):
     deployment = pod.rsplit("-", 1)[0]
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(pod_port(cfg, pod)), "RUST_LOG": "warn"}
+    # METRICS_PORT=0: each process its own free metrics port (pods each have their own IP; processes share one).
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(pod_port(cfg, pod)), "METRICS_PORT": "0", "RUST_LOG": "warn"}
     if deployment == "backend-api":
         env["DATABASE_URL"] = cfg["database_url"]
     else:
