@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_deploy_local import free_port, http
+from standins.ports import free_ports
+from test_deploy_local import http
 
 ROLE_SQL = ROOT / "db" / "app-role.sql"
 MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
@@ -42,7 +43,7 @@ class Cluster:
     def __init__(self, bin_dir, directory):
         self.bin = bin_dir
         self.dir = directory
-        self.port = free_port()
+        self.port, = free_ports(1)
 
     def start(self):
         data = self.dir / "data"
@@ -120,7 +121,7 @@ class Backend:
     """The real backend-api process, connected as the given role."""
 
     def __init__(self, binary, cluster, database, user, password, log):
-        self.port = free_port()
+        self.port, = free_ports(1)
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
                "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}

@@ -17,15 +17,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from standins.ports import free_ports
 
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port):
@@ -47,7 +42,7 @@ def http(method, url, body=None):
 
 class LocalStack:
     def __init__(self, data_dir, log_dir):
-        self.ports = {"LOCAL_UI_PORT": free_port(), "LOCAL_API_PORT": free_port(), "LOCAL_PG_PORT": free_port()}
+        self.ports = dict(zip(("LOCAL_UI_PORT", "LOCAL_API_PORT", "LOCAL_PG_PORT"), free_ports(3)))
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.process = None

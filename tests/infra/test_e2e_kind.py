@@ -40,6 +40,7 @@ START_TIMEOUT = 60
 
 sys.path.insert(0, str(STANDINS))
 import kube_stack  # noqa: E402
+from standins.ports import free_ports  # noqa: E402
 
 
 def postgres_bin():
@@ -81,15 +82,17 @@ class Stack:
     def start(self, bin_dir):
         pg_dir = self.state / "pg"
         pg_dir.mkdir()
-        ports = {d: [kube_stack.free_port() for _ in range(kube_stack.REPLICAS)] for d in kube_stack.DEPLOYMENTS}
-        self.ui_port, self.api_port = kube_stack.free_port(), kube_stack.free_port()
-        pg_port = kube_stack.free_port()
+        pod_count = kube_stack.REPLICAS * len(kube_stack.DEPLOYMENTS)
+        free = free_ports(pod_count + 4)  # the pods, the two Services, the port-forward and PostgreSQL
+        ports = {d: free[i * kube_stack.REPLICAS:(i + 1) * kube_stack.REPLICAS]
+                 for i, d in enumerate(kube_stack.DEPLOYMENTS)}
+        backend_service, self.ui_port, self.api_port, pg_port = free[pod_count:]
         config = {
             "bin_dir": str(bin_dir), "pg_bin": str(postgres_bin()), "pg_data": str(pg_dir / "data"),
             "pg_log": str(pg_dir / "postgres.log"), "pg_port": pg_port,
             "database_url": f"postgres://taskmgr@127.0.0.1:{pg_port}/postgres",
             "secret_key": f"e2e-kind-stand-in-{os.getpid()}-key", "ports": ports,
-            "service_ports": {"backend-api": kube_stack.free_port(), "frontend": self.ui_port},
+            "service_ports": {"backend-api": backend_service, "frontend": self.ui_port},
         }
         (self.state / "config.json").write_text(json.dumps(config))
         if os.geteuid() == 0:
@@ -104,6 +107,9 @@ class Stack:
                 [sys.executable, str(KUBE_STACK), "proxy", str(config["service_ports"][deployment]),
                  *map(str, ports[deployment])], start_new_session=True))
         wait_for(lambda: kube_stack.ready(f"http://127.0.0.1:{self.ui_port}/ready"), "the frontend Service")
+        # A Service that could not bind its port must not pass for one: whatever answers there is not the stand-in.
+        dead = [p.args for p in self.proxies if p.poll() is not None]
+        assert not dead, f"a Service stand-in exited: {dead}"
 
     def pids(self):
         return {p: (self.state / f"{p}.pid").read_text() for d in kube_stack.DEPLOYMENTS

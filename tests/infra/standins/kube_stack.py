@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -314,12 +313,6 @@ def proxy(port, upstreams):
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # no teardown noise from open connections
     asyncio.run(serve())
     return 0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv):
