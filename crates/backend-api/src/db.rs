@@ -431,6 +431,25 @@ pub struct Page {
     pub total: i64,
     /// The page stopped at [`PAGE_TEXT_BYTES`] before `limit` tasks (and before the last match).
     pub truncated: bool,
+    /// Every task and the completed ones, whatever the filters, when the query asked (`counts`).
+    pub counts: Option<Counts>,
+}
+
+/// How many tasks there are, and how many of them are completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Counts {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub all: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub completed: i64,
+}
+
+/// Both counts in one scan of the table.
+pub fn count_all(conn: &mut PgConnection) -> QueryResult<Counts> {
+    diesel::sql_query(
+        "SELECT count(*) AS all, count(*) FILTER (WHERE completed) AS completed FROM tasks",
+    )
+    .get_result(conn)
 }
 
 /// One page of the list and the number of tasks matching the filters, in one round trip thanks to
@@ -443,6 +462,7 @@ pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Pag
             tasks: Vec::new(),
             total: 0,
             truncated: false,
+            counts: query.counts.then(|| count_all(conn)).transpose()?,
         });
     }
     let rows = filtered(query)
@@ -468,10 +488,14 @@ pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Pag
         None if query.offset > 0 => filtered(query).count().get_result(conn)?,
         None => 0,
     };
+    // After the page, not in one snapshot: the counts may include a task created in between, as
+    // separate requests would.
+    let counts = query.counts.then(|| count_all(conn)).transpose()?;
     Ok(Page {
         tasks,
         total,
         truncated,
+        counts,
     })
 }
 

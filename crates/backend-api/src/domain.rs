@@ -149,6 +149,9 @@ pub struct ListQuery {
     pub sort: SortKey,
     pub limit: i64,
     pub offset: i64,
+    /// Also count every task and the completed ones, whatever the filters (`counts=true`): the figures a
+    /// page of the UI shows beside the list, in the same request.
+    pub counts: bool,
 }
 
 impl Default for ListQuery {
@@ -160,6 +163,7 @@ impl Default for ListQuery {
             sort: SortKey::default(),
             limit: LIST_LIMIT_DEFAULT,
             offset: 0,
+            counts: false,
         }
     }
 }
@@ -171,9 +175,24 @@ pub struct BadParameter {
     pub message: String,
 }
 
+fn boolean(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("query parameter '{name}' must be true or false")),
+    }
+}
+
 impl ListQuery {
-    pub const PARAMETERS: [&'static str; 6] =
-        ["completed", "priority", "q", "sort", "limit", "offset"];
+    pub const PARAMETERS: [&'static str; 7] = [
+        "completed",
+        "priority",
+        "q",
+        "sort",
+        "limit",
+        "offset",
+        "counts",
+    ];
 
     /// Builds the query from decoded `name=value` pairs, refusing unknown and repeated parameters.
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, BadParameter> {
@@ -191,17 +210,8 @@ impl ListQuery {
             }
             seen.push(name);
             match name.as_str() {
-                "completed" => {
-                    query.completed = Some(match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => {
-                            return Err(bad(
-                                "query parameter 'completed' must be true or false".into()
-                            ))
-                        }
-                    })
-                }
+                "completed" => query.completed = Some(boolean(name, value).map_err(bad)?),
+                "counts" => query.counts = boolean(name, value).map_err(bad)?,
                 "priority" => {
                     query.priorities = value
                         .split(',')

@@ -53,6 +53,15 @@ pub struct TaskList {
     /// The backend stopped the page before `limit` tasks to keep it under its byte bound
     /// (`X-Page-Truncated: true`): the tasks after these start at `offset + tasks.len()`.
     pub truncated: bool,
+    /// Every task and the completed ones, whatever the filters, when asked for (`counts`).
+    pub counts: Option<Counts>,
+}
+
+/// `X-Count-All` and `X-Count-Completed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub all: u64,
+    pub completed: u64,
 }
 
 /// The query of `GET /api/tasks`.
@@ -65,6 +74,8 @@ pub struct ListRequest {
     pub sort: Option<&'static str>,
     pub limit: u32,
     pub offset: u64,
+    /// Ask for [`Counts`] too (`counts=true`): the whole page in one call.
+    pub counts: bool,
 }
 
 impl ListRequest {
@@ -84,6 +95,9 @@ impl ListRequest {
         }
         if let Some(sort) = self.sort {
             pairs.push(("sort", sort.to_owned()));
+        }
+        if self.counts {
+            pairs.push(("counts", "true".to_owned()));
         }
         pairs
     }
@@ -124,14 +138,26 @@ impl Backend {
                 .await,
         )
         .await?;
-        let total = response
-            .headers()
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| {
-                BackendError::Unexpected("X-Total-Count missing from the task list".to_owned())
-            })?;
+        let count = |name: &str| {
+            let value = response.headers().get(name)?.to_str().ok()?.parse::<u64>();
+            Some(value.ok())
+        };
+        let missing =
+            |name: &str| BackendError::Unexpected(format!("{name} missing from the task list"));
+        let total = count("x-total-count")
+            .flatten()
+            .ok_or_else(|| missing("X-Total-Count"))?;
+        let counts = match request.counts {
+            true => Some(Counts {
+                all: count("x-count-all")
+                    .flatten()
+                    .ok_or_else(|| missing("X-Count-All"))?,
+                completed: count("x-count-completed")
+                    .flatten()
+                    .ok_or_else(|| missing("X-Count-Completed"))?,
+            }),
+            false => None,
+        };
         let truncated = response
             .headers()
             .get("x-page-truncated")
@@ -143,17 +169,8 @@ impl Backend {
             tasks,
             total,
             truncated,
+            counts,
         })
-    }
-
-    /// How many tasks match `completed` (all tasks for `None`), without fetching them.
-    pub async fn count_tasks(&self, completed: Option<bool>) -> Result<u64, BackendError> {
-        let request = ListRequest {
-            completed,
-            limit: 1,
-            ..ListRequest::default()
-        };
-        Ok(self.list_tasks(&request).await?.total)
     }
 
     /// `GET /api/tasks/{id}`.
@@ -285,6 +302,7 @@ mod tests {
             sort: Some("-priority"),
             limit: 20,
             offset: 40,
+            counts: true,
         };
         let pairs = request.query_pairs();
         let expected = [
@@ -294,6 +312,7 @@ mod tests {
             ("priority", "high"),
             ("q", "milk & eggs"),
             ("sort", "-priority"),
+            ("counts", "true"),
         ];
         assert_eq!(
             pairs

@@ -195,7 +195,7 @@ impl ListParams {
         Self::parse(&raw).ok()
     }
 
-    /// Whether anything narrows the list (then the counts need their own query).
+    /// Whether anything narrows the list.
     pub fn is_filtered(&self) -> bool {
         self.status != StatusFilter::All || self.priority.is_some() || !self.q.is_empty()
     }
@@ -209,6 +209,7 @@ impl ListParams {
             sort: Some(self.sort.backend_key()),
             limit: self.per_page,
             offset: u64::from(self.page - 1) * u64::from(self.per_page),
+            counts: true,
         }
     }
 

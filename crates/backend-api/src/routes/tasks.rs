@@ -30,6 +30,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Set on a page cut short by [`db::PAGE_TEXT_BYTES`].
 const PAGE_TRUNCATED: &str = "X-Page-Truncated";
+/// Set with `counts=true`: every task and the completed ones, whatever the filters.
+const COUNT_ALL: &str = "X-Count-All";
+const COUNT_COMPLETED: &str = "X-Count-Completed";
 
 /// An id that is not a UUID names no task: 404, as for an unknown one.
 fn task_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -57,13 +60,18 @@ impl From<Invalid> for ApiError {
             pattern = r"^-?(created_at|updated_at|priority|title)$"),
         ("limit" = Option<i64>, Query, description = "Page size, 1-1000 (default 100)", minimum = 1, maximum = 1000),
         ("offset" = Option<i64>, Query, description = "Tasks to skip (default 0)", minimum = 0),
+        ("counts" = Option<bool>, Query, description = "`true` adds `X-Count-All` and `X-Count-Completed`: \
+            every task and the completed ones, whatever the filters (default `false`)"),
     ),
     responses(
         (status = 200, description = "The page of tasks", body = Vec<Task>,
             headers(("X-Total-Count" = i64, description = "Number of tasks matching the filters"),
                 ("X-Page-Truncated" = String, description = "`true` when the page stopped before `limit` tasks \
                     because their titles and descriptions reached 512 KiB; ask for the rest with `offset` \
-                    increased by the number of tasks received"))),
+                    increased by the number of tasks received"),
+                ("X-Count-All" = i64, description = "With `counts=true`: the number of tasks, whatever the filters"),
+                ("X-Count-Completed" = i64, description = "With `counts=true`: the number of completed tasks, \
+                    whatever the filters"))),
         (status = 400, description = "A query parameter is unknown, repeated or invalid", body = ErrorBody),
         (status = 503, description = "Database unavailable, no connection free within the pool timeout, \
             or the query ran past the statement timeout (5 s by default); `Retry-After` says when to retry",
@@ -85,6 +93,10 @@ pub async fn list_tasks(
     response.insert_header(("X-Total-Count", page.total.to_string()));
     if page.truncated {
         response.insert_header((PAGE_TRUNCATED, "true"));
+    }
+    if let Some(counts) = page.counts {
+        response.insert_header((COUNT_ALL, counts.all.to_string()));
+        response.insert_header((COUNT_COMPLETED, counts.completed.to_string()));
     }
     Ok(response
         .content_type(mime::APPLICATION_JSON)

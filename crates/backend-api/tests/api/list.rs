@@ -205,6 +205,37 @@ async fn pages_with_limit_and_offset_and_counts_all_matches() {
 }
 
 #[tokio::test]
+async fn counts_true_adds_every_task_and_the_completed_ones_whatever_the_filters() {
+    let app = TestApp::start();
+    seed(&app).await;
+    let counts = |res: &reqwest::Response| {
+        ["x-total-count", "x-count-all", "x-count-completed"]
+            .map(|h| res.headers().get(h).map(|v| v.to_str().unwrap().to_owned()))
+    };
+    for (query, expected) in [
+        // The page's own total follows the filters; the two counts never do.
+        ("?counts=true", ["5", "5", "2"]),
+        ("?counts=true&completed=false&limit=1", ["3", "5", "2"]),
+        ("?counts=true&priority=high&q=pie", ["1", "5", "2"]),
+        ("?counts=true&q=nothing%20matches", ["0", "5", "2"]),
+        ("?counts=true&offset=50", ["5", "5", "2"]),
+    ] {
+        let res = app.get(&format!("/api/tasks{query}")).await;
+        assert_eq!(res.status(), 200, "{query}");
+        assert_eq!(
+            counts(&res),
+            expected.map(|c| Some(c.to_owned())),
+            "{query}"
+        );
+    }
+    // Without it (or with false) the answer is as before: no extra headers, no extra query.
+    for query in ["", "?counts=false"] {
+        let res = app.get(&format!("/api/tasks{query}")).await;
+        assert_eq!(counts(&res), [Some("5".to_owned()), None, None], "{query}");
+    }
+}
+
+#[tokio::test]
 async fn invalid_parameters_are_400_naming_the_parameter() {
     let app = TestApp::start();
     let cases = [
@@ -220,6 +251,7 @@ async fn invalid_parameters_are_400_naming_the_parameter() {
         ("offset=-1", "offset"),
         ("offset=1.5", "offset"),
         ("colour=red", "colour"),
+        ("counts=yes", "counts"),
         ("limit=5&limit=6", "limit"),
     ];
     for (query, parameter) in cases {

@@ -9,7 +9,7 @@ use task_types::{NewTask, Priority, Task, TaskPatch};
 use uuid::Uuid;
 
 use super::PageResult;
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Counts};
 use crate::csrf;
 use crate::error::PageError;
 use crate::flash::Flash;
@@ -186,20 +186,14 @@ async fn list_page(
         .expect("the semaphore is never closed");
     let backend = &state.backend;
     let request = view.backend_request();
-    // The page, the completed count and (when filtered) the overall count, in parallel.
-    let (list, completed, all) = futures_util::join!(
-        backend.list_tasks(&request),
-        backend.count_tasks(Some(true)),
-        async {
-            match view.is_filtered() {
-                true => backend.count_tasks(None).await.map(Some),
-                false => Ok(None),
-            }
-        }
-    );
-    let list = list?;
-    let completed = completed?;
-    let total = all?.unwrap_or(list.total);
+    // The page and the counts beside it, in one backend call.
+    let list = backend.list_tasks(&request).await?;
+    let Counts {
+        all: total,
+        completed,
+    } = list
+        .counts
+        .expect("list_tasks fails when counts asked for are missing");
 
     let pages = list.total.div_ceil(u64::from(view.per_page)).max(1);
     let offset = u64::from(view.page - 1) * u64::from(view.per_page);

@@ -237,6 +237,33 @@ async fn filters_search_and_sort_live_in_the_url() {
 }
 
 #[tokio::test]
+async fn a_list_page_costs_one_backend_call_filtered_or_not() {
+    let stack = Stack::start();
+    stack.seed("banana bread", "high", false).await;
+    stack.seed("apple pie", "low", true).await;
+    stack.seed("cherry jam", "high", true).await;
+    let mut browser = stack.browser();
+    for (page, shown, total, completed) in [
+        ("/", 3, 3, 2),
+        ("/?priority=high&status=pending", 1, 3, 2),
+        ("/?q=pie&per_page=5&page=1", 1, 3, 2),
+    ] {
+        let before = stack.backend_requests("GET", "/api/tasks").await;
+        let body = browser.get(page).await.body;
+        let after = stack.backend_requests("GET", "/api/tasks").await;
+        assert_eq!(
+            after - before,
+            1,
+            "{page}: the list and its counts in one call"
+        );
+        assert_eq!(titles(&body).len(), shown, "{page}");
+        assert_eq!(count(&body, "total"), total, "{page}");
+        assert_eq!(count(&body, "completed"), completed, "{page}");
+        assert_eq!(count(&body, "pending"), total - completed, "{page}");
+    }
+}
+
+#[tokio::test]
 async fn long_lists_are_paged_with_links_that_keep_the_filters() {
     let stack = Stack::start();
     for i in 1..=25 {

@@ -67,6 +67,27 @@ impl Stack {
             Some(spawn_backend_with(settings).expect("the backend starts again on its port"));
     }
 
+    /// How many `method path` requests the backend has answered, by its own metrics.
+    pub async fn backend_requests(&self, method: &str, path: &str) -> u64 {
+        let backend = self.backend.as_ref().expect("the backend is running");
+        let text = self
+            .http
+            .get(&backend.metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let series = format!("endpoint=\"{path}\",method=\"{method}\"");
+        text.lines()
+            .filter(|l| {
+                l.starts_with("taskmgr_backend_http_requests_total{") && l.contains(&series)
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    }
+
     /// Creates a task through the backend API.
     pub async fn seed(&self, title: &str, priority: &str, completed: bool) -> Task {
         self.create(json!({ "title": title, "description": format!("about {title}"), "priority": priority, "completed": completed }))
