@@ -2,10 +2,13 @@
 # Benchmarks taskmgr on this machine and prints a table (requests/s, p99 latency, peak RSS).
 #
 # It starts a throwaway PostgreSQL cluster on 127.0.0.1, builds and starts the release binaries, seeds
-# 100 tasks, measures each endpoint with wrk (16 connections, 10 s each), then runs `pgbench -S` with
-# 16 clients against the same server as the ceiling for a lookup by key. A search row runs on a database
-# of 100,000 tasks (seeded with SQL), with the trigram indexes, and its mean latency is also taken without
-# them. Everything it starts is stopped on exit, also on failure. Traffic goes to 127.0.0.1 only.
+# 100 tasks and measures each endpoint with wrk (16 connections, 10 s each). The ceiling of each backend row
+# is PostgreSQL itself: pg_stat_statements names the statement the backend ran most during that wrk run, and
+# pgbench runs that very SQL (-M prepared, same clients, same duration, same server) with the same values.
+# The UI's pages are compared with the backend request that lists the same tasks. A search row runs on a
+# database of 100,000 tasks (seeded with SQL), with the trigram indexes, and its mean latency is also taken
+# without them. The report ends with the issue 12 targets: each ratio or p99, the target, and a verdict.
+# Everything it starts is stopped on exit, also on failure. Traffic goes to 127.0.0.1 only.
 #
 # Usage: scripts/bench.sh            (BENCH_DURATION=10s BENCH_CONNECTIONS=16 to change the load;
 #                                     BENCH_DB_POOL_SIZE=4 to run the backend with another DB_POOL_SIZE)
@@ -16,6 +19,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 THREADS=2
@@ -31,9 +36,29 @@ PG_AS=()     # prefix to run PostgreSQL tools as the postgres user when we are r
 PIDS=()      # background processes to stop on exit
 declare -A RSS_PIDS=()   # service name → pid whose peak RSS is reported
 ROWS=()      # "name|req/s|p99" lines for the table
+declare -A RPS=() P99=()   # row name → req/s, p99 as wrk printed it
+declare -A CEILING=()      # row name → TPS of pgbench running that row's SQL
+LAST_REQUESTS=0            # requests completed by the last wrk run
 PGBENCH_TPS=""
 SEARCH_MEAN_MS=()   # "with|without index: mean ms" lines
+BY_ID_ROW="backend GET /api/tasks/{id}"
+LIST_ROW="backend GET /api/tasks (100 tasks)"
+PATCH_ROW="backend PATCH /api/tasks/{id} (100 ids)"
+POST_ROW="backend POST /api/tasks"
+LIST_20_ROW="UI's backend GET /api/tasks?limit=20"
+LIST_100_UI_ROW="UI's backend GET /api/tasks?limit=100"
 FRONTEND_ROW="frontend GET / (100 tasks, page of 20)"
+FRONTEND_100_ROW="frontend GET /?per_page=100 (100 rows)"
+# The targets of issue 12, checked at the end: "label|row|ceiling|minimum ratio|maximum p99 in ms". The
+# ceiling is "pgbench" (the row's own SQL under pgbench) or another row; an empty field is no target.
+TARGETS=(
+  "by id|$BY_ID_ROW|pgbench|0.45|10"
+  "list of 100|$LIST_ROW|pgbench|0.65|10"
+  "POST|$POST_ROW|pgbench|0.5|"
+  "PATCH, 100 ids|$PATCH_ROW|pgbench|0.5|"
+  "UI GET / (page of 20)|$FRONTEND_ROW|$LIST_20_ROW|0.4|25"
+  "UI GET /?per_page=100|$FRONTEND_100_ROW|$LIST_100_UI_ROW|0.3|25"
+)
 ORIGINAL_FRONTEND_RPS=96 # the original Flask frontend's GET / with 100 tasks on this machine
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -67,10 +92,6 @@ find_pg_bin() {
   [[ -n "$dir" && -x "$dir/pg_ctl" && -x "$dir/initdb" ]] ||
     die "PostgreSQL server binaries not found (Debian: apt-get install postgresql)"
   PG_BIN="$dir"
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 target_dir() {
@@ -107,16 +128,16 @@ start_postgres() {
     chown postgres: "$WORK_DIR/pgdata"
     PG_AS=(runuser -u postgres --)
   fi
-  PG_PORT="$(free_port)"
+  PG_PORT="$(free_ports 1)"
   echo "starting PostgreSQL ($PG_BIN) on 127.0.0.1:$PG_PORT"
   (cd "$WORK_DIR" && "${PG_AS[@]}" "$PG_BIN/initdb" -D "$WORK_DIR/pgdata" -U postgres --auth=trust -E UTF8 \
     --locale=C.UTF-8 </dev/null >"$WORK_DIR/initdb.log" 2>&1) || die "initdb failed: $(tail -n 5 "$WORK_DIR/initdb.log")"
   # Default durability settings: the figures are for a normally configured server.
   (cd "$WORK_DIR" && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$WORK_DIR/pgdata" -l "$WORK_DIR/pgdata/postgres.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$WORK_DIR/pgdata -c max_connections=100" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$WORK_DIR/pgdata -c max_connections=100 -c shared_preload_libraries=pg_stat_statements" \
     start </dev/null >/dev/null 2>&1) || die "PostgreSQL did not start: $(tail -n 5 "$WORK_DIR/pgdata/postgres.log")"
   "${PG_AS[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE taskmgr" \
-    -c "CREATE DATABASE pgbench" </dev/null >/dev/null
+    -c "CREATE DATABASE pgbench" -c "CREATE EXTENSION pg_stat_statements" </dev/null >/dev/null
 }
 
 build_release() {
@@ -146,10 +167,45 @@ measure() {
   echo "$out" >>"$WORK_DIR/wrk.log"
   rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  LAST_REQUESTS="$(awk '/ requests in / {print $1}' <<<"$out")"
   if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
     die "$name: some responses were errors: $(grep 'Non-2xx' <<<"$out")"
   fi
   ROWS+=("$name|$rps|$p99")
+  RPS[$name]="$rps"
+  P99[$name]="$p99"
+}
+
+# reset_statements: pg_stat_statements forgets, so that the next wrk run's statements are all it holds.
+reset_statements() {
+  psql_on postgres "SELECT pg_stat_statements_reset()"
+}
+
+# ceiling ROW DB BINDING... [-- PGBENCH_ARG...]: pgbench runs the statement the backend ran most on DB since
+# reset_statements (it must have run once per request of ROW's wrk run), with each $N bound as BINDING
+# "N=VALUE" gives (a pgbench :variable, or SQL), under the row's load; its TPS is ROW's ceiling.
+# "N=@ids" runs one script per seeded task id, chosen at random for each transaction (a PATCH spread over
+# many rows, as the wrk script spreads it).
+ceiling() {
+  local row="$1" db="$2" bindings=() extra=() line calls query scripts out tps
+  shift 2
+  while [[ $# -gt 0 && "$1" != "--" ]]; do bindings+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift && extra=("$@")
+  line="$("${PG_AS[@]}" "$PG_BIN/psql" -At -F $'\t' -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c \
+    "SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+      WHERE d.datname = '$db' ORDER BY s.calls DESC LIMIT 1" </dev/null)"
+  IFS=$'\t' read -r calls query <<<"$line"
+  [[ -n "$query" && "$calls" -ge "$LAST_REQUESTS" ]] ||
+    die "$row: no statement ran once per request ($LAST_REQUESTS requests; top statement: ${calls:-none} calls)"
+  mapfile -t scripts < <(python3 "$ROOT/scripts/bench/pgbench_script.py" "$(mktemp -d "$WORK_DIR/ceiling.XXXXXX")" "$query" \
+    "$WORK_DIR/ids" "${bindings[@]}") || die "$row: cannot bind the statement: $query"
+  echo "pgbench: the SQL of $row ($calls calls): $query"
+  out="$(pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "${DURATION%s}" -h 127.0.0.1 -p "$PG_PORT" \
+    -U postgres "${scripts[@]/#/-f}" "${extra[@]}" "$db" 2>&1)" || die "$row: pgbench failed: $out"
+  echo "$out" >>"$WORK_DIR/pgbench.log"
+  tps="$(awk '/^tps = / {printf "%.0f", $3}' <<<"$out")"
+  [[ -n "$tps" ]] || die "$row: could not read pgbench's TPS: $out"
+  CEILING[$row]="$tps"
 }
 
 write_lua() {
@@ -158,11 +214,24 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"title": "benchmark task", "description": "created by wrk", "priority": "high"}'
 EOF
-  cat >"$WORK_DIR/patch.lua" <<'EOF'
+}
+
+# write_patch_lua: a PATCH to a random one of the seeded tasks per request ($WORK_DIR/ids): one hot row
+# would only measure waits for its row lock.
+write_patch_lua() {
+  {
+    echo "local ids = {"
+    sed 's/.*/  "&",/' "$WORK_DIR/ids"
+    echo "}"
+    cat <<'EOF'
 wrk.method = "PATCH"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"completed": true}'
+request = function()
+  return wrk.format(nil, "/api/tasks/" .. ids[math.random(#ids)])
+end
 EOF
+  } >"$WORK_DIR/patch.lua"
 }
 
 # seed_tasks BASE_URL: the $SEED_TASKS tasks every list row is measured with.
@@ -178,7 +247,7 @@ seed_tasks() {
 
 bench_backend() {
   local port bin base id
-  port="$(free_port)"
+  port="$(free_ports 1)"
   bin="$(target_dir)/release/backend-api"
   base="http://127.0.0.1:$port"
   # RUST_LOG=info as in production: the access log (one line per request) is part of the cost.
@@ -193,12 +262,26 @@ bench_backend() {
   wait_http "$base/ready"
 
   seed_tasks "$base"
-  id="$(curl -fsS "$base/api/tasks?limit=1" | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["id"])')"
+  curl -fsS "$base/api/tasks?limit=$SEED_TASKS" | python3 -c 'import json,sys;print(*(t["id"] for t in json.load(sys.stdin)), sep="\n")' \
+    >"$WORK_DIR/ids"
+  id="$(head -n 1 "$WORK_DIR/ids")"
+  write_patch_lua
 
-  measure "backend GET /api/tasks/{id}" "$base/api/tasks/$id"
-  measure "backend GET /api/tasks (100 tasks)" "$base/api/tasks"
-  measure "backend PATCH /api/tasks/{id}" "$base/api/tasks/$id" "$WORK_DIR/patch.lua"
-  measure "backend POST /api/tasks" "$base/api/tasks" "$WORK_DIR/post.lua"
+  # Each row, then PostgreSQL running the row's SQL. The list's ceiling runs before any POST grows the table.
+  reset_statements
+  measure "$BY_ID_ROW" "$base/api/tasks/$id"
+  ceiling "$BY_ID_ROW" taskmgr "1=:id" "2=1" -- -D "id=$id"
+  reset_statements
+  measure "$LIST_ROW" "$base/api/tasks"
+  ceiling "$LIST_ROW" taskmgr "1=:lim" "2=:off" -- -D lim=100 -D off=0
+  reset_statements
+  measure "$PATCH_ROW" "$base/api/tasks/$id" "$WORK_DIR/patch.lua"
+  ceiling "$PATCH_ROW" taskmgr "1=:completed" "2=@ids" -- -D completed=true
+  reset_statements
+  measure "$POST_ROW" "$base/api/tasks" "$WORK_DIR/post.lua"
+  # The id is the one value made per request: the backend makes a UUID, here PostgreSQL does.
+  ceiling "$POST_ROW" taskmgr "1=gen_random_uuid()" "2=:title" "3=:description" "4=:priority" "5=:completed" -- \
+    -D "title=benchmark task" -D "description=created by wrk" -D priority=high -D completed=false
 }
 
 # The frontend's page with $SEED_TASKS tasks, on a database and backend of its own (the backend rows'
@@ -207,8 +290,7 @@ bench_backend() {
 bench_frontend() {
   local api_port ui_port bin api ui
   "${PG_AS[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE taskmgr_ui" </dev/null >/dev/null
-  api_port="$(free_port)"
-  ui_port="$(free_port)"
+  { read -r api_port; read -r ui_port; } < <(free_ports 2)
   bin="$(target_dir)/release"
   api="http://127.0.0.1:$api_port"
   ui="http://127.0.0.1:$ui_port"
@@ -223,9 +305,12 @@ bench_frontend() {
   RSS_PIDS[frontend]="$!"
   wait_http "$ui/ready"
 
+  # Each page, and the backend request that lists the same tasks (the page's ceiling: rendering is extra work).
+  measure "$LIST_20_ROW" "$api/api/tasks?limit=20"
   measure "$FRONTEND_ROW" "$ui/"
+  measure "$LIST_100_UI_ROW" "$api/api/tasks?limit=100"
   # The original rendered all tasks on one page: the same work, for comparison.
-  measure "frontend GET /?per_page=100 (100 rows)" "$ui/?per_page=100"
+  measure "$FRONTEND_100_ROW" "$ui/?per_page=100"
 }
 
 # mean_ms URL N: the mean time of N sequential requests, in milliseconds (each must answer 200).
@@ -259,7 +344,7 @@ bench_search() {
   mapfile -t creates < <(grep '^CREATE INDEX' "$migration/up.sql")
   [[ ${#drops[@]} -gt 0 && ${#creates[@]} -gt 0 ]] || die "no trigram index statements in $migration"
   psql_on postgres "CREATE DATABASE taskmgr_search"
-  port="$(free_port)"
+  port="$(free_ports 1)"
   bin="$(target_dir)/release/backend-api"
   base="http://127.0.0.1:$port"
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_search" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 \
@@ -296,30 +381,48 @@ peak_rss_mb() {
   awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"
 }
 
+# ms WRK_LATENCY: wrk's "950.00us", "2.15ms" or "1.02s" in milliseconds.
+ms() {
+  python3 -c 'import re,sys; v,u=re.fullmatch(r"([\d.]+)(us|ms|s|m)",sys.argv[1]).groups(); print(float(v)*{"us":0.001,"ms":1,"s":1000,"m":60000}[u])' "$1"
+}
+
 print_report() {
-  local row name rps p99 service by_id_rps="" frontend_rps=""
+  local row name rps p99 service label target ceiling_of min_ratio max_p99 ceiling ratio verdict p99_ms
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "load average before the run: $LOAD_BEFORE (other work on the machine skews the figures)"
   echo "backend DB_POOL_SIZE: ${BENCH_DB_POOL_SIZE:-default} ($(grep -o 'pool of [0-9]*' "$WORK_DIR/backend.log" 2>/dev/null | head -n 1))"
-  echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -S -c$CONNECTIONS -j$THREADS -T${DURATION%s} (scale 1)"
+  echo "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -M prepared -c$CONNECTIONS -j$THREADS -T${DURATION%s} on each row's SQL"
   echo
-  printf '| %-38s | %10s | %9s |\n' "what" "req/s" "p99"
-  printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..40})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..11})"
+  printf '| %-40s | %10s | %9s | %22s |\n' "what" "req/s" "p99" "pgbench, same SQL (TPS)"
+  printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..24})"
   for row in "${ROWS[@]}"; do
     IFS='|' read -r name rps p99 <<<"$row"
-    printf '| %-38s | %10s | %9s |\n' "$name" "$rps" "$p99"
-    [[ "$name" == "backend GET /api/tasks/{id}" ]] && by_id_rps="$rps"
-    [[ "$name" == "$FRONTEND_ROW" ]] && frontend_rps="$rps"
+    printf '| %-40s | %10s | %9s | %22s |\n' "$name" "$rps" "$p99" "${CEILING[$name]:--}"
   done
-  printf '| %-38s | %10s | %9s |\n' "pgbench -S (TPS)" "$PGBENCH_TPS" "-"
+  printf '| %-40s | %10s | %9s | %22s |\n' "pgbench -S (TPS, scale 1)" "$PGBENCH_TPS" "-" "-"
   echo
-  if [[ -n "$frontend_rps" ]]; then
-    python3 -c "print(f'frontend GET / vs the original ($ORIGINAL_FRONTEND_RPS req/s): {$frontend_rps / $ORIGINAL_FRONTEND_RPS:.1f}x (target 20x)')"
-  fi
-  if [[ -n "$by_id_rps" && -n "$PGBENCH_TPS" ]]; then
-    python3 -c "print(f'ratio GET /api/tasks/{{id}} / pgbench -S TPS: {$by_id_rps / $PGBENCH_TPS:.2f}')"
-  fi
+  echo "targets (issue 12):"
+  printf '| %-24s | %-44s | %6s | %8s | %8s | %-8s |\n' "what" "ceiling" "ratio" "p99 ms" "target" "verdict"
+  for target in "${TARGETS[@]}"; do
+    IFS='|' read -r label name ceiling_of min_ratio max_p99 <<<"$target"
+    if [[ "$ceiling_of" == pgbench ]]; then
+      ceiling="${CEILING[$name]}"
+      ceiling_of="pgbench on its SQL ($ceiling TPS)"
+    else
+      ceiling="${RPS[$ceiling_of]}"
+      ceiling_of="$ceiling_of ($ceiling)"
+    fi
+    ratio="$(python3 -c "print(f'{${RPS[$name]} / $ceiling:.2f}')")"
+    p99_ms="$(ms "${P99[$name]}")"
+    verdict="$(python3 -c "
+ok = $ratio >= $min_ratio and ('$max_p99' == '' or $p99_ms <= float('${max_p99:-0}'))
+print('met' if ok else 'NOT met')")"
+    printf '| %-24s | %-44s | %6s | %8.1f | %8s | %-8s |\n' "$label" "$ceiling_of" "$ratio" "$p99_ms" \
+      "≥ $min_ratio${max_p99:+, ≤ $max_p99 ms}" "$verdict"
+  done
+  echo
+  python3 -c "print(f'frontend GET / vs the original ($ORIGINAL_FRONTEND_RPS req/s): {${RPS[$FRONTEND_ROW]} / $ORIGINAL_FRONTEND_RPS:.1f}x')"
   for row in "${SEARCH_MEAN_MS[@]}"; do
     IFS='|' read -r name rps <<<"$row"
     echo "search for one task in $SEARCH_TASKS, mean of 20 sequential requests, $name: $rps ms"

@@ -27,6 +27,8 @@ die() {
 # find_postgres_bin, as_pg_owner, cargo_target_dir and wait_ready, shared with `./deploy.sh local`.
 # shellcheck source=scripts/deploy-local.sh
 source "$ROOT/scripts/deploy-local.sh"
+# shellcheck source=scripts/lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
 
 parse_args() {
   case "${1:-}" in
@@ -44,10 +46,6 @@ check_prerequisites() {
   command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
   PG_BIN="$(find_postgres_bin)" || die "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 start_postgres() {
@@ -112,9 +110,7 @@ main() {
   chmod 755 "$WORK" # the postgres user must reach its data directory inside
   trap cleanup EXIT
   trap 'exit 130' INT TERM
-  pg_port="$(free_port)"
-  api_port="$(free_port)"
-  ui_port="$(free_port)"
+  { read -r pg_port; read -r api_port; read -r ui_port; } < <(free_ports 3)
 
   echo "==> PostgreSQL on 127.0.0.1:$pg_port"
   start_postgres "$pg_port"
