@@ -12,6 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "kubernetes"
 EXTRAS_DIR = MANIFEST_DIR / "extras"
+KUSTOMIZATION = "kustomization.yaml"  # in kubernetes/ and in each component directory of extras/
 # The placeholder Secret lives outside kubernetes/, so that no `kubectl apply -f kubernetes/` can overwrite the real one.
 SECRET_EXAMPLE = ROOT / "docs" / "examples" / "app-secrets.example.yaml"
 NAMESPACE = "task-manager"
@@ -19,8 +20,9 @@ SERVICES = ("backend-api", "frontend")
 
 
 def manifest_files():
-    """The core manifests and the extras."""
-    return sorted(MANIFEST_DIR.glob("*.yaml")) + sorted(EXTRAS_DIR.glob("*.yaml"))
+    """The core manifests and the extras (its components' files included); not the kustomization.yaml files."""
+    return [p for p in sorted(MANIFEST_DIR.glob("*.yaml")) + sorted(EXTRAS_DIR.rglob("*.yaml"))
+            if p.name != KUSTOMIZATION]
 
 
 def load_docs(path):
