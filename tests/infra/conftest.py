@@ -1,4 +1,5 @@
 """Shared paths and loaders for the infrastructure checks (manifests, deploy.sh, workflows, docs)."""
+import functools
 import json
 import os
 import shutil
@@ -34,8 +35,9 @@ def load_docs(path):
 RENDERED = os.environ.get("TASKMGR_RENDERED_MANIFESTS")
 
 
+@functools.cache  # read once per run: the NetworkPolicy checks ask for the objects thousands of times
 def all_objects():
-    """Every Kubernetes object in the manifests (or in RENDERED), as (file, object)."""
+    """Every Kubernetes object in the manifests (or in RENDERED), as (file, object); not to be modified."""
     if RENDERED:
         return [(Path(RENDERED), doc) for doc in load_docs(RENDERED)]
     return [(f, doc) for f in manifest_files() for doc in load_docs(f)]
