@@ -146,7 +146,8 @@ build_and_load_images() {
 }
 
 # The Secret is created once: a new password under an initialised volume would lock the backend out. It is never
-# a manifest in kubernetes/, so a plain `kubectl apply -f kubernetes/` cannot overwrite it with placeholders.
+# a manifest in kubernetes/, so no `kubectl apply -k kubernetes/` (or -f of its files) can overwrite it with
+# placeholders.
 # A key that a newer version needs is added to an existing Secret without touching the others.
 ensure_secret() {
   if kc get secret "$SECRET_NAME" >/dev/null 2>&1; then

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "kubernetes"
 EXTRAS_DIR = MANIFEST_DIR / "extras"
 KUSTOMIZATION = "kustomization.yaml"  # in kubernetes/ and in each component directory of extras/
-# The placeholder Secret lives outside kubernetes/, so that no `kubectl apply -f kubernetes/` can overwrite the real one.
+# The placeholder Secret lives outside kubernetes/, so that no `kubectl apply -k kubernetes/` (or -f of its files)
+# can overwrite the real one.
 SECRET_EXAMPLE = ROOT / "docs" / "examples" / "app-secrets.example.yaml"
 NAMESPACE = "task-manager"
 SERVICES = ("backend-api", "frontend")

@@ -20,8 +20,9 @@ def test_the_nine_core_manifests_exist():
 
 
 def test_no_applied_manifest_can_overwrite_the_generated_secret():
-    """`kubectl apply -f kubernetes/` (-R included) after ./deploy.sh must not replace its random Secret with
-    placeholders, which would lock the backend out of the database: no Secret in any file kubectl would read."""
+    """`kubectl apply -k kubernetes/`, or -f of any file below it, after ./deploy.sh must not replace its random
+    Secret with placeholders, which would lock the backend out of the database: no Secret in any file kubectl would
+    read."""
     applied = [p for p in MANIFEST_DIR.rglob("*") if p.suffix in (".yaml", ".yml", ".json")]
     assert len(applied) >= 12, applied
     for path in applied:

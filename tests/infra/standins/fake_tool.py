@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Stand-in for `kind`, `kubectl` and `docker`, used only by test_deploy_script.py.
+"""Stand-in for `kind`, `kubectl` and `docker`, used by test_deploy_script.py and test_kustomize.py.
 
 They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
 suite. Installed on PATH under those three names, this script records every call (argv and, for
 `kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
-the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in $STANDIN_STATE/state.json to
-answer the questions deploy.sh asks. Failures are injected with STANDIN_* environment variables;
-STANDIN_KUBECTL_SLEEP makes `create secret` block.
+the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
+$STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
+environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block.
 """
 import base64
 import json
