@@ -209,7 +209,8 @@ write_overlay() {
   local tag="$1" extras="$2" hpa="$3" base svc
   private_tmp_dir
   # kustomize refuses absolute paths: the base is reached from the temporary directory with one "../" a level.
-  base="${PRIVATE_TMP//[^\/]/}"
+  base="$(cd "$PRIVATE_TMP" && pwd)"
+  base="${base//[^\/]/}"
   base="${base//\//../}${MANIFESTS#/}"
   {
     printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: ["%s"]\nimages:\n' "$base"

@@ -100,7 +100,7 @@ def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
 
 @pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",)], ids=lambda f: " ".join(f) or "no flags")
 def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
-    run = deploy(*flags)
+    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path))})
     assert run.returncode == 0, run.stderr
     expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
     applied = applied_objects(run)
@@ -113,7 +113,20 @@ def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(d
               for c in o["spec"]["template"]["spec"]["containers"] + o["spec"]["template"]["spec"].get(
                   "initContainers", [])}
     assert images == {f"taskmgr/{svc}:{TAG}" for svc in SERVICES} | {"postgres:16-alpine"}
-    assert not list(tmp_path.glob("tmp*")), "the throwaway overlay is removed"
+    assert not list((tmp_path / "tmp").iterdir()), "the throwaway overlay is removed"
+
+
+def test_the_throwaway_overlay_is_removed_when_a_rollout_fails(deploy, tmp_path):  # noqa: F811
+    run = deploy(env={"TMPDIR": str(private_tmp(tmp_path)), "STANDIN_FAIL_ROLLOUT": "backend-api"})
+    assert run.returncode != 0 and "deploy failed" in run.stderr
+    assert any("-k" in c["argv"] for c in run.of("kubectl")), "the control: the overlay was applied"
+    assert not list((tmp_path / "tmp").iterdir())
+
+
+def private_tmp(tmp_path):
+    """A TMPDIR for deploy.sh, so a test sees what its temporary directories leave behind."""
+    (tmp_path / "tmp").mkdir()
+    return tmp_path / "tmp"
 
 
 @pytest.fixture(scope="module")
