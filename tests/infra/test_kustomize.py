@@ -7,6 +7,7 @@ the real client and keeps the objects its `--selector` picks, so what is compare
 `kubectl apply` would send. The real apply runs in the e2e-kind job of .github/workflows/ci.yml.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -169,3 +170,16 @@ def test_kustomize_output_passes_the_consistency_and_standards_tests(rendered_va
     assert " passed" in summary and "failed" not in summary, summary
     if deselected:
         assert " deselected" in summary, f"the deselected checks {sorted(deselected)} were not found: {summary}"
+
+
+def test_the_documented_overlay_renders_what_deploy_sh_hpa_applies(tmp_path):
+    """The overlay in docs/KUBERNETES_DEPLOYMENT.md ("Plain kubectl"), written next to a `kubernetes/` as the page
+    says, renders the manifests with the autoscalers and its tag."""
+    page = (ROOT / "docs" / "KUBERNETES_DEPLOYMENT.md").read_text()
+    example = re.search(r"```\n# my-taskmgr/kustomization.yaml\n(.*?)```", page, re.S)
+    assert example, "the page no longer shows the overlay my-taskmgr/kustomization.yaml"
+    (tmp_path / "kubernetes").symlink_to(MANIFEST_DIR)
+    (tmp_path / "my-taskmgr").mkdir()
+    (tmp_path / "my-taskmgr" / KUSTOMIZATION).write_text(example.group(1))
+    tag = yaml.safe_load(example.group(1))["images"][0]["newTag"]
+    assert kustomize(tmp_path / "my-taskmgr") == rendered(tmp_path, ("--hpa",), tag)
