@@ -170,8 +170,8 @@ ensure_secret() {
   kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
 }
 
-# Makes PRIVATE_TMP, a mode-700 temporary directory for secret values (one at a time). It is removed by
-# remove_private_tmp_dir, or on exit, Ctrl-C or SIGTERM before that, so no value stays on disk.
+# Makes PRIVATE_TMP, a mode-700 temporary directory for secret values or the overlay (one at a time). It is removed
+# by remove_private_tmp_dir, or on exit, Ctrl-C or SIGTERM before that, so no value stays on disk.
 PRIVATE_TMP=""
 private_tmp_dir() {
   PRIVATE_TMP="$(mktemp -d)"
@@ -228,6 +228,7 @@ write_overlay() {
   } >"$PRIVATE_TMP/kustomization.yaml"
 }
 
+# One entry of the overlay's patches: kustomize's `$patch: delete`, applied to every object of kind $2 (API $1).
 delete_kind_patch() {
   printf '  - target: {kind: %s}\n    patch: %s\n' "$2" \
     "'{\"\$patch\": \"delete\", \"apiVersion\": \"$1\", \"kind\": \"$2\", \"metadata\": {\"name\": \"any\"}}'"
@@ -294,6 +295,7 @@ deploy_kind() {
   set -o errtrace
   trap on_deploy_error ERR
   step "applying the manifests to namespace $NAMESPACE"
+  # These two first, as files (the kustomization renders them unchanged): the Secret needs the namespace.
   apply_file namespace.yaml
   apply_file configmap.yaml
   ensure_secret
