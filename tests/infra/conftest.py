@@ -78,6 +78,8 @@ def run_checkov(directory, framework):
     return passed, failed
 
 
+# kubectl with kustomize components (kubectl 1.21 or later; Debian's kubernetes-client package is older).
+KUBECTL_HINT = "install kubectl 1.21 or later: the release binary from the Kubernetes 'Install Tools' page"
 VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-venv/bin/pip install -r tests/infra/requirements.txt"
 
 

@@ -18,15 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import NAMESPACE, ROOT
+from conftest import KUBECTL_HINT, NAMESPACE, ROOT, tool
 
 STANDIN = Path(__file__).parent / "standins" / "fake_tool.py"
 # What deploy.sh needs from the system besides the three stand-ins.
 SYSTEM_TOOLS = ["bash", "env", "sed", "git", "od", "tr", "mktemp", "chmod", "rm", "head", "tail", "grep", "awk",
                 "cat", "date", "dirname", "sort"]
 TAG = "0123456789ab"
-# The stand-in renders `apply -k` with the real client (kubectl kustomize needs no cluster).
-REAL_KUBECTL = shutil.which("kubectl") or "kubectl is needed (apt-get install kubernetes-client, or the release binary)"
 
 
 class Run:
@@ -65,13 +63,14 @@ def deploy(tmp_path, clean_env):
         assert found, f"{name} is needed by deploy.sh and this test"
         (bin_dir / name).symlink_to(found)
     (bin_dir / "python3").symlink_to(sys.executable)
+    real_kubectl = tool("kubectl", KUBECTL_HINT)  # the stand-in renders `apply -k` with it (no cluster needed)
 
     def run(*args, env=None, without=()):
         (state / "calls.jsonl").unlink(missing_ok=True)  # each Run sees its own calls; state.json persists
         for name in without:
             (bin_dir / name).unlink()
         full_env = {**clean_env, "PATH": str(bin_dir), "STANDIN_STATE": str(state), "IMAGE_TAG": TAG,
-                    "STANDIN_REAL_KUBECTL": REAL_KUBECTL, **(env or {})}
+                    "STANDIN_REAL_KUBECTL": real_kubectl, **(env or {})}
         result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True, env=full_env,
                                 cwd=ROOT, timeout=60)
         for name in without:

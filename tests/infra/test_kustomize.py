@@ -14,11 +14,10 @@ import sys
 import pytest
 import yaml
 
-from conftest import EXTRAS_DIR, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, load_docs, \
-    run_checkov, tool
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, \
+    load_docs, run_checkov, tool
 from test_deploy_script import TAG, applied_objects, deploy  # noqa: F401 (deploy is the stand-in fixture)
 
-KUBECTL_HINT = "apt-get install kubernetes-client, or the release binary from the Kubernetes 'Install Tools' page"
 AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
 STANDARDS = "tests/infra/test_manifests_standards.py"
 CONSISTENCY = "tests/infra/test_consistency.py"

@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from argv import flag_value
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
@@ -48,6 +46,8 @@ def kustomized(argv):
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
         sys.exit(1)
+    import yaml  # here: the other calls (most of them) need no YAML, and this script starts once per call
+
     objects = [d for d in yaml.safe_load_all(result.stdout) if d]
     selector = flag_value(argv, "--selector") or flag_value(argv, "-l")
     if not selector:
