@@ -21,10 +21,13 @@ Usage: ./deploy.sh [COMMAND] [OPTIONS]
 
 Commands:
   (none) | kind     build both images, load them into the kind cluster (created from kind-config.yaml if it
-                    does not exist yet) and deploy everything; ends with the URL http://localhost:30080
+                    does not exist yet) and deploy everything; ends with the URL http://localhost:30080.
+                    It applies kubernetes/kustomization.yaml with the images set to the new tag; without deploy.sh,
+                    on any cluster: create the Secret, then kubectl apply -k kubernetes/ (docs/KUBERNETES_DEPLOYMENT.md)
       --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
-      --hpa         also apply the HorizontalPodAutoscalers (needs metrics-server in the cluster)
-      --no-extras   skip kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
+      --hpa         also apply the HorizontalPodAutoscalers (component kubernetes/extras/autoscalers/; they need
+                    metrics-server in the cluster)
+      --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
   status            pods, services, volumes and recent events of the deployment
   logs [SERVICE]    recent logs of backend-api, frontend or postgres (default: all three)
   down              delete the namespace (the application and its data), keep the cluster
@@ -143,7 +146,8 @@ build_and_load_images() {
 }
 
 # The Secret is created once: a new password under an initialised volume would lock the backend out. It is never
-# a manifest in kubernetes/, so a plain `kubectl apply -f kubernetes/` cannot overwrite it with placeholders.
+# a manifest in kubernetes/, so no `kubectl apply -k kubernetes/` (or -f of its files) can overwrite it with
+# placeholders.
 # A key that a newer version needs is added to an existing Secret without touching the others.
 ensure_secret() {
   if kc get secret "$SECRET_NAME" >/dev/null 2>&1; then
@@ -166,8 +170,8 @@ ensure_secret() {
   kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
 }
 
-# Makes PRIVATE_TMP, a mode-700 temporary directory for secret values (one at a time). It is removed by
-# remove_private_tmp_dir, or on exit, Ctrl-C or SIGTERM before that, so no value stays on disk.
+# Makes PRIVATE_TMP, a mode-700 temporary directory for secret values or the overlay (one at a time). It is removed
+# by remove_private_tmp_dir, or on exit, Ctrl-C or SIGTERM before that, so no value stays on disk.
 PRIVATE_TMP=""
 private_tmp_dir() {
   PRIVATE_TMP="$(mktemp -d)"
@@ -198,10 +202,41 @@ apply_file() {
   kc apply -f "$MANIFESTS/$1"
 }
 
-# Applies a deployment manifest with its taskmgr image pinned to the tag just built and loaded.
-apply_deployment() {
-  local file="$1" tag="$2"
-  sed -E "s#(image: taskmgr/[a-z-]+):[^[:space:]]+#\1:$tag#" "$MANIFESTS/$file" | kc apply -f -
+# Writes the throwaway kustomization that deploy_kind applies, in PRIVATE_TMP (removed at the end, or on exit):
+# kubernetes/ with the taskmgr images set to the tag just built and loaded, plus the autoscalers component
+# (--hpa), minus the extras component's NetworkPolicies and PodDisruptionBudgets (--no-extras).
+write_overlay() {
+  local tag="$1" extras="$2" hpa="$3" base svc
+  private_tmp_dir
+  # kustomize refuses absolute paths: the base is reached from the temporary directory with one "../" a level.
+  base="$(cd "$PRIVATE_TMP" && pwd)"
+  base="${base//[^\/]/}"
+  base="${base//\//../}${MANIFESTS#/}"
+  {
+    printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: ["%s"]\nimages:\n' "$base"
+    for svc in "${IMAGES[@]}"; do
+      printf '  - {name: taskmgr/%s, newTag: "%s"}\n' "$svc" "$tag"
+    done
+    if ((hpa)); then
+      printf 'components: ["%s/extras/autoscalers"]\n' "$base"
+    fi
+    if ((!extras)); then
+      echo "patches: # each drops every object of its kind"
+      delete_kind_patch networking.k8s.io/v1 NetworkPolicy
+      delete_kind_patch policy/v1 PodDisruptionBudget
+    fi
+  } >"$PRIVATE_TMP/kustomization.yaml"
+}
+
+# One entry of the overlay's patches: kustomize's `$patch: delete`, applied to every object of kind $2 (API $1).
+delete_kind_patch() {
+  printf '  - target: {kind: %s}\n    patch: %s\n' "$2" \
+    "'{\"\$patch\": \"delete\", \"apiVersion\": \"$1\", \"kind\": \"$2\", \"metadata\": {\"name\": \"any\"}}'"
+}
+
+# Applies the objects of the overlay that carry the label selector $1, or all of them without one.
+apply_overlay() {
+  kc apply -k "$PRIVATE_TMP" ${1:+--selector "$1"}
 }
 
 wait_rollout() {
@@ -260,28 +295,27 @@ deploy_kind() {
   set -o errtrace
   trap on_deploy_error ERR
   step "applying the manifests to namespace $NAMESPACE"
+  # These two first, as files (the kustomization renders them unchanged): the Secret needs the namespace.
   apply_file namespace.yaml
   apply_file configmap.yaml
   ensure_secret
-  apply_file postgres-pvc.yaml
-  apply_file postgres-service.yaml
-  apply_file postgres-deployment.yaml
+  # One tier at a time (the tiers' component labels), each waited for, as the backend's init container needs
+  # PostgreSQL; then the whole kustomization, which adds the rest (extras, autoscalers).
+  write_overlay "$tag" "$extras" "$hpa"
+  apply_overlay app.kubernetes.io/component=database
   wait_rollout postgres
-  apply_file backend-service.yaml
-  apply_deployment backend-deployment.yaml "$tag"
+  apply_overlay app.kubernetes.io/component=api
   wait_rollout backend-api
-  apply_file frontend-service.yaml
-  apply_deployment frontend-deployment.yaml "$tag"
+  apply_overlay app.kubernetes.io/component=web
   wait_rollout frontend
   if ((extras)); then
     step "applying NetworkPolicies and PodDisruptionBudgets"
-    apply_file extras/network-policies.yaml
-    apply_file extras/pod-disruption-budgets.yaml
   fi
   if ((hpa)); then
     step "applying HorizontalPodAutoscalers"
-    apply_file extras/autoscalers.yaml
   fi
+  apply_overlay ""
+  remove_private_tmp_dir
   trap - ERR
 
   step "deployed taskmgr ($tag) to kind cluster $CLUSTER"

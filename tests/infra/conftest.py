@@ -1,4 +1,5 @@
 """Shared paths and loaders for the infrastructure checks (manifests, deploy.sh, workflows, docs)."""
+import functools
 import json
 import os
 import shutil
@@ -12,23 +13,34 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "kubernetes"
 EXTRAS_DIR = MANIFEST_DIR / "extras"
-# The placeholder Secret lives outside kubernetes/, so that no `kubectl apply -f kubernetes/` can overwrite the real one.
+KUSTOMIZATION = "kustomization.yaml"  # in kubernetes/ and in each component directory of extras/
+# The placeholder Secret lives outside kubernetes/, so that no `kubectl apply -k kubernetes/` (or -f of its files)
+# can overwrite the real one.
 SECRET_EXAMPLE = ROOT / "docs" / "examples" / "app-secrets.example.yaml"
 NAMESPACE = "task-manager"
 SERVICES = ("backend-api", "frontend")
 
 
 def manifest_files():
-    """The core manifests and the extras."""
-    return sorted(MANIFEST_DIR.glob("*.yaml")) + sorted(EXTRAS_DIR.glob("*.yaml"))
+    """The core manifests and the extras (its components' files included); not the kustomization.yaml files."""
+    return [p for p in sorted(MANIFEST_DIR.glob("*.yaml")) + sorted(EXTRAS_DIR.rglob("*.yaml"))
+            if p.name != KUSTOMIZATION]
 
 
 def load_docs(path):
     return [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
 
 
+# test_kustomize.py runs test_consistency.py and test_manifests_standards.py again over kustomize's output:
+# this variable then names the file of rendered objects they read instead of the manifests.
+RENDERED = os.environ.get("TASKMGR_RENDERED_MANIFESTS")
+
+
+@functools.cache  # read once per run: the NetworkPolicy checks ask for the objects thousands of times
 def all_objects():
-    """Every Kubernetes object in the manifests, as (file, object)."""
+    """Every Kubernetes object in the manifests (or in RENDERED), as (file, object); not to be modified."""
+    if RENDERED:
+        return [(Path(RENDERED), doc) for doc in load_docs(RENDERED)]
     return [(f, doc) for f in manifest_files() for doc in load_docs(f)]
 
 
@@ -66,6 +78,8 @@ def run_checkov(directory, framework):
     return passed, failed
 
 
+# kubectl with kustomize components (kubectl 1.21 or later; Debian's kubernetes-client package is older).
+KUBECTL_HINT = "install kubectl 1.21 or later: the release binary from the Kubernetes 'Install Tools' page"
 VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-venv/bin/pip install -r tests/infra/requirements.txt"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import NAMESPACE, ROOT
+from conftest import KUBECTL_HINT, NAMESPACE, ROOT, tool
 
 STANDIN = Path(__file__).parent / "standins" / "fake_tool.py"
 # What deploy.sh needs from the system besides the three stand-ins.
@@ -63,12 +63,14 @@ def deploy(tmp_path, clean_env):
         assert found, f"{name} is needed by deploy.sh and this test"
         (bin_dir / name).symlink_to(found)
     (bin_dir / "python3").symlink_to(sys.executable)
+    real_kubectl = tool("kubectl", KUBECTL_HINT)  # the stand-in renders `apply -k` with it (no cluster needed)
 
     def run(*args, env=None, without=()):
         (state / "calls.jsonl").unlink(missing_ok=True)  # each Run sees its own calls; state.json persists
         for name in without:
             (bin_dir / name).unlink()
-        full_env = {**clean_env, "PATH": str(bin_dir), "STANDIN_STATE": str(state), "IMAGE_TAG": TAG, **(env or {})}
+        full_env = {**clean_env, "PATH": str(bin_dir), "STANDIN_STATE": str(state), "IMAGE_TAG": TAG,
+                    "STANDIN_REAL_KUBECTL": real_kubectl, **(env or {})}
         result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True, env=full_env,
                                 cwd=ROOT, timeout=60)
         for name in without:
@@ -80,16 +82,33 @@ def deploy(tmp_path, clean_env):
 
 
 def applied_objects(run):
-    """Every object deploy.sh applied, in order, from files or from stdin."""
-    objects = []
-    for c in run.of("kubectl"):
-        argv = c["argv"]
-        if "apply" not in argv:
-            continue
-        source = argv[argv.index("-f") + 1]
-        text = c["stdin"] if source == "-" else Path(source).read_text()
-        objects += [d for d in yaml.safe_load_all(text) if d]
-    return objects
+    """Every object deploy.sh applied, in order, from files, stdin or a kustomization (-k)."""
+    return [o for c in run.of("kubectl") for o in applied_by(c)]
+
+
+def applied_by(call):
+    """The objects one kubectl call applied (none if it was no apply)."""
+    argv = call["argv"]
+    if "apply" not in argv:
+        return []
+    if "-k" in argv:
+        return call["applied"]
+    source = argv[argv.index("-f") + 1]
+    text = call["stdin"] if source == "-" else Path(source).read_text()
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def first_apply_of(run, kind, name=None):
+    """Position (in run.calls) of the first call that applied an object of kind (and name)."""
+    for i, c in enumerate(run.calls):
+        if c["tool"] == "kubectl" and any(o["kind"] == kind and name in (None, o["metadata"]["name"])
+                                          for o in applied_by(c)):
+            return i
+    raise AssertionError(f"no {kind} {name or ''} was applied")
+
+
+def applied_kinds(run):
+    return {o["kind"] for o in applied_objects(run)}
 
 
 def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
@@ -111,11 +130,12 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
     assert kinds[:2] == [("Namespace", NAMESPACE), ("ConfigMap", "app-config")]
     assert ("Secret", "app-secrets") not in kinds, "the placeholder secret.yaml must not be applied"
     order = [run.index("namespace.yaml"), run.index("configmap.yaml"), run.index("create secret generic"),
-             run.index("postgres-deployment.yaml"), run.index("rollout status deployment/postgres"),
-             run.index("rollout status deployment/backend-api"), run.index("rollout status deployment/frontend"),
-             run.index("network-policies.yaml"), run.index("pod-disruption-budgets.yaml")]
+             first_apply_of(run, "Deployment", "postgres"), run.index("rollout status deployment/postgres"),
+             first_apply_of(run, "Deployment", "backend-api"), run.index("rollout status deployment/backend-api"),
+             first_apply_of(run, "Deployment", "frontend"), run.index("rollout status deployment/frontend"),
+             first_apply_of(run, "NetworkPolicy"), first_apply_of(run, "PodDisruptionBudget")]
     assert order == sorted(order), "apply order: namespace, config, secret, postgres, backend, frontend, extras"
-    assert "autoscalers.yaml" not in " ".join(run.kubectl_words()), "HPAs only with --hpa"
+    assert "HorizontalPodAutoscaler" not in applied_kinds(run), "HPAs only with --hpa"
 
     images = {c["image"] for o in applied_objects(run) if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
@@ -189,7 +209,7 @@ def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_ot
     assert len(added) >= 32 and added not in older.values()
     patch = [c for c in run.of("kubectl") if "patch" in c["argv"]]
     assert len(patch) == 1 and added not in " ".join(patch[0]["argv"]), "the value goes through stdin"
-    assert run.index("patch secret") < run.index("backend-service.yaml"), "before the backend needs it"
+    assert run.index("patch secret") < first_apply_of(run, "Deployment", "backend-api"), "before the backend needs it"
     assert "adding POSTGRES_APP_PASSWORD" in run.stdout
 
     again = deploy()
@@ -218,10 +238,11 @@ def test_recreate_deletes_the_cluster_first(deploy):
 def test_hpa_flag_applies_the_autoscalers_and_no_extras_skips_the_policies(deploy):
     run = deploy("--hpa")
     assert run.returncode == 0, run.stderr
-    assert "autoscalers.yaml" in " ".join(run.kubectl_words())
+    assert {"HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget"} <= applied_kinds(run)
     run = deploy("--no-extras")
     assert run.returncode == 0, run.stderr
-    assert "network-policies.yaml" not in " ".join(run.kubectl_words())
+    kinds = applied_kinds(run)
+    assert "Deployment" in kinds and not kinds & {"NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
 
 
 def test_default_tag_is_the_git_revision(deploy):
@@ -259,7 +280,8 @@ def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
     assert "describe pod/backend-api-abc" in run.stderr and "Liveness probe failed" in run.stderr
     assert "log line from pod/backend-api-abc" in run.stderr
     assert "describe pod/postgres-123" not in run.stderr, "only pods that are not ready"
-    assert "frontend-deployment" not in " ".join(run.kubectl_words()), "stops at the first failure"
+    assert "frontend" not in {o["metadata"]["name"] for o in applied_objects(run) if o["kind"] == "Deployment"}, \
+        "stops at the first failure"
 
 
 def test_down_deletes_the_namespace_and_down_all_the_cluster(deploy):

@@ -4,24 +4,25 @@ import subprocess
 
 import pytest
 
-from conftest import (EXTRAS_DIR, MANIFEST_DIR, ROOT, SECRET_EXAMPLE, VENV_HINT, load_docs, manifest_files,
-                      run_checkov, tool)
+from conftest import (EXTRAS_DIR, KUSTOMIZATION, MANIFEST_DIR, ROOT, SECRET_EXAMPLE, VENV_HINT, load_docs,
+                      manifest_files, run_checkov, tool)
 
 
 def test_the_nine_core_manifests_exist():
-    names = sorted(p.name for p in MANIFEST_DIR.glob("*.yaml"))
+    names = sorted(p.name for p in MANIFEST_DIR.glob("*.yaml") if p.name != KUSTOMIZATION)
     assert names == sorted([
         "namespace.yaml", "configmap.yaml", "postgres-pvc.yaml", "postgres-deployment.yaml",
         "postgres-service.yaml", "backend-deployment.yaml", "backend-service.yaml", "frontend-deployment.yaml",
         "frontend-service.yaml",
     ])
-    assert sorted(p.name for p in EXTRAS_DIR.glob("*.yaml")) == [
-        "autoscalers.yaml", "network-policies.yaml", "pod-disruption-budgets.yaml"]
+    assert sorted(str(p.relative_to(EXTRAS_DIR)) for p in EXTRAS_DIR.rglob("*.yaml") if p.name != KUSTOMIZATION) == [
+        "autoscalers/autoscalers.yaml", "network-policies.yaml", "pod-disruption-budgets.yaml"]
 
 
 def test_no_applied_manifest_can_overwrite_the_generated_secret():
-    """`kubectl apply -f kubernetes/` (-R included) after ./deploy.sh must not replace its random Secret with
-    placeholders, which would lock the backend out of the database: no Secret in any file kubectl would read."""
+    """`kubectl apply -k kubernetes/`, or -f of any file below it, after ./deploy.sh must not replace its random
+    Secret with placeholders, which would lock the backend out of the database: no Secret in any file kubectl would
+    read."""
     applied = [p for p in MANIFEST_DIR.rglob("*") if p.suffix in (".yaml", ".yml", ".json")]
     assert len(applied) >= 12, applied
     for path in applied:

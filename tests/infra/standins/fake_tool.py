@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Stand-in for `kind`, `kubectl` and `docker`, used only by test_deploy_script.py.
+"""Stand-in for `kind`, `kubectl` and `docker`, used by test_deploy_script.py and test_kustomize.py.
 
 They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
 suite. Installed on PATH under those three names, this script records every call (argv and, for
-`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given) in
-$STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in $STANDIN_STATE/state.json to
-answer the questions deploy.sh asks. Failures are injected with STANDIN_* environment variables;
-STANDIN_KUBECTL_SLEEP makes `create secret` block.
+`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
+the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
+$STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
+environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block.
 """
 import base64
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,34 @@ def record(tool, argv, **extra):
         log.write(json.dumps({"tool": tool, "argv": argv, **extra}) + "\n")
 
 
+def kustomized(argv):
+    """The objects `kubectl apply -k DIR [--selector S]` applies: DIR rendered by the real client's
+    `kubectl kustomize` ($STANDIN_REAL_KUBECTL; rendering needs no cluster), then filtered by the selector as
+    kubectl does (comma-separated `key=value`, `key!=value`, `key`, `!key`). Exits like kubectl on an error."""
+    result = subprocess.run([os.environ["STANDIN_REAL_KUBECTL"], "kustomize", flag_value(argv, "-k")],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        sys.exit(1)
+    import yaml  # here: the other calls (most of them) need no YAML, and this script starts once per call
+
+    objects = [d for d in yaml.safe_load_all(result.stdout) if d]
+    selector = flag_value(argv, "--selector") or flag_value(argv, "-l")
+    if not selector:
+        return objects
+    if "(" in selector or " " in selector:
+        sys.exit(f"error: the stand-in does not understand the selector {selector!r}")
+    return [o for o in objects if all(selects(term, o["metadata"].get("labels", {})) for term in selector.split(","))]
+
+
+def selects(term, labels):
+    if "!=" in term:
+        key, value = term.split("!=", 1)
+        return labels.get(key) != value
+    if "=" in term:
+        key, value = term.split("=", 1)
+        return labels.get(key) == value
+    return term[1:] not in labels if term.startswith("!") else term in labels
 
 
 def docker(argv):
@@ -76,7 +105,8 @@ def kubectl(argv):
     if words[:3] == ["create", "secret", "generic"]:
         source = Path(flag_value(argv, "--from-file"))
         secret_files = {p.name: p.read_text() for p in sorted(source.iterdir())}
-    record("kubectl", argv, stdin=stdin, secret=secret_files)
+    applied = kustomized(argv) if words[:1] == ["apply"] and flag_value(argv, "-k") else None
+    record("kubectl", argv, stdin=stdin, secret=secret_files, applied=applied)
     if words[:2] == ["config", "get-contexts"]:
         print("\n".join(f"kind-{c}" for c in state["clusters"]))
         return 0

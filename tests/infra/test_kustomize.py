@@ -1,0 +1,184 @@
+"""The kustomize packaging: `kubectl kustomize` output through the offline checks, and deploy.sh applying exactly
+what kustomize renders.
+
+`kubectl kustomize` is the real client (it renders without a cluster). deploy.sh runs against the recording
+stand-ins of test_deploy_script.py (no cluster can run here); the stand-in kubectl renders each `apply -k` with
+the real client and keeps the objects its `--selector` picks, so what is compared is what a real
+`kubectl apply` would send. The real apply runs in the e2e-kind job of .github/workflows/ci.yml.
+"""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, \
+    load_docs, run_checkov, tool
+from test_deploy_script import TAG, applied_objects, deploy  # noqa: F401 (deploy is the stand-in fixture)
+
+AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
+STANDARDS = "tests/infra/test_manifests_standards.py"
+CONSISTENCY = "tests/infra/test_consistency.py"
+# What each variant leaves out by design, and so the checks about it that cannot apply there (deselected).
+WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_cover_both_stateless_services":
+                       "the HPAs are opt-in (--hpa)"}
+WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
+                  f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
+                  f"{CONSISTENCY}::test_network_policies_allow_the_flows_the_services_use": "no NetworkPolicies",
+                  f"{CONSISTENCY}::test_network_policies_allow_nothing_else": "no NetworkPolicies"}
+# name: (deploy.sh flags, image tag set in an overlay or None for the manifests' own, deselected checks)
+VARIANTS = {
+    "apply -k kubernetes/": ((), None, WITHOUT_AUTOSCALERS),
+    "deploy.sh --hpa": (("--hpa",), TAG, {}),
+    "deploy.sh --no-extras": (("--no-extras",), TAG, WITHOUT_EXTRAS),
+}
+
+
+def key(obj):
+    return obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]
+
+
+def kustomize(directory):
+    result = subprocess.run([tool("kubectl", KUBECTL_HINT), "kustomize", str(directory)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def component_objects(directory):
+    """The objects of the files a kustomize component lists under resources."""
+    listed = yaml.safe_load((directory / KUSTOMIZATION).read_text())["resources"]
+    return [o for name in listed for o in load_docs(directory / name)]
+
+
+def rendered(tmp_path, flags=(), tag=None):
+    """`kubectl kustomize kubernetes/`; with a tag or --hpa, of an overlay of it (as a user would write one) that
+    sets both taskmgr images to the tag and adds the autoscalers component; with --no-extras, minus the objects of
+    the extras component."""
+    if tag is None and "--hpa" not in flags:
+        objects = kustomize(MANIFEST_DIR)
+    else:
+        overlay = tmp_path / "overlay"
+        overlay.mkdir(exist_ok=True)
+        spec = {"resources": [os.path.relpath(MANIFEST_DIR, overlay)]}
+        if "--hpa" in flags:
+            spec["components"] = [os.path.relpath(AUTOSCALERS_DIR, overlay)]
+        if tag is not None:
+            spec["images"] = [{"name": f"taskmgr/{svc}", "newTag": tag} for svc in SERVICES]
+        (overlay / KUSTOMIZATION).write_text(yaml.safe_dump(spec))
+        objects = kustomize(overlay)
+    if "--no-extras" in flags:
+        extras = {key(o) for o in component_objects(EXTRAS_DIR)}
+        objects = [o for o in objects if key(o) not in extras]
+    return objects
+
+
+def test_the_kustomizations_hold_every_manifest_exactly_once(tmp_path):
+    """kubernetes/ renders every manifest but the autoscalers, unchanged; its overlay with the autoscalers
+    component renders all of them. A file left out of a kustomization, or listed twice, fails here."""
+    files = [obj for _, obj in all_objects()]
+    autoscalers = {key(o) for o in component_objects(AUTOSCALERS_DIR)}
+    assert autoscalers and {o["kind"] for o in component_objects(AUTOSCALERS_DIR)} == {"HorizontalPodAutoscaler"}
+    for flags, wanted in [((), [o for o in files if key(o) not in autoscalers]), (("--hpa",), files)]:
+        objects = rendered(tmp_path, flags)
+        assert sorted(map(key, objects)) == sorted(map(key, wanted)), flags
+        by_key = {key(o): o for o in wanted}
+        for obj in objects:
+            assert obj == by_key[key(obj)], f"kustomize changed {key(obj)}"
+
+
+def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
+    """The placeholder Secret must never overwrite the one deploy.sh (or the user) created."""
+    for flags in [(), ("--hpa",)]:
+        assert "Secret" not in {o["kind"] for o in rendered(tmp_path, flags)}
+    for path in MANIFEST_DIR.rglob(KUSTOMIZATION):
+        spec = yaml.safe_load(path.read_text())
+        assert not {"secretGenerator", "generators"} & set(spec), path
+
+
+@pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",)], ids=lambda f: " ".join(f) or "no flags")
+def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
+    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path))})
+    assert run.returncode == 0, run.stderr
+    expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
+    applied = applied_objects(run)
+    missing = set(expected) - {key(o) for o in applied}
+    extra = {key(o) for o in applied} - set(expected)
+    assert not missing and not extra, f"deploy.sh did not apply {sorted(missing)}; it applied more: {sorted(extra)}"
+    for obj in applied:
+        assert obj == expected[key(obj)], f"deploy.sh applied {key(obj)} other than kustomize renders it"
+    images = {c["image"] for o in applied if o["kind"] == "Deployment"
+              for c in o["spec"]["template"]["spec"]["containers"] + o["spec"]["template"]["spec"].get(
+                  "initContainers", [])}
+    assert images == {f"taskmgr/{svc}:{TAG}" for svc in SERVICES} | {"postgres:16-alpine"}
+    assert not list((tmp_path / "tmp").iterdir()), "the throwaway overlay is removed"
+
+
+def test_the_throwaway_overlay_is_removed_when_a_rollout_fails(deploy, tmp_path):  # noqa: F811
+    run = deploy(env={"TMPDIR": str(private_tmp(tmp_path)), "STANDIN_FAIL_ROLLOUT": "backend-api"})
+    assert run.returncode != 0 and "deploy failed" in run.stderr
+    assert any("-k" in c["argv"] for c in run.of("kubectl")), "the control: the overlay was applied"
+    assert not list((tmp_path / "tmp").iterdir())
+
+
+def private_tmp(tmp_path):
+    """A TMPDIR for deploy.sh, so a test sees what its temporary directories leave behind."""
+    (tmp_path / "tmp").mkdir()
+    return tmp_path / "tmp"
+
+
+@pytest.fixture(scope="module")
+def rendered_variants(tmp_path_factory):
+    """Each variant's kustomize output, one file each: {name: path}."""
+    directory = tmp_path_factory.mktemp("rendered")
+    paths = {}
+    for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items()):
+        objects = rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
+        paths[name] = directory / f"variant-{i}.yaml"
+        paths[name].write_text(yaml.safe_dump_all(objects))
+    return paths
+
+
+def test_kustomize_output_matches_the_kubernetes_schema_strictly(rendered_variants):
+    validate = tool("kubernetes-validate", VENV_HINT)
+    for name, path in rendered_variants.items():
+        result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+
+
+def test_checkov_finds_nothing_in_the_kustomize_output(rendered_variants):
+    passed, failed = run_checkov(next(iter(rendered_variants.values())).parent, "kubernetes")
+    assert passed > 3 * 100, f"checkov checked almost nothing ({passed} checks passed)"
+    assert not failed, "checkov findings:\n" + "\n".join(failed)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_kustomize_output_passes_the_consistency_and_standards_tests(rendered_variants, name):
+    """test_consistency.py and test_manifests_standards.py, unchanged, over the variant's objects (conftest reads
+    them from TASKMGR_RENDERED_MANIFESTS); only the checks about what the variant leaves out are deselected."""
+    deselected = VARIANTS[name][2]
+    args = [arg for nodeid in deselected for arg in ("--deselect", nodeid)]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", CONSISTENCY, STANDARDS, *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "TASKMGR_RENDERED_MANIFESTS": str(rendered_variants[name])})
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
+    assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+    assert " passed" in summary and "failed" not in summary, summary
+    if deselected:
+        assert " deselected" in summary, f"the deselected checks {sorted(deselected)} were not found: {summary}"
+
+
+def test_the_documented_overlay_renders_what_deploy_sh_hpa_applies(tmp_path):
+    """The overlay in docs/KUBERNETES_DEPLOYMENT.md ("Plain kubectl"), written next to a `kubernetes/` as the page
+    says, renders the manifests with the autoscalers and its tag."""
+    page = (ROOT / "docs" / "KUBERNETES_DEPLOYMENT.md").read_text()
+    example = re.search(r"```\n# my-taskmgr/kustomization.yaml\n(.*?)```", page, re.S)
+    assert example, "the page no longer shows the overlay my-taskmgr/kustomization.yaml"
+    (tmp_path / "kubernetes").symlink_to(MANIFEST_DIR)
+    (tmp_path / "my-taskmgr").mkdir()
+    (tmp_path / "my-taskmgr" / KUSTOMIZATION).write_text(example.group(1))
+    tag = yaml.safe_load(example.group(1))["images"][0]["newTag"]
+    assert kustomize(tmp_path / "my-taskmgr") == rendered(tmp_path, ("--hpa",), tag)
