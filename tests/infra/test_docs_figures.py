@@ -1,6 +1,6 @@
 """The figures in README.md and docs/ agree with their one source.
 
-docs/PERFORMANCE.md holds the measurements; its run E is the run of record. Other documents quote its figures
+docs/PERFORMANCE.md holds the measurements; its run F is the run of record. Other documents quote its figures
 (and name the run and its date), older verdicts are marked superseded, and the kind version is the one CI pins."""
 import re
 
@@ -29,10 +29,10 @@ def section(text, heading_start):
 
 @pytest.fixture(scope="module")
 def run_of_record():
-    """Run E's table in PERFORMANCE.md: {row label: req/s or TPS}, plus the two peak RSS figures."""
+    """Run F's table in PERFORMANCE.md: {row label: req/s or TPS}, plus the two peak RSS figures."""
     body = section(PERFORMANCE.read_text(), "The run of record")
     rows = dict(re.findall(r"^\| (.+?) \| ([\d,]+) \|", body, re.M))
-    assert len(rows) == 7, rows
+    assert len(rows) == 10, rows
     rss = re.search(r"Peak RSS: backend-api ([\d.]+) MB, frontend ([\d.]+) MB", body)
     assert rss, "PERFORMANCE.md's run of record states the peak RSS of both services"
     return {
@@ -47,7 +47,7 @@ def run_of_record():
 
 def test_architecture_quotes_the_run_of_record_and_nothing_else(run_of_record):
     capacity = section(ARCHITECTURE.read_text(), "Capacity, measured")
-    assert "run E" in capacity and "2026-11-22" in capacity, "name the run and its date"
+    assert "run F" in capacity and "2026-11-30" in capacity, "name the run and its date"
     assert f"a task by id {run_of_record['by id']} req/s" in capacity
     assert f"list of 100 tasks {run_of_record['list']} req/s" in capacity
     assert f"creating tasks {run_of_record['create']} req/s" in capacity
