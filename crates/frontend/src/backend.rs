@@ -138,23 +138,22 @@ impl Backend {
                 .await,
         )
         .await?;
+        // Header names match case-insensitively; a missing or non-numeric count is not the documented answer.
         let count = |name: &str| {
-            let value = response.headers().get(name)?.to_str().ok()?.parse::<u64>();
-            Some(value.ok())
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    BackendError::Unexpected(format!("{name} missing from the task list"))
+                })
         };
-        let missing =
-            |name: &str| BackendError::Unexpected(format!("{name} missing from the task list"));
-        let total = count("x-total-count")
-            .flatten()
-            .ok_or_else(|| missing("X-Total-Count"))?;
+        let total = count("X-Total-Count")?;
         let counts = match request.counts {
             true => Some(Counts {
-                all: count("x-count-all")
-                    .flatten()
-                    .ok_or_else(|| missing("X-Count-All"))?,
-                completed: count("x-count-completed")
-                    .flatten()
-                    .ok_or_else(|| missing("X-Count-Completed"))?,
+                all: count("X-Count-All")?,
+                completed: count("X-Count-Completed")?,
             }),
             false => None,
         };
