@@ -35,7 +35,7 @@ PG_PORT=""
 PG_AS=()     # prefix to run PostgreSQL tools as the postgres user when we are root
 PIDS=()      # background processes to stop on exit
 declare -A RSS_PIDS=()   # service name → pid whose peak RSS is reported
-ROWS=()      # "name|req/s|p99" lines for the table
+ROWS=()      # the rows measured, in order
 declare -A RPS=() P99=()   # row name → req/s, p99 as wrk printed it
 declare -A CEILING=()      # row name → TPS of pgbench running that row's SQL
 LAST_REQUESTS=0            # requests completed by the last wrk run
@@ -171,7 +171,7 @@ measure() {
   if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
     die "$name: some responses were errors: $(grep 'Non-2xx' <<<"$out")"
   fi
-  ROWS+=("$name|$rps|$p99")
+  ROWS+=("$name")
   RPS[$name]="$rps"
   P99[$name]="$p99"
 }
@@ -387,7 +387,7 @@ ms() {
 }
 
 print_report() {
-  local row name rps p99 service label target ceiling_of min_ratio max_p99 ceiling ratio verdict p99_ms
+  local row name rps service label target ceiling_of min_ratio max_p99 ceiling ratio verdict p99_ms
   echo
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "load average before the run: $LOAD_BEFORE (other work on the machine skews the figures)"
@@ -396,9 +396,8 @@ print_report() {
   echo
   printf '| %-40s | %10s | %9s | %22s |\n' "what" "req/s" "p99" "pgbench, same SQL (TPS)"
   printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..24})"
-  for row in "${ROWS[@]}"; do
-    IFS='|' read -r name rps p99 <<<"$row"
-    printf '| %-40s | %10s | %9s | %22s |\n' "$name" "$rps" "$p99" "${CEILING[$name]:--}"
+  for name in "${ROWS[@]}"; do
+    printf '| %-40s | %10s | %9s | %22s |\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${CEILING[$name]:--}"
   done
   printf '| %-40s | %10s | %9s | %22s |\n' "pgbench -S (TPS, scale 1)" "$PGBENCH_TPS" "-" "-"
   echo
