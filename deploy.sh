@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/lib/random-token.sh
 source "$ROOT/scripts/lib/random-token.sh"
+# shellcheck source=scripts/lib/backup.sh
+source "$ROOT/scripts/lib/backup.sh"
 
 NAMESPACE=task-manager
 KIND_CONFIG="$ROOT/kind-config.yaml"
@@ -37,6 +39,15 @@ Commands:
   compose [ARGS]    build the images, then docker compose up with docker-compose.yml (ARGS go to `up`); first checks
                     that the base images are present or can be pulled, and otherwise says how to build local
                     stand-ins with scripts/offline-images.sh (for machines without a registry)
+  backup [--kind|--compose|--local] [FILE]
+                    pg_dump (custom format, mode 600) of the tasks database of the kind deployment (default), the
+                    compose stack or the running `local`; FILE defaults to taskmgr-backup-<UTC time>.dump here, and
+                    is never overwritten; prints the path and the number of tasks
+  restore FILE [--force] [--kind|--compose|--local]
+                    replaces the tasks with FILE's, in one transaction while the stack runs (clients wait, at most
+                    their 5 s statement timeout). Refuses, changing nothing: a missing, truncated or foreign file;
+                    a database that holds tasks (unless --force); a backup made by a newer taskmgr. An older
+                    backup is migrated first. Details: docs/RELIABILITY.md (Backup and restore)
   -h | --help       this help
 
 Environment:
@@ -457,6 +468,8 @@ main() {
       run_local "$@"
       ;;
     compose) run_compose "$@" ;;
+    backup) run_backup "$@" ;;
+    restore) run_restore "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2

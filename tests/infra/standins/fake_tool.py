@@ -6,7 +6,8 @@ suite. Installed on PATH under those three names, this script records every call
 `kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
 the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
 $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
-environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block.
+environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. `kubectl exec` into the postgres pod
+runs its command against the real PostgreSQL that $STANDIN_POSTGRES describes (JSON; see pod_exec.py).
 """
 import base64
 import json
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pod_exec
 from argv import flag_value
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
@@ -98,6 +100,11 @@ def kubectl(argv):
     state = load_state()
     skip = {flag_value(argv, "--context"), flag_value(argv, "--namespace")}
     words = [a for a in argv if not a.startswith("-") and a not in skip]
+    if words[:1] == ["exec"]:
+        record("kubectl", argv)
+        if "STANDIN_POSTGRES" not in os.environ:
+            sys.exit("fake kubectl: exec needs STANDIN_POSTGRES (the PostgreSQL that plays the pod's)")
+        return pod_exec.kubectl_exec(argv, json.loads(os.environ["STANDIN_POSTGRES"]))
     reads_stdin = (words[:1] == ["apply"] and flag_value(argv, "-f") == "-") or \
         (words[:1] == ["patch"] and flag_value(argv, "--patch-file") == "/dev/stdin")
     stdin = sys.stdin.read() if reads_stdin else None

@@ -8,9 +8,11 @@ refuses the connection, as endpoints without a ready pod are skipped). The state
 $KUBE_STACK_STATE. Commands:
 
   kube_stack.py proxy PORT UPSTREAM...   a Service: listens on PORT, forwards each connection to an upstream
-  kube_stack.py kubectl ARGS...          the kubectl calls e2e-kind.sh makes (port-forward, get pods -o jsonpath,
-                                         delete pod, rollout status), mapped onto those processes
-  kube_stack.py deploy                   a re-run of ./deploy.sh: a rolling restart, one pod at a time
+  kube_stack.py kubectl ARGS...          the kubectl calls e2e-kind.sh and deploy.sh's backup and restore make
+                                         (port-forward, get pods -o jsonpath, delete pod, rollout status,
+                                         config get-contexts, exec into postgres), mapped onto those processes
+  kube_stack.py deploy [ARGS]            a re-run of ./deploy.sh: a rolling restart, one pod at a time; with
+                                         `backup` or `restore`, the real deploy.sh runs them (through this kubectl)
   kube_stack.py replace NAME             (internal) stop a pod and start its replacement, as a ReplicaSet does
 
 Only the standard library is used, so the stand-ins run under any python3.
@@ -27,8 +29,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pod_exec
 from argv import flag_value
 
+ROOT = Path(__file__).resolve().parents[3]
 REPLICAS = 2
 DEPLOYMENTS = ("backend-api", "frontend")
 STOP_TIMEOUT = 30  # seconds a pod gets to exit after SIGTERM (the manifests' grace periods are longer)
@@ -235,6 +239,13 @@ def kubectl(argv):
         return 0
     if words[:2] == ["delete", "pod"]:
         return delete_pods(argv, words)
+    if words[:2] == ["config", "get-contexts"]:
+        print(f"kind-{os.environ.get('KIND_CLUSTER_NAME', 'task-manager')}")
+        return 0
+    if words[:1] == ["exec"]:
+        cfg = config()
+        return pod_exec.kubectl_exec(argv, {"host": "127.0.0.1", "port": cfg["pg_port"], "user": "taskmgr",
+                                            "password": "", "db": "postgres", "bin": cfg["pg_bin"]})
     if words[:2] == ["rollout", "status"]:
         return rollout_status(words[2], int(re.sub(r"s$", "", flag_value(argv, "--timeout") or "300")))
     print(f"kube stand-in: unsupported kubectl call {argv}", file=sys.stderr)
@@ -243,9 +254,12 @@ def kubectl(argv):
 
 # --- deploy.sh re-run -------------------------------------------------------------------------------------
 
-def deploy():
+def deploy(args):
     """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled one pod at a time (the manifests'
-    maxUnavailable 0 / maxSurge 1 keep one ready pod; here the other replica keeps serving)."""
+    maxUnavailable 0 / maxSurge 1 keep one ready pod; here the other replica keeps serving). `backup` and
+    `restore` are the real deploy.sh's, whose kubectl calls come back here."""
+    if args[:1] in (["backup"], ["restore"]):
+        os.execv(str(ROOT / "deploy.sh"), [str(ROOT / "deploy.sh"), *args])
     tag = os.environ.get("IMAGE_TAG")
     if not tag:
         print("deploy.sh stand-in: e2e-kind.sh re-runs ./deploy.sh with a new IMAGE_TAG", file=sys.stderr)
@@ -322,7 +336,7 @@ def main(argv):
     if command == "kubectl":
         return kubectl(args)
     if command == "deploy":
-        return deploy()
+        return deploy(args)
     if command == "replace":
         return replace(args[0])
     print(f"usage: {__file__} proxy|kubectl|deploy|replace ...", file=sys.stderr)

@@ -1,0 +1,305 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016 # the single-quoted scripts are expanded by the target's sh, with their own "$1"...
+# `./deploy.sh backup` and `./deploy.sh restore`: a pg_dump (custom format) of the tasks database, and its safe
+# restore, on each deploy path. Sourced by deploy.sh, which sets ROOT and provides die, step, kc,
+# cluster_context_or_die, NO_CLUSTER_HINT and compose. Design and refusals: docs/RELIABILITY.md ("Backup and
+# restore").
+#
+# Every database command runs where the database is, as its owner (the superuser the deploy path created):
+# kind: `kubectl exec -i deploy/postgres`, compose: `compose exec -T postgres`, with the credentials in the
+# container's environment; local: the PostgreSQL programs of `./deploy.sh local`, with its password file. The dump
+# file only travels through stdin and stdout, so nothing is written inside a container (read-only root file
+# systems, a small /tmp), and the server's own pg_restore reads it (a host's older pg_restore cannot).
+
+# deploy.sh changes to ROOT before sourcing this file: a relative FILE is the caller's, the directory cd left.
+BACKUP_CALLER_DIR="${OLDPWD:-$PWD}"
+BACKUP_TARGET=kind
+# Where an older dump is loaded and migrated before its rows move; dropped before and after each restore.
+BACKUP_SCRATCH_DB=taskmgr_restore_scratch
+BACKUP_MIGRATIONS="$ROOT/crates/backend-api/migrations"
+# The longest the restore waits for its lock on the tasks table; past it, it stops and changes nothing (the
+# backend's own statements hold locks at most its 5 s statement timeout).
+BACKUP_LOCK_TIMEOUT=10s
+# In the container: the owner's credentials from the environment the image's entrypoint uses.
+CONTAINER_DB_ENV='export PGUSER="$POSTGRES_USER" PGPASSWORD="$POSTGRES_PASSWORD" PGDATABASE="${POSTGRES_DB:-$POSTGRES_USER}"; '
+LOCAL_BACKUP_DATA=""
+LOCAL_BACKUP_PORT=""
+
+# caller_path FILE: FILE as an absolute path, relative ones taken from the caller's directory.
+caller_path() {
+  case "$1" in
+    /*) echo "$1" ;;
+    *) echo "$BACKUP_CALLER_DIR/$1" ;;
+  esac
+}
+
+# db_sh SCRIPT [ARG...]: runs the POSIX sh SCRIPT (with ARGs as $1...) where the database is, with PGUSER,
+# PGPASSWORD and PGDATABASE set to the owner's; stdin and stdout pass through (the dump travels on them).
+db_sh() {
+  local script="$1"
+  shift
+  case "$BACKUP_TARGET" in
+    kind) kc exec -i deploy/postgres -c postgres -- sh -c "$CONTAINER_DB_ENV$script" sh "$@" ;;
+    compose) compose exec -T postgres sh -c "$CONTAINER_DB_ENV$script" sh "$@" ;;
+    local) local_db_sh "$script" "$@" ;;
+  esac
+}
+
+# The `./deploy.sh local` server: its programs and port, the password from its file (exported, never an argument).
+local_db_sh() (
+  PGPASSWORD="$(cat "$LOCAL_BACKUP_DATA/pg-password")"
+  export PGHOST=127.0.0.1 PGPORT="$LOCAL_BACKUP_PORT" PGUSER="$LOCAL_DB_USER" PGDATABASE="$LOCAL_DB" PGPASSWORD
+  PATH="$PG_BIN:$PATH"
+  exec sh -c "$1" sh "${@:2}"
+)
+
+# db_query SQL: the rows of one query on the live database, unaligned, without headers.
+db_query() {
+  db_sh 'psql -X -tA -v ON_ERROR_STOP=1 -c "$1"' "$1" </dev/null
+}
+
+# Checks that the chosen deploy path's database runs, with one line saying how to start it if not.
+require_database() {
+  case "$BACKUP_TARGET" in
+    kind) cluster_context_or_die "$NO_CLUSTER_HINT" ;;
+    compose) require_compose_postgres ;;
+    local) require_local_postgres ;;
+  esac
+}
+
+require_compose_postgres() {
+  local id
+  id="$(compose ps -q postgres 2>/dev/null || true)"
+  [[ -n "$id" && "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" == true ]] ||
+    die "the compose stack's postgres container is not running: start the stack with ./deploy.sh compose -d (project ${COMPOSE_PROJECT_NAME:-$(basename "$ROOT")})"
+}
+
+# The server `./deploy.sh local` started on its data folder (TASKMGR_LOCAL_DATA): its port is the 4th line of
+# postmaster.pid, so a backup finds it whatever LOCAL_PG_PORT it was started with.
+require_local_postgres() {
+  # shellcheck source=scripts/deploy-local.sh
+  source "$ROOT/scripts/deploy-local.sh"
+  PG_BIN="$(find_postgres_bin)" || die "PostgreSQL's programs not found (Debian: apt-get install postgresql)"
+  LOCAL_BACKUP_DATA="$(local_data_dir)"
+  local pid_file="$LOCAL_BACKUP_DATA/pgdata/postmaster.pid"
+  [[ -s "$pid_file" ]] && LOCAL_BACKUP_PORT="$(sed -n 4p "$pid_file")"
+  if [[ -z "$LOCAL_BACKUP_PORT" ]] || ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$LOCAL_BACKUP_PORT"; then
+    die "the local PostgreSQL is not running (data folder $LOCAL_BACKUP_DATA): start ./deploy.sh local in another terminal (with the same TASKMGR_LOCAL_DATA), then retry"
+  fi
+}
+
+# parse_target_flag ARG: sets BACKUP_TARGET from --kind, --compose or --local; 1 for any other argument.
+parse_target_flag() {
+  case "$1" in
+    --kind | --compose | --local) BACKUP_TARGET="${1#--}" ;;
+    *) return 1 ;;
+  esac
+}
+
+# What a dump holds, read in full by the server's pg_restore (so a truncated file fails here, not half-way through
+# a restore): prints "tasks N", one "version V" per applied migration, and "status S" (pg_restore's exit status).
+DUMP_SUMMARY_SCRIPT='{ pg_restore -f -; echo "pg_restore-status $?"; } | awk '\''
+  /^COPY public\.tasks / { table = "tasks"; next }
+  /^COPY public\.__diesel_schema_migrations / { table = "versions"; next }
+  /^\\\.$/ { table = ""; next }
+  table == "tasks" { tasks++ }
+  table == "versions" { split($0, field, "\t"); print "version " field[1] }
+  table == "" && /^pg_restore-status / { print "status " $2 }
+  END { print "tasks " tasks + 0 }'\'
+
+# dump_summary FILE: sets DUMP_TASKS and DUMP_VERSIONS, or stops with one line: FILE is missing, not a
+# pg_dump archive, not taskmgr's, or incomplete.
+DUMP_TASKS=0
+DUMP_VERSIONS=()
+dump_summary() {
+  local file="$1" toc errors summary status
+  [[ -e "$file" ]] || die "no such file: $file (nothing was changed)"
+  [[ -f "$file" && -r "$file" ]] || die "not a readable file: $file (nothing was changed)"
+  errors="$(mktemp)"
+  if ! toc="$(db_sh 'pg_restore --list' <"$file" 2>"$errors")"; then
+    die "$file is not a pg_dump archive, or is cut short ($(dump_error "$errors")); nothing was changed"
+  fi
+  if ! grep -q 'TABLE DATA public tasks ' <<<"$toc" ||
+    ! grep -q 'TABLE DATA public __diesel_schema_migrations ' <<<"$toc"; then
+    rm -f "$errors"
+    die "$file is a pg_dump archive but not of taskmgr's database (no tasks or __diesel_schema_migrations data); nothing was changed"
+  fi
+  summary="$(db_sh "$DUMP_SUMMARY_SCRIPT" <"$file" 2>"$errors")" || true
+  status="$(sed -n 's/^status //p' <<<"$summary")"
+  [[ "$status" == 0 ]] ||
+    die "$file is incomplete or damaged ($(dump_error "$errors")); nothing was changed"
+  rm -f "$errors"
+  DUMP_TASKS="$(sed -n 's/^tasks //p' <<<"$summary")"
+  mapfile -t DUMP_VERSIONS < <(sed -n 's/^version //p' <<<"$summary" | LC_ALL=C sort)
+}
+
+# dump_error FILE: the last line pg_restore (or the exec) wrote to FILE, which is then removed.
+dump_error() {
+  local line
+  line="$(grep -v '^[[:space:]]*$' "$1" | tail -n 1)"
+  rm -f "$1"
+  echo "${line:-no output}"
+}
+
+# last_of ITEM...: the last argument, or "none".
+last_of() {
+  if (($#)); then echo "${!#}"; else echo none; fi
+}
+
+# ---------------------------------------------------------------- backup
+
+BACKUP_PARTIAL=""
+
+run_backup() {
+  local file=""
+  while (($#)); do
+    parse_target_flag "$1" || case "$1" in
+      -*) die "unknown option for backup: $1 (see --help)" ;;
+      *)
+        [[ -z "$file" ]] || die "backup takes one FILE (see --help)"
+        file="$1"
+        ;;
+    esac
+    shift
+  done
+  file="$(caller_path "${file:-taskmgr-backup-$(date -u +%Y%m%dT%H%M%SZ).dump}")"
+  [[ ! -e "$file" ]] || die "$file exists: choose another name or move it away (a backup never overwrites a file)"
+  require_database
+  step "backing up the tasks database ($BACKUP_TARGET) to $file"
+  # Mode 600 (the dump holds every task), under a temporary name until it is complete and checked; removed on
+  # any failure, so a file with the final name is always a whole backup.
+  BACKUP_PARTIAL="$file.partial"
+  trap 'rm -f -- "$BACKUP_PARTIAL"' EXIT
+  (umask 077 && db_sh 'exec pg_dump --format=custom' </dev/null >"$BACKUP_PARTIAL") ||
+    die "pg_dump failed (above); no backup was written"
+  dump_summary "$BACKUP_PARTIAL"
+  mv "$BACKUP_PARTIAL" "$file"
+  trap - EXIT
+  echo "backup: $file ($DUMP_TASKS tasks, schema version $(last_of "${DUMP_VERSIONS[@]}"), $(wc -c <"$file") bytes)"
+}
+
+# ---------------------------------------------------------------- restore
+
+LIVE_TASKS=0
+LIVE_VERSIONS=()
+# Sets LIVE_TASKS and LIVE_VERSIONS from the running database, which must have the backend's schema.
+live_state() {
+  local exists state
+  exists="$(db_query "SELECT to_regclass('public.__diesel_schema_migrations') IS NOT NULL
+    AND to_regclass('public.tasks') IS NOT NULL")" || die "could not query the database (above); nothing was changed"
+  [[ "$exists" == t ]] ||
+    die "the database has no taskmgr schema yet: start the stack once (the backend creates it), then restore; nothing was changed"
+  state="$(db_query "SELECT 'tasks ' || count(*) FROM public.tasks UNION ALL
+    SELECT 'version ' || version FROM public.__diesel_schema_migrations")" ||
+    die "could not query the database (above); nothing was changed"
+  LIVE_TASKS="$(sed -n 's/^tasks //p' <<<"$state")"
+  mapfile -t LIVE_VERSIONS < <(sed -n 's/^version //p' <<<"$state" | LC_ALL=C sort)
+}
+
+# The migrations the live database has and the dump lacks, oldest first; stops if the dump has one the live
+# database lacks (it was made by a newer taskmgr, whose schema this backend cannot serve).
+MISSING_VERSIONS=()
+compare_versions() {
+  local newer
+  newer="$(LC_ALL=C comm -23 <(printf '%s\n' "${DUMP_VERSIONS[@]}") <(printf '%s\n' "${LIVE_VERSIONS[@]}") | paste -sd ' ')"
+  [[ -z "$newer" ]] ||
+    die "the backup was made by a newer taskmgr (migration $newer, which the running database lacks): deploy that version first, then restore; nothing was changed"
+  mapfile -t MISSING_VERSIONS < <(LC_ALL=C comm -13 <(printf '%s\n' "${DUMP_VERSIONS[@]}") <(printf '%s\n' "${LIVE_VERSIONS[@]}"))
+}
+
+# migration_dir VERSION: the migration's directory, as diesel names versions (the name before "_", dashes dropped).
+migration_dir() {
+  local dir name
+  for dir in "$BACKUP_MIGRATIONS"/*/; do
+    name="$(basename "$dir")"
+    name="${name%%_*}"
+    if [[ "${name//-/}" == "$1" ]]; then
+      echo "${dir%/}"
+      return
+    fi
+  done
+  die "the database has migration $1, which $BACKUP_MIGRATIONS lacks: restore with the taskmgr checkout that is deployed; nothing was changed"
+}
+
+drop_scratch() {
+  db_sh 'dropdb --if-exists "$1"' "$BACKUP_SCRATCH_DB" </dev/null >/dev/null 2>&1 || true
+}
+
+# The dump, loaded as it is into a scratch database (the live encoding; no owners or grants: it is read once).
+load_scratch() {
+  local file="$1"
+  drop_scratch
+  trap drop_scratch EXIT
+  db_sh 'createdb -T template0 -E "$(psql -X -tA -c "SHOW server_encoding")" "$1" &&
+    pg_restore --no-owner --no-acl --exit-on-error --single-transaction -d "$1"' "$BACKUP_SCRATCH_DB" <"$file" ||
+    die "could not load the backup into the scratch database $BACKUP_SCRATCH_DB (above); nothing was changed"
+}
+
+# Each missing migration's up.sql in the scratch database, recorded as diesel records it, in one transaction each.
+migrate_scratch() {
+  local version dir
+  for version in "${MISSING_VERSIONS[@]}"; do
+    dir="$(migration_dir "$version")"
+    echo "migrating the backup's rows: $(basename "$dir")"
+    {
+      cat "$dir/up.sql"
+      printf "\nINSERT INTO __diesel_schema_migrations (version) VALUES ('%s');\n" "$version"
+    } | db_sh 'psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$1" -f -' "$BACKUP_SCRATCH_DB" ||
+      die "migration $version failed on the backup's rows (above); nothing was changed"
+  done
+}
+
+# The rows of the scratch database replace the live ones in ONE transaction: the table is locked (readers and
+# writers wait), emptied and filled with COPY, and the count checked before COMMIT; any failure rolls it all back.
+# Without --force, the lock is taken first and the table must still be empty (a task created since the check
+# stops it). The scratch side streams through a pipe (no pipefail in sh): the count check catches a cut stream.
+replace_rows() {
+  local force="$1" columns guard
+  columns="$(db_query "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+    WHERE attrelid = 'public.tasks'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''")" || die "could not read the tasks table's columns (above); nothing was changed"
+  guard="SET LOCAL application_name = 'taskmgr restore --force'"
+  if ((!force)); then
+    guard="DO \$\$ BEGIN IF EXISTS (SELECT FROM public.tasks) THEN
+      RAISE EXCEPTION 'tasks were created during the restore: nothing was changed (--force replaces them)'; END IF; END \$\$"
+  fi
+  db_sh 'psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "COPY (SELECT $2 FROM public.tasks) TO STDOUT" |
+    psql -X -q -v ON_ERROR_STOP=1 --single-transaction -c "$3" -c "$4" -c "$5" -c "DELETE FROM public.tasks" \
+      -c "\\copy public.tasks ($2) FROM pstdin" -c "$6"' \
+    "$BACKUP_SCRATCH_DB" "$columns" "SET LOCAL lock_timeout = '$BACKUP_LOCK_TIMEOUT'" \
+    "LOCK TABLE public.tasks IN ACCESS EXCLUSIVE MODE" "$guard" \
+    "DO \$\$ BEGIN IF (SELECT count(*) FROM public.tasks) <> $DUMP_TASKS THEN
+       RAISE EXCEPTION 'restore: % rows arrived instead of $DUMP_TASKS', (SELECT count(*) FROM public.tasks); END IF; END \$\$" \
+    </dev/null || die "the restore was rolled back (above); the tasks are as they were"
+}
+
+run_restore() {
+  local file="" force=0
+  while (($#)); do
+    parse_target_flag "$1" || case "$1" in
+      --force) force=1 ;;
+      -*) die "unknown option for restore: $1 (see --help)" ;;
+      *)
+        [[ -z "$file" ]] || die "restore takes one FILE (see --help)"
+        file="$1"
+        ;;
+    esac
+    shift
+  done
+  [[ -n "$file" ]] || die "restore needs the FILE written by ./deploy.sh backup (see --help)"
+  file="$(caller_path "$file")"
+  require_database
+  step "checking $file"
+  dump_summary "$file"
+  live_state
+  compare_versions
+  if ((LIVE_TASKS > 0 && !force)); then
+    die "the database holds $LIVE_TASKS tasks; a restore replaces them all: add --force to do so (./deploy.sh backup first keeps them); nothing was changed"
+  fi
+  step "restoring $DUMP_TASKS tasks ($BACKUP_TARGET; ${#MISSING_VERSIONS[@]} migrations to apply to the backup)"
+  load_scratch "$file"
+  migrate_scratch
+  replace_rows "$force"
+  drop_scratch
+  trap - EXIT
+  echo "restored: $DUMP_TASKS tasks from $file (they replaced $LIVE_TASKS); schema version $(last_of "${LIVE_VERSIONS[@]}")"
+}

@@ -1,0 +1,59 @@
+"""`kubectl exec` into the postgres pod, played against a real PostgreSQL on 127.0.0.1 (fake_tool.py and
+kube_stack.py use it): no cluster can run here, but what deploy.sh's backup and restore do in the pod is run for
+real. As kubectl, it refuses a target other than the postgres Deployment (or one of its pods), a container
+other than `postgres`, a namespace other than task-manager and a command without `--`; it gives the command
+stdin only with -i (--stdin), as kubectl does. The command gets the pod's environment (POSTGRES_USER,
+POSTGRES_PASSWORD, POSTGRES_DB; libpq's PGHOST/PGPORT stand for the pod's own socket) and PostgreSQL's programs
+first on PATH; as root it runs as the postgres user, in /, as the pod runs UID 70 on a read-only root.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+NAMESPACE = "task-manager"
+VALUED = {"--context": "--context", "--namespace": "--namespace", "-n": "--namespace", "-c": "--container",
+          "--container": "--container"}
+
+
+def kubectl_exec(argv, postgres):
+    """argv: kubectl's arguments (flags included). postgres: host, port, user, password, db and bin of the real
+    server. Returns the command's exit status, or kubectl's error status."""
+    if "--" not in argv:
+        print("error: exec needs the command after --, e.g. kubectl exec deploy/postgres -- sh", file=sys.stderr)
+        return 1
+    head, command = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    flags, words, i = {}, [], 0
+    while i < len(head):
+        arg = head[i]
+        if arg in VALUED and i + 1 < len(head):
+            flags[VALUED[arg]] = head[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--") and "=" in arg:
+            flags[arg.split("=", 1)[0]] = arg.split("=", 1)[1]
+        elif arg.startswith("-"):
+            flags[arg] = True
+        else:
+            words.append(arg)
+        i += 1
+    namespace = flags.get("--namespace", "default")
+    target = words[1] if len(words) > 1 else ""
+    container = flags.get("--container", "postgres")
+    if namespace != NAMESPACE or target not in ("deploy/postgres", "deployment/postgres") and \
+            not target.startswith("postgres-"):
+        kind = "deployments.apps" if "/" in target else "pods"
+        print(f'Error from server (NotFound): {kind} "{target.split("/")[-1]}" not found', file=sys.stderr)
+        return 1
+    if container != "postgres":
+        print(f"error: container {container} is not valid for pod postgres-0", file=sys.stderr)
+        return 1
+    interactive = "-i" in flags or flags.get("--stdin") in (True, "true")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(POSTGRES_USER=postgres["user"], POSTGRES_PASSWORD=postgres["password"], POSTGRES_DB=postgres["db"],
+               PGHOST=postgres["host"], PGPORT=str(postgres["port"]), PGPASSFILE="/nonexistent",
+               PATH=f"{postgres['bin']}:{env['PATH']}")
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    stdin = sys.stdin.buffer if interactive else subprocess.DEVNULL
+    return subprocess.run(command, stdin=stdin, env=env, cwd=Path("/")).returncode
