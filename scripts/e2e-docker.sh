@@ -10,6 +10,8 @@
 #      localhost:30080 drives the UI's forms and /api/tasks;
 #   5. recreates the postgres container (the volume keeps the tasks), restarts the backend (the UI recovers
 #      without a restart of the frontend);
+#   5c. backs the tasks up with ./deploy.sh backup --compose, destroys the stack and its volume (down -v), starts an
+#      empty one, restores with ./deploy.sh restore --compose and compares every task field by field;
 #   6. checks every container runs as non-root, prints image sizes and timings, and tears everything down,
 #      leaving no container, network or volume behind, also on failure.
 # Every wait is bounded. Usage: scripts/e2e-docker.sh   (as root when dockerd must be started)
@@ -241,6 +243,23 @@ restart_backend() {
   log "the frontend recovered without a restart"
 }
 
+# 5c. Backup and restore on the compose path, as a user runs them (./deploy.sh, this project by COMPOSE_PROJECT_NAME).
+backup_restore_round_trip() {
+  local dump="$WORK/compose.dump" all="$WORK/all-tasks.json" output
+  python3 "$ROOT/scripts/e2e-docker/checks.py" snapshot "$BASE_URL" "$all" || fail "could not record the tasks"
+  output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" backup --compose "$dump" 2>&1)" ||
+    fail "./deploy.sh backup --compose failed: $output"
+  log "$(tail -n 1 <<<"$output")"
+  log "destroying the stack and its volume (down -v), starting an empty one"
+  compose down -v -t 10 >"$WORK/down-for-restore.log" 2>&1 || fail "down -v failed: $(cat "$WORK/down-for-restore.log")"
+  start_stack
+  [[ "$(curl -fsS --max-time 10 "$BASE_URL/api/tasks")" == "[]" ]] || fail "the new stack is not empty"
+  output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" restore "$dump" --compose 2>&1)" ||
+    fail "./deploy.sh restore --compose failed: $output"
+  log "$(tail -n 1 <<<"$output")"
+  python3 "$ROOT/scripts/e2e-docker/checks.py" verify "$BASE_URL" "$all" || fail "the restored tasks differ"
+}
+
 # The uids of a container's main process and all its descendants. Health probes are left out: Docker runs them
 # beside the main process as the image's user, which is root for the postgres image (as for the official one).
 service_uids() {
@@ -299,6 +318,7 @@ main() {
   user_checks
   recreate_postgres
   restart_backend
+  backup_restore_round_trip
   check_non_root
   check_read_only
   log "all checks passed in $((SECONDS - start))s"

@@ -6,6 +6,7 @@ Subcommands (each exits non-zero with a message saying what was wrong):
                      a form posted without its CSRF token is refused (403) and changes nothing
   api BASE           create, read, patch and delete a task through the /api pass-through
   seed BASE FILE     create tasks (one with the UI, one with the API) and record their ids and titles in FILE
+  snapshot BASE FILE record every task (all fields) in FILE, for verify
   verify BASE FILE   the tasks recorded in FILE are still there, in the API and on the UI's page
 Standard library only, so it runs on any machine with python3.
 """
@@ -190,6 +191,14 @@ def seed(base, path):
     print(f"  seeded {with_ui['title']!r} and {with_api['title']!r}")
 
 
+def snapshot(base, path):
+    status, _, tasks = Client(base).api("GET", "/api/tasks?limit=1000")
+    check(status == 200 and tasks, f"GET /api/tasks?limit=1000: expected 200 and tasks, got {status} {tasks}")
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(tasks, out)
+    print(f"  recorded {len(tasks)} tasks")
+
+
 def verify(base, path):
     client = Client(base)
     with open(path, encoding="utf-8") as src:
@@ -203,7 +212,7 @@ def verify(base, path):
 
 
 def main(argv):
-    commands = {"ui": check_ui, "api": check_api, "seed": seed, "verify": verify}
+    commands = {"ui": check_ui, "api": check_api, "seed": seed, "snapshot": snapshot, "verify": verify}
     return run(commands, argv, __doc__, unreachable=(urllib.error.URLError, OSError))
 
 

@@ -1,0 +1,271 @@
+"""`./deploy.sh backup` and `./deploy.sh restore` (scripts/lib/backup.sh), for real on the local path: a real
+`./deploy.sh local` stack (PostgreSQL, backend, frontend), tasks made through the API, backups taken, the data
+folder destroyed, restores compared field by field (ids and times included), and every refusal shown to change
+nothing. The kind path runs the same commands through the stand-in kubectl (standins/fake_tool.py), whose
+`exec` runs them against the local stack's real PostgreSQL (no cluster can run here); broken variants of the
+script (no -i, a wrong deployment name) are shown to fail against it. The compose path is checked by
+scripts/e2e-docker.sh, and a real kind cluster by tests/infra/e2e-kind.sh on GitHub.
+Only 127.0.0.1 is contacted; every wait is bounded."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_deploy_local import LocalStack, http, postgres_tool
+
+FAKE_TOOL = Path(__file__).parent / "standins" / "fake_tool.py"
+COMMAND_TIMEOUT = 300
+LATEST = "20261130000000"  # the search index migration, undone to make an older backup
+TASKS = [
+    {"title": "Write the report", "description": "Q3 figures\nsecond line, a tab\there", "priority": "high"},
+    {"title": "Water the plants", "priority": "low"},
+    {"title": "Ünïcode ✓ and 'quotes' \\ backslash", "description": "", "priority": "medium"},
+    {"title": "Done before the backup", "description": "completed", "priority": "high", "completed": True},
+]
+
+
+@pytest.fixture
+def stack(tmp_path):
+    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: /var/tmp.
+    data_dir = Path(tempfile.mkdtemp(prefix="taskmgr-backup-", dir="/var/tmp"))
+    data_dir.chmod(0o755)
+    local = LocalStack(data_dir, tmp_path)
+    try:
+        local.start()
+        yield local
+    finally:
+        local.kill_leftovers()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def deploy(stack, *args, env=None, script=ROOT / "deploy.sh"):
+    """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there)."""
+    full_env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir), **(env or {})}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, env=full_env, cwd=stack.log_dir,
+                          timeout=COMMAND_TIMEOUT)
+
+
+def api(stack, method, path, body=None, expect=200):
+    status, text = http(method, f"{stack.ui}/api{path}", body)
+    assert status == expect, f"{method} {path}: {status} {text}"
+    return json.loads(text)
+
+
+def seed(stack):
+    for task in TASKS:
+        created = api(stack, "POST", "/tasks", {k: v for k, v in task.items() if k != "completed"}, expect=201)
+        if task.get("completed"):
+            api(stack, "PATCH", f"/tasks/{created['id']}", {"completed": True})
+    return all_tasks(stack)
+
+
+def all_tasks(stack):
+    return sorted(api(stack, "GET", "/tasks?limit=1000"), key=lambda t: t["id"])
+
+
+def superuser_sql(stack, database, sql):
+    """psql as the local stack's superuser (its password file), for forging old and new backups."""
+    return pg_tool(stack, "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql)
+
+
+def pg_tool(stack, name, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(PGHOST="127.0.0.1", PGPORT=str(stack.ports["LOCAL_PG_PORT"]), PGUSER="taskmgr",
+               PGPASSWORD=(stack.data_dir / "pg-password").read_text().strip())
+    result = subprocess.run([postgres_tool(name), *args], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, f"{name} {args}: {result.stderr}"
+    return result.stdout
+
+
+def forged_backup(stack, backup, out, *changes):
+    """A copy of `backup` with SQL `changes` applied: restored into a throwaway database, changed, dumped."""
+    pg_tool(stack, "createdb", "forge")
+    try:
+        pg_tool(stack, "pg_restore", "--no-owner", "--exit-on-error", "-d", "forge", str(backup))
+        for change in changes:
+            superuser_sql(stack, "forge", change)
+        pg_tool(stack, "pg_dump", "--format=custom", "-d", "forge", "-f", str(out))
+    finally:
+        pg_tool(stack, "dropdb", "forge")
+    return out
+
+
+def backup_of(stack, name="tasks.dump"):
+    path = stack.log_dir / name
+    result = deploy(stack, "backup", "--local", name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"backup: {path} ({len(TASKS)} tasks, schema version {LATEST}" in result.stdout, result.stdout
+    return path
+
+
+def refused(result, *fragments):
+    """A refusal: exit 1, one line on stderr that says why (and nothing after it)."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in last, f"{fragment!r} not in {last!r}\n{result.stderr}"
+    assert "nothing was changed" in last, last
+
+
+def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(stack):
+    before = seed(stack)
+    assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
+    backup = backup_of(stack)
+    assert backup.stat().st_mode & 0o777 == 0o600, oct(backup.stat().st_mode)
+    assert not list(stack.log_dir.glob("*.partial"))
+    again = deploy(stack, "backup", "--local", "tasks.dump")
+    assert again.returncode == 1 and "exists" in again.stderr and backup.stat().st_size > 0
+
+    # Destroy the data: stop, delete the data folder, start on an empty one (the backend migrates it).
+    stack.ctrl_c()
+    shutil.rmtree(stack.data_dir)
+    stack.data_dir.mkdir(mode=0o755)
+    stack.data_dir.chmod(0o755)
+    stack.start()
+    assert "initialising" in stack.log.read_text() and all_tasks(stack) == []
+    result = deploy(stack, "restore", str(backup), "--local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"restored: {len(TASKS)} tasks from {backup} (they replaced 0)" in result.stdout, result.stdout
+    assert all_tasks(stack) == before, "every field of every task comes back, ids and times included"
+
+    # Tasks exist now: a restore without --force refuses and says how many and how to force; --force replaces.
+    extra = api(stack, "POST", "/tasks", {"title": "made after the backup"}, expect=201)
+    api(stack, "PATCH", f"/tasks/{before[0]['id']}", {"title": "changed after the backup"})
+    changed = all_tasks(stack)
+    refused(deploy(stack, "restore", "tasks.dump", "--local"), f"holds {len(TASKS) + 1} tasks", "--force")
+    assert all_tasks(stack) == changed
+    result = deploy(stack, "restore", "--force", "--local", "tasks.dump")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all_tasks(stack) == before
+    api(stack, "GET", f"/tasks/{extra['id']}", expect=404)
+    # The restored rows are the backend's as before: it can change them, and search them (the trigram index).
+    api(stack, "PATCH", f"/tasks/{before[1]['id']}", {"completed": True})
+    assert [t["id"] for t in api(stack, "GET", "/tasks?q=plants")] == [before[1]["id"]]
+
+
+def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
+    before = seed(stack)
+    backup = backup_of(stack)
+    data = backup.read_bytes()
+    cases = {
+        # Cut in the rows (the last 100 bytes), and cut in the table of contents: both found before any change.
+        "cut.dump": (data[:-100], "is incomplete or damaged"),
+        "head.dump": (data[:200], "is not a pg_dump archive"),
+        "notes.txt": (b"these are not the tasks\n", "is not a pg_dump archive"),
+    }
+    for name, (content, message) in cases.items():
+        (stack.log_dir / name).write_bytes(content)
+        refused(deploy(stack, "restore", name, "--force", "--local"), name, message)
+    refused(deploy(stack, "restore", "no-such.dump", "--force", "--local"), "no such file", "no-such.dump")
+    future = forged_backup(stack, backup, stack.log_dir / "future.dump",
+                           "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')")
+    refused(deploy(stack, "restore", str(future), "--force", "--local"), "made by a newer taskmgr", "29991231000000")
+    assert all_tasks(stack) == before
+    assert "taskmgr_restore_scratch" not in superuser_sql(stack, "postgres", "SELECT datname FROM pg_database")
+
+
+def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
+    before = seed(stack)
+    backup = backup_of(stack)
+    down = (ROOT / "crates/backend-api/migrations/2026-11-30-000000_search_trigram_index/down.sql").read_text()
+    older = forged_backup(stack, backup, stack.log_dir / "older.dump", down,
+                          f"DELETE FROM __diesel_schema_migrations WHERE version = '{LATEST}'")
+    toc = pg_tool(stack, "pg_restore", "--list", str(older))
+    assert "tasks_title_trgm_idx" not in toc and "pg_trgm" not in toc, "the forged backup has the older schema"
+    api(stack, "DELETE", f"/tasks/{before[0]['id']}")
+
+    result = deploy(stack, "restore", "older.dump", "--force", "--local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "migrating the backup's rows: 2026-11-30-000000_search_trigram_index" in result.stdout, result.stdout
+    assert all_tasks(stack) == before
+    versions = superuser_sql(stack, "taskmgr", "SELECT version FROM __diesel_schema_migrations ORDER BY 1").split()
+    assert versions == ["20261121000000", LATEST]
+    assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%trgm%'").strip() == "2"
+
+
+def test_local_commands_say_when_the_local_stack_is_not_running(stack, tmp_path):
+    stack.ctrl_c()
+    for args in (("backup", "--local"), ("restore", "x.dump", "--local")):
+        result = deploy(stack, *args)
+        assert result.returncode == 1
+        assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
+    assert not list(stack.log_dir.glob("taskmgr-backup-*"))
+
+
+# ---------------------------------------------------------------- kind, through the stand-in kubectl
+
+def kind_env(stack, tmp_path):
+    """PATH with the stand-in kind/kubectl/docker (a kind cluster `task-manager` exists), whose `kubectl exec`
+    runs against the local stack's PostgreSQL as the postgres pod's would (the owner's credentials in its env)."""
+    bin_dir, state = tmp_path / "standin-bin", tmp_path / "standin-state"
+    bin_dir.mkdir()
+    state.mkdir()
+    for name in ("kind", "kubectl", "docker"):
+        (bin_dir / name).symlink_to(FAKE_TOOL)
+    (state / "state.json").write_text(json.dumps({"clusters": ["task-manager"], "secrets": {}}))
+    pg_bin = str(Path(postgres_tool("pg_dump")).parent)
+    postgres = {"host": "127.0.0.1", "port": stack.ports["LOCAL_PG_PORT"], "user": "taskmgr", "db": "taskmgr",
+                "password": (stack.data_dir / "pg-password").read_text().strip(), "bin": pg_bin}
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_STATE": str(state),
+            "STANDIN_POSTGRES": json.dumps(postgres), "KIND_CLUSTER_NAME": ""}
+
+
+def exec_calls(env):
+    calls = [json.loads(line) for line in (Path(env["STANDIN_STATE"]) / "calls.jsonl").read_text().splitlines()]
+    return [c["argv"] for c in calls if c["tool"] == "kubectl" and "exec" in c["argv"]]
+
+
+def broken_copy(tmp_path, name, old, new):
+    """A copy of deploy.sh and what it reads, with `old` replaced by `new` in scripts/lib/backup.sh."""
+    copy = tmp_path / name
+    for part in ("deploy.sh", "kind-config.yaml", "scripts/lib", "scripts/deploy-local.sh", "crates/backend-api/migrations"):
+        source, target = ROOT / part, copy / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
+    library = copy / "scripts/lib/backup.sh"
+    assert old in library.read_text()
+    library.write_text(library.read_text().replace(old, new))
+    return copy / "deploy.sh"
+
+
+def test_kind_backup_and_restore_through_the_postgres_pod(stack, tmp_path):
+    env = kind_env(stack, tmp_path)
+    before = seed(stack)
+    result = deploy(stack, "backup", "kind.dump", env=env)  # kind is the default path
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"({len(TASKS)} tasks" in result.stdout
+    api(stack, "DELETE", f"/tasks/{before[2]['id']}")
+    api(stack, "POST", "/tasks", {"title": "after the kind backup"}, expect=201)
+    refused(deploy(stack, "restore", "kind.dump", "--kind", env=env), f"holds {len(TASKS)} tasks", "--force")
+    result = deploy(stack, "restore", "kind.dump", "--kind", "--force", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all_tasks(stack) == before
+    calls = exec_calls(env)
+    assert calls and all(c[:4] == ["--context", "kind-task-manager", "--namespace", "task-manager"] for c in calls)
+    assert all(c[4:9] == ["exec", "-i", "deploy/postgres", "-c", "postgres"] for c in calls), calls[0]
+
+
+@pytest.mark.parametrize("name, old, new, error", [
+    ("no-stdin", "kc exec -i deploy/postgres", "kc exec deploy/postgres", "is not a pg_dump archive"),
+    ("wrong-deployment", "kc exec -i deploy/postgres", "kc exec -i deploy/postgresql",
+     'deployments.apps "postgresql" not found'),
+    ("wrong-container", "-c postgres --", "-c db --", "container db is not valid"),
+])
+def test_kind_stand_in_fails_a_broken_exec(stack, tmp_path, name, old, new, error):
+    """The stand-in is faithful enough to fail: without -i the dump never reaches pg_restore; a wrong
+    deployment or container name is refused as kubectl refuses it. Nothing is changed."""
+    env = kind_env(stack, tmp_path)
+    before = seed(stack)
+    backup = backup_of(stack)
+    api(stack, "DELETE", f"/tasks/{before[0]['id']}")
+    after_delete = all_tasks(stack)
+    broken = broken_copy(tmp_path, name, old, new)
+    result = deploy(stack, "restore", str(backup), "--force", env=env, script=broken)
+    assert result.returncode == 1 and re.search(re.escape(error), result.stderr), result.stderr
+    assert all_tasks(stack) == after_delete
