@@ -58,13 +58,18 @@ db_query() {
   db_sh 'psql -X -tA -v ON_ERROR_STOP=1 -c "$1"' "$1" </dev/null
 }
 
-# Checks that the chosen deploy path's database runs, with one line saying how to start it if not.
+# Checks that the chosen deploy path's database runs and answers, with one line saying why not.
 require_database() {
   case "$BACKUP_TARGET" in
     kind) cluster_context_or_die "$NO_CLUSTER_HINT" ;;
     compose) require_compose_postgres ;;
     local) require_local_postgres ;;
   esac
+  local errors
+  errors="$(mktemp)"
+  db_query "SELECT 1" >/dev/null 2>"$errors" ||
+    die "cannot reach the tasks database ($BACKUP_TARGET): $(last_error_line "$errors"); nothing was changed"
+  rm -f "$errors"
 }
 
 require_compose_postgres() {
@@ -80,7 +85,8 @@ require_local_postgres() {
   # shellcheck source=scripts/deploy-local.sh
   source "$ROOT/scripts/deploy-local.sh"
   PG_BIN="$(find_postgres_bin)" || die "PostgreSQL's programs not found (Debian: apt-get install postgresql)"
-  LOCAL_BACKUP_DATA="$(local_data_dir)"
+  # The default of scripts/deploy-local.sh's local_data_dir, read without its mkdir: a backup creates no folder.
+  LOCAL_BACKUP_DATA="${TASKMGR_LOCAL_DATA:-$ROOT/.local/deploy-local}"
   local pid_file="$LOCAL_BACKUP_DATA/pgdata/postmaster.pid"
   [[ -s "$pid_file" ]] && LOCAL_BACKUP_PORT="$(sed -n 4p "$pid_file")"
   if [[ -z "$LOCAL_BACKUP_PORT" ]] || ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$LOCAL_BACKUP_PORT"; then
@@ -117,7 +123,7 @@ dump_summary() {
   [[ -f "$file" && -r "$file" ]] || die "not a readable file: $file (nothing was changed)"
   errors="$(mktemp)"
   if ! toc="$(db_sh 'pg_restore --list' <"$file" 2>"$errors")"; then
-    die "$file is not a pg_dump archive, or is cut short ($(dump_error "$errors")); nothing was changed"
+    die "$file is not a pg_dump archive, or is cut short ($(last_error_line "$errors")); nothing was changed"
   fi
   if ! grep -q 'TABLE DATA public tasks ' <<<"$toc" ||
     ! grep -q 'TABLE DATA public __diesel_schema_migrations ' <<<"$toc"; then
@@ -127,14 +133,14 @@ dump_summary() {
   summary="$(db_sh "$DUMP_SUMMARY_SCRIPT" <"$file" 2>"$errors")" || true
   status="$(sed -n 's/^status //p' <<<"$summary")"
   [[ "$status" == 0 ]] ||
-    die "$file is incomplete or damaged ($(dump_error "$errors")); nothing was changed"
+    die "$file is incomplete or damaged ($(last_error_line "$errors")); nothing was changed"
   rm -f "$errors"
   DUMP_TASKS="$(sed -n 's/^tasks //p' <<<"$summary")"
   mapfile -t DUMP_VERSIONS < <(sed -n 's/^version //p' <<<"$summary" | LC_ALL=C sort)
 }
 
-# dump_error FILE: the last line pg_restore (or the exec) wrote to FILE, which is then removed.
-dump_error() {
+# last_error_line FILE: the last line a command (pg_restore, psql, kubectl) wrote to FILE, which is then removed.
+last_error_line() {
   local line
   line="$(grep -v '^[[:space:]]*$' "$1" | tail -n 1)"
   rm -f "$1"

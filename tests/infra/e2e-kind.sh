@@ -203,8 +203,8 @@ main() {
   crud "$API"
   crud "$UI"
   check_pod_loss
-  check_postgres_restart
   check_backup_restore
+  check_postgres_restart
   check_rolling_update
   echo "e2e-kind: all checks passed"
 }
