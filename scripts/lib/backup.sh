@@ -94,12 +94,28 @@ require_local_postgres() {
   fi
 }
 
-# parse_target_flag ARG: sets BACKUP_TARGET from --kind, --compose or --local; 1 for any other argument.
-parse_target_flag() {
-  case "$1" in
-    --kind | --compose | --local) BACKUP_TARGET="${1#--}" ;;
-    *) return 1 ;;
-  esac
+# parse_arguments COMMAND ARG...: sets BACKUP_TARGET (--kind, --compose, --local), BACKUP_FILE and, for restore,
+# BACKUP_FORCE (--force), in any order.
+BACKUP_FILE=""
+BACKUP_FORCE=0
+parse_arguments() {
+  local command="$1"
+  shift
+  while (($#)); do
+    case "$1" in
+      --kind | --compose | --local) BACKUP_TARGET="${1#--}" ;;
+      --force)
+        [[ "$command" == restore ]] || die "unknown option for $command: $1 (see --help)"
+        BACKUP_FORCE=1
+        ;;
+      -*) die "unknown option for $command: $1 (see --help)" ;;
+      *)
+        [[ -z "$BACKUP_FILE" ]] || die "$command takes one FILE (see --help)"
+        BACKUP_FILE="$1"
+        ;;
+    esac
+    shift
+  done
 }
 
 # What a dump holds, read in full by the server's pg_restore (so a truncated file fails here, not half-way through
@@ -157,18 +173,9 @@ last_of() {
 BACKUP_PARTIAL=""
 
 run_backup() {
-  local file=""
-  while (($#)); do
-    parse_target_flag "$1" || case "$1" in
-      -*) die "unknown option for backup: $1 (see --help)" ;;
-      *)
-        [[ -z "$file" ]] || die "backup takes one FILE (see --help)"
-        file="$1"
-        ;;
-    esac
-    shift
-  done
-  file="$(caller_path "${file:-taskmgr-backup-$(date -u +%Y%m%dT%H%M%SZ).dump}")"
+  parse_arguments backup "$@"
+  local file
+  file="$(caller_path "${BACKUP_FILE:-taskmgr-backup-$(date -u +%Y%m%dT%H%M%SZ).dump}")"
   [[ ! -e "$file" ]] || die "$file exists: choose another name or move it away (a backup never overwrites a file)"
   require_database
   step "backing up the tasks database ($BACKUP_TARGET) to $file"
@@ -279,20 +286,10 @@ replace_rows() {
 }
 
 run_restore() {
-  local file="" force=0
-  while (($#)); do
-    parse_target_flag "$1" || case "$1" in
-      --force) force=1 ;;
-      -*) die "unknown option for restore: $1 (see --help)" ;;
-      *)
-        [[ -z "$file" ]] || die "restore takes one FILE (see --help)"
-        file="$1"
-        ;;
-    esac
-    shift
-  done
-  [[ -n "$file" ]] || die "restore needs the FILE written by ./deploy.sh backup (see --help)"
-  file="$(caller_path "$file")"
+  parse_arguments restore "$@"
+  [[ -n "$BACKUP_FILE" ]] || die "restore needs the FILE written by ./deploy.sh backup (see --help)"
+  local file force="$BACKUP_FORCE"
+  file="$(caller_path "$BACKUP_FILE")"
   require_database
   step "checking $file"
   dump_summary "$file"

@@ -10,13 +10,10 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-import pytest
-
 from conftest import ROOT
-from test_deploy_local import LocalStack, http, postgres_tool
+from test_deploy_local import http, postgres_tool, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 FAKE_TOOL = Path(__file__).parent / "standins" / "fake_tool.py"
 COMMAND_TIMEOUT = 300
@@ -27,20 +24,6 @@ TASKS = [
     {"title": "Ünïcode ✓ and 'quotes' \\ backslash", "description": "", "priority": "medium"},
     {"title": "Done before the backup", "description": "completed", "priority": "high", "completed": True},
 ]
-
-
-@pytest.fixture
-def stack(tmp_path):
-    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: /var/tmp.
-    data_dir = Path(tempfile.mkdtemp(prefix="taskmgr-backup-", dir="/var/tmp"))
-    data_dir.chmod(0o755)
-    local = LocalStack(data_dir, tmp_path)
-    try:
-        local.start()
-        yield local
-    finally:
-        local.kill_leftovers()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def deploy(stack, *args, env=None, script=ROOT / "deploy.sh"):
@@ -113,6 +96,7 @@ def refused(result, *fragments):
 
 
 def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(stack):
+    stack.start()
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
     backup = backup_of(stack)
@@ -150,6 +134,7 @@ def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(st
 
 
 def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
+    stack.start()
     before = seed(stack)
     backup = backup_of(stack)
     data = backup.read_bytes()
@@ -171,6 +156,7 @@ def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
 
 
 def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
+    stack.start()
     before = seed(stack)
     backup = backup_of(stack)
     down = (ROOT / "crates/backend-api/migrations/2026-11-30-000000_search_trigram_index/down.sql").read_text()
@@ -236,6 +222,7 @@ def broken_copy(tmp_path, name, old, new):
 
 
 def test_kind_backup_and_restore_through_the_postgres_pod(stack, tmp_path):
+    stack.start()
     env = kind_env(stack, tmp_path)
     before = seed(stack)
     result = deploy(stack, "backup", "kind.dump", env=env)  # kind is the default path
@@ -263,6 +250,7 @@ BROKEN_EXECS = [  # (name, what backup.sh says, what the broken copy says instea
 def test_kind_stand_in_fails_a_broken_exec(stack, tmp_path):
     """The stand-in is faithful enough to fail: without -i the dump never reaches pg_restore; a wrong
     deployment or container name is refused as kubectl refuses it. Nothing is changed."""
+    stack.start()
     env = kind_env(stack, tmp_path)
     before = seed(stack)
     backup = backup_of(stack)
