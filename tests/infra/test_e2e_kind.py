@@ -6,7 +6,8 @@ HTTP on 127.0.0.1: a throwaway PostgreSQL, two backend-api and two frontend proc
 two "Services" that spread connections over the live processes of a deployment. `delete pod` sends SIGTERM to
 a process and starts its replacement, `rollout status` waits until every replica answers /ready, the postgres
 pod's deletion stops and restarts PostgreSQL on the same data directory, `port-forward` forwards to the backend
-Service, and the re-run of ./deploy.sh restarts the replicas one at a time. The script runs in a copy of the
+Service, and the re-run of ./deploy.sh restarts the replicas one at a time; `./deploy.sh backup` and `restore` are
+the real deploy.sh's, whose `kubectl exec` into postgres runs against that PostgreSQL. The script runs in a copy of the
 repository (byte-identical e2e-kind.sh, stand-in deploy.sh); only its two ports are set, through E2E_UI_URL
 and E2E_API_PORT, to free ones.
 
@@ -197,14 +198,15 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
     code, output = run_script(stack, tmp_path)
     assert code == 0, f"{output}\n{stack.logs()}"
     assert "e2e-kind: all checks passed" in output
-    for line in ("pod-loss: 0 failed of", "rolling-update: 0 failed of", "tasks survive the loss of the postgres pod"):
+    for line in ("pod-loss: 0 failed of", "rolling-update: 0 failed of", "tasks survive the loss of the postgres pod",
+                 "restore: 0 failed of", "backup and restore through the postgres pod: every task back"):
         assert line in output, output
     # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
     after = stack.pids()
     assert all(after[pod] != before[pod] for pod in before), (before, after)
     calls = [" ".join(c) for c in kubectl_calls(stack)]
     for expected in ("delete pod backend-api-0", "delete pod frontend-0", "delete pod -l app.kubernetes.io/name=postgres",
-                     "rollout status deployment/postgres", "port-forward svc/backend-api"):
+                     "rollout status deployment/postgres", "port-forward svc/backend-api", "exec -i deploy/postgres"):
         assert any(expected in call for call in calls), (expected, calls)
     tags = (stack.state / "deploy.calls").read_text().split()
     assert len(tags) == 1 and tags[0].endswith("-rerun"), tags
