@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod cookie_key;
 pub mod csrf;
 pub mod error;
 pub mod flash;
@@ -13,7 +14,6 @@ pub mod listing;
 pub mod metrics;
 pub mod routes;
 pub mod security;
-pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod templates;

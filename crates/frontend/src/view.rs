@@ -9,9 +9,9 @@ use serde::Serialize;
 use task_types::{Priority, Task};
 use tera::Context;
 
+use crate::cookie_key::CookieKey;
 use crate::error::html;
 use crate::flash::{self, Flash};
-use crate::signing::Signer;
 use crate::{csrf, routes::assets, templates};
 
 /// A task as a page shows it.
@@ -98,14 +98,14 @@ pub fn base_context() -> Context {
 /// the waiting flash message (removing its cookie). Pages carry a per-session token: no caching.
 pub fn page(
     req: &HttpRequest,
-    signer: &Signer,
+    key: &CookieKey,
     status: StatusCode,
     template: &str,
     mut context: Context,
 ) -> HttpResponse {
-    let session = csrf::session(req, signer);
+    let session = csrf::session(req, key);
     context.insert("csrf_token", &session.form_token);
-    let (message, removal) = flash::take(req, signer);
+    let (message, removal) = flash::take(req, key);
     context.insert("flash", &message);
     let mut response = html(status, templates::render(template, &context));
     for cookie in session.new_cookie.iter().chain(removal.iter()) {
@@ -120,10 +120,10 @@ pub fn page(
 }
 
 /// Post-redirect-get: 303 to `location` (a path on this site) with a flash message.
-pub fn redirect(signer: &Signer, location: &str, message: Flash) -> HttpResponse {
+pub fn redirect(key: &CookieKey, location: &str, message: Flash) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, location))
-        .cookie(message.to_cookie(signer))
+        .cookie(message.to_cookie(key))
         .finish()
 }
 

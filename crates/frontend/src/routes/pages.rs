@@ -123,7 +123,7 @@ fn refusal(err: BackendError) -> Result<Refusal, PageError> {
 }
 
 fn require_csrf(req: &HttpRequest, state: &AppState, token: &str) -> Result<(), PageError> {
-    if csrf::is_valid(req, &state.signer, token) {
+    if csrf::is_valid(req, &state.cookie_key, token) {
         Ok(())
     } else {
         log::warn!(
@@ -262,7 +262,7 @@ async fn list_page(
     context.insert("back", &back);
     context.insert("form", &form);
     context.insert("errors", &errors);
-    Ok(page(req, &state.signer, status, "index.html", context))
+    Ok(page(req, &state.cookie_key, status, "index.html", context))
 }
 
 fn capitalized(word: &str) -> String {
@@ -299,7 +299,7 @@ pub async fn create(
     };
     match outcome {
         Ok(task) => Ok(redirect(
-            &state.signer,
+            &state.cookie_key,
             &back_url(form.back.as_deref()),
             Flash::success(format!("Task \"{}\" added!", task.title)),
         )),
@@ -370,7 +370,7 @@ pub async fn update(
             match state.backend.update_task(id, &patch).await {
                 Ok(task) => {
                     return Ok(redirect(
-                        &state.signer,
+                        &state.cookie_key,
                         &back_url(form.back.as_deref()),
                         Flash::success(format!("Task \"{}\" updated!", task.title)),
                     ))
@@ -409,7 +409,7 @@ fn edit_page(
     context.insert("errors", &errors);
     context.insert("back", &back_query(back));
     context.insert("back_url", &back_url(back));
-    page(req, &state.signer, status, "edit.html", context)
+    page(req, &state.cookie_key, status, "edit.html", context)
 }
 
 // ---- toggle ----
@@ -443,7 +443,7 @@ pub async fn toggle(
         false => format!("Task \"{}\" marked as pending.", task.title),
     };
     Ok(redirect(
-        &state.signer,
+        &state.cookie_key,
         &back_url(form.back.as_deref()),
         Flash::success(message),
     ))
@@ -465,7 +465,7 @@ pub async fn confirm_delete(
     context.insert("back_url", &back_url(query.back.as_deref()));
     Ok(page(
         &req,
-        &state.signer,
+        &state.cookie_key,
         StatusCode::OK,
         "delete.html",
         context,
@@ -485,7 +485,7 @@ pub async fn delete(
     let task = state.backend.get_task(id).await?;
     state.backend.delete_task(id).await?;
     Ok(redirect(
-        &state.signer,
+        &state.cookie_key,
         &back_url(form.back.as_deref()),
         Flash::success(format!("Task \"{}\" deleted.", task.title)),
     ))
