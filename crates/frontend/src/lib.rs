@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod limits;
 pub mod listing;
 pub mod metrics;
+pub mod render;
 pub mod routes;
 pub mod security;
 pub mod startup;

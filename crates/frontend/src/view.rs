@@ -1,4 +1,4 @@
-//! Turning data into pages: the common page context (CSRF token, flash, asset version), task
+//! Turning data into pages: the context every page with forms adds (CSRF token, flash), task
 //! rows as the templates show them, and post-redirect-get redirects.
 
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
@@ -7,12 +7,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
 use task_types::{Priority, Task};
-use tera::Context;
 
 use crate::cookie_key::CookieKey;
-use crate::error::html;
 use crate::flash::{self, Flash};
-use crate::{csrf, routes::assets, templates};
+use crate::{csrf, render};
 
 /// A task as a page shows it.
 #[derive(Debug, Serialize)]
@@ -87,27 +85,32 @@ pub fn human_time(at: &DateTime<Utc>) -> String {
     )
 }
 
-/// The context every page starts from (also the error pages, which have no forms).
-pub fn base_context() -> Context {
-    let mut context = Context::new();
-    context.insert("asset_version", assets::version());
-    context
+/// What a page with forms gets beside its own context.
+#[derive(Serialize)]
+struct WithForms<'a, C> {
+    csrf_token: &'a str,
+    flash: Option<&'a Flash>,
+    #[serde(flatten)]
+    page: &'a C,
 }
 
 /// Renders a page with forms: adds the CSRF token (setting the cookie for a new session) and
 /// the waiting flash message (removing its cookie). Pages carry a per-session token: no caching.
-pub fn page(
+pub fn page<C: Serialize>(
     req: &HttpRequest,
     key: &CookieKey,
     status: StatusCode,
     template: &str,
-    mut context: Context,
+    context: &C,
 ) -> HttpResponse {
     let session = csrf::session(req, key);
-    context.insert("csrf_token", &session.form_token);
     let (message, removal) = flash::take(req, key);
-    context.insert("flash", &message);
-    let mut response = html(status, templates::render(template, &context));
+    let context = WithForms {
+        csrf_token: &session.form_token,
+        flash: message.as_ref(),
+        page: context,
+    };
+    let mut response = render::html(status, template, &context);
     for cookie in session.new_cookie.iter().chain(removal.iter()) {
         // Cookies built here are always valid header values.
         let _ = response.add_cookie(cookie);
