@@ -205,9 +205,7 @@ mod tests {
         assert!(ValidNewTask::parse(new_task(&"é".repeat(255))).is_ok());
         for too_long in ["a".repeat(256), format!(" {} ", "a".repeat(254))] {
             assert_eq!(
-                ValidNewTask::parse(new_task(&too_long))
-                    .unwrap_err()
-                    .field,
+                ValidNewTask::parse(new_task(&too_long)).unwrap_err().field,
                 "title"
             );
         }
@@ -264,10 +262,7 @@ mod tests {
             description: Some("d".repeat(10_001)),
             ..new_task("x")
         };
-        assert_eq!(
-            ValidNewTask::parse(long).unwrap_err().field,
-            "description"
-        );
+        assert_eq!(ValidNewTask::parse(long).unwrap_err().field, "description");
         let nul = TaskPatch {
             description: Some("a\0b".into()),
             ..TaskPatch::default()

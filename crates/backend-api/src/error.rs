@@ -146,9 +146,10 @@ impl From<ObjectError> for ApiError {
             (FieldError::Unknown(name), _) => {
                 ApiError::bad_request(format!("Unknown field '{name}'"), Some(&name))
             }
-            (FieldError::Duplicate(name), _) => {
-                ApiError::bad_request(format!("Field '{name}' is given more than once"), Some(name))
-            }
+            (FieldError::Duplicate(name), _) => ApiError::bad_request(
+                format!("Field '{name}' is given more than once"),
+                Some(name),
+            ),
             (FieldError::UnknownVariant(value), Some(path)) if path == "priority" => {
                 Invalid::from(UnknownPriority(value)).into()
             }

@@ -224,9 +224,7 @@ mod tests {
             (
                 r#"{"title":"a","completed":"yes"}"#,
                 Some("completed"),
-                FieldError::WrongType(
-                    "invalid type: string \"yes\", expected a boolean".into(),
-                ),
+                FieldError::WrongType("invalid type: string \"yes\", expected a boolean".into()),
             ),
         ];
         for (body, path, error) in cases {

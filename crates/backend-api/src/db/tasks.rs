@@ -262,12 +262,30 @@ mod tests {
     #[test]
     fn every_sort_key_orders_by_its_field_then_its_tie_breakers() {
         let expected = [
-            ("created_at", r#""tasks"."created_at" ASC, "tasks"."id" ASC"#),
-            ("-created_at", r#""tasks"."created_at" DESC, "tasks"."id" DESC"#),
-            ("updated_at", r#""tasks"."updated_at" ASC, "tasks"."id" ASC"#),
-            ("-updated_at", r#""tasks"."updated_at" DESC, "tasks"."id" DESC"#),
-            ("priority", r#""tasks"."priority" ASC, "tasks"."created_at" ASC, "tasks"."id" ASC"#),
-            ("-priority", r#""tasks"."priority" DESC, "tasks"."created_at" DESC, "tasks"."id" DESC"#),
+            (
+                "created_at",
+                r#""tasks"."created_at" ASC, "tasks"."id" ASC"#,
+            ),
+            (
+                "-created_at",
+                r#""tasks"."created_at" DESC, "tasks"."id" DESC"#,
+            ),
+            (
+                "updated_at",
+                r#""tasks"."updated_at" ASC, "tasks"."id" ASC"#,
+            ),
+            (
+                "-updated_at",
+                r#""tasks"."updated_at" DESC, "tasks"."id" DESC"#,
+            ),
+            (
+                "priority",
+                r#""tasks"."priority" ASC, "tasks"."created_at" ASC, "tasks"."id" ASC"#,
+            ),
+            (
+                "-priority",
+                r#""tasks"."priority" DESC, "tasks"."created_at" DESC, "tasks"."id" DESC"#,
+            ),
             ("title", r#""tasks"."title" ASC, "tasks"."id" ASC"#),
             ("-title", r#""tasks"."title" DESC, "tasks"."id" DESC"#),
         ];
@@ -278,7 +296,10 @@ mod tests {
                 SortKey::parse(name).unwrap(),
             );
             let sql = diesel::debug_query::<Pg, _>(&select).to_string();
-            assert!(sql.contains(&format!("ORDER BY {order_by} --")), "{name}: {sql}");
+            assert!(
+                sql.contains(&format!("ORDER BY {order_by} --")),
+                "{name}: {sql}"
+            );
         }
     }
 }

@@ -249,11 +249,17 @@ mod tests {
         for body in ["NewTask", "TaskPatch"] {
             let fields = &schemas[body]["properties"];
             assert_eq!(fields["title"]["maxLength"], TITLE_MAX_CHARS, "{body}");
-            assert_eq!(fields["description"]["maxLength"], DESCRIPTION_MAX_CHARS, "{body}");
+            assert_eq!(
+                fields["description"]["maxLength"], DESCRIPTION_MAX_CHARS,
+                "{body}"
+            );
             let described = |field: &str| fields[field]["description"].as_str().unwrap().to_owned();
             assert!(described("title").contains(&format!("at most {TITLE_MAX_CHARS} characters")));
             assert!(described("description").contains("At most 10,000 characters"));
-            assert_eq!(DESCRIPTION_MAX_CHARS, 10_000, "the description's prose says 10,000");
+            assert_eq!(
+                DESCRIPTION_MAX_CHARS, 10_000,
+                "the description's prose says 10,000"
+            );
         }
         let names = Priority::names().join("|");
         assert_eq!(
@@ -273,13 +279,15 @@ mod tests {
             .as_str()
             .unwrap()
             .contains(&format!("Default `{}`", SortKey::default().as_str())));
-        assert_eq!(parameter(&doc, "q")["schema"]["maxLength"], SEARCH_MAX_CHARS);
+        assert_eq!(
+            parameter(&doc, "q")["schema"]["maxLength"],
+            SEARCH_MAX_CHARS
+        );
         let limit = parameter(&doc, "limit");
         assert_eq!(limit["schema"]["maximum"], LIST_LIMIT_MAX);
-        assert!(limit["description"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("1-{LIST_LIMIT_MAX} (default {LIST_LIMIT_DEFAULT})")));
+        assert!(limit["description"].as_str().unwrap().contains(&format!(
+            "1-{LIST_LIMIT_MAX} (default {LIST_LIMIT_DEFAULT})"
+        )));
 
         let list = doc["paths"]["/api/tasks"]["get"]["responses"]["200"]["headers"]
             ["X-Page-Truncated"]["description"]
@@ -291,7 +299,10 @@ mod tests {
         for responses in [create, update] {
             assert_eq!(
                 responses["408"]["description"],
-                format!("The body did not arrive within {} s", BODY_DEADLINE.as_secs())
+                format!(
+                    "The body did not arrive within {} s",
+                    BODY_DEADLINE.as_secs()
+                )
             );
             assert_eq!(
                 responses["413"]["description"],
