@@ -256,6 +256,8 @@ fn ordered(column: SortColumn, sort: SortKey) -> Order {
 
 #[cfg(test)]
 mod tests {
+    use task_types::Priority;
+
     use super::*;
 
     /// The SQL each sort key orders by: the field, then its tie-breakers, all in the key's direction.
@@ -291,14 +293,28 @@ mod tests {
         ];
         assert_eq!(expected.len(), SortKey::ALL.len());
         for (name, order_by) in expected {
-            let select = sorted(
-                tasks::table.select(tasks::id).into_boxed(),
-                SortKey::parse(name).unwrap(),
-            );
+            // Every filter set, as the busiest list page sends them.
+            let query = ListQuery {
+                completed: Some(false),
+                priorities: vec![Priority::High, Priority::Low],
+                search: Some("milk".to_owned()),
+                sort: SortKey::parse(name).unwrap(),
+                ..ListQuery::default()
+            };
+            let select = sorted(filtered(&query).select(tasks::id), query.sort);
             let sql = diesel::debug_query::<Pg, _>(&select).to_string();
             assert!(
                 sql.contains(&format!("ORDER BY {order_by} --")),
                 "{name}: {sql}"
+            );
+            // Boxed, yet each order is one fixed SQL text: diesel keeps it in its prepared-statement cache
+            // (docs/PERFORMANCE.md, "The list").
+            assert!(
+                <_ as diesel::query_builder::QueryFragment<Pg>>::is_safe_to_cache_prepared(
+                    &select, &Pg
+                )
+                .unwrap(),
+                "{name}"
             );
         }
     }
