@@ -162,17 +162,21 @@ impl From<ObjectError> for ApiError {
     }
 }
 
-/// The failures a client may retry are 503s; anything else is a 500. The cause chain goes to the log.
+/// The failures a client may retry (no connection, a lost one, a query the statement timeout cut off) are
+/// 503s; anything else is a 500. The match is exhaustive, so a new kind of failure must be placed here. The
+/// cause chain goes to the log.
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
-        if matches!(err, DbError::NotFound) {
-            return ApiError::TaskNotFound;
-        }
         let cause = chain(&err);
-        if err.is_unavailable() {
-            ApiError::Unavailable(cause)
-        } else {
-            ApiError::Internal(cause)
+        match err {
+            DbError::NotFound => ApiError::TaskNotFound,
+            DbError::QueueTimeout(_)
+            | DbError::Checkout(_)
+            | DbError::ConnectionLost(_)
+            | DbError::StatementTimeout { .. } => ApiError::Unavailable(cause),
+            DbError::QueueClosed | DbError::Blocking(_) | DbError::Query(_) => {
+                ApiError::Internal(cause)
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Why a database call failed, by type; `error.rs` maps each variant to its status (503 for the ones a
-//! client may retry).
+//! client may retry, 500 for the others).
 
 use std::time::Duration;
 
@@ -28,19 +28,6 @@ pub enum DbError {
     /// A failure that retrying will not fix: a bug, or a schema that is not what the code expects.
     #[error("query failed")]
     Query(#[source] DieselError),
-}
-
-impl DbError {
-    /// No connection, a lost one, or a query the statement timeout cut off: the client may retry.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            DbError::QueueTimeout(_)
-                | DbError::Checkout(_)
-                | DbError::ConnectionLost(_)
-                | DbError::StatementTimeout { .. }
-        )
-    }
 }
 
 /// Whether diesel itself says the connection is gone.
