@@ -6,22 +6,17 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-
 use task_types::limits::{BODY_DEADLINE, BODY_MAX_BYTES};
 use task_types::ListQuery;
 
 use crate::error::ApiError;
 use crate::typed_json::parse_object;
 
-/// Largest request body accepted (413 above it): [`BODY_MAX_BYTES`], 64 KiB.
-pub const BODY_LIMIT: usize = BODY_MAX_BYTES;
-/// How long a client may take to send the whole body once its request head has arrived (408 after that):
-/// [`BODY_DEADLINE`], 10 s. actix times out slow request heads itself, but not bodies: without this, a client
-/// that stops half-way through a body would hold its connection (and delay a graceful shutdown) for ever.
-pub const BODY_TIMEOUT: std::time::Duration = BODY_DEADLINE;
-
-/// A JSON object body: `Content-Type: application/json` (415 otherwise), at most [`BODY_LIMIT`] bytes
-/// (413), a well-formed object with known fields of the right types (400 naming the field otherwise).
+/// A JSON object body: `Content-Type: application/json` (415 otherwise), at most [`BODY_MAX_BYTES`] bytes
+/// (413), all of it within [`BODY_DEADLINE`] of the request head (408: actix times out slow request heads
+/// itself, but not bodies, so a client that stopped half-way would hold its connection, and delay a graceful
+/// shutdown, for ever), a well-formed object with known fields of the right types (400 naming the field
+/// otherwise).
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -41,11 +36,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            if declared_len.is_some_and(|len| len > BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            if declared_len.is_some_and(|len| len > BODY_MAX_BYTES) {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: BODY_MAX_BYTES,
+                });
             }
             let read = async {
-                let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(BODY_LIMIT));
+                let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(BODY_MAX_BYTES));
                 while let Some(chunk) = payload.next().await {
                     let chunk = chunk.map_err(|e| {
                         log::debug!("request body unreadable: {e}");
@@ -54,17 +51,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                             None,
                         )
                     })?;
-                    if body.len() + chunk.len() > BODY_LIMIT {
-                        return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+                    if body.len() + chunk.len() > BODY_MAX_BYTES {
+                        return Err(ApiError::PayloadTooLarge {
+                            limit: BODY_MAX_BYTES,
+                        });
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(body)
             };
-            let body = tokio::time::timeout(BODY_TIMEOUT, read)
+            let body = tokio::time::timeout(BODY_DEADLINE, read)
                 .await
                 .map_err(|_| ApiError::BodyTimeout {
-                    seconds: BODY_TIMEOUT.as_secs(),
+                    seconds: BODY_DEADLINE.as_secs(),
                 })??;
             Ok(JsonBody(parse_object(&body)?))
         })
