@@ -1,17 +1,14 @@
 //! The rules a task obeys, checked before anything reaches the database. No HTTP here.
 //!
-//! The wire types come from `task-types`; this module turns them into values that are known to be valid.
+//! The wire types come from `task-types`; this module turns them into values that are known to be valid:
+//! the validated types keep their fields private, so the only way to build one is its `parse`.
 
-use task_types::{NewTask, Priority, TaskPatch};
-
-pub const TITLE_MAX_CHARS: usize = 255;
-pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
-pub const LIST_LIMIT_MAX: i64 = 1000;
-pub const LIST_LIMIT_DEFAULT: i64 = 100;
-pub const SEARCH_MAX_CHARS: usize = 1000;
+use task_types::limits::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
+use task_types::{NewTask, Priority, TaskPatch, UnknownPriority};
 
 /// A rule broken by one field: becomes a 422 naming the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
 pub struct Invalid {
     pub field: &'static str,
     pub message: String,
@@ -26,78 +23,64 @@ impl Invalid {
     }
 }
 
-/// A task ready to insert: title trimmed and non-empty, every field within its limits.
+/// A priority outside [`Priority::ALL`] breaks the priority rule (422), like a blank title.
+impl From<UnknownPriority> for Invalid {
+    fn from(_: UnknownPriority) -> Self {
+        Invalid::new(
+            "priority",
+            format!("priority must be one of {}", Priority::names().join(", ")),
+        )
+    }
+}
+
+/// A title: trimmed, not blank, at most [`TITLE_MAX_CHARS`] characters as sent, no NUL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidNewTask {
-    pub title: String,
-    pub description: String,
-    pub priority: Priority,
-    pub completed: bool,
-}
+pub struct TaskTitle(String);
 
-impl TryFrom<NewTask> for ValidNewTask {
-    type Error = Invalid;
+impl TaskTitle {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let title = raw.trim();
+        if title.is_empty() {
+            return Err(Invalid::new(
+                "title",
+                "Title is required and must not be blank",
+            ));
+        }
+        // The limit applies to the title as sent (before trimming), as the OpenAPI document's maxLength says.
+        if raw.chars().count() > TITLE_MAX_CHARS {
+            return Err(Invalid::new(
+                "title",
+                format!("Title must be at most {TITLE_MAX_CHARS} characters"),
+            ));
+        }
+        no_nul("title", title)?;
+        Ok(TaskTitle(title.to_owned()))
+    }
 
-    fn try_from(new: NewTask) -> Result<Self, Invalid> {
-        Ok(ValidNewTask {
-            title: valid_title(&new.title)?,
-            description: valid_description(new.description.unwrap_or_default())?,
-            priority: new.priority.unwrap_or_default(),
-            completed: new.completed.unwrap_or(false),
-        })
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-/// The fields to change; `None` leaves a field as it is.
+/// A description: at most [`DESCRIPTION_MAX_CHARS`] characters, no NUL (it may be empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ValidPatch {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub priority: Option<Priority>,
-    pub completed: Option<bool>,
-}
+pub struct Description(String);
 
-impl TryFrom<TaskPatch> for ValidPatch {
-    type Error = Invalid;
+impl Description {
+    pub fn parse(description: String) -> Result<Self, Invalid> {
+        if description.chars().count() > DESCRIPTION_MAX_CHARS {
+            return Err(Invalid::new(
+                "description",
+                format!("Description must be at most {DESCRIPTION_MAX_CHARS} characters"),
+            ));
+        }
+        no_nul("description", &description)?;
+        Ok(Description(description))
+    }
 
-    fn try_from(patch: TaskPatch) -> Result<Self, Invalid> {
-        Ok(ValidPatch {
-            title: patch.title.as_deref().map(valid_title).transpose()?,
-            description: patch.description.map(valid_description).transpose()?,
-            priority: patch.priority,
-            completed: patch.completed,
-        })
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-}
-
-fn valid_title(raw: &str) -> Result<String, Invalid> {
-    let title = raw.trim();
-    if title.is_empty() {
-        return Err(Invalid::new(
-            "title",
-            "Title is required and must not be blank",
-        ));
-    }
-    // The limit applies to the title as sent (before trimming), as the OpenAPI document's maxLength says.
-    if raw.chars().count() > TITLE_MAX_CHARS {
-        return Err(Invalid::new(
-            "title",
-            format!("Title must be at most {TITLE_MAX_CHARS} characters"),
-        ));
-    }
-    no_nul("title", title)?;
-    Ok(title.to_owned())
-}
-
-fn valid_description(description: String) -> Result<String, Invalid> {
-    if description.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(Invalid::new(
-            "description",
-            format!("Description must be at most {DESCRIPTION_MAX_CHARS} characters"),
-        ));
-    }
-    no_nul("description", &description)?;
-    Ok(description)
 }
 
 /// PostgreSQL text cannot hold U+0000; refuse it up front instead of failing in the database.
@@ -111,160 +94,81 @@ fn no_nul(field: &'static str, value: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// An ordering of the task list. Ties are broken by `created_at` then `id` in the same direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortKey {
-    CreatedAt,
-    UpdatedAt,
-    Priority,
-    Title,
-    #[default]
-    CreatedAtDesc,
-    UpdatedAtDesc,
-    PriorityDesc,
-    TitleDesc,
-}
-
-impl SortKey {
-    pub const ALL: [(&'static str, SortKey); 8] = [
-        ("created_at", SortKey::CreatedAt),
-        ("-created_at", SortKey::CreatedAtDesc),
-        ("updated_at", SortKey::UpdatedAt),
-        ("-updated_at", SortKey::UpdatedAtDesc),
-        ("priority", SortKey::Priority),
-        ("-priority", SortKey::PriorityDesc),
-        ("title", SortKey::Title),
-        ("-title", SortKey::TitleDesc),
-    ];
-}
-
-/// The filters, order and page of `GET /api/tasks`.
+/// A task ready to insert: title trimmed and non-empty, every field within its limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListQuery {
-    pub completed: Option<bool>,
-    /// Empty means every priority.
-    pub priorities: Vec<Priority>,
-    /// Case-insensitive substring of the title or the description.
-    pub search: Option<String>,
-    pub sort: SortKey,
-    pub limit: i64,
-    pub offset: i64,
-    /// Also count every task and the completed ones, whatever the filters (`counts=true`): the figures a
-    /// page of the UI shows beside the list, in the same request.
-    pub counts: bool,
+pub struct ValidNewTask {
+    title: TaskTitle,
+    description: Description,
+    priority: Priority,
+    completed: bool,
 }
 
-impl Default for ListQuery {
-    fn default() -> Self {
-        ListQuery {
-            completed: None,
-            priorities: Vec::new(),
-            search: None,
-            sort: SortKey::default(),
-            limit: LIST_LIMIT_DEFAULT,
-            offset: 0,
-            counts: false,
-        }
+impl ValidNewTask {
+    /// Checks every field and fills the defaults (empty description, medium priority, not completed).
+    pub fn parse(new: NewTask) -> Result<Self, Invalid> {
+        Ok(ValidNewTask {
+            title: TaskTitle::parse(&new.title)?,
+            description: Description::parse(new.description.unwrap_or_default())?,
+            priority: new.priority.unwrap_or_default(),
+            completed: new.completed.unwrap_or(false),
+        })
+    }
+
+    pub fn title(&self) -> &TaskTitle {
+        &self.title
+    }
+
+    pub fn description(&self) -> &Description {
+        &self.description
+    }
+
+    pub fn priority(&self) -> Priority {
+        self.priority
+    }
+
+    pub fn completed(&self) -> bool {
+        self.completed
     }
 }
 
-/// A query parameter that is unknown, repeated or has a bad value: becomes a 400 naming it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadParameter {
-    pub parameter: String,
-    pub message: String,
+/// The fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidPatch {
+    title: Option<TaskTitle>,
+    description: Option<Description>,
+    priority: Option<Priority>,
+    completed: Option<bool>,
 }
 
-fn boolean(name: &str, value: &str) -> Result<bool, String> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(format!("query parameter '{name}' must be true or false")),
+impl ValidPatch {
+    pub fn parse(patch: TaskPatch) -> Result<Self, Invalid> {
+        Ok(ValidPatch {
+            title: patch.title.as_deref().map(TaskTitle::parse).transpose()?,
+            description: patch.description.map(Description::parse).transpose()?,
+            priority: patch.priority,
+            completed: patch.completed,
+        })
     }
-}
 
-impl ListQuery {
-    pub const PARAMETERS: [&'static str; 7] = [
-        "completed",
-        "priority",
-        "q",
-        "sort",
-        "limit",
-        "offset",
-        "counts",
-    ];
+    /// Whether the patch changes nothing (an empty object).
+    pub fn is_empty(&self) -> bool {
+        *self == ValidPatch::default()
+    }
 
-    /// Builds the query from decoded `name=value` pairs, refusing unknown and repeated parameters.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, BadParameter> {
-        let mut query = ListQuery::default();
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, value) in pairs {
-            let bad = |message: String| BadParameter {
-                parameter: name.clone(),
-                message,
-            };
-            if seen.contains(&name.as_str()) {
-                return Err(bad(format!(
-                    "query parameter '{name}' is given more than once"
-                )));
-            }
-            seen.push(name);
-            match name.as_str() {
-                "completed" => query.completed = Some(boolean(name, value).map_err(bad)?),
-                "counts" => query.counts = boolean(name, value).map_err(bad)?,
-                "priority" => {
-                    query.priorities = value
-                        .split(',')
-                        .map(|p| p.parse::<Priority>())
-                        .collect::<Result<_, _>>()
-                        .map_err(|_| bad("query parameter 'priority' must be low, medium, high or a comma list of them".into()))?;
-                }
-                "q" => {
-                    if value.chars().count() > SEARCH_MAX_CHARS {
-                        return Err(bad(format!(
-                            "query parameter 'q' must be at most {SEARCH_MAX_CHARS} characters"
-                        )));
-                    }
-                    query.search = Some(value.clone()).filter(|q| !q.is_empty());
-                }
-                "sort" => {
-                    query.sort = SortKey::ALL
-                        .iter()
-                        .find(|(k, _)| k == value)
-                        .map(|(_, s)| *s)
-                        .ok_or_else(|| {
-                            let keys: Vec<&str> = SortKey::ALL.iter().map(|(k, _)| *k).collect();
-                            bad(format!(
-                                "query parameter 'sort' must be one of {}",
-                                keys.join(", ")
-                            ))
-                        })?;
-                }
-                "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|l| (1..=LIST_LIMIT_MAX).contains(l))
-                        .ok_or_else(|| {
-                            bad(format!(
-                                "query parameter 'limit' must be a whole number 1-{LIST_LIMIT_MAX}"
-                            ))
-                        })?;
-                }
-                "offset" => {
-                    query.offset = value.parse().ok().filter(|o| *o >= 0).ok_or_else(|| {
-                        bad("query parameter 'offset' must be a whole number >= 0".into())
-                    })?;
-                }
-                _ => {
-                    return Err(bad(format!(
-                        "unknown query parameter '{name}' (known: {})",
-                        Self::PARAMETERS.join(", ")
-                    )))
-                }
-            }
-        }
-        Ok(query)
+    pub fn title(&self) -> Option<&TaskTitle> {
+        self.title.as_ref()
+    }
+
+    pub fn description(&self) -> Option<&Description> {
+        self.description.as_ref()
+    }
+
+    pub fn priority(&self) -> Option<Priority> {
+        self.priority
+    }
+
+    pub fn completed(&self) -> Option<bool> {
+        self.completed
     }
 }
 
@@ -282,14 +186,15 @@ mod tests {
     #[test]
     fn titles_are_trimmed_and_must_not_be_blank() {
         assert_eq!(
-            ValidNewTask::try_from(new_task("  Buy milk \t"))
+            ValidNewTask::parse(new_task("  Buy milk \t"))
                 .unwrap()
-                .title,
+                .title()
+                .as_str(),
             "Buy milk"
         );
         for blank in ["", "   ", "\t\n"] {
             assert_eq!(
-                ValidNewTask::try_from(new_task(blank)).unwrap_err().field,
+                ValidNewTask::parse(new_task(blank)).unwrap_err().field,
                 "title"
             );
         }
@@ -297,12 +202,10 @@ mod tests {
 
     #[test]
     fn title_length_counts_characters_not_bytes() {
-        assert!(ValidNewTask::try_from(new_task(&"é".repeat(255))).is_ok());
+        assert!(ValidNewTask::parse(new_task(&"é".repeat(255))).is_ok());
         for too_long in ["a".repeat(256), format!(" {} ", "a".repeat(254))] {
             assert_eq!(
-                ValidNewTask::try_from(new_task(&too_long))
-                    .unwrap_err()
-                    .field,
+                ValidNewTask::parse(new_task(&too_long)).unwrap_err().field,
                 "title"
             );
         }
@@ -346,9 +249,9 @@ mod tests {
 
     #[test]
     fn defaults_fill_missing_fields() {
-        let t = ValidNewTask::try_from(new_task("x")).unwrap();
+        let t = ValidNewTask::parse(new_task("x")).unwrap();
         assert_eq!(
-            (t.description.as_str(), t.priority, t.completed),
+            (t.description().as_str(), t.priority(), t.completed()),
             ("", Priority::Medium, false)
         );
     }
@@ -359,58 +262,18 @@ mod tests {
             description: Some("d".repeat(10_001)),
             ..new_task("x")
         };
-        assert_eq!(
-            ValidNewTask::try_from(long).unwrap_err().field,
-            "description"
-        );
+        assert_eq!(ValidNewTask::parse(long).unwrap_err().field, "description");
         let nul = TaskPatch {
             description: Some("a\0b".into()),
             ..TaskPatch::default()
         };
-        assert_eq!(ValidPatch::try_from(nul).unwrap_err().field, "description");
-    }
-
-    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-        q.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        assert_eq!(ValidPatch::parse(nul).unwrap_err().field, "description");
     }
 
     #[test]
-    fn list_query_parses_every_parameter() {
-        let q = ListQuery::from_pairs(&pairs(&[
-            ("completed", "true"),
-            ("priority", "high,low"),
-            ("q", "milk"),
-            ("sort", "-priority"),
-            ("limit", "5"),
-            ("offset", "10"),
-        ]))
-        .unwrap();
-        assert_eq!(q.completed, Some(true));
-        assert_eq!(q.priorities, vec![Priority::High, Priority::Low]);
-        assert_eq!(q.search.as_deref(), Some("milk"));
-        assert_eq!(q.sort, SortKey::PriorityDesc);
-        assert_eq!((q.limit, q.offset), (5, 10));
-        assert_eq!(ListQuery::from_pairs(&[]).unwrap(), ListQuery::default());
-    }
-
-    #[test]
-    fn list_query_names_the_bad_parameter() {
-        for (name, value) in [
-            ("completed", "yes"),
-            ("priority", "urgent"),
-            ("sort", "id"),
-            ("limit", "0"),
-            ("limit", "1001"),
-            ("offset", "-1"),
-            ("colour", "red"),
-        ] {
-            let err = ListQuery::from_pairs(&pairs(&[(name, value)])).unwrap_err();
-            assert_eq!(err.parameter, name);
-            assert!(err.message.contains(name), "{}", err.message);
-        }
-        let err = ListQuery::from_pairs(&pairs(&[("limit", "1"), ("limit", "2")])).unwrap_err();
-        assert!(err.message.contains("more than once"));
+    fn an_unknown_priority_breaks_the_priority_rule() {
+        let invalid = Invalid::from("urgent".parse::<Priority>().unwrap_err());
+        assert_eq!(invalid.field, "priority");
+        assert_eq!(invalid.message, "priority must be one of low, medium, high");
     }
 }

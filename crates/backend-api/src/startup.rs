@@ -27,7 +27,7 @@ pub enum StartupError {
         last_error: String,
     },
     #[error("{0}")]
-    Migration(String),
+    Migration(crate::db::MigrateError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
-use task_types::{ErrorBody, NewTask, Priority, Task, TaskPatch};
+use task_types::{ErrorBody, ListQuery, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
 use crate::limits;
@@ -18,8 +18,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const PASS_THROUGH_TIMEOUT: Duration = Duration::from_secs(120);
 /// `/health` answers from a live process at once; waiting longer only delays our own health answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
-/// The backend's page-size ceiling for `limit`.
-pub const MAX_LIMIT: u32 = 1000;
 
 /// What went wrong talking to the backend, in the terms the pages need.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,45 +62,6 @@ pub struct Counts {
     pub completed: u64,
 }
 
-/// The query of `GET /api/tasks`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListRequest {
-    pub completed: Option<bool>,
-    pub priority: Option<Priority>,
-    pub q: Option<String>,
-    /// One of the backend's sort keys, e.g. `-created_at`.
-    pub sort: Option<&'static str>,
-    pub limit: u32,
-    pub offset: u64,
-    /// Ask for [`Counts`] too (`counts=true`): the whole page in one call.
-    pub counts: bool,
-}
-
-impl ListRequest {
-    fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = vec![("limit", self.limit.clamp(1, MAX_LIMIT).to_string())];
-        if self.offset > 0 {
-            pairs.push(("offset", self.offset.to_string()));
-        }
-        if let Some(completed) = self.completed {
-            pairs.push(("completed", completed.to_string()));
-        }
-        if let Some(priority) = self.priority {
-            pairs.push(("priority", priority.as_str().to_owned()));
-        }
-        if let Some(q) = self.q.as_ref().filter(|q| !q.is_empty()) {
-            pairs.push(("q", q.clone()));
-        }
-        if let Some(sort) = self.sort {
-            pairs.push(("sort", sort.to_owned()));
-        }
-        if self.counts {
-            pairs.push(("counts", "true".to_owned()));
-        }
-        pairs
-    }
-}
-
 /// The backend API at one base URL. Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
 pub struct Backend {
@@ -130,10 +89,10 @@ impl Backend {
     }
 
     /// `GET /api/tasks` with filters, sort and paging.
-    pub async fn list_tasks(&self, request: &ListRequest) -> Result<TaskList, BackendError> {
+    pub async fn list_tasks(&self, request: &ListQuery) -> Result<TaskList, BackendError> {
         let response = check(
             self.get("/api/tasks")
-                .query(&request.query_pairs())
+                .query(&request.to_pairs())
                 .send()
                 .await,
         )
@@ -286,49 +245,4 @@ async fn json<T: DeserializeOwned>(response: Response) -> Result<T, BackendError
         .json()
         .await
         .map_err(|e| BackendError::Unexpected(format!("undocumented JSON: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_requests_become_the_documented_query() {
-        let request = ListRequest {
-            completed: Some(false),
-            priority: Some(Priority::High),
-            q: Some("milk & eggs".to_owned()),
-            sort: Some("-priority"),
-            limit: 20,
-            offset: 40,
-            counts: true,
-        };
-        let pairs = request.query_pairs();
-        let expected = [
-            ("limit", "20"),
-            ("offset", "40"),
-            ("completed", "false"),
-            ("priority", "high"),
-            ("q", "milk & eggs"),
-            ("sort", "-priority"),
-            ("counts", "true"),
-        ];
-        assert_eq!(
-            pairs
-                .iter()
-                .map(|(k, v)| (*k, v.as_str()))
-                .collect::<Vec<_>>(),
-            expected
-        );
-        let defaults = ListRequest {
-            limit: 0,
-            ..ListRequest::default()
-        }
-        .query_pairs();
-        assert_eq!(
-            defaults,
-            vec![("limit", "1".to_owned())],
-            "limit stays within the backend's 1-1000"
-        );
-    }
 }

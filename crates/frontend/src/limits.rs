@@ -9,9 +9,9 @@ use std::time::Duration;
 /// `/api` bodies over 64 KiB.)
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// How long a client may take to send a whole body once its head has arrived: the backend's own 10 s,
-/// so a request gets the same deadline through either door. 408 after that.
-pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a client may take to send a whole body once its head has arrived: the backend's own 10 s
+/// (`task_types::limits::BODY_DEADLINE`), so a request gets the same deadline through either door. 408 after that.
+pub const BODY_DEADLINE: Duration = task_types::limits::BODY_DEADLINE;
 
 /// Bodies being received or handled at once. 64 × [`BODY_LIMIT`] = 16 MiB at most, an eighth of the pod's
 /// 128 MiB; past it the answer is 503 with `Retry-After` at once, nothing waits in a queue.

@@ -2,9 +2,7 @@
 //! (`/?status=pending&priority=high&q=milk&sort=oldest&page=2`), so a view can be bookmarked.
 
 use serde::{Deserialize, Serialize};
-use task_types::Priority;
-
-use crate::backend::ListRequest;
+use task_types::{ListQuery, Priority, SortField, SortKey};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
@@ -89,12 +87,12 @@ impl SortOrder {
         }
     }
 
-    fn backend_key(self) -> &'static str {
+    fn backend_key(self) -> SortKey {
         match self {
-            SortOrder::Newest => "-created_at",
-            SortOrder::Oldest => "created_at",
-            SortOrder::Priority => "-priority",
-            SortOrder::Title => "title",
+            SortOrder::Newest => SortKey::desc(SortField::CreatedAt),
+            SortOrder::Oldest => SortKey::asc(SortField::CreatedAt),
+            SortOrder::Priority => SortKey::desc(SortField::Priority),
+            SortOrder::Title => SortKey::asc(SortField::Title),
         }
     }
 }
@@ -201,14 +199,16 @@ impl ListParams {
     }
 
     /// What to ask the backend for this view.
-    pub fn backend_request(&self) -> ListRequest {
-        ListRequest {
+    pub fn backend_request(&self) -> ListQuery {
+        let offset = u64::from(self.page - 1) * u64::from(self.per_page);
+        ListQuery {
             completed: self.status.completed(),
-            priority: self.priority,
-            q: Some(self.q.clone()).filter(|q| !q.is_empty()),
-            sort: Some(self.sort.backend_key()),
-            limit: self.per_page,
-            offset: u64::from(self.page - 1) * u64::from(self.per_page),
+            priorities: self.priority.into_iter().collect(),
+            search: Some(self.q.clone()).filter(|q| !q.is_empty()),
+            sort: self.sort.backend_key(),
+            limit: i64::from(self.per_page),
+            // At most 999,999 pages of 100: far inside i64.
+            offset: i64::try_from(offset).unwrap_or(i64::MAX),
             counts: true,
         }
     }
@@ -299,8 +299,8 @@ mod tests {
         assert_eq!(view.url(1), "/");
         let request = view.backend_request();
         assert_eq!(
-            (request.sort, request.limit, request.offset),
-            (Some("-created_at"), 20, 0)
+            (request.sort.as_str(), request.limit, request.offset),
+            ("-created_at", 20, 0)
         );
     }
 
@@ -320,8 +320,8 @@ mod tests {
         );
         let request = view.backend_request();
         assert_eq!(request.completed, Some(false));
-        assert_eq!(request.priority, Some(Priority::High));
-        assert_eq!(request.q.as_deref(), Some("milk & eggs"));
+        assert_eq!(request.priorities, [Priority::High]);
+        assert_eq!(request.search.as_deref(), Some("milk & eggs"));
         assert_eq!(request.offset, 40);
     }
 

@@ -7,6 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod limits;
+pub mod list;
+
+pub use list::{BadParameter, ListQuery, SortField, SortKey};
+
 /// How urgent a task is. Ordered `Low < Medium < High`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
@@ -21,6 +26,7 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// Every priority, lowest first: the order of the forms' choices.
     pub const ALL: [Priority; 3] = [Priority::Low, Priority::Medium, Priority::High];
 
     pub fn as_str(self) -> &'static str {
@@ -57,9 +63,17 @@ impl std::fmt::Display for UnknownPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "priority must be one of low, medium, high (got {:?})",
+            "priority must be one of {} (got {:?})",
+            Priority::names().join(", "),
             self.0
         )
+    }
+}
+
+impl Priority {
+    /// The JSON names of [`Priority::ALL`], for messages.
+    pub fn names() -> [&'static str; 3] {
+        Priority::ALL.map(Priority::as_str)
     }
 }
 
@@ -98,7 +112,8 @@ mod rfc3339 {
 
 /// The body of `POST /api/tasks`. Unknown fields are rejected.
 ///
-/// The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
+/// utoipa's attributes need literals: the 255 and 10000 below (and in the field descriptions) are kept equal to
+/// [`limits`] by a backend test of the published document. The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
 /// things in different regex engines (Python's also takes U+001C..U+001F); a backend unit test checks it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

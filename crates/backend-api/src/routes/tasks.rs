@@ -6,9 +6,9 @@ use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
 use crate::db::{self, Db};
-use crate::domain::{Invalid, ValidNewTask, ValidPatch};
+use crate::domain::{ValidNewTask, ValidPatch};
 use crate::error::ApiError;
-use crate::extract::{JsonBody, ListParams};
+use crate::extract::{JsonBody, ListQueryString};
 use crate::routes::method_not_allowed;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,11 +39,8 @@ fn task_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::TaskNotFound)
 }
 
-impl From<Invalid> for ApiError {
-    fn from(invalid: Invalid) -> Self {
-        ApiError::validation(invalid.field, invalid.message)
-    }
-}
+// utoipa's attributes below need literals (1000, 512 KiB, 10 s, 64 KiB, the priority and sort patterns):
+// `the_documented_bounds_are_the_contract_constants` keeps them equal to `task_types::limits` and the lists.
 
 /// List tasks, filtered, sorted and paged.
 #[utoipa::path(
@@ -80,7 +77,7 @@ impl From<Invalid> for ApiError {
 )]
 pub async fn list_tasks(
     db: web::Data<Db>,
-    ListParams(query): ListParams,
+    ListQueryString(query): ListQueryString,
 ) -> Result<HttpResponse, ApiError> {
     let searching = query.search.is_some();
     let list = move |conn: &mut _| db::list_tasks(conn, &query);
@@ -137,7 +134,7 @@ pub async fn create_task(
     db: web::Data<Db>,
     JsonBody(new): JsonBody<NewTask>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = ValidNewTask::try_from(new)?;
+    let new = ValidNewTask::parse(new)?;
     let task = db.run(move |conn| db::insert_task(conn, &new)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/tasks/{}", task.id)))
@@ -187,7 +184,7 @@ pub async fn update_task(
     JsonBody(patch): JsonBody<TaskPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = task_id(&id)?;
-    let patch = ValidPatch::try_from(patch)?;
+    let patch = ValidPatch::parse(patch)?;
     let task = db
         .run(move |conn| db::update_task(conn, id, &patch))
         .await?;
@@ -215,4 +212,102 @@ pub async fn delete_task(
     Ok(HttpResponse::Ok().json(DeletedBody {
         message: "Task deleted successfully".to_owned(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use task_types::limits::{
+        BODY_DEADLINE, BODY_MAX_BYTES, DESCRIPTION_MAX_CHARS, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX,
+        SEARCH_MAX_CHARS, TITLE_MAX_CHARS,
+    };
+    use task_types::{Priority, SortKey};
+    use utoipa::OpenApi;
+
+    use crate::db::PAGE_TEXT_BYTES;
+    use crate::routes::docs::ApiDoc;
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    fn parameter<'a>(doc: &'a Value, name: &str) -> &'a Value {
+        doc["paths"]["/api/tasks"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("parameter {name}"))
+    }
+
+    /// Every literal the attribute macros need, against the constant or list it repeats. Changing a constant
+    /// without its literal (or the reverse) fails here.
+    #[test]
+    fn the_documented_bounds_are_the_contract_constants() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        for body in ["NewTask", "TaskPatch"] {
+            let fields = &schemas[body]["properties"];
+            assert_eq!(fields["title"]["maxLength"], TITLE_MAX_CHARS, "{body}");
+            assert_eq!(
+                fields["description"]["maxLength"], DESCRIPTION_MAX_CHARS,
+                "{body}"
+            );
+            let described = |field: &str| fields[field]["description"].as_str().unwrap().to_owned();
+            assert!(described("title").contains(&format!("at most {TITLE_MAX_CHARS} characters")));
+            assert!(described("description").contains("At most 10,000 characters"));
+            assert_eq!(
+                DESCRIPTION_MAX_CHARS, 10_000,
+                "the description's prose says 10,000"
+            );
+        }
+        let names = Priority::names().join("|");
+        assert_eq!(
+            parameter(&doc, "priority")["schema"]["pattern"],
+            format!("^({names})(,({names}))*$")
+        );
+        let fields: Vec<&str> = SortKey::ALL
+            .iter()
+            .filter(|(_, key)| !key.descending)
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(
+            parameter(&doc, "sort")["schema"]["pattern"],
+            format!("^-?({})$", fields.join("|"))
+        );
+        assert!(parameter(&doc, "sort")["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Default `{}`", SortKey::default().as_str())));
+        assert_eq!(
+            parameter(&doc, "q")["schema"]["maxLength"],
+            SEARCH_MAX_CHARS
+        );
+        let limit = parameter(&doc, "limit");
+        assert_eq!(limit["schema"]["maximum"], LIST_LIMIT_MAX);
+        assert!(limit["description"].as_str().unwrap().contains(&format!(
+            "1-{LIST_LIMIT_MAX} (default {LIST_LIMIT_DEFAULT})"
+        )));
+
+        let list = doc["paths"]["/api/tasks"]["get"]["responses"]["200"]["headers"]
+            ["X-Page-Truncated"]["description"]
+            .as_str()
+            .unwrap();
+        assert!(list.contains(&format!("reached {} KiB", PAGE_TEXT_BYTES / 1024)));
+        let create = &doc["paths"]["/api/tasks"]["post"]["responses"];
+        let update = &doc["paths"]["/api/tasks/{id}"]["put"]["responses"];
+        for responses in [create, update] {
+            assert_eq!(
+                responses["408"]["description"],
+                format!(
+                    "The body did not arrive within {} s",
+                    BODY_DEADLINE.as_secs()
+                )
+            );
+            assert_eq!(
+                responses["413"]["description"],
+                format!("Body over {} KiB", BODY_MAX_BYTES / 1024)
+            );
+        }
+    }
 }

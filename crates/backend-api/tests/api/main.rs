@@ -11,4 +11,5 @@ mod lifecycle;
 mod list;
 mod migrations;
 mod ops;
+mod schema;
 mod search_bounds;

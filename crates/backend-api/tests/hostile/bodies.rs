@@ -73,7 +73,7 @@ fn a_body_that_stalls_half_way_is_408_after_the_body_timeout() {
     let waited = started.elapsed();
     expect_error(&res, 408, "a stalled body");
     assert!(
-        waited >= backend_api::extract::BODY_TIMEOUT,
+        waited >= task_types::limits::BODY_DEADLINE,
         "answered after the timeout, not before: {waited:?}"
     );
     target.assert_unchanged_and_serving(&before);
