@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use test_support::backend::spawn_backend;
+use test_support::backend::{spawn_backend, SpawnedBackend};
 use test_support::frontend::Browser;
 use test_support::logs;
 use test_support::postgres::TestDatabase;
@@ -30,23 +30,52 @@ fn lines_with_id(id: &str, log: impl Fn() -> Vec<String>) -> Vec<String> {
     }
 }
 
+/// The real frontend binary, logging at info, in front of an in-process backend on a fresh database.
+/// Fields drop in order: frontend, backend, database.
+struct Stack {
+    frontend: ServiceProcess,
+    _backend: SpawnedBackend,
+    _db: TestDatabase,
+}
+
+impl Stack {
+    fn start() -> Stack {
+        let db = TestDatabase::migrated();
+        let backend = spawn_backend(db.url());
+        let frontend = ServiceProcess::start(
+            FRONTEND_BIN,
+            free_port(),
+            &[
+                ("BACKEND_API_URL", backend.base_url.as_str()),
+                ("RUST_LOG", "info"),
+            ],
+        );
+        Stack {
+            frontend,
+            _backend: backend,
+            _db: db,
+        }
+    }
+
+    fn browser(&self) -> Browser {
+        Browser::new(&format!("http://127.0.0.1:{}", self.frontend.port))
+    }
+
+    /// The frontend's log lines with this request id.
+    fn frontend_lines(&self, id: &str) -> Vec<String> {
+        lines_with_id(id, || {
+            self.frontend.logs().lines().map(str::to_owned).collect()
+        })
+    }
+}
+
 #[tokio::test]
 async fn a_form_post_carries_its_request_id_through_both_logs() {
     let backend_log = logs::record();
-    let db = TestDatabase::migrated();
-    let backend = spawn_backend(db.url());
-    let port = free_port();
-    let frontend = ServiceProcess::start(
-        FRONTEND_BIN,
-        port,
-        &[
-            ("BACKEND_API_URL", backend.base_url.as_str()),
-            ("RUST_LOG", "info"),
-        ],
-    );
+    let stack = Stack::start();
     let id = format!("click-{}", uuid::Uuid::new_v4());
 
-    let mut browser = Browser::new(&format!("http://127.0.0.1:{port}"));
+    let mut browser = stack.browser();
     browser.get("/").await;
     let mut clicking = browser.with_header("X-Request-Id", &id);
     let page = clicking
@@ -55,12 +84,12 @@ async fn a_form_post_carries_its_request_id_through_both_logs() {
     assert_eq!(page.status, 303, "the task is created: {}", page.body);
     assert_eq!(page.header("x-request-id"), Some(id.as_str()));
 
-    let in_frontend = lines_with_id(&id, || frontend.logs().lines().map(str::to_owned).collect());
+    let in_frontend = stack.frontend_lines(&id);
     assert_eq!(
         in_frontend.len(),
         1,
         "one frontend line: {}",
-        frontend.logs()
+        stack.frontend.logs()
     );
     assert!(
         in_frontend[0].contains("POST /tasks 303"),
@@ -82,20 +111,9 @@ async fn a_form_post_carries_its_request_id_through_both_logs() {
 #[tokio::test]
 async fn without_a_client_id_the_frontend_makes_one_and_the_backend_logs_it_too() {
     let backend_log = logs::record();
-    let db = TestDatabase::migrated();
-    let backend = spawn_backend(db.url());
-    let port = free_port();
-    let frontend = ServiceProcess::start(
-        FRONTEND_BIN,
-        port,
-        &[
-            ("BACKEND_API_URL", backend.base_url.as_str()),
-            ("RUST_LOG", "info"),
-        ],
-    );
+    let stack = Stack::start();
     // "a bad id" has spaces: the frontend replaces it with one of its own.
-    let mut browser =
-        Browser::new(&format!("http://127.0.0.1:{port}")).with_header("X-Request-Id", "a bad id");
+    let mut browser = stack.browser().with_header("X-Request-Id", "a bad id");
     let page = browser.get("/").await;
     assert_eq!(page.status, 200);
     let id = page
@@ -104,12 +122,12 @@ async fn without_a_client_id_the_frontend_makes_one_and_the_backend_logs_it_too(
         .to_owned();
     assert_ne!(id, "a bad id");
 
-    let in_frontend = lines_with_id(&id, || frontend.logs().lines().map(str::to_owned).collect());
+    let in_frontend = stack.frontend_lines(&id);
     assert_eq!(
         in_frontend.len(),
         1,
         "one frontend line: {}",
-        frontend.logs()
+        stack.frontend.logs()
     );
     assert!(in_frontend[0].contains("GET / 200"), "{}", in_frontend[0]);
     let in_backend = lines_with_id(&id, || backend_log.lines_containing("request_id="));
