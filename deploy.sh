@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/lib/random-token.sh
 source "$ROOT/scripts/lib/random-token.sh"
+# shellcheck source=scripts/lib/compose.sh
+source "$ROOT/scripts/lib/compose.sh"
 
 NAMESPACE=task-manager
 KIND_CONFIG="$ROOT/kind-config.yaml"
@@ -50,6 +52,7 @@ Environment:
   RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images of `compose` (defaults in docker-compose.yml);
                       set -a; eval "$(scripts/offline-images.sh)"; set +a   sets them to local stand-ins
   COMPOSE_PULL_TIMEOUT  seconds `compose` waits for each base image it pulls (default: 600)
+  COMPOSE             the compose command (default: `docker compose` if installed, else docker-compose)
 EOF
 }
 
@@ -383,13 +386,10 @@ take_down() {
   esac
 }
 
-# The compose command of this machine: Docker's plugin (v2) or Debian's docker-compose (v1).
+# The compose command of this machine (scripts/lib/compose.sh) on docker-compose.yml.
 compose() {
-  if docker compose version >/dev/null 2>&1; then
-    docker compose -f "$ROOT/docker-compose.yml" "$@"
-  else
-    docker-compose -f "$ROOT/docker-compose.yml" "$@"
-  fi
+  ((${#COMPOSE_CMD[@]})) || compose_find || die "$COMPOSE_MISSING"
+  "${COMPOSE_CMD[@]}" -f "$ROOT/docker-compose.yml" "$@"
 }
 
 # An image the compose file builds from or runs: the variable's value, else its default in docker-compose.yml.
@@ -427,17 +427,12 @@ EOF
 }
 
 run_compose() {
-  if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
-    die "neither 'docker compose' nor 'docker-compose' is installed (Debian: apt-get install docker-compose)"
-  fi
+  compose_find || die "$COMPOSE_MISSING"
   docker info >/dev/null 2>&1 || die "no Docker daemon answers ('docker info' failed): start it (systemctl start docker)"
   ensure_compose_base_images
   step "building the images (docker-compose.yml)"
-  if docker compose version >/dev/null 2>&1; then
-    compose build
-  else
-    compose build --force-rm # v1's classic builder otherwise keeps the container of a failed step
-  fi
+  # shellcheck disable=SC2046 # compose_build_args prints one word or none
+  compose build $(compose_build_args)
   step "starting the stack: the UI on http://localhost:${TASKMGR_UI_PORT:-30080}"
   compose up "$@"
 }

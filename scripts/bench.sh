@@ -14,13 +14,15 @@
 #                                     BENCH_DB_POOL_SIZE=4 to run the backend with another DB_POOL_SIZE)
 #
 # Adding a row (e.g. the frontend's `GET /`): write a `bench_<service>` function that starts the service
-# in the background (register its pid in PIDS, and in RSS_PIDS to report its peak RSS), calls
+# with stack_start_service (and registers STACK_LAST_PID in RSS_PIDS to report its peak RSS), calls
 # `measure "<row name>" <url> [wrk lua script]`, and add it to `main` after `bench_backend`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=scripts/lib/stack.sh
+source "$ROOT/scripts/lib/stack.sh"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 THREADS=2
@@ -30,10 +32,7 @@ SEARCH_TASKS=100000
 SEARCH_WORD="d93591bdf7"
 
 WORK_DIR=""
-PG_BIN=""
 PG_PORT=""
-PG_AS=()     # prefix to run PostgreSQL tools as the postgres user when we are root
-PIDS=()      # background processes to stop on exit
 declare -A RSS_PIDS=()   # service name → pid whose peak RSS is reported
 ROWS=()      # the rows measured, in order
 declare -A RPS=() P99=()   # row name → req/s, p99 as wrk printed it
@@ -79,82 +78,34 @@ check_tools() {
   require pgbench "Debian: apt-get install postgresql (or postgresql-contrib)"
 }
 
-# The PostgreSQL server binaries: PATH, pg_config --bindir, or the newest /usr/lib/postgresql/*/bin.
-find_pg_bin() {
-  local dir
-  if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
-    dir="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
-  elif command -v pg_config >/dev/null 2>&1 && [[ -x "$(pg_config --bindir)/pg_ctl" ]]; then
-    dir="$(pg_config --bindir)"
-  else
-    dir="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
-  fi
-  [[ -n "$dir" && -x "$dir/pg_ctl" && -x "$dir/initdb" ]] ||
-    die "PostgreSQL server binaries not found (Debian: apt-get install postgresql)"
-  PG_BIN="$dir"
-}
-
-target_dir() {
-  if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
-    echo "$CARGO_TARGET_DIR"
-  else
-    cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
-      python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])'
-  fi
-}
-
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
+  stack_stop
   if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
-    if [[ -f "$WORK_DIR/pgdata/postmaster.pid" ]]; then
-      "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$WORK_DIR/pgdata" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
     rm -rf "$WORK_DIR"
   fi
 }
 
 start_postgres() {
   WORK_DIR="$(mktemp -d /tmp/taskmgr-bench.XXXXXX)"
-  mkdir "$WORK_DIR/pgdata"
-  if [[ "$(id -u)" == 0 ]]; then
-    id -u postgres >/dev/null 2>&1 || die "running as root, PostgreSQL needs the postgres user"
-    chmod 755 "$WORK_DIR"
-    chown postgres: "$WORK_DIR/pgdata"
-    PG_AS=(runuser -u postgres --)
-  fi
+  chmod 755 "$WORK_DIR" # the postgres user must reach its data directory inside
   PG_PORT="$(free_ports 1)"
-  echo "starting PostgreSQL ($PG_BIN) on 127.0.0.1:$PG_PORT"
-  (cd "$WORK_DIR" && "${PG_AS[@]}" "$PG_BIN/initdb" -D "$WORK_DIR/pgdata" -U postgres --auth=trust -E UTF8 \
-    --locale=C.UTF-8 </dev/null >"$WORK_DIR/initdb.log" 2>&1) || die "initdb failed: $(tail -n 5 "$WORK_DIR/initdb.log")"
+  echo "starting PostgreSQL ($STACK_PG_BIN) on 127.0.0.1:$PG_PORT"
+  stack_init_postgres "$WORK_DIR/pgdata" postgres "" --locale=C.UTF-8
   # Default durability settings: the figures are for a normally configured server.
-  (cd "$WORK_DIR" && "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$WORK_DIR/pgdata" -l "$WORK_DIR/pgdata/postgres.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$WORK_DIR/pgdata -c max_connections=100 -c shared_preload_libraries=pg_stat_statements" \
-    start </dev/null >/dev/null 2>&1) || die "PostgreSQL did not start: $(tail -n 5 "$WORK_DIR/pgdata/postgres.log")"
-  "${PG_AS[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE taskmgr" \
-    -c "CREATE DATABASE pgbench" -c "CREATE EXTENSION pg_stat_statements" </dev/null >/dev/null
+  stack_start_postgres "$WORK_DIR/pgdata" "$PG_PORT" "$WORK_DIR/postgres.log" max_connections=100 \
+    shared_preload_libraries=pg_stat_statements
+  bench_psql -q -d postgres -c "CREATE DATABASE taskmgr" -c "CREATE DATABASE pgbench" \
+    -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+}
+
+# psql as the superuser of the bench cluster.
+bench_psql() {
+  stack_as_pg_owner "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" </dev/null
 }
 
 build_release() {
   echo "building the release binaries"
   cargo build --release --locked --manifest-path "$ROOT/Cargo.toml" -p backend-api -p frontend >/dev/null
-}
-
-# wait_http URL: until it answers 200 (30 s at most).
-wait_http() {
-  local url="$1" i
-  for i in $(seq 1 300); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  die "$url did not answer"
 }
 
 # measure NAME URL [LUA_SCRIPT]: one wrk run, recorded as a row of the table.
@@ -191,7 +142,7 @@ ceiling() {
   shift 2
   while [[ $# -gt 0 && "$1" != "--" ]]; do bindings+=("$1"); shift; done
   [[ $# -gt 0 ]] && shift && extra=("$@")
-  line="$("${PG_AS[@]}" "$PG_BIN/psql" -At -F $'\t' -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c \
+  line="$(bench_psql -At -F $'\t' -d postgres -c \
     "SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
       WHERE d.datname = '$db' ORDER BY s.calls DESC LIMIT 1" </dev/null)"
   IFS=$'\t' read -r calls query <<<"$line"
@@ -248,18 +199,16 @@ seed_tasks() {
 bench_backend() {
   local port bin base id
   port="$(free_ports 1)"
-  bin="$(target_dir)/release/backend-api"
+  bin="$(stack_target_dir)/release/backend-api"
   base="http://127.0.0.1:$port"
   # RUST_LOG=info as in production: the access log (one line per request) is part of the cost.
   local pool_size="${BENCH_DB_POOL_SIZE:-}"
   if [[ -n "$pool_size" ]]; then
     echo "backend with DB_POOL_SIZE=$pool_size"
   fi
-  env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 RUST_LOG=info \
-    ${pool_size:+"DB_POOL_SIZE=$pool_size"} "$bin" </dev/null >"$WORK_DIR/backend.log" 2>&1 &
-  PIDS+=("$!")
-  RSS_PIDS[backend-api]="$!"
-  wait_http "$base/ready"
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 RUST_LOG=info \
+    stack_start_service backend-api "$base/ready" "$WORK_DIR/backend.log" env ${pool_size:+"DB_POOL_SIZE=$pool_size"} "$bin"
+  RSS_PIDS[backend-api]="$STACK_LAST_PID"
 
   seed_tasks "$base"
   curl -fsS "$base/api/tasks?limit=$SEED_TASKS" | python3 -c 'import json,sys;print(*(t["id"] for t in json.load(sys.stdin)), sep="\n")' \
@@ -289,21 +238,17 @@ bench_backend() {
 # (with X-Total-Count) and the count of completed ones.
 bench_frontend() {
   local api_port ui_port bin api ui
-  "${PG_AS[@]}" "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE taskmgr_ui" </dev/null >/dev/null
+  psql_on postgres "CREATE DATABASE taskmgr_ui"
   { read -r api_port; read -r ui_port; } < <(free_ports 2)
-  bin="$(target_dir)/release"
+  bin="$(stack_target_dir)/release"
   api="http://127.0.0.1:$api_port"
   ui="http://127.0.0.1:$ui_port"
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_ui" HOST=127.0.0.1 PORT="$api_port" METRICS_PORT=0 RUST_LOG=info \
-    "$bin/backend-api" </dev/null >"$WORK_DIR/frontend-backend.log" 2>&1 &
-  PIDS+=("$!")
-  wait_http "$api/ready"
+    stack_start_service backend-api "$api/ready" "$WORK_DIR/frontend-backend.log" "$bin/backend-api"
   seed_tasks "$api"
   BACKEND_API_URL="$api" HOST=127.0.0.1 PORT="$ui_port" METRICS_PORT=0 SECRET_KEY="bench-only-secret-key-not-for-use" RUST_LOG=info \
-    "$bin/frontend" </dev/null >"$WORK_DIR/frontend.log" 2>&1 &
-  PIDS+=("$!")
-  RSS_PIDS[frontend]="$!"
-  wait_http "$ui/ready"
+    stack_start_service frontend "$ui/ready" "$WORK_DIR/frontend.log" "$bin/frontend"
+  RSS_PIDS[frontend]="$STACK_LAST_PID"
 
   # Each page, and the backend request that lists the same tasks (the page's ceiling: rendering is extra work).
   measure "$LIST_20_ROW" "$api/api/tasks?limit=20"
@@ -328,8 +273,7 @@ psql_on() {
   local db="$1" sql
   shift
   for sql in "$@"; do
-    "${PG_AS[@]}" "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "$sql" \
-      </dev/null >/dev/null || die "psql on $db failed: $sql"
+    bench_psql -q -v ON_ERROR_STOP=1 -d "$db" -c "$sql" >/dev/null || die "psql on $db failed: $sql"
   done
 }
 
@@ -345,12 +289,10 @@ bench_search() {
   [[ ${#drops[@]} -gt 0 && ${#creates[@]} -gt 0 ]] || die "no trigram index statements in $migration"
   psql_on postgres "CREATE DATABASE taskmgr_search"
   port="$(free_ports 1)"
-  bin="$(target_dir)/release/backend-api"
+  bin="$(stack_target_dir)/release/backend-api"
   base="http://127.0.0.1:$port"
   DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/taskmgr_search" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 \
-    RUST_LOG=warn "$bin" </dev/null >"$WORK_DIR/search-backend.log" 2>&1 &
-  PIDS+=("$!")
-  wait_http "$base/ready"
+    RUST_LOG=warn stack_start_service backend-api "$base/ready" "$WORK_DIR/search-backend.log" "$bin"
   echo "seeding $SEARCH_TASKS tasks with SQL"
   psql_on taskmgr_search "${drops[@]}" \
     "INSERT INTO tasks (id, title, description) SELECT gen_random_uuid(), 'Task ' || i, 'Notes on ' || md5(i::text)
@@ -433,7 +375,7 @@ print('met' if ok else 'NOT met')")"
 
 main() {
   check_tools
-  find_pg_bin
+  stack_require_postgres
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   build_release

@@ -7,6 +7,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/compose.sh
+source "$ROOT/scripts/lib/compose.sh"
 DOCKERFILES=(crates/backend-api/Dockerfile crates/frontend/Dockerfile)
 errors=0
 
@@ -31,15 +33,11 @@ lint_dockerfiles() {
 }
 
 lint_compose() {
-  local compose=()
-  if docker compose version >/dev/null 2>&1; then
-    compose=(docker compose)
-  elif require docker-compose "apt-get install -y docker-compose"; then
-    compose=(docker-compose)
-  else
+  if ! compose_find; then
+    problem "$COMPOSE_MISSING"
     return 0
   fi
-  "${compose[@]}" -f docker-compose.yml config -q || problem "${compose[*]} config rejects docker-compose.yml"
+  "${COMPOSE_CMD[@]}" -f docker-compose.yml config -q || problem "${COMPOSE_CMD[*]} config rejects docker-compose.yml"
 }
 
 # The builder stages: from the first FROM to the runtime stage's marker comment.

@@ -22,6 +22,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib/docker-engine.sh
 source "$ROOT/scripts/lib/docker-engine.sh"
+# shellcheck source=scripts/lib/compose.sh
+source "$ROOT/scripts/lib/compose.sh"
 PROJECT="${E2E_PROJECT:-taskmgr-e2e}"
 IMAGE_TAG="${E2E_TAG:-e2e}"
 # The issue's bound on each image, in bytes (decimal MB): docker image inspect's .Size, all layers uncompressed.
@@ -31,7 +33,6 @@ BASE_URL="http://127.0.0.1:${UI_PORT}"
 BUILD_TIMEOUT="${E2E_BUILD_TIMEOUT:-2400}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-e2e-docker.XXXXXX")"
 STACK_UP=false
-COMPOSE_CMD=()
 
 log() { printf '[e2e-docker] %s\n' "$*"; }
 fail() {
@@ -43,15 +44,7 @@ fail() {
 compose() { timeout "${COMPOSE_TIMEOUT:-300}" "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
 
 choose_compose() {
-  if [[ -n "${COMPOSE:-}" ]]; then
-    read -r -a COMPOSE_CMD <<<"$COMPOSE"
-  elif docker compose version >/dev/null 2>&1; then
-    COMPOSE_CMD=(docker compose)
-  elif command -v docker-compose >/dev/null; then
-    COMPOSE_CMD=(docker-compose)
-  else
-    fail "no Docker Compose: install the compose plugin or Debian's docker-compose (apt-get install -y docker-compose)"
-  fi
+  compose_find || fail "$COMPOSE_MISSING"
   log "compose: ${COMPOSE_CMD[*]} ($("${COMPOSE_CMD[@]}" version --short 2>/dev/null || echo '?'))"
 }
 

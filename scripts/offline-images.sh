@@ -113,6 +113,16 @@ EOF
   rm -f "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/*
 }
 
+# build_context TAG DIR: the classic builder (BuildKit may be absent) on DIR; its whole output goes to DIR.log,
+# and the end of it to stderr when the build fails.
+build_context() {
+  local tag="$1" ctx="$2"
+  DOCKER_BUILDKIT=0 docker build -t "$tag" "$ctx" >"$ctx.log" 2>&1 || {
+    tail -n 20 "$ctx.log" >&2
+    die "building $tag failed"
+  }
+}
+
 build_debian_base() {
   local tag="$1" mirror rootfs
   [[ "$(id -u)" == 0 ]] || die "debootstrap needs root to build $tag"
@@ -161,10 +171,7 @@ ENV CARGO_HOME=/usr/local/cargo \
     CARGO_HTTP_CAINFO=/usr/local/share/taskmgr-offline/host-ca-bundle.crt
 RUN mkdir -p /usr/local/cargo/bin && cargo --version && rustc --version
 EOF
-  DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" >/dev/null 2>"$ctx.log" || {
-    tail -n 20 "$ctx.log" >&2
-    die "building $tag failed"
-  }
+  build_context "$tag" "$ctx"
 }
 
 build_postgres() {
@@ -191,10 +198,7 @@ ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["postgres"]
 EOF
   sed -i "s|^FROM BASE$|FROM $base|" "$ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" >/dev/null 2>"$ctx.log" || {
-    tail -n 20 "$ctx.log" >&2
-    die "building $tag failed"
-  }
+  build_context "$tag" "$ctx"
 }
 
 # The runtime stand-in: a root file system assembled in the Debian base by runtime-rootfs.sh, copied onto scratch.
@@ -217,10 +221,7 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532:65532
 EOF
-  DOCKER_BUILDKIT=0 docker build -t "$tag" "$ctx" >"$ctx.log" 2>&1 || {
-    tail -n 20 "$ctx.log" >&2
-    die "building $tag failed"
-  }
+  build_context "$tag" "$ctx"
   sed -n '/^  [-dl]r/p' "$ctx.log" >&2
 }
 

@@ -4,8 +4,8 @@
 # response bodies as documented, bad input rejected, good input accepted). A fixed seed and a time budget
 # per run. Two runs: against the backend itself (at least 1,000 cases), then the /api operations again
 # through the frontend's pass-through, which must answer as the document says too. Everything runs on
-# 127.0.0.1: a throwaway PostgreSQL (scripts/deploy-local.sh's helpers), the backend and the frontend
-# binaries, all stopped at the end, also on failure.
+# 127.0.0.1: a throwaway PostgreSQL, the backend and the frontend binaries (scripts/lib/stack.sh), all stopped
+# at the end, also on failure.
 #
 # Needs the pinned schemathesis of tests/fuzz/requirements.txt in .local/fuzz-venv (`.ci/run` installs it).
 # Tunables: FUZZ_SEED, FUZZ_MAX_EXAMPLES (cases per operation and phase), FUZZ_MAX_TIME and
@@ -26,8 +26,8 @@ die() {
   exit 1
 }
 
-# shellcheck source=scripts/deploy-local.sh
-source "$ROOT/scripts/deploy-local.sh"
+# shellcheck source=scripts/lib/stack.sh
+source "$ROOT/scripts/lib/stack.sh"
 # shellcheck source=scripts/lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
 
@@ -37,8 +37,7 @@ check_prerequisites() {
   [[ -x "$FUZZ_VENV/bin/schemathesis" ]] ||
     die "schemathesis not found in $FUZZ_VENV: run 'sudo bash .ci/run --install-only', or
   python3 -m venv $FUZZ_VENV && $FUZZ_VENV/bin/pip install -r tests/fuzz/requirements.txt"
-  PG_BIN="$(find_postgres_bin)" ||
-    die "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
+  stack_require_postgres
 }
 
 # A throwaway cluster in a fresh directory under /tmp: as root, PostgreSQL runs as the postgres user, which
@@ -46,36 +45,35 @@ check_prerequisites() {
 start_postgres() {
   WORK_DIR="$(mktemp -d /tmp/taskmgr-fuzz.XXXXXX)"
   chmod 755 "$WORK_DIR"
-  LOCAL_PG_PORT="$(free_ports 1)"
-  start_local_postgres "$WORK_DIR"
-  # The backend connects as its own role, as on every deploy path (sets LOCAL_DATABASE_URL).
-  ensure_local_app_role "$WORK_DIR"
+  # PostgreSQL's, the backend's and the frontend's, chosen together so that none is handed out twice.
+  mapfile -t PORTS < <(free_ports 3)
+  local port="${PORTS[0]}"
+  (umask 077 && random_token 24 >"$WORK_DIR/pg-password")
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK_DIR/pg-password"; fi
+  stack_init_postgres "$WORK_DIR/pgdata" taskmgr "$WORK_DIR/pg-password"
+  stack_start_postgres "$WORK_DIR/pgdata" "$port" "$WORK_DIR/postgres.log"
+  # The backend connects as its own role, as on every deploy path.
+  DATABASE_URL="$(stack_app_role "$port" taskmgr "$WORK_DIR/pg-password" postgres taskmgr_app "$WORK_DIR/app-password")"
 }
 
 start_services() {
   echo "==> building backend-api and frontend"
   cargo build --locked -q -p backend-api -p frontend
-  local bin port
-  bin="$(cargo_target_dir)/debug"
-  port="$(free_ports 1)"
-  BACKEND_URL="http://127.0.0.1:$port"
+  local bin
+  bin="$(stack_target_dir)/debug"
+  BACKEND_URL="http://127.0.0.1:${PORTS[1]}"
   echo "==> starting backend-api on $BACKEND_URL"
-  DATABASE_URL="$LOCAL_DATABASE_URL" HOST=127.0.0.1 PORT="$port" \
-    METRICS_PORT=0 RUST_LOG=warn "$bin/backend-api" </dev/null >"$WORK_DIR/backend-api.log" 2>&1 &
-  LOCAL_PIDS+=("$!")
-  wait_ready backend-api "$BACKEND_URL/ready" "$WORK_DIR/backend-api.log" "$!"
+  DATABASE_URL="$DATABASE_URL" HOST=127.0.0.1 PORT="${PORTS[1]}" METRICS_PORT=0 RUST_LOG=warn \
+    stack_start_service backend-api "$BACKEND_URL/ready" "$WORK_DIR/backend-api.log" "$bin/backend-api"
 
-  port="$(free_ports 1)"
-  FRONTEND_URL="http://127.0.0.1:$port"
+  FRONTEND_URL="http://127.0.0.1:${PORTS[2]}"
   echo "==> starting frontend on $FRONTEND_URL"
-  BACKEND_API_URL="$BACKEND_URL" HOST=127.0.0.1 PORT="$port" METRICS_PORT=0 SECRET_KEY="fuzz-stage-only-$RANDOM-$RANDOM-key" \
-    RUST_LOG=warn "$bin/frontend" </dev/null >"$WORK_DIR/frontend.log" 2>&1 &
-  LOCAL_PIDS+=("$!")
-  wait_ready frontend "$FRONTEND_URL/ready" "$WORK_DIR/frontend.log" "$!"
+  BACKEND_API_URL="$BACKEND_URL" HOST=127.0.0.1 PORT="${PORTS[2]}" METRICS_PORT=0 SECRET_KEY="fuzz-stage-only-$RANDOM-$RANDOM-key" \
+    RUST_LOG=warn stack_start_service frontend "$FRONTEND_URL/ready" "$WORK_DIR/frontend.log" "$bin/frontend"
 }
 
 cleanup() {
-  stop_local
+  stack_stop
   if [[ -n "${WORK_DIR:-}" ]]; then rm -rf "$WORK_DIR"; fi
 }
 

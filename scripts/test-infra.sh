@@ -31,8 +31,9 @@ run_infra_tests() {
   local python targets=(tests/infra)
   (($#)) && targets=("$@")
   python="$(infra_python)"
-  # The venv's bin first, so the tests find its checkov, zizmor and kubernetes-validate.
-  PATH="$(dirname "$python"):$PATH" "$python" -m pytest -p no:cacheprovider -q -rfE "${targets[@]}"
+  # The venv's bin first, so the tests find its checkov, zizmor and kubernetes-validate. The slowest tests are
+  # listed at the end: the stage has a time budget (README, CI).
+  PATH="$(dirname "$python"):$PATH" "$python" -m pytest -p no:cacheprovider -q -rfE --durations=12 "${targets[@]}"
 }
 
 # Best effort: the checks that need the engine fail with their own message when it cannot be had.

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by deploy.sh and scripts/deploy-local.sh (which scripts/test-*.sh source too).
+# Sourced by deploy.sh and scripts/lib/stack.sh.
 
 # random_token BYTES: that many random bytes from the kernel, as hex (passwords and keys).
 random_token() {

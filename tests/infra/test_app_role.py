@@ -317,16 +317,14 @@ def test_an_existing_superuser_is_never_demoted(cluster):
 
 def local_app_role(cluster, data_dir, database):
     """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it (after
-    start_local_postgres: PG_BIN, LOCAL_PG_PORT and the superuser's password file set), against the throwaway
+    start_local_postgres: STACK_PG_BIN, LOCAL_PG_PORT and the superuser's password file set), against the throwaway
     cluster. Returns the DATABASE_URL it gives the backend."""
     superuser_password_file = data_dir / "pg-password"
     superuser_password_file.write_text(SUPERUSER_PASSWORD)
     script = f"""
         set -euo pipefail
-        ROOT={ROOT}
-        die() {{ echo "deploy.sh: $*" >&2; exit 1; }}
-        source "$ROOT/scripts/deploy-local.sh"
-        PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database} PG_PASSWORD_FILE={superuser_password_file}
+        source {ROOT}/scripts/deploy-local.sh
+        STACK_PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database} PG_PASSWORD_FILE={superuser_password_file}
         ensure_local_app_role {data_dir}
         echo "$LOCAL_DATABASE_URL"
     """

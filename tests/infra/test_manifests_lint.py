@@ -74,6 +74,6 @@ def test_every_accepted_checkov_finding_says_why():
 def test_deploy_scripts_are_shellcheck_clean():
     shellcheck = tool("shellcheck", "apt-get install shellcheck")
     scripts = [ROOT / "deploy.sh", ROOT / "scripts" / "deploy-local.sh", ROOT / "scripts" / "test-infra.sh",
-               ROOT / "tests" / "infra" / "e2e-kind.sh"]
+               ROOT / "tests" / "infra" / "e2e-kind.sh", *sorted((ROOT / "scripts" / "lib").glob("*.sh"))]
     result = subprocess.run([shellcheck, "-x", *map(str, scripts)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -32,7 +32,8 @@ fn main() {
     println!("views 100: {:?}/iter", t.elapsed() / n);
     let views: Vec<frontend::view::TaskView> =
         tasks.iter().map(frontend::view::TaskView::from).collect();
-    let mut ctx = frontend::view::base_context();
+    let mut ctx = tera::Context::new();
+    ctx.insert("asset_version", frontend::routes::assets::version());
     ctx.insert(
         "counts",
         &serde_json::json!({"total":100,"completed":33,"pending":67}),

@@ -1,19 +1,29 @@
-//! CSRF protection for every state-changing form.
+//! CSRF protection for every state-changing form (the double-submit pattern, with a sealed cookie).
 //!
-//! The browser holds a random session value in a signed, HttpOnly, SameSite=Lax cookie; each form
-//! carries `HMAC(key, value)` in a hidden field. A POST is accepted only when the field matches the
-//! cookie it came with, so a token copied from another session, or a forged cookie, is refused.
+//! The browser holds a random session token in a sealed (see [`crate::cookie_key`]), HttpOnly,
+//! SameSite=Lax cookie; each form carries the same token in a hidden field. A POST is accepted only
+//! when the field equals the token inside the cookie it came with, so a token copied from another
+//! session, or a cookie not sealed with our key, is refused. POST handlers take their form as
+//! [`Checked`], which does the check, so none can forget it.
+
+use std::ops::Deref;
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
 
-use crate::signing::{random_token, Signer};
+use crate::cookie_key::CookieKey;
+use crate::error::PageError;
+use crate::state::AppState;
 
 pub const COOKIE: &str = "taskmgr_csrf";
 /// The hidden form field that carries the token.
 pub const FIELD: &str = "csrf_token";
-const COOKIE_PURPOSE: &str = "csrf-cookie";
-const FORM_PURPOSE: &str = "csrf-form";
+/// Random bytes per session token.
+const TOKEN_BYTES: usize = 32;
 
 /// The browser's CSRF session: the token for forms, and the cookie to set when the session is new.
 pub struct CsrfSession {
@@ -22,35 +32,87 @@ pub struct CsrfSession {
 }
 
 /// The session of `req`, or a new one when it has no valid cookie.
-pub fn session(req: &HttpRequest, signer: &Signer) -> CsrfSession {
-    if let Some(value) = cookie_value(req, signer) {
+pub fn session(req: &HttpRequest, key: &CookieKey) -> CsrfSession {
+    if let Some(token) = cookie_token(req, key) {
         return CsrfSession {
-            form_token: signer.mac(FORM_PURPOSE, &value),
+            form_token: token,
             new_cookie: None,
         };
     }
-    let value = random_token::<32>();
-    let cookie = Cookie::build(COOKIE, signer.sign(COOKIE_PURPOSE, value.as_bytes()))
+    let token = random_token();
+    let cookie = Cookie::build(COOKIE, token.clone())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .finish();
     CsrfSession {
-        form_token: signer.mac(FORM_PURPOSE, value.as_bytes()),
-        new_cookie: Some(cookie),
+        form_token: token,
+        new_cookie: Some(key.seal(cookie)),
     }
 }
 
-/// Whether `submitted` is the form token of the session cookie that came with `req`.
-pub fn is_valid(req: &HttpRequest, signer: &Signer, submitted: &str) -> bool {
-    match cookie_value(req, signer) {
-        Some(value) => !submitted.is_empty() && signer.verify_mac(FORM_PURPOSE, &value, submitted),
+/// Whether `submitted` is the token of the session cookie that came with `req`; compared in
+/// constant time.
+pub fn is_valid(req: &HttpRequest, key: &CookieKey, submitted: &str) -> bool {
+    match cookie_token(req, key) {
+        Some(token) => {
+            !submitted.is_empty() && bool::from(token.as_bytes().ct_eq(submitted.as_bytes()))
+        }
         None => false,
     }
 }
 
-fn cookie_value(req: &HttpRequest, signer: &Signer) -> Option<Vec<u8>> {
-    signer.unsign(COOKIE_PURPOSE, req.cookie(COOKIE)?.value())
+/// A form that carries the CSRF token in its [`FIELD`].
+pub trait CarriesToken {
+    fn csrf_token(&self) -> &str;
+}
+
+/// A form whose token is the one of the session cookie it came with. Read like `web::Form` (same
+/// limits and error pages); a bad or missing token is the 403 "Form expired" page.
+pub struct Checked<T>(pub T);
+
+impl<T> Deref for Checked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<T>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let form = form.await?.into_inner();
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .expect("the app has its state");
+            if is_valid(&req, &state.cookie_key, form.csrf_token()) {
+                return Ok(Checked(form));
+            }
+            log::warn!(
+                "refused {} {}: CSRF token missing or not from this session",
+                req.method(),
+                req.path()
+            );
+            Err(PageError::Csrf.into())
+        })
+    }
+}
+
+fn cookie_token(req: &HttpRequest, key: &CookieKey) -> Option<String> {
+    key.open(req.cookie(COOKIE)?)
+}
+
+/// `TOKEN_BYTES` from the operating system's random source, as hex.
+fn random_token() -> String {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -66,40 +128,47 @@ mod tests {
 
     #[test]
     fn a_new_session_sets_a_protected_cookie() {
-        let signer = Signer::new(Some("a-shared-secret-key"));
-        let session = session(&TestRequest::default().to_http_request(), &signer);
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let session = session(&TestRequest::default().to_http_request(), &key);
         let cookie = session.new_cookie.expect("a new session sets its cookie");
         assert_eq!(cookie.http_only(), Some(true));
         assert_eq!(cookie.same_site(), Some(SameSite::Lax));
-        assert!(is_valid(
-            &request_with(&cookie),
-            &signer,
-            &session.form_token
-        ));
+        assert!(is_valid(&request_with(&cookie), &key, &session.form_token));
     }
 
     #[test]
     fn tokens_are_bound_to_their_session() {
-        let signer = Signer::new(Some("a-shared-secret-key"));
-        let a = session(&TestRequest::default().to_http_request(), &signer);
-        let b = session(&TestRequest::default().to_http_request(), &signer);
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let a = session(&TestRequest::default().to_http_request(), &key);
+        let b = session(&TestRequest::default().to_http_request(), &key);
         let req_a = request_with(a.new_cookie.as_ref().unwrap());
         assert!(
-            !is_valid(&req_a, &signer, &b.form_token),
+            !is_valid(&req_a, &key, &b.form_token),
             "a token from another session is refused"
         );
-        assert!(!is_valid(&req_a, &signer, ""), "a missing token is refused");
+        assert!(!is_valid(&req_a, &key, ""), "a missing token is refused");
         assert!(
             !is_valid(
                 &TestRequest::default().to_http_request(),
-                &signer,
+                &key,
                 &a.form_token
             ),
             "no cookie, no entry"
         );
         // The same session keeps its token across pages.
-        let again = session(&req_a, &signer);
+        let again = session(&req_a, &key);
         assert!(again.new_cookie.is_none());
         assert_eq!(again.form_token, a.form_token);
+    }
+
+    #[test]
+    fn a_cookie_holding_the_token_in_clear_is_refused() {
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let forged = Cookie::new(COOKIE, "00".repeat(TOKEN_BYTES));
+        assert!(!is_valid(
+            &request_with(&forged),
+            &key,
+            &"00".repeat(TOKEN_BYTES)
+        ));
     }
 }

@@ -3,9 +3,10 @@
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use serde::{Serialize, Serializer};
 
 use crate::backend::BackendError;
-use crate::{limits, templates};
+use crate::{limits, render};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -31,8 +32,10 @@ pub enum PageError {
     Backend(#[from] BackendError),
 }
 
-/// What the error page shows.
+/// What the error page shows: `error.html`'s context.
+#[derive(Serialize)]
 struct ErrorPage {
+    #[serde(serialize_with = "as_code")]
     status: StatusCode,
     title: &'static str,
     message: String,
@@ -145,12 +148,7 @@ impl ResponseError for PageError {
             }
             _ => log::debug!("page failed: {self}"),
         }
-        let mut context = crate::view::base_context();
-        context.insert("status", &page.status.as_u16());
-        context.insert("title", page.title);
-        context.insert("message", &page.message);
-        context.insert("banner", &page.banner);
-        let mut response = html(page.status, templates::render("error.html", &context));
+        let mut response = render::html(page.status, "error.html", &page);
         self.add_retry_after(&mut response);
         response
     }
@@ -185,16 +183,9 @@ pub fn json_error(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({ "error": message }))
 }
 
-/// An HTML response; a template failure (a bug) becomes a plain-text 500.
-pub fn html(status: StatusCode, rendered: Result<String, tera::Error>) -> HttpResponse {
-    match rendered {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(_) => HttpResponse::InternalServerError()
-            .content_type("text/plain; charset=utf-8")
-            .body("Internal error"),
-    }
+/// A status as the page shows it: its number.
+fn as_code<S: Serializer>(status: &StatusCode, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u16(status.as_u16())
 }
 
 #[cfg(test)]

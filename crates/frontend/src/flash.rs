@@ -1,15 +1,17 @@
 //! One-shot messages shown on the page after a redirect ("Task "X" added!").
 //!
-//! Carried in a signed cookie, so any replica can show what another set, and removed once shown.
+//! Carried in a sealed cookie (see [`crate::cookie_key`]), so any replica can show what another
+//! set and nobody else can plant one; removed once shown.
 
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 
-use crate::signing::Signer;
+use crate::cookie_key::CookieKey;
 
 pub const COOKIE: &str = "taskmgr_flash";
-const PURPOSE: &str = "flash";
+/// How long a message waits for the page after the redirect.
+const LIFETIME: Duration = Duration::minutes(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,25 +42,23 @@ impl Flash {
     }
 
     /// The cookie that carries this message to the next page.
-    pub fn to_cookie(&self, signer: &Signer) -> Cookie<'static> {
-        let json = serde_json::to_vec(self).expect("a flash serializes");
-        base_cookie(signer.sign(PURPOSE, &json))
-            .max_age(Duration::minutes(5))
-            .finish()
+    pub fn to_cookie(&self, key: &CookieKey) -> Cookie<'static> {
+        let json = serde_json::to_string(self).expect("a flash serializes");
+        key.seal(base_cookie(json).max_age(LIFETIME).finish())
     }
 }
 
-/// The message waiting in `req` (if its signature holds), and the cookie that removes it once
+/// The message waiting in `req` (if it was sealed with our key), and the cookie that removes it once
 /// shown; a stale or forged cookie is removed without showing anything.
-pub fn take(req: &HttpRequest, signer: &Signer) -> (Option<Flash>, Option<Cookie<'static>>) {
+pub fn take(req: &HttpRequest, key: &CookieKey) -> (Option<Flash>, Option<Cookie<'static>>) {
     let Some(cookie) = req.cookie(COOKIE) else {
         return (None, None);
     };
     let mut removal = base_cookie(String::new()).finish();
     removal.make_removal();
-    let flash = signer
-        .unsign(PURPOSE, cookie.value())
-        .and_then(|json| serde_json::from_slice(&json).ok());
+    let flash = key
+        .open(cookie)
+        .and_then(|json| serde_json::from_str(&json).ok());
     (flash, Some(removal))
 }
 
@@ -76,21 +76,23 @@ mod tests {
 
     #[test]
     fn a_flash_survives_one_redirect() {
-        let signer = Signer::new(Some("a-shared-secret-key"));
-        let cookie = Flash::success("Task \"é <b>\" added!").to_cookie(&signer);
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let cookie = Flash::success("Task \"é <b>\" added!").to_cookie(&key);
         assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.max_age(), Some(Duration::minutes(5)));
         let req = TestRequest::default().cookie(cookie).to_http_request();
-        let (flash, removal) = take(&req, &signer);
+        let (flash, removal) = take(&req, &key);
         assert_eq!(flash, Some(Flash::success("Task \"é <b>\" added!")));
         assert_eq!(removal.unwrap().max_age(), Some(Duration::ZERO));
     }
 
     #[test]
     fn a_forged_flash_is_ignored() {
-        let signer = Signer::new(Some("a-shared-secret-key"));
-        let forged = Flash::success("phish").to_cookie(&Signer::new(Some("the-attackers-key!!")));
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let forged =
+            Flash::success("phish").to_cookie(&CookieKey::new(Some("the-attackers-key!!")));
         let req = TestRequest::default().cookie(forged).to_http_request();
-        let (flash, removal) = take(&req, &signer);
+        let (flash, removal) = take(&req, &key);
         assert_eq!(flash, None);
         assert!(removal.is_some(), "the forged cookie is removed");
     }

@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod cookie_key;
 pub mod csrf;
 pub mod error;
 pub mod flash;
@@ -10,9 +11,9 @@ pub mod hosts;
 pub mod limits;
 pub mod listing;
 pub mod metrics;
+pub mod render;
 pub mod routes;
 pub mod security;
-pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod templates;

@@ -14,8 +14,8 @@ use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
 use crate::config::Settings;
+use crate::cookie_key::CookieKey;
 use crate::metrics::MetricsPort;
-use crate::signing::Signer;
 use crate::state::AppState;
 use crate::{gate, hosts, limits, metrics, routes, security, templates, transport};
 
@@ -39,7 +39,7 @@ impl Application {
         let backend = Backend::new(&settings.backend_api_url).map_err(std::io::Error::other)?;
         let state = web::Data::new(AppState {
             backend,
-            signer: Signer::new(settings.secret_key.as_deref()),
+            cookie_key: CookieKey::new(settings.secret_key.as_deref()),
             allowed_hosts: settings.allowed_hosts.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
             limits: settings.limits,

@@ -1,16 +1,16 @@
 //! What every handler and middleware shares: the backend client (one connection pool), the cookie
-//! signer, the request checks' settings and the slots that bound concurrent work.
+//! key, the request checks' settings and the slots that bound concurrent work.
 
 use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
 use crate::config::{AllowedHosts, Limits, TrustedProxies};
+use crate::cookie_key::CookieKey;
 use crate::gate::Uploads;
-use crate::signing::Signer;
 
 pub struct AppState {
     pub backend: Backend,
-    pub signer: Signer,
+    pub cookie_key: CookieKey,
     pub allowed_hosts: AllowedHosts,
     pub trusted_proxies: TrustedProxies,
     pub limits: Limits,

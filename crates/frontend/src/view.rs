@@ -1,4 +1,4 @@
-//! Turning data into pages: the common page context (CSRF token, flash, asset version), task
+//! Turning data into pages: the context every page with forms adds (CSRF token, flash), task
 //! rows as the templates show them, and post-redirect-get redirects.
 
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
@@ -7,12 +7,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
 use task_types::{Priority, Task};
-use tera::Context;
 
-use crate::error::html;
+use crate::cookie_key::CookieKey;
 use crate::flash::{self, Flash};
-use crate::signing::Signer;
-use crate::{csrf, routes::assets, templates};
+use crate::{csrf, render};
 
 /// A task as a page shows it.
 #[derive(Debug, Serialize)]
@@ -87,27 +85,32 @@ pub fn human_time(at: &DateTime<Utc>) -> String {
     )
 }
 
-/// The context every page starts from (also the error pages, which have no forms).
-pub fn base_context() -> Context {
-    let mut context = Context::new();
-    context.insert("asset_version", assets::version());
-    context
+/// What a page with forms gets beside its own context.
+#[derive(Serialize)]
+struct WithForms<'a, C> {
+    csrf_token: &'a str,
+    flash: Option<&'a Flash>,
+    #[serde(flatten)]
+    page: &'a C,
 }
 
 /// Renders a page with forms: adds the CSRF token (setting the cookie for a new session) and
 /// the waiting flash message (removing its cookie). Pages carry a per-session token: no caching.
-pub fn page(
+pub fn page<C: Serialize>(
     req: &HttpRequest,
-    signer: &Signer,
+    key: &CookieKey,
     status: StatusCode,
     template: &str,
-    mut context: Context,
+    context: &C,
 ) -> HttpResponse {
-    let session = csrf::session(req, signer);
-    context.insert("csrf_token", &session.form_token);
-    let (message, removal) = flash::take(req, signer);
-    context.insert("flash", &message);
-    let mut response = html(status, templates::render(template, &context));
+    let session = csrf::session(req, key);
+    let (message, removal) = flash::take(req, key);
+    let context = WithForms {
+        csrf_token: &session.form_token,
+        flash: message.as_ref(),
+        page: context,
+    };
+    let mut response = render::html(status, template, &context);
     for cookie in session.new_cookie.iter().chain(removal.iter()) {
         // Cookies built here are always valid header values.
         let _ = response.add_cookie(cookie);
@@ -120,10 +123,10 @@ pub fn page(
 }
 
 /// Post-redirect-get: 303 to `location` (a path on this site) with a flash message.
-pub fn redirect(signer: &Signer, location: &str, message: Flash) -> HttpResponse {
+pub fn redirect(key: &CookieKey, location: &str, message: Flash) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, location))
-        .cookie(message.to_cookie(signer))
+        .cookie(message.to_cookie(key))
         .finish()
 }
 

@@ -18,18 +18,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(form_error),
     )
     .app_data(web::QueryConfig::default().error_handler(query_error))
-    .route("/", web::get().to(pages::index))
-    .service(page_resource("/tasks").route(web::post().to(pages::create)))
+    .route("/", web::get().to(pages::list::index))
+    .service(page_resource("/tasks").route(web::post().to(pages::add::create)))
     .service(
         page_resource("/tasks/{id}/edit")
-            .route(web::get().to(pages::edit_form))
-            .route(web::post().to(pages::update)),
+            .route(web::get().to(pages::edit::edit_form))
+            .route(web::post().to(pages::edit::update)),
     )
-    .service(page_resource("/tasks/{id}/toggle").route(web::post().to(pages::toggle)))
+    .service(page_resource("/tasks/{id}/toggle").route(web::post().to(pages::toggle::toggle)))
     .service(
         page_resource("/tasks/{id}/delete")
-            .route(web::get().to(pages::confirm_delete))
-            .route(web::post().to(pages::delete)),
+            .route(web::get().to(pages::delete::confirm_delete))
+            .route(web::post().to(pages::delete::delete)),
     )
     // A tail segment rather than `{tail:.*}`: the metrics middleware cannot format a regex pattern
     // as a route label and logged a warning on every pass-through request.

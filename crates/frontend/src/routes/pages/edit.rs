@@ -1,0 +1,106 @@
+//! `GET /tasks/{id}/edit`: a task's own page, with its edit form; `POST` saves the changes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use task_types::{Task, TaskPatch};
+
+use super::form::{refusal, FormErrors, FormState, TaskForm};
+use super::{back_to_list, BackLinks, BackParam, TaskId};
+use crate::csrf::Checked;
+use crate::routes::PageResult;
+use crate::state::AppState;
+use crate::view::{human_time, page, TaskView};
+
+/// `edit.html`'s context.
+#[derive(Serialize)]
+struct EditPage {
+    task: TaskView,
+    /// Only this page shows when a task last changed.
+    updated: String,
+    updated_iso: String,
+    form: FormState,
+    errors: FormErrors,
+    #[serde(flatten)]
+    back: BackLinks,
+}
+
+/// The form, filled in from the task.
+pub async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    TaskId(id): TaskId,
+    query: web::Query<BackParam>,
+) -> PageResult {
+    let task = state.backend.get_task(id).await?;
+    let form = FormState::of(&task);
+    Ok(edit_page(
+        &req,
+        &state,
+        &task,
+        form,
+        FormErrors::default(),
+        query.back.as_deref(),
+        StatusCode::OK,
+    ))
+}
+
+/// Saves the changes; a refusal shows the form again as typed.
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: Checked<TaskForm>,
+    TaskId(id): TaskId,
+) -> PageResult {
+    let refused = match form.priority() {
+        Err(refused) => refused,
+        Ok(priority) => {
+            let patch = TaskPatch {
+                title: Some(form.title.clone()),
+                description: Some(form.description.clone()),
+                priority: Some(priority),
+                completed: Some(form.completed.is_some()),
+            };
+            match state.backend.update_task(id, &patch).await {
+                Ok(task) => {
+                    return Ok(back_to_list(
+                        &state,
+                        form.back.as_deref(),
+                        format!("Task \"{}\" updated!", task.title),
+                    ))
+                }
+                Err(err) => refusal(err)?,
+            }
+        }
+    };
+    let task = state.backend.get_task(id).await?;
+    Ok(edit_page(
+        &req,
+        &state,
+        &task,
+        form.state(),
+        refused.errors,
+        form.back.as_deref(),
+        refused.status,
+    ))
+}
+
+fn edit_page(
+    req: &HttpRequest,
+    state: &AppState,
+    task: &Task,
+    form: FormState,
+    errors: FormErrors,
+    back: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let context = EditPage {
+        task: TaskView::from(task),
+        updated: human_time(&task.updated_at),
+        updated_iso: task.updated_at.to_rfc3339(),
+        form,
+        errors,
+        back: BackLinks::to(back),
+    };
+    page(req, &state.cookie_key, status, "edit.html", &context)
+}

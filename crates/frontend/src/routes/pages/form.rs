@@ -1,0 +1,139 @@
+//! The forms' fields, what a refused add or edit form shows again, and how a refusal is told.
+
+use actix_web::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use task_types::{Priority, Task};
+
+use crate::backend::BackendError;
+use crate::csrf::CarriesToken;
+use crate::error::PageError;
+
+/// The fields of the add and edit forms, all as text so that nothing a browser (or anyone) can
+/// send fails before it is checked and answered with a page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TaskForm {
+    csrf_token: String,
+    pub title: String,
+    pub description: String,
+    priority: String,
+    pub completed: Option<String>,
+    pub back: Option<String>,
+}
+
+/// The toggle and delete forms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ActionForm {
+    csrf_token: String,
+    pub completed: Option<String>,
+    pub back: Option<String>,
+}
+
+impl CarriesToken for TaskForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+impl CarriesToken for ActionForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// What a form shows: the input as typed (or the task's values, or a new task's defaults).
+#[derive(Debug, Default, Serialize)]
+pub struct FormState {
+    title: String,
+    description: String,
+    priority: String,
+    completed: bool,
+}
+
+impl FormState {
+    /// The add form of a new task.
+    pub fn blank() -> Self {
+        FormState {
+            priority: Priority::Medium.as_str().to_owned(),
+            ..FormState::default()
+        }
+    }
+
+    /// The edit form of `task`.
+    pub fn of(task: &Task) -> Self {
+        FormState {
+            title: task.title.clone(),
+            description: task.description.clone(),
+            priority: task.priority.as_str().to_owned(),
+            completed: task.completed,
+        }
+    }
+}
+
+/// The messages of a refused form, by field.
+#[derive(Debug, Default, Serialize)]
+pub struct FormErrors {
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<String>,
+    /// A refusal that names no field.
+    form: Option<String>,
+}
+
+impl FormErrors {
+    /// Puts the backend's message next to the field it names.
+    fn from_rejection(message: String, field: Option<&str>) -> Self {
+        let mut errors = FormErrors::default();
+        match field {
+            Some("title") => errors.title = Some(message),
+            Some("description") => errors.description = Some(message),
+            Some("priority") => errors.priority = Some(message),
+            _ => errors.form = Some(message),
+        }
+        errors
+    }
+}
+
+/// A refused form: shown again with this status.
+pub struct Refusal {
+    pub status: StatusCode,
+    pub errors: FormErrors,
+}
+
+impl TaskForm {
+    pub fn state(&self) -> FormState {
+        FormState {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            priority: self.priority.clone(),
+            completed: self.completed.is_some(),
+        }
+    }
+
+    /// The priority is checked here because the API's types cannot even carry an unknown one.
+    pub fn priority(&self) -> Result<Priority, Refusal> {
+        self.priority.parse::<Priority>().map_err(|_| Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors: FormErrors {
+                priority: Some("Choose a priority: low, medium or high.".to_owned()),
+                ..FormErrors::default()
+            },
+        })
+    }
+}
+
+/// Turns the backend's refusal of the input into a form refusal; other failures stay page errors.
+pub fn refusal(err: BackendError) -> Result<Refusal, PageError> {
+    match err {
+        BackendError::Rejected {
+            status,
+            message,
+            field,
+        } => Ok(Refusal {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            errors: FormErrors::from_rejection(message, field.as_deref()),
+        }),
+        other => Err(other.into()),
+    }
+}

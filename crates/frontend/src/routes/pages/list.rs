@@ -1,0 +1,184 @@
+//! `GET /`: counts, the add form, filters, the tasks and the pager. A refused add shows this page
+//! again with the form as typed.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use serde::Serialize;
+use task_types::Priority;
+
+use super::form::{FormErrors, FormState};
+use crate::backend::Counts;
+use crate::error::PageError;
+use crate::limits;
+use crate::listing::{ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE};
+use crate::routes::PageResult;
+use crate::state::AppState;
+use crate::view::{page, TaskView};
+
+/// `index.html`'s context.
+#[derive(Serialize)]
+struct ListPage<'a> {
+    counts: Totals,
+    /// The filters, search, sort and page size in force.
+    view: ViewState<'a>,
+    default_per_page: u32,
+    statuses: Vec<Choice>,
+    sorts: Vec<Choice>,
+    tasks: Vec<TaskView>,
+    paging: Paging,
+    /// The view as a query string, carried by the forms so that they come back to it.
+    back: String,
+    form: FormState,
+    errors: FormErrors,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    total: u64,
+    completed: u64,
+    pending: u64,
+}
+
+#[derive(Serialize)]
+struct ViewState<'a> {
+    status: &'static str,
+    priority: Option<&'static str>,
+    q: &'a str,
+    sort: &'static str,
+    per_page: u32,
+    filtered: bool,
+}
+
+/// One option of a `<select>`.
+#[derive(Serialize)]
+struct Choice {
+    value: &'static str,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Paging {
+    page: u32,
+    pages: u64,
+    total: u64,
+    /// The positions of the first and last task shown, counted from 1.
+    from: u64,
+    to: u64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    first_url: String,
+    /// Set when the backend cut this page short (its text passed the page byte bound): the page
+    /// says so and offers the page size that fits, rather than let "next" skip the tasks left out.
+    cut_url: Option<String>,
+}
+
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<RawListParams>,
+) -> PageResult {
+    let view = ListParams::parse(&query).map_err(PageError::BadRequest)?;
+    list_page(
+        &req,
+        &state,
+        &view,
+        FormState::blank(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The list in `view`, with the add form showing `form` and `errors`.
+pub(super) async fn list_page(
+    req: &HttpRequest,
+    state: &AppState,
+    view: &ListParams,
+    form: FormState,
+    errors: FormErrors,
+    status: StatusCode,
+) -> PageResult {
+    // A few pages at a time, each holding at most PAGE_BYTES of JSON and its rendering.
+    let _turn = actix_web::rt::time::timeout(limits::LIST_WAIT, state.list_renders.acquire())
+        .await
+        .map_err(|_| PageError::Busy)?
+        .expect("the semaphore is never closed");
+    // The page and the counts beside it, in one backend call.
+    let list = state.backend.list_tasks(&view.backend_request()).await?;
+    let Counts { all, completed } = list
+        .counts
+        .expect("list_tasks fails when counts asked for are missing");
+
+    let pages = list.total.div_ceil(u64::from(view.per_page)).max(1);
+    let offset = u64::from(view.page - 1) * u64::from(view.per_page);
+    let page_url = |p: u64| view.url(u32::try_from(p).unwrap_or(u32::MAX));
+    let back = view.query_string(view.page);
+    let back_param = match back.is_empty() {
+        true => String::new(),
+        false => format!(
+            "?{}",
+            serde_urlencoded::to_string([("back", &back)]).unwrap_or_default()
+        ),
+    };
+    let shown = list.tasks.len() as u64;
+    let context = ListPage {
+        counts: Totals {
+            total: all,
+            completed,
+            pending: all.saturating_sub(completed),
+        },
+        view: ViewState {
+            status: view.status.as_str(),
+            priority: view.priority.map(Priority::as_str),
+            q: &view.q,
+            sort: view.sort.as_str(),
+            per_page: view.per_page,
+            filtered: view.is_filtered(),
+        },
+        default_per_page: DEFAULT_PER_PAGE,
+        statuses: StatusFilter::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.as_str(),
+                label: capitalized(s.as_str()),
+            })
+            .collect(),
+        sorts: SortOrder::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.as_str(),
+                label: s.label().to_owned(),
+            })
+            .collect(),
+        tasks: list
+            .tasks
+            .iter()
+            .map(|t| TaskView::from(t).with_back(&back_param))
+            .collect(),
+        paging: Paging {
+            page: view.page,
+            pages,
+            total: list.total,
+            from: offset + 1,
+            to: offset + shown,
+            prev_url: (view.page > 1).then(|| page_url(u64::from(view.page - 1).min(pages))),
+            next_url: (u64::from(view.page) < pages).then(|| page_url(u64::from(view.page) + 1)),
+            first_url: page_url(1),
+            cut_url: list
+                .truncated
+                .then(|| view.url_with_per_page(list.tasks.len() as u32)),
+        },
+        back,
+        form,
+        errors,
+    };
+    Ok(page(req, &state.cookie_key, status, "index.html", &context))
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
