@@ -180,12 +180,20 @@ ensure_secret() {
   printf '%s' "$(random_token 24)" >"$dir/POSTGRES_APP_PASSWORD"
   printf '%s' "${SECRET_KEY:-$(random_token 48)}" >"$dir/SECRET_KEY"
   # From files, so the values never appear on a command line.
-  if ! kc create secret generic "$SECRET_NAME" --from-file="$dir"; then
+  create_secret_from_private_files "$SECRET_NAME" generic --from-file="$dir"
+}
+
+# create_secret_from_private_files NAME TYPE ARGS...: `kubectl create secret TYPE NAME ARGS...` (ARGS name files in
+# PRIVATE_TMP), then the labels; PRIVATE_TMP is removed whether it worked or not.
+create_secret_from_private_files() {
+  local name="$1" type="$2"
+  shift 2
+  if ! kc create secret "$type" "$name" "$@"; then
     remove_private_tmp_dir
     return 1
   fi
   remove_private_tmp_dir
-  kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
+  kc label secret "$name" app.kubernetes.io/name="$name" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
 }
 
 # Makes PRIVATE_TMP, a mode-700 temporary directory for secret values or the overlay (one at a time). It is removed
@@ -337,49 +345,47 @@ ensure_ingress_controller() {
     deployment/ingress-nginx-controller --timeout "$ROLLOUT_TIMEOUT"
 }
 
+# start_new_secret NAME KEPT CREATING: status 1 when Secret NAME exists (kept: says so with KEPT); otherwise says
+# CREATING and makes PRIVATE_TMP for the new Secret's files.
+start_new_secret() {
+  if kc get secret "$1" >/dev/null 2>&1; then
+    step "Secret $1 exists: $2"
+    return 1
+  fi
+  step "creating Secret $1: $3"
+  private_tmp_dir
+}
+
 # The certificate of --tls: self-signed, for localhost and pgadmin.localhost, made once and then kept (replacing
 # it would make every browser that accepted it warn again). The key is written only to the private temporary
 # directory, which is removed right after, and never appears on a command line.
 ensure_tls_secret() {
-  if kc get secret "$TLS_SECRET" >/dev/null 2>&1; then
-    step "Secret $TLS_SECRET exists: keeping its certificate"
-    return
-  fi
-  step "creating Secret $TLS_SECRET: a self-signed certificate for localhost (first --tls deploy)"
-  private_tmp_dir
+  start_new_secret "$TLS_SECRET" "keeping its certificate" \
+    "a self-signed certificate for localhost (first --tls deploy)" || return 0
   local dir="$PRIVATE_TMP"
   if ! openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "/CN=localhost" \
     -addext "subjectAltName=DNS:localhost,DNS:pgadmin.localhost,IP:127.0.0.1" \
-    -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>"$dir/openssl.log" ||
-    ! kc create secret tls "$TLS_SECRET" --cert="$dir/tls.crt" --key="$dir/tls.key"; then
+    -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>"$dir/openssl.log"; then
     cat "$dir/openssl.log" >&2
     remove_private_tmp_dir
     return 1
   fi
-  remove_private_tmp_dir
-  kc label secret "$TLS_SECRET" app.kubernetes.io/name="$TLS_SECRET" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
+  create_secret_from_private_files "$TLS_SECRET" tls --cert="$dir/tls.crt" --key="$dir/tls.key"
 }
 
 # pgAdmin's login, generated on the first --pgadmin deploy and kept; PGADMIN_LOGIN holds it for the one time it is
 # printed (at the end of that deploy). From files, so the password never appears on a command line.
 PGADMIN_LOGIN=""
 ensure_pgadmin_secret() {
-  if kc get secret "$PGADMIN_SECRET" >/dev/null 2>&1; then
-    step "Secret $PGADMIN_SECRET exists: keeping pgAdmin's login (shown on the first --pgadmin deploy)"
-    return
-  fi
-  step "creating Secret $PGADMIN_SECRET: pgAdmin's login (first --pgadmin deploy)"
-  private_tmp_dir
+  start_new_secret "$PGADMIN_SECRET" "keeping pgAdmin's login (shown on the first --pgadmin deploy)" \
+    "pgAdmin's login (first --pgadmin deploy)" || return 0
   local dir="$PRIVATE_TMP"
   printf '%s' "${PGADMIN_EMAIL:-admin@example.com}" >"$dir/PGADMIN_DEFAULT_EMAIL"
   printf '%s' "$(random_token 16)" >"$dir/PGADMIN_DEFAULT_PASSWORD"
-  if ! kc create secret generic "$PGADMIN_SECRET" --from-file="$dir"; then
-    remove_private_tmp_dir
-    return 1
-  fi
-  PGADMIN_LOGIN="email $(cat "$dir/PGADMIN_DEFAULT_EMAIL"), password $(cat "$dir/PGADMIN_DEFAULT_PASSWORD")"
-  remove_private_tmp_dir
-  kc label secret "$PGADMIN_SECRET" app.kubernetes.io/name="$PGADMIN_SECRET" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
+  local login
+  login="email $(cat "$dir/PGADMIN_DEFAULT_EMAIL"), password $(cat "$dir/PGADMIN_DEFAULT_PASSWORD")"
+  create_secret_from_private_files "$PGADMIN_SECRET" generic --from-file="$dir"
+  PGADMIN_LOGIN="$login"
 }
 
 # What deploy_kind prints at the end about the opt-in parts.

@@ -21,7 +21,7 @@ LOAD_PID=""
 # pgAdmin's port-forward. E2E_SKIP_TLS=1 skips that part: only tests/infra/test_e2e_kind.py sets it, as its
 # stand-ins serve neither an ingress controller nor pgAdmin.
 TLS_UI="https://localhost:30443"
-PGADMIN_PORT="${E2E_PGADMIN_PORT:-15050}"
+PGADMIN_PORT=15050
 PGADMIN_PF_PID=""
 
 kc() {

@@ -21,7 +21,8 @@ from test_deploy_tls_pgadmin import ingress_env
 
 AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
 # The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-ingress: --tls with --pgadmin).
-OPT_IN = {"autoscalers": {"--hpa"}, "tls": {"--tls"}, "pgadmin": {"--pgadmin"}, "pgadmin-ingress": {"--tls", "--pgadmin"}}
+OPT_IN = {"autoscalers": {"--hpa"}, "tls": {"--tls"}, "pgadmin": {"--pgadmin"},
+          "pgadmin-ingress": {"--tls", "--pgadmin"}}
 PGADMIN_IMAGE = "dpage/pgadmin4:9.8"
 STANDARDS = "tests/infra/test_manifests_standards.py"
 CONSISTENCY = "tests/infra/test_consistency.py"
