@@ -18,6 +18,15 @@ MANIFESTS="$ROOT/kubernetes"
 SECRET_NAME=app-secrets
 IMAGES=(backend-api frontend)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
+# --tls: the NGINX ingress controller, one release's manifest for kind, pinned by its sha256; it is checked before
+# anything is applied, and a mismatch stops the deploy. INGRESS_NGINX_URL and INGRESS_NGINX_SHA256, set together,
+# replace both (another release, or a copy on disk as file:///path for a machine without access to GitHub).
+INGRESS_NGINX_RELEASE=controller-v1.11.2
+INGRESS_NGINX_PINNED_URL="https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_RELEASE/deploy/static/provider/kind/deploy.yaml"
+INGRESS_NGINX_PINNED_SHA256=dc850e38ca4abcb08625f1601f0656c81b6b5e34cc23d5458c332060732c14e0
+INGRESS_NAMESPACE=ingress-nginx
+TLS_SECRET=taskmgr-tls
+PGADMIN_SECRET="pgadmin-login"
 
 usage() {
   cat <<'EOF'
@@ -32,6 +41,12 @@ Commands:
       --hpa         also apply the HorizontalPodAutoscalers (component kubernetes/extras/autoscalers/; they need
                     metrics-server in the cluster)
       --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
+      --tls         also serve the UI at https://localhost:30443: installs the NGINX ingress controller (pinned
+                    release, sha256 checked) and a self-signed certificate for localhost, made once and kept
+                    (Secret taskmgr-tls); the cluster needs kind-config.yaml's port 30443 (else --recreate)
+      --pgadmin     also deploy pgAdmin 4 with taskmgr's database pre-registered; its login is generated once and
+                    printed once (Secret pgadmin-login). Reached with kubectl port-forward svc/pgadmin 5050:8080,
+                    and with --tls also at https://pgadmin.localhost:30443
   status            pods, services, volumes and recent events of the deployment
   logs [SERVICE]    recent logs of backend-api, frontend or postgres (default: all three)
   down              delete the namespace (the application and its data), keep the cluster
@@ -58,6 +73,9 @@ Environment:
   POSTGRES_PASSWORD   database password for the FIRST deploy (default: random); later deploys keep the Secret
   SECRET_KEY          the frontend's cookie-signing key for the FIRST deploy (default: random)
   ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
+  INGRESS_NGINX_URL, INGRESS_NGINX_SHA256   the ingress controller's manifest for --tls and its sha256, both or
+                      neither (default: the pinned release, see deploy.sh)
+  PGADMIN_EMAIL       pgAdmin's login for the FIRST --pgadmin deploy (default: admin@example.com)
   LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
   TASKMGR_LOCAL_DATA  where `local` keeps its database and logs (default: .local/deploy-local)
   RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images of `compose` (defaults in docker-compose.yml);
@@ -176,12 +194,20 @@ ensure_secret() {
   printf '%s' "$(random_token 24)" >"$dir/POSTGRES_APP_PASSWORD"
   printf '%s' "${SECRET_KEY:-$(random_token 48)}" >"$dir/SECRET_KEY"
   # From files, so the values never appear on a command line.
-  if ! kc create secret generic "$SECRET_NAME" --from-file="$dir"; then
+  create_secret_from_private_files "$SECRET_NAME" generic --from-file="$dir"
+}
+
+# create_secret_from_private_files NAME TYPE ARGS...: `kubectl create secret TYPE NAME ARGS...` (ARGS name files in
+# PRIVATE_TMP), then the labels; PRIVATE_TMP is removed whether it worked or not.
+create_secret_from_private_files() {
+  local name="$1" type="$2"
+  shift 2
+  if ! kc create secret "$type" "$name" "$@"; then
     remove_private_tmp_dir
     return 1
   fi
   remove_private_tmp_dir
-  kc label secret "$SECRET_NAME" app.kubernetes.io/name="$SECRET_NAME" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
+  kc label secret "$name" app.kubernetes.io/name="$name" app.kubernetes.io/part-of=taskmgr --overwrite >/dev/null
 }
 
 # Makes PRIVATE_TMP, a mode-700 temporary directory for secret values or the overlay (one at a time). It is removed
@@ -217,10 +243,11 @@ apply_file() {
 }
 
 # Writes the throwaway kustomization that deploy_kind applies, in PRIVATE_TMP (removed at the end, or on exit):
-# kubernetes/ with the taskmgr images set to the tag just built and loaded, plus the autoscalers component
-# (--hpa), minus the extras component's NetworkPolicies and PodDisruptionBudgets (--no-extras).
+# kubernetes/ with the taskmgr images set to the tag just built and loaded, plus the opt-in components of
+# kubernetes/extras/ (autoscalers for --hpa, tls, pgadmin, and pgadmin-ingress for both), minus the extras
+# component's NetworkPolicies and PodDisruptionBudgets (--no-extras).
 write_overlay() {
-  local tag="$1" extras="$2" hpa="$3" base svc
+  local tag="$1" extras="$2" hpa="$3" tls="$4" pgadmin="$5" base svc component components=()
   private_tmp_dir
   # kustomize refuses absolute paths: the base is reached from the temporary directory with one "../" a level.
   base="$(cd "$PRIVATE_TMP" && pwd)"
@@ -231,8 +258,15 @@ write_overlay() {
     for svc in "${IMAGES[@]}"; do
       printf '  - {name: taskmgr/%s, newTag: "%s"}\n' "$svc" "$tag"
     done
-    if ((hpa)); then
-      printf 'components: ["%s/extras/autoscalers"]\n' "$base"
+    if ((hpa)); then components+=(autoscalers); fi
+    if ((tls)); then components+=(tls); fi
+    if ((pgadmin)); then components+=(pgadmin); fi
+    if ((tls && pgadmin)); then components+=(pgadmin-ingress); fi
+    if ((${#components[@]})); then
+      echo "components:"
+      for component in "${components[@]}"; do
+        printf '  - "%s/extras/%s"\n' "$base" "$component"
+      done
     fi
     if ((!extras)); then
       echo "patches: # each drops every object of its kind"
@@ -287,18 +321,130 @@ print_diagnostics() (
   echo "==> see docs/KUBERNETES_DEPLOYMENT.md (Troubleshooting) for the usual causes" >&2
 )
 
+# ---------------------------------------------------------------- --tls and --pgadmin
+
+# Sets INGRESS_MANIFEST to the ingress controller's manifest once its sha256 is the pinned one (or stops): run
+# before anything is created, so a tampered or truncated download changes nothing. What is checked is exactly
+# what ensure_ingress_controller applies.
+fetch_ingress_manifest() {
+  local url="${INGRESS_NGINX_URL:-$INGRESS_NGINX_PINNED_URL}" sha="${INGRESS_NGINX_SHA256:-$INGRESS_NGINX_PINNED_SHA256}"
+  [[ -z "${INGRESS_NGINX_URL:-}" && -z "${INGRESS_NGINX_SHA256:-}" ]] ||
+    [[ -n "${INGRESS_NGINX_URL:-}" && -n "${INGRESS_NGINX_SHA256:-}" ]] ||
+    die "set INGRESS_NGINX_URL and INGRESS_NGINX_SHA256 together (a manifest is only applied with its checksum)"
+  command -v curl >/dev/null 2>&1 || die "--tls needs curl to fetch the ingress controller (apt-get install curl)"
+  command -v sha256sum >/dev/null 2>&1 || die "--tls needs sha256sum (coreutils)"
+  step "fetching the NGINX ingress controller's manifest: $url"
+  INGRESS_MANIFEST="$(curl -fsSL --max-time 120 --retry 2 "$url")" || die "cannot fetch $url"
+  local got
+  got="$(printf '%s\n' "$INGRESS_MANIFEST" | sha256sum | cut -d' ' -f1)"
+  [[ "$got" == "$sha" ]] || die "the ingress controller's manifest has sha256 $got, not the expected $sha:
+  refusing to apply it (tampered, truncated or another release). Nothing was changed."
+  echo "sha256 $got: as expected"
+}
+
+# The controller from the checked manifest, waited for, with its admission webhook ready (the Ingress objects
+# applied next go through it). Its pod runs on a node labelled ingress-ready=true, which kind-config.yaml gives the
+# node of a cluster it creates; an older cluster lacks the label and the port 30443.
+ensure_ingress_controller() {
+  local nodes
+  nodes="$(kubectl --context "kind-$CLUSTER" get nodes -l ingress-ready=true -o name)"
+  [[ -n "$nodes" ]] || die "kind cluster $CLUSTER has no node labelled ingress-ready=true, nor the port 30443: it was
+  created before kind-config.yaml had them. ./deploy.sh --recreate --tls recreates it (ALL DATA IS LOST; back it up)."
+  step "applying the NGINX ingress controller ($INGRESS_NGINX_RELEASE, checksum verified)"
+  printf '%s\n' "$INGRESS_MANIFEST" | kubectl --context "kind-$CLUSTER" apply -f -
+  kubectl --context "kind-$CLUSTER" --namespace "$INGRESS_NAMESPACE" wait --for=condition=complete \
+    job/ingress-nginx-admission-create job/ingress-nginx-admission-patch --timeout "$ROLLOUT_TIMEOUT"
+  step "waiting for the ingress controller (timeout $ROLLOUT_TIMEOUT)"
+  kubectl --context "kind-$CLUSTER" --namespace "$INGRESS_NAMESPACE" rollout status \
+    deployment/ingress-nginx-controller --timeout "$ROLLOUT_TIMEOUT"
+}
+
+# start_new_secret NAME KEPT CREATING: status 1 when Secret NAME exists (kept: says so with KEPT); otherwise says
+# CREATING and makes PRIVATE_TMP for the new Secret's files.
+start_new_secret() {
+  if kc get secret "$1" >/dev/null 2>&1; then
+    step "Secret $1 exists: $2"
+    return 1
+  fi
+  step "creating Secret $1: $3"
+  private_tmp_dir
+}
+
+# The certificate of --tls: self-signed, for localhost and pgadmin.localhost, made once and then kept (replacing
+# it would make every browser that accepted it warn again). The key is written only to the private temporary
+# directory, which is removed right after, and never appears on a command line.
+ensure_tls_secret() {
+  start_new_secret "$TLS_SECRET" "keeping its certificate" \
+    "a self-signed certificate for localhost (first --tls deploy)" || return 0
+  local dir="$PRIVATE_TMP"
+  if ! openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,DNS:pgadmin.localhost,IP:127.0.0.1" \
+    -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>"$dir/openssl.log"; then
+    cat "$dir/openssl.log" >&2
+    remove_private_tmp_dir
+    return 1
+  fi
+  create_secret_from_private_files "$TLS_SECRET" tls --cert="$dir/tls.crt" --key="$dir/tls.key"
+}
+
+# pgAdmin's login, generated on the first --pgadmin deploy and kept; PGADMIN_LOGIN holds it for the one time it is
+# printed (at the end of that deploy). From files, so the password never appears on a command line.
+PGADMIN_LOGIN=""
+ensure_pgadmin_secret() {
+  start_new_secret "$PGADMIN_SECRET" "keeping pgAdmin's login (shown on the first --pgadmin deploy)" \
+    "pgAdmin's login (first --pgadmin deploy)" || return 0
+  local dir="$PRIVATE_TMP"
+  printf '%s' "${PGADMIN_EMAIL:-admin@example.com}" >"$dir/PGADMIN_DEFAULT_EMAIL"
+  printf '%s' "$(random_token 16)" >"$dir/PGADMIN_DEFAULT_PASSWORD"
+  local login
+  login="email $(cat "$dir/PGADMIN_DEFAULT_EMAIL"), password $(cat "$dir/PGADMIN_DEFAULT_PASSWORD")"
+  create_secret_from_private_files "$PGADMIN_SECRET" generic --from-file="$dir"
+  PGADMIN_LOGIN="$login"
+}
+
+# What deploy_kind prints at the end about the opt-in parts.
+print_opt_in_access() {
+  local tls="$1" pgadmin="$2"
+  if ((tls)); then
+    cat <<EOF
+
+Over HTTPS: https://localhost:30443 (a self-signed certificate: trust it, or let curl use it, with
+  kubectl --context kind-$CLUSTER -n $NAMESPACE get secret $TLS_SECRET -o jsonpath='{.data.tls\.crt}' | base64 -d >taskmgr-localhost.crt
+  curl --cacert taskmgr-localhost.crt https://localhost:30443/ ; see docs/KUBERNETES_DEPLOYMENT.md)
+EOF
+  fi
+  if ((pgadmin)); then
+    cat <<EOF
+
+pgAdmin: kubectl --context kind-$CLUSTER -n $NAMESPACE port-forward svc/pgadmin 5050:8080, then http://localhost:5050
+EOF
+    if ((tls)); then
+      echo "  or https://pgadmin.localhost:30443"
+    fi
+    if [[ -n "$PGADMIN_LOGIN" ]]; then
+      echo "  login (shown this once; kept in Secret $PGADMIN_SECRET): $PGADMIN_LOGIN"
+    fi
+  fi
+}
+
 deploy_kind() {
-  local recreate=0 hpa=0 extras=1
+  local recreate=0 hpa=0 extras=1 tls=0 pgadmin=0
   while (($#)); do
     case "$1" in
       --recreate) recreate=1 ;;
       --hpa) hpa=1 ;;
       --no-extras) extras=0 ;;
+      --tls) tls=1 ;;
+      --pgadmin) pgadmin=1 ;;
       *) die "unknown option for deploy: $1 (see --help)" ;;
     esac
     shift
   done
   check_kind_prerequisites
+  if ((tls)); then
+    command -v openssl >/dev/null 2>&1 || die "--tls needs openssl for its certificate (apt-get install openssl)"
+    fetch_ingress_manifest
+  fi
   CLUSTER="$(kind_cluster_name)"
   local tag
   tag="$(image_tag)"
@@ -313,9 +459,16 @@ deploy_kind() {
   apply_file namespace.yaml
   apply_file configmap.yaml
   ensure_secret
+  if ((tls)); then
+    ensure_ingress_controller
+    ensure_tls_secret
+  fi
+  if ((pgadmin)); then
+    ensure_pgadmin_secret
+  fi
   # One tier at a time (the tiers' component labels), each waited for, as the backend's init container needs
   # PostgreSQL; then the whole kustomization, which adds the rest (extras, autoscalers).
-  write_overlay "$tag" "$extras" "$hpa"
+  write_overlay "$tag" "$extras" "$hpa" "$tls" "$pgadmin"
   apply_overlay app.kubernetes.io/component=database
   wait_rollout postgres
   apply_overlay app.kubernetes.io/component=api
@@ -330,6 +483,9 @@ deploy_kind() {
   fi
   apply_overlay ""
   remove_private_tmp_dir
+  if ((pgadmin)); then
+    wait_rollout pgadmin
+  fi
   trap - ERR
 
   step "deployed taskmgr ($tag) to kind cluster $CLUSTER"
@@ -343,6 +499,7 @@ The API directly, through a port-forward:
   curl http://localhost:5000/api/tasks
 or through the frontend's pass-through: curl http://localhost:30080/api/tasks
 EOF
+  print_opt_in_access "$tls" "$pgadmin"
 }
 
 # ---------------------------------------------------------------- day-2 commands
@@ -453,7 +610,7 @@ main() {
   (($#)) && shift
   case "$cmd" in
     kind) deploy_kind "$@" ;;
-    --recreate | --hpa | --no-extras) deploy_kind "$cmd" "$@" ;;
+    --recreate | --hpa | --no-extras | --tls | --pgadmin) deploy_kind "$cmd" "$@" ;;
     status) show_status ;;
     logs) show_logs "$@" ;;
     down) take_down "$@" ;;

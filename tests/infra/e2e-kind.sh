@@ -17,6 +17,12 @@ API="http://localhost:$API_PORT"
 WORK="$(mktemp -d)"
 PF_PID=""
 LOAD_PID=""
+# --tls and --pgadmin (check_tls_and_pgadmin): the ingress on kind-config.yaml's localhost:30443, the local end of
+# pgAdmin's port-forward. E2E_SKIP_TLS=1 skips that part: only tests/infra/test_e2e_kind.py sets it, as its
+# stand-ins serve neither an ingress controller nor pgAdmin.
+TLS_UI="https://localhost:30443"
+PGADMIN_PORT=15050
+PGADMIN_PF_PID=""
 
 kc() {
   kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" "$@"
@@ -28,6 +34,9 @@ cleanup() {
   fi
   if [[ -n "$LOAD_PID" ]]; then
     kill "$LOAD_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$PGADMIN_PF_PID" ]]; then
+    kill "$PGADMIN_PF_PID" 2>/dev/null || true
   fi
   rm -rf "$WORK"
 }
@@ -197,6 +206,107 @@ check_backup_restore() {
   pass "backup and restore through the postgres pod: every task back, field by field"
 }
 
+# ---------------------------------------------------------------- --tls and --pgadmin
+
+# A second deploy adds them to the running deployment; the first --pgadmin deploy prints pgAdmin's login once.
+# The certificate it generated is what curl trusts below (--cacert, never -k): a check of the certificate too.
+deploy_tls_and_pgadmin() {
+  ./deploy.sh --tls --pgadmin | tee "$WORK/deploy-tls.log"
+  grep -q "login (shown this once; kept in Secret pgadmin-login): email " "$WORK/deploy-tls.log" ||
+    fail "the first --pgadmin deploy did not print pgAdmin's login"
+  kc get secret taskmgr-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$WORK/taskmgr-localhost.crt"
+}
+
+# https GET URL [CURL ARGS]: like http GET over the ingress, trusting the generated certificate; response headers
+# go to $WORK/headers.
+https_get() {
+  local url="$1"
+  shift
+  curl -sS --max-time 10 --cacert "$WORK/taskmgr-localhost.crt" -D "$WORK/headers" -o "$WORK/body" \
+    -w '%{http_code}' "$@" "$url"
+}
+
+# The task list over HTTPS: a task created through the NodePort is on the page served by the ingress. The
+# controller serves a new Ingress within seconds; up to 60 s are allowed.
+check_tls_task_list() {
+  local code i
+  expect 201 "$(http POST "$UI/api/tasks" '{"title":"seen over https"}')" "create before the HTTPS check"
+  for ((i = 0; i < 30; i++)); do
+    code="$(https_get "$TLS_UI/" || true)"
+    [[ "$code" == 200 ]] && break
+    sleep 2
+  done
+  expect 200 "$code" "GET / over $TLS_UI"
+  grep -q 'seen over https' "$WORK/body" || fail "the task list over HTTPS lacks the task just created"
+  expect 200 "$(https_get "$TLS_UI/api/tasks?limit=5")" "GET /api/tasks over $TLS_UI"
+  pass "the task list is served over $TLS_UI with the generated certificate"
+}
+
+# Behind the ingress the form page's CSRF cookie is Secure and HSTS is sent; through the NodePort (plain HTTP) it
+# is not, even when the client claims HTTPS itself: only the controller is believed.
+check_secure_cookie() {
+  expect 200 "$(https_get "$TLS_UI/")" "the form page over HTTPS"
+  grep -qi '^set-cookie: taskmgr_csrf=.*; *Secure' "$WORK/headers" || fail "no Secure CSRF cookie over HTTPS: $(cat "$WORK/headers")"
+  grep -qi '^strict-transport-security: max-age=' "$WORK/headers" || fail "no HSTS over HTTPS"
+  local code
+  code="$(curl -sS --max-time 10 -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' -H 'X-Forwarded-Proto: https' "$UI/")"
+  expect 200 "$code" "the form page through the NodePort"
+  grep -qi '^set-cookie: taskmgr_csrf=' "$WORK/headers" || fail "no CSRF cookie through the NodePort"
+  ! grep -qi '^set-cookie: taskmgr_csrf=.*; *Secure' "$WORK/headers" || fail "a NodePort client claiming https was believed"
+  ! grep -qi '^strict-transport-security' "$WORK/headers" || fail "HSTS sent over plain HTTP"
+  pass "the CSRF cookie is Secure (and HSTS sent) over HTTPS only, from the ingress controller only"
+}
+
+# pgAdmin's login page through a port-forward, and through the ingress by its host name.
+check_pgadmin_login_page() {
+  kc port-forward svc/pgadmin "$PGADMIN_PORT:8080" >"$WORK/pgadmin-port-forward.log" 2>&1 &
+  PGADMIN_PF_PID=$!
+  local i code=""
+  for ((i = 0; i < 30; i++)); do
+    code="$(http GET "http://localhost:$PGADMIN_PORT/login" 2>/dev/null || true)"
+    [[ "$code" == 200 ]] && break
+    sleep 1
+  done
+  [[ "$code" == 200 ]] || cat "$WORK/pgadmin-port-forward.log" >&2
+  expect 200 "$code" "pgAdmin's login page through kubectl port-forward"
+  grep -qi 'pgadmin' "$WORK/body" || fail "the port-forward's /login is not pgAdmin's page"
+  expect 200 "$(https_get "https://pgadmin.localhost:30443/login" --resolve pgadmin.localhost:30443:127.0.0.1)" \
+    "pgAdmin's login page over https://pgadmin.localhost:30443"
+  pass "pgAdmin's login page answers through a port-forward and through the ingress"
+}
+
+# From inside the pgAdmin pod, with its own Python and driver and the server it has registered (servers.json),
+# a connection to PostgreSQL that counts the tasks: the NetworkPolicies let pgAdmin through. The superuser's
+# password goes through stdin, never a command line.
+check_pgadmin_reaches_postgres() {
+  local count
+  count="$(kc get secret app-secrets -o jsonpath='{.data.POSTGRES_PASSWORD}' | base64 -d |
+    kc exec -i deploy/pgadmin -- /venv/bin/python3 -c '
+import json, sys
+import psycopg
+server = json.load(open("/etc/pgadmin/servers.json"))["Servers"]["1"]
+with psycopg.connect(host=server["Host"], port=server["Port"], dbname=server["MaintenanceDB"],
+                     user=server["Username"], password=sys.stdin.read(), connect_timeout=10) as conn:
+    print(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])')" ||
+    fail "pgAdmin's pod could not query PostgreSQL"
+  if ! [[ "$count" =~ ^[0-9]+$ ]] || ((count == 0)); then
+    fail "pgAdmin's pod counted no tasks: $count"
+  fi
+  pass "pgAdmin connects to PostgreSQL as its registered server ($count tasks)"
+}
+
+check_tls_and_pgadmin() {
+  if [[ "${E2E_SKIP_TLS:-}" == 1 ]]; then
+    echo "skipped: --tls and --pgadmin (E2E_SKIP_TLS=1, set only by the stand-in test tests/infra/test_e2e_kind.py)"
+    return
+  fi
+  deploy_tls_and_pgadmin
+  check_tls_task_list
+  check_secure_cookie
+  check_pgadmin_login_page
+  check_pgadmin_reaches_postgres
+}
+
 main() {
   check_ui
   start_port_forward
@@ -206,6 +316,7 @@ main() {
   check_backup_restore
   check_postgres_restart
   check_rolling_update
+  check_tls_and_pgadmin
   echo "e2e-kind: all checks passed"
 }
 

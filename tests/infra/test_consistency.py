@@ -4,6 +4,8 @@ Sources of truth on the code side: `crates/<svc>/src/config.rs` (every environme
 a string literal there, and its default port), the route code (probe paths), the Dockerfiles (user, port),
 deploy.sh (image names, Secret keys), db/app-role.sql (the backend's database role) and kind-config.yaml (the host
 port)."""
+import ipaddress
+import json
 import re
 from pathlib import Path
 
@@ -16,8 +18,11 @@ CRATES = ROOT / "crates"
 ENV_NAME = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
 # DATABASE_URL is the alternative to the POSTGRES_* variables, which Kubernetes passes from the ConfigMap and
 # the Secret; it is read but deliberately not provided.
-# TRUSTED_PROXIES is off by default (no proxy in front of the NodePort terminates TLS).
+# TRUSTED_PROXIES is off by default (no proxy in front of the NodePort terminates TLS); the opt-in component
+# kubernetes/extras/tls provides it, with its Ingress.
 READ_BUT_NOT_PROVIDED = {"backend-api": {"DATABASE_URL"}, "frontend": {"TRUSTED_PROXIES"}}
+PROVIDED_WITH_TLS = {"frontend": {"TRUSTED_PROXIES"}}
+TLS_COMPONENT = ROOT / "kubernetes" / "extras" / "tls" / "kustomization.yaml"
 
 
 def crate_source(svc, relative):
@@ -111,7 +116,7 @@ def selected_pods(selector):
 def test_every_variable_the_service_reads_is_provided_and_every_provided_one_is_read(svc):
     read = variables_read(svc)
     assert {"HOST", "PORT", "RUST_LOG"} <= read, f"config.rs of {svc} should name HOST, PORT and RUST_LOG: {read}"
-    provided = set(env_of(svc))
+    provided = set(env_of(svc)) - (PROVIDED_WITH_TLS.get(svc, set()) if objects_of("Ingress") else set())
     assert provided == read - READ_BUT_NOT_PROVIDED[svc], (
         f"{svc}: read but not provided {sorted(read - provided - READ_BUT_NOT_PROVIDED[svc])}, "
         f"provided but never read {sorted(provided - read)}")
@@ -121,7 +126,7 @@ def test_every_variable_the_service_reads_is_provided_and_every_provided_one_is_
 def test_every_configmap_and_secret_key_referenced_exists_and_every_key_is_used():
     config = set(by_name("ConfigMap", "app-config")["data"])
     secret = set(load_docs(SECRET_EXAMPLE)[0]["stringData"])
-    used_config, used_secret = set(), set()
+    used_config, used_secret, used_pgadmin = set(), set(), set()
     for deployment in objects_of("Deployment"):
         spec = deployment["spec"]["template"]["spec"]
         for entry in [e for c in spec["containers"] + spec.get("initContainers", []) for e in c["env"]]:
@@ -130,15 +135,17 @@ def test_every_configmap_and_secret_key_referenced_exists_and_every_key_is_used(
                 assert ref["configMapKeyRef"]["name"] == "app-config"
                 used_config.add(ref["configMapKeyRef"]["key"])
             if "secretKeyRef" in ref:
-                assert ref["secretKeyRef"]["name"] == "app-secrets"
-                used_secret.add(ref["secretKeyRef"]["key"])
+                # pgAdmin's own login (extras/pgadmin) is the only other Secret, and only pgAdmin reads it.
+                name = ref["secretKeyRef"]["name"]
+                assert name == "app-secrets" or (name, deployment["metadata"]["name"]) == ("pgadmin-login", "pgadmin")
+                (used_secret if name == "app-secrets" else used_pgadmin).add(ref["secretKeyRef"]["key"])
     assert used_config <= config and used_secret <= secret
     assert config == used_config, f"ConfigMap keys nobody reads: {sorted(config - used_config)}"
     assert secret == used_secret
     deploy = (ROOT / "deploy.sh").read_text()
-    for key in secret:
+    for key in secret | used_pgadmin:
         assert f'"$dir/{key}"' in deploy, f"deploy.sh does not create Secret key {key}"
-    assert "SECRET_NAME=app-secrets" in deploy
+    assert "SECRET_NAME=app-secrets" in deploy and 'PGADMIN_SECRET="pgadmin-login"' in deploy
 
 
 def test_the_role_init_container_connects_as_the_superuser_and_gives_the_backend_its_own_role():
@@ -315,13 +322,41 @@ def test_disruption_budgets_and_autoscalers_point_at_existing_deployments():
 
 OUTSIDE = "outside"  # a browser, through the NodePort
 DNS = "kube-dns"
+# Pods of other namespaces: (namespace labels, pod labels). The NGINX ingress controller of --tls (labels of its
+# kind manifest), and any other pod.
+CONTROLLER = "ingress controller"
+OTHER_POD = "a pod of another namespace"
+FOREIGN = {CONTROLLER: ({"kubernetes.io/metadata.name": "ingress-nginx"},
+                        {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller",
+                         "app.kubernetes.io/instance": "ingress-nginx"}),
+           OTHER_POD: ({"kubernetes.io/metadata.name": "elsewhere"}, {"app": "other"})}
+
+
+def pod_subnet():
+    kind = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
+    return ipaddress.ip_network(kind["networking"]["podSubnet"])
+
+
+def address_of(source):
+    """Where a connection from `source` comes from: pods from the pod subnet, a browser through the NodePort from
+    outside it (kind's Docker network; the NodePort keeps it only with externalTrafficPolicy Local, which the
+    frontend's Service must then have: test_x_forwarded_proto_is_believed_only_from_the_ingress_controller)."""
+    return ipaddress.ip_address("172.18.0.1") if source == OUTSIDE else pod_subnet()[7]
 
 
 def peer_matches(peer, source):
     if source == DNS:
         return (peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
                 == "kube-system" and selects(peer.get("podSelector", {}), {"k8s-app": "kube-dns"}))
-    if source == OUTSIDE or "namespaceSelector" in peer or "ipBlock" in peer:
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        return address_of(source) in ipaddress.ip_network(block["cidr"]) and not any(
+            address_of(source) in ipaddress.ip_network(e) for e in block.get("except", []))
+    if source in FOREIGN:
+        namespace_labels, labels = FOREIGN[source]
+        return "namespaceSelector" in peer and selects(peer["namespaceSelector"], namespace_labels) and selects(
+            peer.get("podSelector", {}), labels)
+    if source == OUTSIDE or "namespaceSelector" in peer:
         return False
     return selects(peer["podSelector"], pods()[source])
 
@@ -345,7 +380,7 @@ def allowed(direction, pod, other, port, protocol="TCP"):
 
 
 def flow(src, dst, port):
-    egress = src == OUTSIDE or allowed("Egress", src, dst, port)
+    egress = src not in pods() or allowed("Egress", src, dst, port)
     ingress = dst == DNS or allowed("Ingress", dst, src, port)
     return egress and ingress
 
@@ -357,14 +392,90 @@ def test_network_policies_allow_the_flows_the_services_use():
     assert flow("backend-api", "postgres", int(config_value("POSTGRES_PORT")))
     for pod in ("frontend", "backend-api"):
         assert allowed("Egress", pod, DNS, 53, "UDP") and allowed("Egress", pod, DNS, 53, "TCP"), pod
+    assert flow(CONTROLLER, "frontend", default_port("frontend"))
+    if "pgadmin" in pods():  # the opt-in pgAdmin (extras/pgadmin)
+        assert flow("pgadmin", "postgres", int(config_value("POSTGRES_PORT")))
+        assert flow(CONTROLLER, "pgadmin", 8080)
+        assert allowed("Egress", "pgadmin", DNS, 53, "UDP") and allowed("Egress", "pgadmin", DNS, 53, "TCP")
 
 
 def test_network_policies_allow_nothing_else():
-    ports = {"frontend": 8080, "backend-api": 5000, "postgres": 5432}
-    wanted = {(OUTSIDE, "frontend"), ("frontend", "backend-api"), ("backend-api", "postgres")}
-    for src in [OUTSIDE, *ports]:
+    """pgAdmin and the backend, and only those, reach PostgreSQL; behind TLS only the ingress controller among the
+    cluster's pods reaches the UI."""
+    ports = {"frontend": 8080, "backend-api": 5000, "postgres": 5432, "pgadmin": 8080}
+    ports = {pod: port for pod, port in ports.items() if pod in pods()}
+    wanted = {(OUTSIDE, "frontend"), (CONTROLLER, "frontend"), ("frontend", "backend-api"),
+              ("backend-api", "postgres"), ("pgadmin", "postgres"), (CONTROLLER, "pgadmin")}
+    if "TRUSTED_PROXIES" not in env_of("frontend"):
+        wanted.add((OTHER_POD, "frontend"))  # without TLS, the UI's port is open to every client alike
+    for src in [OUTSIDE, CONTROLLER, OTHER_POD, *ports]:
         for dst, port in ports.items():
             if src != dst and (src, dst) not in wanted:
                 assert not flow(src, dst, port), f"{src} -> {dst}:{port} should be denied"
     assert not allowed("Egress", "postgres", DNS, 53, "UDP"), "postgres resolves no names"
     assert not allowed("Egress", "frontend", "postgres", 5432)
+
+
+def test_x_forwarded_proto_is_believed_only_from_the_ingress_controller():
+    """Issue 14: behind TLS the frontend believes X-Forwarded-Proto from TRUSTED_PROXIES; of every client whose
+    address is in that range, only the ingress controller may reach the UI's port. Browsers through the NodePort
+    keep their own address (externalTrafficPolicy Local), outside the range. Without TRUSTED_PROXIES nobody is
+    believed, and the check holds with no one trusted."""
+    raw = env_of("frontend").get("TRUSTED_PROXIES", {}).get("value", "")
+    trusted = [ipaddress.ip_network(n.strip()) for n in raw.split(",") if n.strip()]
+    if trusted:
+        assert trusted == [pod_subnet()], "TRUSTED_PROXIES is kind-config.yaml's podSubnet"
+        assert by_name("Service", "frontend")["spec"].get("externalTrafficPolicy") == "Local", \
+            "kube-proxy would give NodePort clients a node address inside the pod subnet"
+    port = default_port("frontend")
+    believed = {src for src in [OUTSIDE, CONTROLLER, OTHER_POD, *pods()] if src != "frontend"
+                and any(address_of(src) in net for net in trusted) and flow(src, "frontend", port)}
+    assert believed <= {CONTROLLER}, f"also believed when they say https: {sorted(believed - {CONTROLLER})}"
+
+
+def test_the_tls_component_trusts_the_pod_subnet_of_kind_config():
+    """One range, three places: kind-config.yaml's podSubnet, TRUSTED_PROXIES and the NetworkPolicy's exception."""
+    text = TLS_COMPONENT.read_text()
+    patches = [yaml.safe_load(p["patch"]) for p in yaml.safe_load(text)["patches"]]
+    env = next(op["value"] for ops in patches for op in ops if op["path"].endswith("/env/-"))
+    rule = next(op["value"] for ops in patches for op in ops if op["path"] == "/spec/ingress/0")
+    assert env == {"name": "TRUSTED_PROXIES", "value": str(pod_subnet())}
+    assert [p["ipBlock"]["except"] for p in rule["from"] if "ipBlock" in p] == [[str(pod_subnet())]]
+
+
+def test_kind_publishes_the_ingress_controllers_port_443_as_localhost_30443_on_a_labelled_node():
+    """The controller's kind manifest listens on the node's port 443 (hostPort) and runs only on a node labelled
+    ingress-ready=true; the Ingresses use its class, nginx."""
+    kind = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
+    [node] = kind["nodes"]
+    assert node["labels"] == {"ingress-ready": "true"}
+    assert {"containerPort": 443, "hostPort": 30443, "listenAddress": "127.0.0.1", "protocol": "TCP"} in \
+        node["extraPortMappings"]
+    for ingress in objects_of("Ingress"):
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        for tls in ingress["spec"]["tls"]:
+            assert tls["secretName"] == "taskmgr-tls" and tls["hosts"] == [r["host"] for r in ingress["spec"]["rules"]]
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = by_name("Service", backend["name"])
+                assert backend["port"]["name"] in [p["name"] for p in service["spec"]["ports"]], backend
+    deploy = (ROOT / "deploy.sh").read_text()
+    assert "TLS_SECRET=taskmgr-tls" in deploy
+    assert "DNS:localhost,DNS:pgadmin.localhost" in deploy, "the certificate names every Ingress host"
+
+
+def test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points():
+    """servers.json names the same host, port, database and superuser as app-config; pgAdmin listens above 1024
+    on the port its Service targets."""
+    [server] = json.loads(by_name("ConfigMap", "pgadmin")["data"]["servers.json"])["Servers"].values()
+    assert (server["Host"], server["Port"], server["MaintenanceDB"], server["Username"]) == (
+        config_value("POSTGRES_HOST"), int(config_value("POSTGRES_PORT")), config_value("POSTGRES_DB"),
+        config_value("POSTGRES_USER"))
+    c = container("pgadmin")
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert int(env["PGADMIN_LISTEN_PORT"]) > 1024
+    assert [p["containerPort"] for p in c["ports"]] == [int(env["PGADMIN_LISTEN_PORT"])]
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    assert mounts[env["PGADMIN_SERVER_JSON_FILE"]]["subPath"] == "servers.json"
+    assert by_name("Service", "pgadmin")["spec"]["type"] == "ClusterIP"

@@ -23,7 +23,7 @@ from conftest import KUBECTL_HINT, NAMESPACE, ROOT, tool
 STANDIN = Path(__file__).parent / "standins" / "fake_tool.py"
 # What deploy.sh needs from the system besides the three stand-ins.
 SYSTEM_TOOLS = ["bash", "env", "sed", "git", "od", "tr", "mktemp", "chmod", "rm", "head", "tail", "grep", "awk",
-                "cat", "date", "dirname", "sort"]
+                "cat", "date", "dirname", "sort", "curl", "sha256sum", "cut", "openssl"]
 TAG = "0123456789ab"
 
 

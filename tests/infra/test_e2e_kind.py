@@ -9,7 +9,9 @@ pod's deletion stops and restarts PostgreSQL on the same data directory, `port-f
 Service, and the re-run of ./deploy.sh restarts the replicas one at a time; `./deploy.sh backup` and `restore` are
 the real deploy.sh's, whose `kubectl exec` into postgres runs against that PostgreSQL. The script runs in a copy of the
 repository (byte-identical e2e-kind.sh, stand-in deploy.sh); only its two ports are set, through E2E_UI_URL
-and E2E_API_PORT, to free ones.
+and E2E_API_PORT, to free ones, and E2E_SKIP_TLS=1 skips its --tls and --pgadmin part (a second deploy, then
+HTTPS through the NGINX ingress controller and pgAdmin), which these stand-ins do not serve; test_deploy_tls_pgadmin.py
+drives that deploy against the recording stand-ins instead.
 
 What the stand-ins cannot reproduce, and only the GitHub job proves: images, scheduling, probes, endpoint
 propagation delays and kube-proxy, NetworkPolicies, the PersistentVolume, and the rolling update's surge. A
@@ -177,7 +179,8 @@ def repo_copy(tmp_path):
 def run_script(stack, tmp_path, **extra_env):
     repo, bin_dir = repo_copy(tmp_path)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
-           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), **extra_env}
+           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), "E2E_SKIP_TLS": "1",
+           **extra_env}
     process = subprocess.Popen(["bash", str(repo / "tests" / "infra" / "e2e-kind.sh")], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:

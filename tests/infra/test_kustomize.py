@@ -16,9 +16,14 @@ import yaml
 
 from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, \
     load_docs, run_checkov, tool
-from test_deploy_script import TAG, applied_objects, deploy  # noqa: F401 (deploy is the stand-in fixture)
+from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
+from test_deploy_tls_pgadmin import ingress_env
 
 AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
+# The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-ingress: --tls with --pgadmin).
+OPT_IN = {"autoscalers": {"--hpa"}, "tls": {"--tls"}, "pgadmin": {"--pgadmin"},
+          "pgadmin-ingress": {"--tls", "--pgadmin"}}
+PGADMIN_IMAGE = "dpage/pgadmin4:9.8"
 STANDARDS = "tests/infra/test_manifests_standards.py"
 CONSISTENCY = "tests/infra/test_consistency.py"
 # What each variant leaves out by design, and so the checks about it that cannot apply there (deselected).
@@ -28,11 +33,14 @@ WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
                   f"{CONSISTENCY}::test_network_policies_allow_the_flows_the_services_use": "no NetworkPolicies",
                   f"{CONSISTENCY}::test_network_policies_allow_nothing_else": "no NetworkPolicies"}
+WITHOUT_PGADMIN = {f"{CONSISTENCY}::test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points":
+                   "pgAdmin is opt-in (--pgadmin)"}
 # name: (deploy.sh flags, image tag set in an overlay or None for the manifests' own, deselected checks)
 VARIANTS = {
-    "apply -k kubernetes/": ((), None, WITHOUT_AUTOSCALERS),
-    "deploy.sh --hpa": (("--hpa",), TAG, {}),
-    "deploy.sh --no-extras": (("--no-extras",), TAG, WITHOUT_EXTRAS),
+    "apply -k kubernetes/": ((), None, {**WITHOUT_AUTOSCALERS, **WITHOUT_PGADMIN}),
+    "deploy.sh --hpa": (("--hpa",), TAG, WITHOUT_PGADMIN),
+    "deploy.sh --no-extras": (("--no-extras",), TAG, {**WITHOUT_EXTRAS, **WITHOUT_PGADMIN}),
+    "deploy.sh --tls --pgadmin": (("--tls", "--pgadmin"), TAG, WITHOUT_AUTOSCALERS),
 }
 
 
@@ -54,17 +62,18 @@ def component_objects(directory):
 
 
 def rendered(tmp_path, flags=(), tag=None):
-    """`kubectl kustomize kubernetes/`; with a tag or --hpa, of an overlay of it (as a user would write one) that
-    sets both taskmgr images to the tag and adds the autoscalers component; with --no-extras, minus the objects of
-    the extras component."""
-    if tag is None and "--hpa" not in flags:
+    """`kubectl kustomize kubernetes/`; with a tag or opt-in flags, of an overlay of it (as a user would write one)
+    that sets both taskmgr images to the tag and adds the components of the flags (OPT_IN); with --no-extras, minus
+    the objects of the extras component."""
+    components = [name for name, needs in OPT_IN.items() if needs <= set(flags)]
+    if tag is None and not components:
         objects = kustomize(MANIFEST_DIR)
     else:
         overlay = tmp_path / "overlay"
         overlay.mkdir(exist_ok=True)
         spec = {"resources": [os.path.relpath(MANIFEST_DIR, overlay)]}
-        if "--hpa" in flags:
-            spec["components"] = [os.path.relpath(AUTOSCALERS_DIR, overlay)]
+        if components:
+            spec["components"] = [os.path.relpath(EXTRAS_DIR / name, overlay) for name in components]
         if tag is not None:
             spec["images"] = [{"name": f"taskmgr/{svc}", "newTag": tag} for svc in SERVICES]
         (overlay / KUSTOMIZATION).write_text(yaml.safe_dump(spec))
@@ -76,34 +85,42 @@ def rendered(tmp_path, flags=(), tag=None):
 
 
 def test_the_kustomizations_hold_every_manifest_exactly_once(tmp_path):
-    """kubernetes/ renders every manifest but the autoscalers, unchanged; its overlay with the autoscalers
-    component renders all of them. A file left out of a kustomization, or listed twice, fails here."""
+    """kubernetes/ renders every manifest but the opt-in components', unchanged; with the autoscalers component it
+    adds them unchanged, and with tls, pgadmin and pgadmin-ingress it adds theirs (tls patches the frontend). A file
+    left out of a kustomization, or listed twice, fails here."""
     files = [obj for _, obj in all_objects()]
-    autoscalers = {key(o) for o in component_objects(AUTOSCALERS_DIR)}
-    assert autoscalers and {o["kind"] for o in component_objects(AUTOSCALERS_DIR)} == {"HorizontalPodAutoscaler"}
-    for flags, wanted in [((), [o for o in files if key(o) not in autoscalers]), (("--hpa",), files)]:
+    opt_in = {name: {key(o) for o in component_objects(EXTRAS_DIR / name)} for name in OPT_IN}
+    assert opt_in["autoscalers"] and {o["kind"] for o in component_objects(AUTOSCALERS_DIR)} == {
+        "HorizontalPodAutoscaler"}
+    base = [o for o in files if not any(key(o) in keys for keys in opt_in.values())]
+    for flags, wanted in [((), base), (("--hpa",), base + [o for o in files if key(o) in opt_in["autoscalers"]])]:
         objects = rendered(tmp_path, flags)
         assert sorted(map(key, objects)) == sorted(map(key, wanted)), flags
         by_key = {key(o): o for o in wanted}
         for obj in objects:
             assert obj == by_key[key(obj)], f"kustomize changed {key(obj)}"
+    wanted = sorted(key(o) for o in files if key(o) not in opt_in["autoscalers"])
+    assert sorted(map(key, rendered(tmp_path, ("--tls", "--pgadmin")))) == wanted
 
 
 def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
     """The placeholder Secret must never overwrite the one deploy.sh (or the user) created."""
-    for flags in [(), ("--hpa",)]:
+    for flags in [(), ("--hpa",), ("--tls", "--pgadmin")]:
         assert "Secret" not in {o["kind"] for o in rendered(tmp_path, flags)}
     for path in MANIFEST_DIR.rglob(KUSTOMIZATION):
         spec = yaml.safe_load(path.read_text())
         assert not {"secretGenerator", "generators"} & set(spec), path
 
 
-@pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",)], ids=lambda f: " ".join(f) or "no flags")
+@pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",), ("--tls", "--pgadmin")],
+                         ids=lambda f: " ".join(f) or "no flags")
 def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
-    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path))})
+    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **ingress_env(tmp_path)})
     assert run.returncode == 0, run.stderr
     expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
-    applied = applied_objects(run)
+    # taskmgr's objects: from files and the overlay, not the ingress controller's manifest (given on stdin, see
+    # test_deploy_tls_pgadmin.py).
+    applied = [o for c in run.of("kubectl") if c["stdin"] is None for o in applied_by(c)]
     missing = set(expected) - {key(o) for o in applied}
     extra = {key(o) for o in applied} - set(expected)
     assert not missing and not extra, f"deploy.sh did not apply {sorted(missing)}; it applied more: {sorted(extra)}"
@@ -112,7 +129,8 @@ def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(d
     images = {c["image"] for o in applied if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"] + o["spec"]["template"]["spec"].get(
                   "initContainers", [])}
-    assert images == {f"taskmgr/{svc}:{TAG}" for svc in SERVICES} | {"postgres:16-alpine"}
+    assert images == {f"taskmgr/{svc}:{TAG}" for svc in SERVICES} | {"postgres:16-alpine"} | (
+        {PGADMIN_IMAGE} if "--pgadmin" in flags else set())
     assert not list((tmp_path / "tmp").iterdir()), "the throwaway overlay is removed"
 
 

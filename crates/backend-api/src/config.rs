@@ -5,6 +5,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use service_kit::env::{ANY_HOST, LOCALHOST};
+pub use service_kit::{ConfigError, Env};
+
 pub const HOST: &str = "HOST";
 pub const PORT: &str = "PORT";
 pub const METRICS_PORT: &str = "METRICS_PORT";
@@ -17,7 +20,8 @@ pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 pub const DB_POOL_SIZE: &str = "DB_POOL_SIZE";
 pub const DB_POOL_TIMEOUT_MS: &str = "DB_POOL_TIMEOUT_MS";
 pub const DB_STATEMENT_TIMEOUT_MS: &str = "DB_STATEMENT_TIMEOUT_MS";
-/// Read by env_logger in `main.rs`; named here so that every variable lives in one file.
+/// The log filter, read by `service_kit::cli` (a test keeps the two equal); named here as a literal so that
+/// every variable lives in this file, where the Kubernetes consistency test finds them.
 pub const RUST_LOG: &str = "RUST_LOG";
 
 /// Everything the server needs to start. Build it with [`Settings::from_env`] or by hand (tests).
@@ -56,7 +60,7 @@ impl Settings {
     /// Settings for a server on 127.0.0.1 and a free port, as tests and benchmarks want it.
     pub fn local(database_url: impl Into<String>) -> Self {
         Settings {
-            host: IpAddr::from([127, 0, 0, 1]),
+            host: LOCALHOST,
             port: 0,
             metrics_port: 0,
             database_url: DatabaseUrl(database_url.into()),
@@ -76,42 +80,28 @@ impl Settings {
 
     /// Reads settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let host = parse_or(
-            &get,
-            HOST,
-            IpAddr::from([0, 0, 0, 0]),
-            "an IP address such as 0.0.0.0",
-        )?;
-        let port = parse_or(&get, PORT, Self::DEFAULT_PORT, "a port number 0-65535")?;
-        let metrics_port = parse_or(
-            &get,
-            METRICS_PORT,
-            Self::DEFAULT_METRICS_PORT,
-            "a port number 0-65535",
-        )?;
+        let env = Env::new(lookup);
+        let host = env.host_or(HOST, ANY_HOST)?;
+        let port = env.port_or(PORT, Self::DEFAULT_PORT)?;
+        let metrics_port = env.port_or(METRICS_PORT, Self::DEFAULT_METRICS_PORT)?;
         if metrics_port == port && port != 0 {
             return Err(ConfigError::new(
                 METRICS_PORT,
-                &format!("a port other than {PORT} ({port})"),
+                format!("a port other than {PORT} ({port})"),
             ));
         }
-        let pool_size: u32 = parse_or(
-            &get,
-            DB_POOL_SIZE,
-            default_pool_size(),
-            "a whole number 1-1000",
-        )?;
+        let pool_size: u32 =
+            env.parse_or(DB_POOL_SIZE, default_pool_size(), "a whole number 1-1000")?;
         if !(1..=1000).contains(&pool_size) {
             return Err(ConfigError::new(DB_POOL_SIZE, "a whole number 1-1000"));
         }
-        let pool_timeout = millis_or(&get, DB_POOL_TIMEOUT_MS, Self::DEFAULT_POOL_TIMEOUT)?;
+        let pool_timeout = millis_or(&env, DB_POOL_TIMEOUT_MS, Self::DEFAULT_POOL_TIMEOUT)?;
         let statement_timeout = millis_or(
-            &get,
+            &env,
             DB_STATEMENT_TIMEOUT_MS,
             Self::DEFAULT_STATEMENT_TIMEOUT,
         )?;
-        let database_url = match get(DATABASE_URL) {
+        let database_url = match env.get(DATABASE_URL) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
             Some(_) => {
                 return Err(ConfigError::new(
@@ -119,7 +109,7 @@ impl Settings {
                     "a URL starting with postgres://",
                 ))
             }
-            None => url_from_parts(&get)?,
+            None => url_from_parts(&env)?,
         };
         Ok(Settings {
             host,
@@ -151,26 +141,20 @@ fn pool_size_for(cpus: usize) -> u32 {
 }
 
 /// Just `PORT`, for the `healthcheck` subcommand (which needs no database settings).
-pub fn port_from_env() -> Result<u16, ConfigError> {
-    parse_or(
-        &|name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()),
-        PORT,
-        Settings::DEFAULT_PORT,
-        "a port number 0-65535",
-    )
+pub fn healthcheck_port() -> Result<u16, ConfigError> {
+    Env::process().port_or(PORT, Settings::DEFAULT_PORT)
 }
 
 /// `postgres://user:password@host:port/db` from the `POSTGRES_*` variables (as Kubernetes passes them).
-fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    let host = get(POSTGRES_HOST).unwrap_or_else(|| "postgres".to_owned());
-    let port: u16 = parse_or(get, POSTGRES_PORT, 5432, "a port number 1-65535")?;
-    let require = |name: &'static str| {
-        get(name)
-            .ok_or_else(|| ConfigError::new(name, &format!("set when {DATABASE_URL} is unset")))
-    };
-    let db = require(POSTGRES_DB)?;
-    let user = require(POSTGRES_USER)?;
-    let password = get(POSTGRES_PASSWORD).unwrap_or_default();
+fn url_from_parts<L: Fn(&str) -> Option<String>>(env: &Env<L>) -> Result<String, ConfigError> {
+    let host = env
+        .get(POSTGRES_HOST)
+        .unwrap_or_else(|| "postgres".to_owned());
+    let port: u16 = env.parse_or(POSTGRES_PORT, 5432, "a port number 1-65535")?;
+    let required = format!("set when {DATABASE_URL} is unset");
+    let db = env.require(POSTGRES_DB, &required)?;
+    let user = env.require(POSTGRES_USER, &required)?;
+    let password = env.get(POSTGRES_PASSWORD).unwrap_or_default();
     let credentials = if password.is_empty() {
         percent_encode(&user)
     } else {
@@ -183,32 +167,17 @@ fn url_from_parts(get: &impl Fn(&str) -> Option<String>) -> Result<String, Confi
 }
 
 /// A duration in whole milliseconds, 1 ms to 10 minutes.
-fn millis_or(
-    get: &impl Fn(&str) -> Option<String>,
+fn millis_or<L: Fn(&str) -> Option<String>>(
+    env: &Env<L>,
     name: &'static str,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     const EXPECTED: &str = "milliseconds, 1-600000";
-    let ms: u64 = parse_or(get, name, default.as_millis() as u64, EXPECTED)?;
+    let ms: u64 = env.parse_or(name, default.as_millis() as u64, EXPECTED)?;
     if !(1..=600_000).contains(&ms) {
         return Err(ConfigError::new(name, EXPECTED));
     }
     Ok(Duration::from_millis(ms))
-}
-
-fn parse_or<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    expected: &str,
-) -> Result<T, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::new(name, expected)),
-    }
 }
 
 /// Userinfo and path segments may hold any byte; encode all but the unreserved ones.
@@ -311,23 +280,6 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// A bad environment variable: `PORT: expected a port number 0-65535`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {variable} must be {expected}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub expected: String,
-}
-
-impl ConfigError {
-    fn new(variable: &'static str, expected: &str) -> Self {
-        ConfigError {
-            variable,
-            expected: expected.to_owned(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +291,11 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_log_filter_is_the_variable_service_kit_reads() {
+        assert_eq!(RUST_LOG, service_kit::cli::RUST_LOG);
     }
 
     #[test]

@@ -8,7 +8,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
-pub mod healthcheck;
 pub mod metrics;
 pub mod request_log;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! Start-up: wait for the database, migrate under a lock, build the app, bind the listener (port 0 in tests).
-//! Shutdown: on SIGTERM actix stops accepting, lets in-flight requests finish, and `run` returns.
+//! Shutdown: on SIGTERM actix stops accepting, lets in-flight requests finish, and `run` returns
+//! (`service_kit::shutdown`).
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
@@ -14,8 +15,6 @@ use crate::{db, metrics, request_log, routes};
 
 /// The longest pause between two attempts to reach the database.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
-/// How long in-flight requests get to finish after SIGTERM.
-const SHUTDOWN_GRACE_SECS: u64 = 25;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -77,7 +76,7 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
-        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .shutdown_timeout(service_kit::shutdown::GRACE_SECS)
         .listen(listener)
         .map_err(bind_error(address))?;
         if let Some(workers) = settings.workers {

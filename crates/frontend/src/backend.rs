@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use service_kit::request_log;
 use task_types::{ErrorBody, ListQuery, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
@@ -138,22 +139,21 @@ impl Backend {
 
     /// `POST /api/tasks`.
     pub async fn create_task(&self, task: &NewTask) -> Result<Task, BackendError> {
-        let request = self.client.post(self.url("/api/tasks")).json(task);
+        let request = self.request(Method::POST, "/api/tasks").json(task);
         json(check(request.send().await).await?).await
     }
 
     /// `PATCH /api/tasks/{id}`.
     pub async fn update_task(&self, id: Uuid, patch: &TaskPatch) -> Result<Task, BackendError> {
         let request = self
-            .client
-            .patch(self.url(&format!("/api/tasks/{id}")))
+            .request(Method::PATCH, &format!("/api/tasks/{id}"))
             .json(patch);
         json(check(request.send().await).await?).await
     }
 
     /// `DELETE /api/tasks/{id}`.
     pub async fn delete_task(&self, id: Uuid) -> Result<(), BackendError> {
-        let request = self.client.delete(self.url(&format!("/api/tasks/{id}")));
+        let request = self.request(Method::DELETE, &format!("/api/tasks/{id}"));
         check(request.send().await).await.map(drop)
     }
 
@@ -169,9 +169,13 @@ impl Backend {
         &self,
         method: Method,
         path_and_query: &str,
-        headers: reqwest::header::HeaderMap,
+        mut headers: reqwest::header::HeaderMap,
         body: Vec<u8>,
     ) -> Result<Response, BackendError> {
+        // The frontend's id replaces the client's raw one, which the frontend may have found unfit.
+        if let Some(id) = request_log::current().and_then(|id| id.parse().ok()) {
+            headers.insert(request_log::REQUEST_ID_HEADER, id);
+        }
         let request = self
             .client
             .request(method, self.url(path_and_query))
@@ -182,11 +186,24 @@ impl Backend {
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.get(self.url(path))
+        self.request(Method::GET, path)
+    }
+
+    /// Every call but the pass-through starts here, so every call carries the request id.
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        with_request_id(self.client.request(method, self.url(path)))
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+}
+
+/// `X-Request-Id` of the request being served (service_kit's), so that the backend logs the same id.
+fn with_request_id(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match request_log::current() {
+        Some(id) => request.header(request_log::REQUEST_ID_HEADER, id),
+        None => request,
     }
 }
 

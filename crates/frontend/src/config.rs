@@ -1,12 +1,17 @@
 //! Environment → [`Settings`]. Every variable the frontend reads is named here and nowhere else.
 
 use std::fmt;
+use std::net::IpAddr;
+
+use service_kit::env::{ANY_HOST, LOCALHOST};
+pub use service_kit::{ConfigError, Env};
 
 pub use crate::hosts::AllowedHosts;
 pub use crate::limits::Limits;
 pub use crate::transport::TrustedProxies;
 
-/// Where the log filter comes from (read by `main` through env_logger).
+/// The log filter, read by `service_kit::cli` (a test keeps the two equal); named here as a literal so that
+/// every variable lives in this file.
 pub const LOG_ENV: &str = "RUST_LOG";
 
 const HOST_ENV: &str = "HOST";
@@ -17,7 +22,6 @@ const METRICS_PORT_ENV: &str = "METRICS_PORT";
 const ALLOWED_HOSTS_ENV: &str = "ALLOWED_HOSTS";
 const TRUSTED_PROXIES_ENV: &str = "TRUSTED_PROXIES";
 
-const DEFAULT_HOST: &str = "0.0.0.0";
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_BACKEND_API_URL: &str = "http://backend-api:5000";
 /// The same port as the backend's, so that both pods are scraped alike.
@@ -32,7 +36,7 @@ const MIN_SECRET_KEY_LEN: usize = 16;
 /// The frontend's settings, read once at start.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub host: String,
+    pub host: IpAddr,
     /// 0 binds a free port (tests).
     pub port: u16,
     /// Base URL of the backend API, without a trailing slash.
@@ -47,6 +51,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Body deadline and upload cap (fixed in production; tests shorten them).
     pub limits: Limits,
+    /// Install SIGTERM/SIGINT handlers (the binary does; servers started inside tests do not).
+    pub handle_signals: bool,
 }
 
 // By hand so that the secret key never reaches a log line.
@@ -61,17 +67,9 @@ impl fmt::Debug for Settings {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("limits", &self.limits)
+            .field("handle_signals", &self.handle_signals)
             .finish()
     }
-}
-
-/// A bad environment variable, in the backend's words: `invalid configuration: PORT must be a port
-/// number 0-65535, not "eighty"` (the start then exits 2).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {var} must be {expected}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub expected: String,
 }
 
 impl Settings {
@@ -82,36 +80,32 @@ impl Settings {
 
     /// Reads settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let host = lookup(HOST_ENV).unwrap_or_else(|| DEFAULT_HOST.to_owned());
-        if host.trim().is_empty() {
-            return Err(bad(HOST_ENV, "an address to listen on, such as 0.0.0.0"));
-        }
-        let port = parse_port(PORT_ENV, lookup(PORT_ENV), DEFAULT_PORT)?;
-        let metrics_port = parse_port(
-            METRICS_PORT_ENV,
-            lookup(METRICS_PORT_ENV),
-            DEFAULT_METRICS_PORT,
-        )?;
+        let env = Env::new(lookup);
+        let host = env.host_or(HOST_ENV, ANY_HOST)?;
+        let port = env.port_or(PORT_ENV, DEFAULT_PORT)?;
+        let metrics_port = env.port_or(METRICS_PORT_ENV, DEFAULT_METRICS_PORT)?;
         if metrics_port != 0 && metrics_port == port {
-            return Err(bad(
+            return Err(ConfigError::new(
                 METRICS_PORT_ENV,
                 format!("a port other than PORT ({port}): metrics stay off the UI's port"),
             ));
         }
         let allowed_hosts = AllowedHosts::parse(
-            &lookup(ALLOWED_HOSTS_ENV).unwrap_or_else(|| DEFAULT_ALLOWED_HOSTS.to_owned()),
+            &env.get(ALLOWED_HOSTS_ENV)
+                .unwrap_or_else(|| DEFAULT_ALLOWED_HOSTS.to_owned()),
         )
-        .map_err(|e| bad(ALLOWED_HOSTS_ENV, e))?;
+        .map_err(|e| ConfigError::new(ALLOWED_HOSTS_ENV, e))?;
         let trusted_proxies =
-            TrustedProxies::parse(&lookup(TRUSTED_PROXIES_ENV).unwrap_or_default())
-                .map_err(|e| bad(TRUSTED_PROXIES_ENV, e))?;
+            TrustedProxies::parse(&env.get(TRUSTED_PROXIES_ENV).unwrap_or_default())
+                .map_err(|e| ConfigError::new(TRUSTED_PROXIES_ENV, e))?;
         let backend_api_url = parse_backend_url(
-            &lookup(BACKEND_API_URL_ENV).unwrap_or_else(|| DEFAULT_BACKEND_API_URL.to_owned()),
+            &env.get(BACKEND_API_URL_ENV)
+                .unwrap_or_else(|| DEFAULT_BACKEND_API_URL.to_owned()),
         )?;
-        let secret_key = match lookup(SECRET_KEY_ENV) {
+        let secret_key = match env.get(SECRET_KEY_ENV) {
             None => None,
             Some(key) if key.chars().count() < MIN_SECRET_KEY_LEN => {
-                return Err(bad(
+                return Err(ConfigError::new(
                     SECRET_KEY_ENV,
                     format!("at least {MIN_SECRET_KEY_LEN} characters (or unset, for a random per-process key)"),
                 ))
@@ -127,13 +121,15 @@ impl Settings {
             allowed_hosts,
             trusted_proxies,
             limits: Limits::default(),
+            handle_signals: true,
         })
     }
 
-    /// Settings for an in-process test server: 127.0.0.1 on a free port, a fixed key.
-    pub fn for_tests(backend_api_url: &str) -> Self {
+    /// Settings for a server on 127.0.0.1 and a free port, as tests and benchmarks want it: a fixed key,
+    /// no signal handlers.
+    pub fn local(backend_api_url: &str) -> Self {
         Settings {
-            host: "127.0.0.1".to_owned(),
+            host: LOCALHOST,
             port: 0,
             backend_api_url: backend_api_url.trim_end_matches('/').to_owned(),
             secret_key: Some("test-only-secret-key-not-for-production".to_owned()),
@@ -141,54 +137,31 @@ impl Settings {
             allowed_hosts: AllowedHosts::parse(DEFAULT_ALLOWED_HOSTS).expect("valid defaults"),
             trusted_proxies: TrustedProxies::default(),
             limits: Limits::default(),
+            handle_signals: false,
         }
     }
 }
 
 /// The port `frontend healthcheck` probes: the same `PORT` the server listens on.
 pub fn healthcheck_port() -> Result<u16, ConfigError> {
-    Settings::from_lookup(|name| {
-        if name == PORT_ENV {
-            std::env::var(name).ok()
-        } else {
-            None
-        }
-    })
-    .map(|s| s.port)
-}
-
-fn parse_port(var: &'static str, raw: Option<String>, default: u16) -> Result<u16, ConfigError> {
-    match raw {
-        None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse::<u16>()
-            .map_err(|_| bad(var, format!("a port number 0-65535, not {raw:?}"))),
-    }
+    Env::process().port_or(PORT_ENV, DEFAULT_PORT)
 }
 
 fn parse_backend_url(raw: &str) -> Result<String, ConfigError> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| {
-        bad(
+        ConfigError::new(
             BACKEND_API_URL_ENV,
             format!("an http:// URL, not {raw:?} ({e})"),
         )
     })?;
     // The client is built without TLS: in-cluster traffic is plain HTTP.
     if url.scheme() != "http" || url.host_str().is_none() {
-        return Err(bad(
+        return Err(ConfigError::new(
             BACKEND_API_URL_ENV,
             format!("an http://host[:port] URL, not {raw:?}"),
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-fn bad(var: &'static str, expected: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        expected: expected.into(),
-    }
 }
 
 #[cfg(test)]
@@ -207,7 +180,7 @@ mod tests {
     #[test]
     fn defaults_match_the_original_deployment() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.host, "0.0.0.0");
+        assert_eq!(s.host.to_string(), "0.0.0.0");
         assert_eq!(s.port, 8080);
         assert_eq!(s.backend_api_url, "http://backend-api:5000");
         assert_eq!(s.secret_key, None);
@@ -234,7 +207,7 @@ mod tests {
         assert!(s.allowed_hosts.allows("tasks.example.org:443"));
         assert!(!s.allowed_hosts.allows("localhost"));
         assert!(s.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
-        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 9000));
+        assert_eq!((s.host.to_string().as_str(), s.port), ("127.0.0.1", 9000));
         assert_eq!(s.backend_api_url, "http://localhost:5001");
         assert_eq!(s.secret_key.as_deref(), Some("0123456789abcdef0123"));
     }
@@ -273,6 +246,11 @@ mod tests {
             );
             assert!(!err.contains('\n'), "one line: {err:?}");
         }
+    }
+
+    #[test]
+    fn the_log_filter_is_the_variable_service_kit_reads() {
+        assert_eq!(LOG_ENV, service_kit::cli::RUST_LOG);
     }
 
     #[test]

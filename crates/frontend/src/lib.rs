@@ -7,7 +7,6 @@ pub mod csrf;
 pub mod error;
 pub mod flash;
 pub mod gate;
-pub mod healthcheck;
 pub mod hosts;
 pub mod limits;
 pub mod listing;

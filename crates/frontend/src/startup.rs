@@ -1,14 +1,14 @@
 //! Builds the server from [`Settings`]: the shared state, the middleware, the routes, and a bound
 //! listener (port 0 in tests, so they can run side by side).
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::dev::Server;
 /// Stops a running server; re-exported so harnesses need not depend on actix-web.
 pub use actix_web::dev::ServerHandle;
 use std::sync::Arc;
 
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::Semaphore;
 
@@ -21,8 +21,8 @@ use crate::{gate, hosts, limits, metrics, routes, security, templates, transport
 
 /// A bound, running frontend server: the UI on one port, `/metrics` on another.
 pub struct Application {
-    port: u16,
-    metrics_port: u16,
+    address: SocketAddr,
+    metrics_address: SocketAddr,
     server: Server,
 }
 
@@ -48,15 +48,15 @@ impl Application {
         });
         let prometheus = metrics::middleware()?;
 
-        let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
-        let port = listener.local_addr()?.port();
-        let metrics_listener = TcpListener::bind((settings.host.as_str(), settings.metrics_port))?;
+        let listener = TcpListener::bind((settings.host, settings.port))?;
+        let address = listener.local_addr()?;
+        let metrics_listener = TcpListener::bind((settings.host, settings.metrics_port))?;
+        let metrics_address = metrics_listener.local_addr()?;
         let metrics = web::Data::new(MetricsPort {
-            port: metrics_listener.local_addr()?.port(),
+            port: metrics_address.port(),
             registry: prometheus.registry.clone(),
         });
-        let metrics_port = metrics.port;
-        // Middleware runs outermost last-wrapped first: log, split off the metrics port, count, security
+        // Middleware runs outermost last-wrapped first: request id and log, split off the metrics port, count, security
         // headers, Secure cookies over HTTPS, the Host check, then bodies under their limits.
         let server = HttpServer::new(move || {
             App::new()
@@ -69,26 +69,29 @@ impl Application {
                 .wrap(security::headers())
                 .wrap(prometheus.clone())
                 .wrap(from_fn(metrics::split))
-                .wrap(Logger::new("%r %s %Dms"))
+                .wrap(from_fn(service_kit::request_log::middleware))
         })
-        .shutdown_timeout(10)
+        .shutdown_timeout(service_kit::shutdown::GRACE_SECS)
         .listen(listener)?
-        .listen(metrics_listener)?
-        .run();
+        .listen(metrics_listener)?;
+        let server = match settings.handle_signals {
+            true => server.run(),
+            false => server.disable_signals().run(),
+        };
         Ok(Application {
-            port,
-            metrics_port,
+            address,
+            metrics_address,
             server,
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 
-    /// The port `/metrics` is served on.
-    pub fn metrics_port(&self) -> u16 {
-        self.metrics_port
+    /// Where `/metrics` answers.
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics_address
     }
 
     /// Stops the server (tests use it to take a frontend down).
@@ -96,8 +99,8 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGTERM: stop accepting, finish in-flight requests, return).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    /// Serves until stopped (SIGTERM: stop accepting, finish in-flight requests, return; `service_kit::shutdown`).
+    pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
 }

@@ -221,7 +221,10 @@ impl ListQuery {
         if let Some(q) = self.search.as_ref().filter(|q| !q.is_empty()) {
             pairs.push(("q", q.clone()));
         }
-        pairs.push(("sort", self.sort.as_str().to_owned()));
+        // The backend's default order is not spelled out, as before ListQuery was shared.
+        if self.sort != SortKey::default() {
+            pairs.push(("sort", self.sort.as_str().to_owned()));
+        }
         if self.counts {
             pairs.push(("counts", "true".to_owned()));
         }
@@ -319,10 +322,7 @@ mod tests {
         .to_pairs();
         assert_eq!(
             defaults,
-            vec![
-                ("limit", "1".to_owned()),
-                ("sort", "-created_at".to_owned())
-            ],
+            vec![("limit", "1".to_owned())],
             "limit stays within the backend's 1-1000"
         );
     }

@@ -46,22 +46,23 @@ impl SpawnedFrontend {
 }
 
 /// Starts the real frontend in front of the backend at `backend_url`, with the fixed test key of
-/// [`Settings::for_tests`] (so two of them accept each other's forms, as replicas do).
+/// [`Settings::local`] (so two of them accept each other's forms, as replicas do).
 pub fn spawn_frontend(backend_url: &str) -> SpawnedFrontend {
-    spawn_frontend_with(Settings::for_tests(backend_url))
+    spawn_frontend_with(Settings::local(backend_url))
         .unwrap_or_else(|e| panic!("frontend did not start: {e}"))
 }
 
 /// [`spawn_frontend`] with settings of your own; returns once the server accepts connections.
 pub fn spawn_frontend_with(settings: Settings) -> Result<SpawnedFrontend, String> {
-    let ((port, metrics_port), server) = ServerThread::spawn("test-frontend", move || {
+    let ((address, metrics_address), server) = ServerThread::spawn("test-frontend", move || {
         let app = Application::build(&settings).map_err(|e| e.to_string())?;
         Ok((
-            (app.port(), app.metrics_port()),
+            (app.address(), app.metrics_address()),
             app.handle(),
-            app.run_until_stopped(),
+            app.run(),
         ))
     })?;
+    let (port, metrics_port) = (address.port(), metrics_address.port());
     Ok(SpawnedFrontend {
         base_url: format!("http://127.0.0.1:{port}"),
         port,

@@ -7,9 +7,15 @@
 //! - [`frontend`]: the real frontend server, in-process on port 0.
 //! - [`raw_http`]: HTTP/1.1 over a plain socket, for requests a client library will not send.
 //! - [`process`]: a service's real binary as a child process, to signal and restart.
+//! - [`logs`]: the test process's logger ([`init_logs`]), and log lines kept for a test to read.
+//! - [`api_error`]: the check of the API's JSON error contract.
+pub mod api_error;
 pub mod backend;
 pub mod frontend;
+pub mod logs;
 pub mod postgres;
 pub mod process;
 pub mod raw_http;
 mod server_thread;
+
+pub use logs::init_logs;

@@ -6,8 +6,10 @@ suite. Installed on PATH under those three names, this script records every call
 `kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
 the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
 $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
-environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. `kubectl exec` into the postgres pod
-runs its command against the real PostgreSQL that $STANDIN_POSTGRES describes (JSON; see pod_exec.py).
+environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. A cluster's node carries the label
+ingress-ready=true, as kind-config.yaml gives it, unless STANDIN_NO_INGRESS_NODE is set (an older cluster).
+`kubectl exec` into the postgres pod runs its command against the real PostgreSQL that $STANDIN_POSTGRES
+describes (JSON; see pod_exec.py).
 """
 import base64
 import json
@@ -112,8 +114,17 @@ def kubectl(argv):
     if words[:3] == ["create", "secret", "generic"]:
         source = Path(flag_value(argv, "--from-file"))
         secret_files = {p.name: p.read_text() for p in sorted(source.iterdir())}
+    if words[:3] == ["create", "secret", "tls"]:
+        secret_files = {"tls.crt": Path(flag_value(argv, "--cert")).read_text(),
+                        "tls.key": Path(flag_value(argv, "--key")).read_text()}
     applied = kustomized(argv) if words[:1] == ["apply"] and flag_value(argv, "-k") else None
     record("kubectl", argv, stdin=stdin, secret=secret_files, applied=applied)
+    if words[:2] == ["get", "nodes"]:
+        context = flag_value(argv, "--context") or ""
+        if context.startswith("kind-") and context[5:] in state["clusters"] and \
+                not os.environ.get("STANDIN_NO_INGRESS_NODE"):
+            print(f"node/{context[5:]}-control-plane")
+        return 0
     if words[:2] == ["config", "get-contexts"]:
         print("\n".join(f"kind-{c}" for c in state["clusters"]))
         return 0

@@ -6,7 +6,6 @@ mod support;
 mod concurrency;
 mod crud;
 mod errors;
-mod faults;
 mod lifecycle;
 mod list;
 mod migrations;

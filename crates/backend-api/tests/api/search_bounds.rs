@@ -10,7 +10,7 @@ use task_types::Task;
 use test_support::backend::{spawn_backend_with, test_settings, SpawnedBackend};
 use test_support::postgres::TestDatabase;
 
-use crate::support::{expect_error, init_logs};
+use crate::support::expect_error;
 
 const TASKS: usize = 10_000;
 /// Hex digits never hold a `z`: every description is read to the end.
@@ -30,7 +30,7 @@ fn start(db: &TestDatabase, settings: backend_api::Settings) -> SpawnedBackend {
 #[tokio::test]
 async fn a_search_past_the_statement_timeout_answers_503_with_retry_after_and_frees_its_connection()
 {
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Info);
     let db = seeded();
     let backend = start(
         &db,
@@ -78,7 +78,7 @@ fn newest_id(db: &TestDatabase) -> uuid::Uuid {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn searches_filling_their_budget_leave_connections_for_plain_reads() {
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Info);
     let db = seeded();
     const POOL: u32 = 4;
     let backend = start(

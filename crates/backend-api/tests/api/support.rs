@@ -3,6 +3,7 @@
 use reqwest::{Client, Method, Response};
 use serde_json::Value;
 use task_types::Task;
+pub use test_support::api_error::expect_error;
 use test_support::backend::{spawn_backend, SpawnedBackend};
 use test_support::postgres::TestDatabase;
 
@@ -24,18 +25,9 @@ pub const TASK_FIELDS: [&str; 7] = [
     "updated_at",
 ];
 
-/// Server logs go to the test's captured output (shown when a test fails); `RUST_LOG` filters them.
-pub fn init_logs() {
-    let _ = env_logger::builder()
-        .is_test(true)
-        .filter_level(log::LevelFilter::Info)
-        .parse_default_env()
-        .try_init();
-}
-
 impl TestApp {
     pub fn start() -> TestApp {
-        init_logs();
+        test_support::init_logs(log::LevelFilter::Info);
         let db = TestDatabase::migrated();
         let backend = spawn_backend(db.url());
         TestApp {
@@ -95,29 +87,4 @@ impl TestApp {
         );
         res.json().await.expect("a task")
     }
-}
-
-/// Asserts the status and that the body is the API's JSON error; returns the body.
-pub async fn expect_error(res: Response, status: u16) -> Value {
-    assert_eq!(
-        res.status().as_u16(),
-        status,
-        "unexpected status for {}",
-        res.url()
-    );
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(
-        content_type.as_deref(),
-        Some("application/json"),
-        "error bodies are JSON"
-    );
-    let body: Value = res.json().await.expect("a JSON body");
-    assert!(
-        body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "no error message in {body}"
-    );
-    body
 }

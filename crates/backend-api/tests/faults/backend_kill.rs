@@ -9,8 +9,7 @@ use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
 use crate::support::{
-    assert_acknowledged_writes_stored_once, client, init_logs, one_at_a_time, tally, Ledger,
-    BACKEND_BIN,
+    assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger, BACKEND_BIN,
 };
 
 /// A write every 20 ms, the page every 100 ms.
@@ -31,7 +30,7 @@ struct PageView {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_frontend_shows_its_banner_while_the_backend_is_killed_and_recovers_by_itself() {
     let _serial = one_at_a_time().await;
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     let db_url = db.url().to_owned();
     let port = free_port();

@@ -1,13 +1,17 @@
-//! PostgreSQL stopped for a few seconds and started again under a steady stream of writes.
+//! The database arriving late, never arriving, or stopped for a few seconds and started again under a
+//! steady stream of writes. Each test has a PostgreSQL cluster of its own to stop.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use test_support::backend::{spawn_backend_with, test_settings};
+use serde_json::{json, Value};
+use task_types::Task;
+use test_support::api_error::expect_error;
+use test_support::backend::{spawn_backend, spawn_backend_with, test_settings, SpawnedBackend};
 use test_support::postgres::{Cluster, TestDatabase};
 
 use crate::support::{
-    assert_acknowledged_writes_stored_once, client, init_logs, one_at_a_time, tally, Ledger,
+    assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger,
 };
 
 /// One write every 10 ms (100/s) for the whole run.
@@ -16,10 +20,109 @@ const BEFORE: Duration = Duration::from_secs(2);
 const DOWN: Duration = Duration::from_secs(3);
 const AFTER: Duration = Duration::from_secs(4);
 
+fn private_cluster() -> Cluster {
+    test_support::init_logs(log::LevelFilter::Warn);
+    Cluster::start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_server_started_before_the_database_serves_once_it_appears() {
+    let _serial = one_at_a_time().await;
+    let cluster = private_cluster();
+    let db = TestDatabase::empty_on(&cluster.admin_url());
+    cluster.stop();
+
+    let url = db.url().to_owned();
+    let starting = std::thread::spawn(move || spawn_backend(&url));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !starting.is_finished(),
+        "start-up waits for the database instead of giving up"
+    );
+    cluster.start_again();
+    let backend = starting
+        .join()
+        .expect("the server comes up once the database is there");
+
+    let res = client()
+        .post(backend.url("/api/tasks"))
+        .json(&json!({"title": "late but fine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "it migrated the database and serves");
+    drop(backend);
+}
+
+#[tokio::test]
+async fn start_up_gives_up_with_a_clear_error_when_the_database_never_comes() {
+    let _serial = one_at_a_time().await;
+    let cluster = private_cluster();
+    let url = cluster.url_for("postgres");
+    cluster.stop();
+    let settings = backend_api::Settings {
+        db_wait: Duration::from_secs(1),
+        ..test_settings(&url)
+    };
+    let started = Instant::now();
+    let err = spawn_backend_with(settings)
+        .err()
+        .expect("no database, no server");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the wait is bounded"
+    );
+    assert!(err.contains("not reachable after"), "{err}");
+}
+
+/// While the database is down: reads and writes get a fast JSON 503 that leaks nothing, liveness stays
+/// 200 (reporting the database unhealthy), readiness is 503.
+async fn probe_while_down(backend: &SpawnedBackend, item: &str) {
+    let client = client();
+    for (method, url) in [
+        (reqwest::Method::GET, item.to_owned()),
+        (reqwest::Method::GET, backend.url("/api/tasks")),
+        (reqwest::Method::POST, backend.url("/api/tasks")),
+    ] {
+        let started = Instant::now();
+        let res = client
+            .request(method.clone(), &url)
+            .json(&json!({"title": "seed: while down"}))
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(res, 503).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "fails fast, within the pool timeout"
+        );
+        assert!(
+            !body["error"].as_str().unwrap().contains("127.0.0.1"),
+            "no internals leak: {body}"
+        );
+    }
+    let started = Instant::now();
+    let health = client.get(backend.url("/health")).send().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "liveness answers within a probe's timeout"
+    );
+    assert_eq!(
+        health.status(),
+        200,
+        "liveness never fails because of the database"
+    );
+    assert_eq!(
+        health.json::<Value>().await.unwrap()["database"],
+        "unhealthy"
+    );
+    expect_error(client.get(backend.url("/ready")).send().await.unwrap(), 503).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_lose_nothing_while_the_database_restarts() {
     let _serial = one_at_a_time().await;
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Warn);
     let cluster = Arc::new(Cluster::start().unwrap_or_else(|e| panic!("{e}")));
     let db = TestDatabase::migrated_on(&cluster.admin_url());
     let backend = spawn_backend_with(backend_api::Settings {
@@ -30,6 +133,17 @@ async fn writers_lose_nothing_while_the_database_restarts() {
     let url = backend.url("/api/tasks");
     let ledger = Ledger::new();
     let client = client();
+    // A task from before the outage, read while the database is down and after: same data, same server.
+    let created: Task = client
+        .post(&url)
+        .json(&json!({"title": "seed: survivor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = backend.url(&format!("/api/tasks/{}", created.id));
 
     // The writers: a new request every WRITE_EVERY, whatever the previous ones are doing.
     let run = BEFORE + DOWN + AFTER;
@@ -59,13 +173,33 @@ async fn writers_lose_nothing_while_the_database_restarts() {
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.stop()).await.unwrap();
     let stopped = ledger.now();
-    tokio::time::sleep(DOWN).await;
+    probe_while_down(&backend, &item).await;
+    tokio::time::sleep(DOWN.saturating_sub(ledger.now() - stopped)).await;
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.start_again())
         .await
         .unwrap();
     let back = ledger.now();
     writers.await.unwrap();
+    let recovered: Task = client
+        .get(&item)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recovered, created, "same data, same server");
+    assert_eq!(
+        client
+            .get(backend.url("/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "ready again"
+    );
 
     let outcomes = ledger.outcomes();
     for o in &outcomes {

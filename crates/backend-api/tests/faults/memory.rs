@@ -5,7 +5,7 @@
 use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
-use crate::support::{client, init_logs, one_at_a_time, BACKEND_BIN};
+use crate::support::{client, one_at_a_time, BACKEND_BIN};
 
 const TASKS: usize = 1_000;
 const CONCURRENT: usize = 8;
@@ -26,7 +26,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_maximal_pages_of_control_characters_stay_far_below_the_pod_limit() {
     let _serial = one_at_a_time().await;
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     db.seed_tasks(TASKS, "repeat(chr(1), 10000)");
     let port = free_port();

@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
-use crate::support::{client, init_logs, one_at_a_time, tally, Ledger, BACKEND_BIN};
+use crate::support::{client, one_at_a_time, tally, Ledger, BACKEND_BIN};
 
 const POOL_SIZE: usize = 3;
 const POOL_TIMEOUT: Duration = Duration::from_millis(400);
@@ -18,7 +18,7 @@ const HOLD: Duration = Duration::from_millis(1500);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_beyond_the_pool_get_503_after_the_timeout_then_all_is_well() {
     let _serial = one_at_a_time().await;
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     let port = free_port();
     let _backend = ServiceProcess::start(

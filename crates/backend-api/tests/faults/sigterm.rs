@@ -1,6 +1,10 @@
-//! SIGTERM under load: requests in flight when the signal arrives all finish, none is cut off, the
-//! process exits 0, and every acknowledged write is stored.
+//! SIGTERM under load: requests in flight when the signal arrives all finish (one of them still sending its
+//! body), none is cut off, the process exits 0, and every acknowledged write is stored. The same run checks
+//! the binary's access log (one line per request, never the database password) and its `healthcheck`.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -8,8 +12,7 @@ use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
 use crate::support::{
-    assert_acknowledged_writes_stored_once, client, init_logs, one_at_a_time, tally, Ledger,
-    BACKEND_BIN,
+    assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger, BACKEND_BIN,
 };
 
 const CLIENTS: usize = 8;
@@ -17,14 +20,68 @@ const LOAD_BEFORE: Duration = Duration::from_secs(2);
 /// How long the requests in flight are held in the database after SIGTERM.
 const HELD_AFTER_SIGTERM: Duration = Duration::from_millis(700);
 const LOAD_AFTER: Duration = Duration::from_millis(1500);
+/// The request whose body is half sent at the signal, and its id in the log.
+const HALF_SENT_BODY: &[u8] = br#"{"title": "seed: in flight during shutdown"}"#;
+const HALF_SENT_ID: &str = "inflight-1";
+
+/// `backend-api healthcheck` against `port`: whether it exits 0.
+fn healthcheck_passes(port: u16) -> bool {
+    Command::new(BACKEND_BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("PORT", port.to_string())
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Sends the head and the first 10 bytes of a POST now, the rest when `rest` says; returns the answer.
+fn half_sent_request(
+    port: u16,
+    rest: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         X-Request-Id: {HALF_SENT_ID}\r\n\r\n",
+        HALF_SENT_BODY.len()
+    )
+    .unwrap();
+    stream.write_all(&HALF_SENT_BODY[..10]).unwrap();
+    std::thread::spawn(move || {
+        rest.recv().unwrap();
+        stream.write_all(&HALF_SENT_BODY[10..]).unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
     let _serial = one_at_a_time().await;
-    init_logs();
+    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     let port = free_port();
-    let mut backend = ServiceProcess::start(BACKEND_BIN, port, &[("DATABASE_URL", db.url())]);
+    // Trust authentication ignores the password, so a made-up one shows whether it leaks into the logs.
+    // Both forms libpq takes: in the userinfo and as a `password` query parameter.
+    let url = db.url().replacen("postgres@", "postgres:hunter2secret@", 1);
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}password=hunter2secret");
+    let mut backend = ServiceProcess::start(
+        BACKEND_BIN,
+        port,
+        &[("DATABASE_URL", url.as_str()), ("RUST_LOG", "info")],
+    );
+    assert!(
+        healthcheck_passes(port),
+        "healthcheck exits 0 while healthy"
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = client();
     let ledger = Ledger::new();
@@ -61,11 +118,15 @@ async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
     locker
         .batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
         .unwrap();
+    let (send_rest, rest) = std::sync::mpsc::channel();
+    let half_sent = half_sent_request(port, rest);
     tokio::time::sleep(Duration::from_millis(300)).await;
     backend.signal("TERM");
     let sigterm = ledger.now();
     *stop_at.lock().unwrap() = sigterm + LOAD_AFTER;
-    tokio::time::sleep(HELD_AFTER_SIGTERM).await;
+    tokio::time::sleep(HELD_AFTER_SIGTERM / 2).await;
+    send_rest.send(()).unwrap();
+    tokio::time::sleep(HELD_AFTER_SIGTERM / 2).await;
     locker.batch_execute("COMMIT").unwrap();
     for l in loops {
         l.await.unwrap();
@@ -78,6 +139,38 @@ async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
     .unwrap();
     let exited = ledger.now();
     assert_eq!(code.0, Some(0), "SIGTERM is a clean exit:\n{}", code.1);
+    let response = tokio::task::spawn_blocking(move || half_sent.join().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the request still sending its body at the signal completes: {response:?}"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "no longer accepting"
+    );
+    assert!(
+        !healthcheck_passes(port),
+        "healthcheck exits 1 when nothing answers"
+    );
+
+    let logs = &code.1;
+    assert!(
+        !logs.contains("hunter2secret"),
+        "the password never appears in the logs:\n{logs}"
+    );
+    let line: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(&format!("request_id={HALF_SENT_ID}")))
+        .collect();
+    assert_eq!(line.len(), 1, "one line per request:\n{logs}");
+    assert!(
+        line[0].contains("POST /api/tasks 201") && line[0].contains("ms"),
+        "method, path, status, duration: {}",
+        line[0]
+    );
+    assert!(logs.contains("GET /health 200"), "{logs}");
 
     let outcomes = ledger.outcomes();
     let in_flight: Vec<_> = outcomes

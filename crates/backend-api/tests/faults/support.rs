@@ -20,14 +20,6 @@ pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     SERIAL.lock().await
 }
 
-pub fn init_logs() {
-    let _ = env_logger::builder()
-        .is_test(true)
-        .filter_level(log::LevelFilter::Warn)
-        .parse_default_env()
-        .try_init();
-}
-
 /// A client with a bound on every request, so that a hung request fails the test instead of hanging it.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -171,7 +163,7 @@ pub fn rows_by_title(db: &TestDatabase) -> HashMap<String, i64> {
 }
 
 /// The checks every write test ends with: each write answered 201 is stored exactly once, no title is
-/// stored twice, and nothing else appeared. Returns how many failed writes were stored all the same
+/// stored twice, and nothing else appeared (but the test's own writes outside the ledger, titled `seed...`). Returns how many failed writes were stored all the same
 /// (committed just before the connection died, so the client could not be told).
 pub fn assert_acknowledged_writes_stored_once(outcomes: &[Outcome], db: &TestDatabase) -> usize {
     let rows = rows_by_title(db);

@@ -2,6 +2,7 @@
 
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
+pub use test_support::api_error::expect_raw_error as expect_error;
 use test_support::backend::{spawn_backend, SpawnedBackend};
 use test_support::postgres::TestDatabase;
 use test_support::raw_http::{self, RawResponse};
@@ -17,11 +18,7 @@ pub struct Target {
 impl Target {
     /// A fresh database and server holding two ordinary tasks.
     pub fn start() -> Target {
-        let _ = env_logger::builder()
-            .is_test(true)
-            .filter_level(log::LevelFilter::Warn)
-            .parse_default_env()
-            .try_init();
+        test_support::init_logs(log::LevelFilter::Warn);
         let db = TestDatabase::migrated();
         let backend = spawn_backend(db.url());
         let mut target = Target {
@@ -93,21 +90,4 @@ impl Target {
         assert_eq!(task.status, 200, "{}", task.text());
         assert_eq!(task.json()["title"], "Buy milk");
     }
-}
-
-/// Asserts the documented status and the API's JSON error body (`{"error": "<text>"}`); returns the body.
-#[track_caller]
-pub fn expect_error(res: &RawResponse, status: u16, what: &str) -> serde_json::Value {
-    assert_eq!(res.status, status, "{what}: {}", res.text());
-    assert_eq!(
-        res.header("content-type"),
-        Some("application/json"),
-        "{what}: errors are JSON"
-    );
-    let body = res.json();
-    assert!(
-        body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{what}: no error message in {body}"
-    );
-    body
 }

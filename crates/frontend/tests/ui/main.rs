@@ -12,5 +12,6 @@ mod memory;
 mod outage;
 mod pages;
 mod proxy;
+mod request_id;
 mod security;
 mod uploads;

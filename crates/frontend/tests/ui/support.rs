@@ -27,7 +27,7 @@ impl Stack {
     pub fn start_with(adjust: impl FnOnce(&mut Settings)) -> Stack {
         let db = TestDatabase::migrated();
         let backend = spawn_backend(db.url());
-        let mut settings = Settings::for_tests(&backend.base_url);
+        let mut settings = Settings::local(&backend.base_url);
         adjust(&mut settings);
         let frontend = spawn_frontend_with(settings).expect("the frontend starts");
         let backend_port = backend.port();

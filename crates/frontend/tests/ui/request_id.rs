@@ -1,0 +1,138 @@
+//! One `X-Request-Id` follows a click through both services' logs: the frontend keeps the browser's id,
+//! sends it on its calls to the backend, and each service logs its one line per request with it.
+//!
+//! The frontend is the real binary (its log is its own stderr); the backend runs in this test process, its
+//! log lines read through `test_support::logs` (a frontend test cannot build the backend's binary).
+
+use std::time::{Duration, Instant};
+
+use test_support::backend::{spawn_backend, SpawnedBackend};
+use test_support::frontend::Browser;
+use test_support::logs;
+use test_support::postgres::TestDatabase;
+use test_support::process::{free_port, ServiceProcess};
+
+const FRONTEND_BIN: &str = env!("CARGO_BIN_EXE_frontend");
+
+/// The lines of `log` that carry `request_id=<id>`, waiting a little for a line written just after the
+/// answer (bounded: 5 s).
+fn lines_with_id(id: &str, log: impl Fn() -> Vec<String>) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines: Vec<String> = log()
+            .into_iter()
+            .filter(|l| l.contains(&format!("request_id={id}")))
+            .collect();
+        if !lines.is_empty() || Instant::now() > deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The real frontend binary, logging at info, in front of an in-process backend on a fresh database.
+/// Fields drop in order: frontend, backend, database.
+struct Stack {
+    frontend: ServiceProcess,
+    _backend: SpawnedBackend,
+    _db: TestDatabase,
+}
+
+impl Stack {
+    fn start() -> Stack {
+        let db = TestDatabase::migrated();
+        let backend = spawn_backend(db.url());
+        let frontend = ServiceProcess::start(
+            FRONTEND_BIN,
+            free_port(),
+            &[
+                ("BACKEND_API_URL", backend.base_url.as_str()),
+                ("RUST_LOG", "info"),
+            ],
+        );
+        Stack {
+            frontend,
+            _backend: backend,
+            _db: db,
+        }
+    }
+
+    fn browser(&self) -> Browser {
+        Browser::new(&format!("http://127.0.0.1:{}", self.frontend.port))
+    }
+
+    /// The frontend's log lines with this request id.
+    fn frontend_lines(&self, id: &str) -> Vec<String> {
+        lines_with_id(id, || {
+            self.frontend.logs().lines().map(str::to_owned).collect()
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_form_post_carries_its_request_id_through_both_logs() {
+    let backend_log = logs::record();
+    let stack = Stack::start();
+    let id = format!("click-{}", uuid::Uuid::new_v4());
+
+    let mut browser = stack.browser();
+    browser.get("/").await;
+    let mut clicking = browser.with_header("X-Request-Id", &id);
+    let page = clicking
+        .submit("/tasks", &[("title", "Follow me"), ("priority", "high")])
+        .await;
+    assert_eq!(page.status, 303, "the task is created: {}", page.body);
+    assert_eq!(page.header("x-request-id"), Some(id.as_str()));
+
+    let in_frontend = stack.frontend_lines(&id);
+    assert_eq!(
+        in_frontend.len(),
+        1,
+        "one frontend line: {}",
+        stack.frontend.logs()
+    );
+    assert!(
+        in_frontend[0].contains("POST /tasks 303"),
+        "{}",
+        in_frontend[0]
+    );
+    let in_backend = lines_with_id(&id, || backend_log.lines_containing("request_id="));
+    let created: Vec<&String> = in_backend
+        .iter()
+        .filter(|l| l.contains("POST /api/tasks 201"))
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "the backend's line for the create: {in_backend:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_client_id_the_frontend_makes_one_and_the_backend_logs_it_too() {
+    let backend_log = logs::record();
+    let stack = Stack::start();
+    // "a bad id" has spaces: the frontend replaces it with one of its own.
+    let mut browser = stack.browser().with_header("X-Request-Id", "a bad id");
+    let page = browser.get("/").await;
+    assert_eq!(page.status, 200);
+    let id = page
+        .header("x-request-id")
+        .expect("an id on every page")
+        .to_owned();
+    assert_ne!(id, "a bad id");
+
+    let in_frontend = stack.frontend_lines(&id);
+    assert_eq!(
+        in_frontend.len(),
+        1,
+        "one frontend line: {}",
+        stack.frontend.logs()
+    );
+    assert!(in_frontend[0].contains("GET / 200"), "{}", in_frontend[0]);
+    let in_backend = lines_with_id(&id, || backend_log.lines_containing("request_id="));
+    assert!(
+        in_backend.iter().any(|l| l.contains("GET /api/tasks 200")),
+        "the page's list call carries the frontend's id: {in_backend:?}"
+    );
+}

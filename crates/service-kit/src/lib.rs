@@ -1,0 +1,17 @@
+//! The plumbing both taskmgr services share, written once:
+//!
+//! - [`env`]: settings from the environment, and the one [`env::ConfigError`] (exit code
+//!   [`env::EXIT_BAD_SETTING`]);
+//! - [`healthcheck`]: the `healthcheck` subcommand the images' HEALTHCHECK runs;
+//! - [`request_log`]: `X-Request-Id` on every response, one log line per request, and the id of the request
+//!   being served ([`request_log::current`]) for calls to other services;
+//! - [`shutdown`]: how long in-flight requests get after SIGTERM;
+//! - [`cli`]: the `main` of both binaries.
+
+pub mod cli;
+pub mod env;
+pub mod healthcheck;
+pub mod request_log;
+pub mod shutdown;
+
+pub use env::{ConfigError, Env};

@@ -1,0 +1,103 @@
+//! Request ids and the access log: every response carries `X-Request-Id` (the client's when it sent a sane
+//! one, otherwise a new one), every request gives exactly one log line, and while a request is served its id
+//! is [`current`], so that calls to another service carry it on (one id follows a click through both logs).
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+
+/// The header's name, as text for clients of other HTTP crates (reqwest).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+/// The longest client id kept; a longer one is replaced.
+pub const MAX_ID_LEN: usize = 128;
+
+tokio::task_local! {
+    /// The id of the request this task is serving. A task-local, not a handler argument, so that the
+    /// frontend's backend client reads it without every page handler passing it along.
+    static CURRENT: String;
+}
+
+/// The id of the request being served, to send on calls to other services; `None` outside a request.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(String::clone).ok()
+}
+
+/// A client's id is kept if it is short and plain, so it cannot forge log lines.
+fn client_id(value: &HeaderValue) -> Option<&str> {
+    let id = value.to_str().ok()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    (!id.is_empty() && id.len() <= MAX_ID_LEN && id.chars().all(plain)).then_some(id)
+}
+
+/// The middleware, for a service whose errors need no cause logged (`App::wrap(from_fn(middleware))`).
+pub async fn middleware<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    log_with_cause(req, next, |_| None).await
+}
+
+/// The middleware, logging a 5xx's cause as `cause` finds it in the response's error (a service's own error
+/// type knows what is worth logging and never sends it to the client).
+pub async fn log_with_cause<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+    cause: fn(&actix_web::Error) -> Option<String>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let start = Instant::now();
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(client_id)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let header = HeaderValue::from_str(&id).expect("request ids are plain ASCII");
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+
+    let mut res = CURRENT.scope(id.clone(), next.call(req)).await?;
+
+    res.headers_mut().insert(REQUEST_ID, header);
+    let status = res.status().as_u16();
+    let millis = start.elapsed().as_secs_f64() * 1000.0;
+    match res.response().error().and_then(cause) {
+        Some(cause) if status >= 500 => {
+            log::error!("{method} {path} {status} {millis:.1}ms request_id={id} error={cause}")
+        }
+        _ => log::info!("{method} {path} {status} {millis:.1}ms request_id={id}"),
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_plain_ids_are_kept() {
+        let kept = |v: &'static str| client_id(&HeaderValue::from_static(v)).is_some();
+        assert!(kept("click-42_a.b:c"));
+        assert!(!kept(""));
+        assert!(!kept("two words"));
+        assert!(!kept("line\tbreak"));
+        assert!(client_id(&HeaderValue::from_str(&"a".repeat(MAX_ID_LEN)).unwrap()).is_some());
+        assert!(client_id(&HeaderValue::from_str(&"a".repeat(MAX_ID_LEN + 1)).unwrap()).is_none());
+    }
+
+    #[test]
+    fn the_current_id_is_known_only_inside_a_request() {
+        assert_eq!(current(), None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let seen = rt.block_on(CURRENT.scope("r-1".to_owned(), async {
+            tokio::task::yield_now().await;
+            current()
+        }));
+        assert_eq!(seen.as_deref(), Some("r-1"));
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Stand-in for the NGINX ingress controller of `deploy.sh --tls`, for test_e2e_kind_tls.py: ends TLS with the given
+certificate and forwards each request to one frontend process (as the controller forwards to a pod's endpoint,
+not through the Service), from its own address, adding `X-Forwarded-Proto: https`.
+
+Usage: tls_proxy.py CERT KEY UPSTREAM_PORT SOURCE_ADDRESS PORT_FILE. It listens on a free port of 127.0.0.1 and
+writes that port to PORT_FILE. One request per connection is rewritten (curl in e2e-kind.sh makes one each).
+"""
+import asyncio
+import ssl
+import sys
+from pathlib import Path
+
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+def main(cert, key, upstream, source, port_file):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def handle(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        request_line, rest = head.split(b"\r\n", 1)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", int(upstream), local_addr=(source, 0))
+        up_writer.write(request_line + b"\r\nX-Forwarded-Proto: https\r\n" + rest)
+        await up_writer.drain()
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+
+    async def serve():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+        Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
