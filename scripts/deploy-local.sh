@@ -28,8 +28,14 @@ ensure_postgres_installed() {
   stack_require_postgres
 }
 
+# Where `local` keeps its database and logs (nothing is created: `./deploy.sh backup --local` reads it too).
+local_data_path() {
+  echo "${TASKMGR_LOCAL_DATA:-$STACK_ROOT/.local/deploy-local}"
+}
+
 local_data_dir() {
-  local dir="${TASKMGR_LOCAL_DATA:-$STACK_ROOT/.local/deploy-local}"
+  local dir
+  dir="$(local_data_path)"
   mkdir -p "$dir"
   if [[ "$(id -u)" == 0 ]] && ! runuser -u postgres -- test -x "$dir"; then
     stack_die "the postgres user cannot reach $dir (a parent directory is not world-searchable); set TASKMGR_LOCAL_DATA to a directory it can reach"

@@ -24,7 +24,6 @@ BACKUP_LOCK_TIMEOUT=10s
 CONTAINER_DB_ENV='export PGUSER="$POSTGRES_USER" PGPASSWORD="$POSTGRES_PASSWORD" PGDATABASE="${POSTGRES_DB:-$POSTGRES_USER}"; '
 LOCAL_BACKUP_DATA=""
 LOCAL_BACKUP_PORT=""
-BACKUP_PG_BIN=""
 
 # caller_path FILE: FILE as an absolute path, relative ones taken from the caller's directory.
 caller_path() {
@@ -50,7 +49,7 @@ db_sh() {
 local_db_sh() (
   PGPASSWORD="$(cat "$LOCAL_BACKUP_DATA/pg-password")"
   export PGHOST=127.0.0.1 PGPORT="$LOCAL_BACKUP_PORT" PGUSER="$LOCAL_DB_USER" PGDATABASE="$LOCAL_DB" PGPASSWORD
-  PATH="$BACKUP_PG_BIN:$PATH"
+  PATH="$STACK_PG_BIN:$PATH"
   exec sh -c "$1" sh "${@:2}"
 )
 
@@ -85,12 +84,11 @@ require_compose_postgres() {
 require_local_postgres() {
   # shellcheck source=scripts/deploy-local.sh
   source "$ROOT/scripts/deploy-local.sh"
-  BACKUP_PG_BIN="$(stack_find_postgres_bin)" || die "PostgreSQL's programs not found (Debian: apt-get install postgresql)"
-  # The default of scripts/deploy-local.sh's local_data_dir, read without its mkdir: a backup creates no folder.
-  LOCAL_BACKUP_DATA="${TASKMGR_LOCAL_DATA:-$ROOT/.local/deploy-local}"
+  stack_require_postgres
+  LOCAL_BACKUP_DATA="$(local_data_path)" # a backup creates no folder
   local pid_file="$LOCAL_BACKUP_DATA/pgdata/postmaster.pid"
   [[ -s "$pid_file" ]] && LOCAL_BACKUP_PORT="$(sed -n 4p "$pid_file")"
-  if [[ -z "$LOCAL_BACKUP_PORT" ]] || ! "$BACKUP_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$LOCAL_BACKUP_PORT"; then
+  if [[ -z "$LOCAL_BACKUP_PORT" ]] || ! "$STACK_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$LOCAL_BACKUP_PORT"; then
     die "the local PostgreSQL is not running (data folder $LOCAL_BACKUP_DATA): start ./deploy.sh local in another terminal (with the same TASKMGR_LOCAL_DATA), then retry"
   fi
 }
