@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Static checks of the container files (no Docker engine needed): hadolint on both Dockerfiles with no findings,
 # the compose file accepted by `docker-compose config`, the base-image defaults the same in the Dockerfiles and in
-# docker-compose.yml, the two Dockerfiles' builder stages identical (so the second build reuses the first's layers),
-# and shellcheck on the container scripts.
+# docker-compose.yml, the two Dockerfiles' build stages identical (so the second build reuses the first's layers),
+# the builder's Rust target for each image architecture (scripts/docker/rust-target.sh), and shellcheck on the
+# container scripts.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,14 +41,35 @@ lint_compose() {
   "${COMPOSE_CMD[@]}" -f docker-compose.yml config -q || problem "${COMPOSE_CMD[*]} config rejects docker-compose.yml"
 }
 
-# The builder stages: from the first FROM to the runtime stage's marker comment.
-# shellcheck disable=SC2016 # ${RUST_IMAGE} is Dockerfile text to match, not a shell expansion
-builder_stage() { sed -n '/^FROM \${RUST_IMAGE} AS planner$/,/^# ---- runtime/p' "$1"; }
+# The build stages (chef, planner, builder): from the first FROM to the runtime stage's marker comment.
+build_stages() { sed -n '/^FROM .* AS chef$/,/^# ---- runtime/p' "$1"; }
 
-check_builders_identical() {
-  [[ -n "$(builder_stage "${DOCKERFILES[0]}")" ]] || problem "no builder stage found in ${DOCKERFILES[0]}"
-  diff <(builder_stage "${DOCKERFILES[0]}") <(builder_stage "${DOCKERFILES[1]}") >&2 ||
-    problem "the builder stages of ${DOCKERFILES[*]} differ (diff above): keep them identical"
+check_build_stages_identical() {
+  [[ -n "$(build_stages "${DOCKERFILES[0]}")" ]] || problem "no 'FROM ... AS chef' stage found in ${DOCKERFILES[0]}"
+  diff <(build_stages "${DOCKERFILES[0]}") <(build_stages "${DOCKERFILES[1]}") >&2 ||
+    problem "the build stages of ${DOCKERFILES[*]} differ (diff above): keep them identical"
+}
+
+# expect_target ARCH BUILDARCH LINE...: rust-target.sh's settings for ARCH built on BUILDARCH include each LINE.
+expect_target() {
+  local arch="$1" build="$2" settings line
+  shift 2
+  settings="$(BUILDARCH="$build" scripts/docker/rust-target.sh env "$arch")" ||
+    problem "rust-target.sh env $arch fails on $build"
+  for line in "$@"; do
+    grep -qxF -- "$line" <<<"$settings" || problem "rust-target.sh env $arch on $build: no '$line' in:"$'\n'"$settings"
+  done
+}
+
+# The image architectures the Dockerfiles build: the native one, and arm64 cross-compiled on amd64.
+check_rust_targets() {
+  expect_target amd64 amd64 RUST_TARGET=x86_64-unknown-linux-gnu CROSS_PACKAGES= \
+    LIBGCC=/lib/x86_64-linux-gnu/libgcc_s.so.1
+  expect_target arm64 amd64 RUST_TARGET=aarch64-unknown-linux-gnu \
+    "CROSS_PACKAGES='gcc-aarch64-linux-gnu libc6-dev-arm64-cross'" \
+    LIBGCC=/usr/aarch64-linux-gnu/lib/libgcc_s.so.1 \
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 }
 
 check_defaults_agree() {
@@ -66,14 +88,16 @@ check_defaults_agree() {
 lint_scripts() {
   require shellcheck "apt-get install -y shellcheck" || return 0
   shellcheck -x scripts/offline-images.sh scripts/offline-images/postgres-entrypoint.sh \
-    scripts/offline-images/runtime-rootfs.sh scripts/e2e-docker.sh scripts/docker-lint.sh ||
+    scripts/offline-images/runtime-rootfs.sh scripts/e2e-docker.sh scripts/docker-lint.sh \
+    scripts/docker/rust-target.sh scripts/docker/check-cross.sh ||
     problem "shellcheck has findings (above)"
 }
 
 lint_dockerfiles
 lint_compose
-check_builders_identical
+check_build_stages_identical
 check_defaults_agree
+check_rust_targets
 lint_scripts
 if ((errors > 0)); then
   echo "[docker-lint] $errors problem(s)" >&2
