@@ -34,9 +34,9 @@ mkdir -p /src && cp -r /repo/Cargo.toml /repo/Cargo.lock /repo/crates /src/ && c
 install -m 755 /repo/scripts/docker/rust-target.sh /usr/local/bin/rust-target
 rust-target toolchain "$ARCH" >/tmp/toolchain.log 2>&1 || { tail -n 20 /tmp/toolchain.log; exit 1; }
 . /usr/local/share/rust-target.env
-cargo build --release --locked --keep-going --target "$RUST_TARGET" -p pq-sys \
-  --features pq-sys/bundled_without_openssl >/tmp/build.log 2>&1 || true
-lib="$(find "target/$RUST_TARGET/release/build" -name libpq.a | head -n 1)"
+# The workspace enables pq-sys's bundled libpq, so pq-src's build script compiles it with CC_<target>.
+cargo build --release --locked --keep-going --target "$RUST_TARGET" -p pq-sys >/tmp/build.log 2>&1 || true
+lib="$(find "target/$RUST_TARGET/release/build" -name libpq.a 2>/dev/null | head -n 1)"
 [[ -n "$lib" ]] || { tail -n 30 /tmp/build.log; echo "no libpq.a was built for $RUST_TARGET"; exit 1; }
 echo "libpq.a $(readelf -h "$lib" | sed -n 's/^ *Machine: *//p' | sort | uniq -c | sed 's/^ *//')"
 echo "libgcc_s $(readelf -h "$LIBGCC" | sed -n 's/^ *Machine: *//p')"
