@@ -9,7 +9,7 @@ use service_kit::request_log;
 use task_types::{ErrorBody, ListQuery, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
-use crate::limits;
+use crate::config::limits;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);

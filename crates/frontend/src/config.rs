@@ -1,14 +1,16 @@
 //! Environment → [`Settings`]. Every variable the frontend reads is named here and nowhere else.
 
+pub mod limits;
+
 use std::fmt;
 use std::net::IpAddr;
 
 use service_kit::env::{ANY_HOST, LOCALHOST};
 pub use service_kit::{ConfigError, Env};
 
-pub use crate::hosts::AllowedHosts;
-pub use crate::limits::Limits;
-pub use crate::transport::TrustedProxies;
+pub use crate::config::limits::Limits;
+pub use crate::http::hosts::AllowedHosts;
+pub use crate::http::https::TrustedProxies;
 
 /// The log filter, read by `service_kit::cli` (a test keeps the two equal); named here as a literal so that
 /// every variable lives in this file.
@@ -27,7 +29,7 @@ const DEFAULT_BACKEND_API_URL: &str = "http://backend-api:5000";
 /// The same port as the backend's, so that both pods are scraped alike.
 const DEFAULT_METRICS_PORT: u16 = 9090;
 /// Every documented way to reach the UI: localhost:30080 (kind, compose, `deploy.sh local`), the loopback
-/// addresses, and the Kubernetes Service `frontend` in its namespace. Ports are not compared (see [`crate::hosts`]).
+/// addresses, and the Kubernetes Service `frontend` in its namespace. Ports are not compared (see [`crate::http::hosts`]).
 const DEFAULT_ALLOWED_HOSTS: &str = "localhost,127.0.0.1,[::1],frontend,frontend.task-manager,\
 frontend.task-manager.svc,frontend.task-manager.svc.cluster.local";
 /// Shorter keys make the HMAC on the cookies guessable in practice.

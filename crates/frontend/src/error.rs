@@ -6,7 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::{Serialize, Serializer};
 
 use crate::backend::BackendError;
-use crate::{limits, render};
+use crate::config::limits;
+use crate::render;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {

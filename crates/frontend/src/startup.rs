@@ -13,11 +13,14 @@ use actix_web::{web, App, HttpServer};
 use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
+use crate::config::limits;
 use crate::config::Settings;
-use crate::cookie_key::CookieKey;
+use crate::cookies::key::CookieKey;
+use crate::http::{body as gate, headers as security, hosts, https as transport};
 use crate::metrics::MetricsPort;
+use crate::render::templates;
 use crate::state::AppState;
-use crate::{gate, hosts, limits, metrics, routes, security, templates, transport};
+use crate::{metrics, routes};
 
 /// A bound, running frontend server: the UI on one port, `/metrics` on another.
 pub struct Application {

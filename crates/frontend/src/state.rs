@@ -5,8 +5,8 @@ use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
 use crate::config::{AllowedHosts, Limits, TrustedProxies};
-use crate::cookie_key::CookieKey;
-use crate::gate::Uploads;
+use crate::cookies::key::CookieKey;
+use crate::http::body::Uploads;
 
 pub struct AppState {
     pub backend: Backend,
@@ -14,8 +14,8 @@ pub struct AppState {
     pub allowed_hosts: AllowedHosts,
     pub trusted_proxies: TrustedProxies,
     pub limits: Limits,
-    /// Bodies in flight (see [`crate::gate`]).
+    /// Bodies in flight (see [`crate::http::body`]).
     pub uploads: Uploads,
-    /// List pages being fetched and rendered (see [`crate::limits::LIST_RENDERS`]).
+    /// List pages being fetched and rendered (see [`crate::config::limits::LIST_RENDERS`]).
     pub list_renders: Semaphore,
 }

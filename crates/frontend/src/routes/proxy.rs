@@ -12,8 +12,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{stream, StreamExt};
 
 use crate::backend::BackendError;
+use crate::config::limits;
 use crate::error::json_error;
-use crate::limits;
 use crate::state::AppState;
 
 /// Request headers the backend needs to answer as it would directly.

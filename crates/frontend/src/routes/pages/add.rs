@@ -6,8 +6,8 @@ use task_types::NewTask;
 use super::back_to_list;
 use super::form::{refusal, TaskForm};
 use super::list::list_page;
-use crate::csrf::Checked;
-use crate::listing::ListParams;
+use crate::cookies::csrf::Checked;
+use crate::routes::pages::listing::ListParams;
 use crate::routes::PageResult;
 use crate::state::AppState;
 

@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use super::form::ActionForm;
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::csrf::Checked;
+use crate::cookies::csrf::Checked;
+use crate::render::view::{page, TaskView};
 use crate::routes::PageResult;
 use crate::state::AppState;
-use crate::view::{page, TaskView};
 
 /// `delete.html`'s context.
 #[derive(Serialize)]

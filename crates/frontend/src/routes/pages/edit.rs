@@ -7,10 +7,10 @@ use task_types::{Task, TaskPatch};
 
 use super::form::{refusal, FormErrors, FormState, TaskForm};
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::csrf::Checked;
+use crate::cookies::csrf::Checked;
+use crate::render::view::{human_time, page, TaskView};
 use crate::routes::PageResult;
 use crate::state::AppState;
-use crate::view::{human_time, page, TaskView};
 
 /// `edit.html`'s context.
 #[derive(Serialize)]

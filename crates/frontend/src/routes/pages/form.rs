@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use task_types::{Priority, Task};
 
 use crate::backend::BackendError;
-use crate::csrf::CarriesToken;
+use crate::cookies::csrf::CarriesToken;
 use crate::error::PageError;
 
 /// The fields of the add and edit forms, all as text so that nothing a browser (or anyone) can

@@ -8,12 +8,14 @@ use task_types::Priority;
 
 use super::form::{FormErrors, FormState};
 use crate::backend::Counts;
+use crate::config::limits;
 use crate::error::PageError;
-use crate::limits;
-use crate::listing::{ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE};
+use crate::render::view::{page, TaskView};
+use crate::routes::pages::listing::{
+    ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE,
+};
 use crate::routes::PageResult;
 use crate::state::AppState;
-use crate::view::{page, TaskView};
 
 /// `index.html`'s context.
 #[derive(Serialize)]

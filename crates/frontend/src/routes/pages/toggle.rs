@@ -6,7 +6,7 @@ use task_types::TaskPatch;
 
 use super::form::ActionForm;
 use super::{back_to_list, TaskId};
-use crate::csrf::Checked;
+use crate::cookies::csrf::Checked;
 use crate::error::PageError;
 use crate::routes::PageResult;
 use crate::state::AppState;

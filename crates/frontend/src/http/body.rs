@@ -15,8 +15,8 @@ use actix_web::HttpMessage;
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
+use crate::config::limits;
 use crate::error::{answer, PageError};
-use crate::limits;
 use crate::state::AppState;
 
 /// The upload slots of one server.

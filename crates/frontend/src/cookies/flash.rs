@@ -1,13 +1,13 @@
 //! One-shot messages shown on the page after a redirect ("Task "X" added!").
 //!
-//! Carried in a sealed cookie (see [`crate::cookie_key`]), so any replica can show what another
+//! Carried in a sealed cookie (see [`crate::cookies::key`]), so any replica can show what another
 //! set and nobody else can plant one; removed once shown.
 
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 
-use crate::cookie_key::CookieKey;
+use crate::cookies::key::CookieKey;
 
 pub const COOKIE: &str = "taskmgr_flash";
 /// How long a message waits for the page after the redirect.

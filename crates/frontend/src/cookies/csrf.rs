@@ -1,6 +1,6 @@
 //! CSRF protection for every state-changing form (the double-submit pattern, with a sealed cookie).
 //!
-//! The browser holds a random session token in a sealed (see [`crate::cookie_key`]), HttpOnly,
+//! The browser holds a random session token in a sealed (see [`crate::cookies::key`]), HttpOnly,
 //! SameSite=Lax cookie; each form carries the same token in a hidden field. A POST is accepted only
 //! when the field equals the token inside the cookie it came with, so a token copied from another
 //! session, or a cookie not sealed with our key, is refused. POST handlers take their form as
@@ -15,7 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
-use crate::cookie_key::CookieKey;
+use crate::cookies::key::CookieKey;
 use crate::error::PageError;
 use crate::state::AppState;
 

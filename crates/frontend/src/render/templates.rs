@@ -12,12 +12,12 @@ use task_types::Priority;
 use tera::{Context, Tera, Value};
 
 const TEMPLATES: [(&str, &str); 6] = [
-    ("base.html", include_str!("../templates/base.html")),
-    ("macros.html", include_str!("../templates/macros.html")),
-    ("index.html", include_str!("../templates/index.html")),
-    ("edit.html", include_str!("../templates/edit.html")),
-    ("delete.html", include_str!("../templates/delete.html")),
-    ("error.html", include_str!("../templates/error.html")),
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("edit.html", include_str!("../../templates/edit.html")),
+    ("delete.html", include_str!("../../templates/delete.html")),
+    ("error.html", include_str!("../../templates/error.html")),
 ];
 
 static TERA: LazyLock<Tera> = LazyLock::new(|| {

@@ -1,6 +1,5 @@
 //! The URL map: pages and forms, the `/api` pass-through, health, static assets.
 
-pub mod assets;
 pub mod health;
 pub mod pages;
 pub mod proxy;
@@ -8,8 +7,8 @@ pub mod proxy;
 use actix_web::error::{InternalError, QueryPayloadError, UrlencodedError};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::config::limits::BODY_LIMIT;
 use crate::error::PageError;
-use crate::limits::BODY_LIMIT;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -36,7 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/{tail}*").to(proxy::forward))
     .route("/health", web::get().to(health::health))
     .route("/ready", web::get().to(health::ready))
-    .route("/static/{name}", web::get().to(assets::serve))
+    .route(
+        "/static/{name}",
+        web::get().to(crate::render::assets::serve),
+    )
     .default_service(web::to(not_found));
 }
 

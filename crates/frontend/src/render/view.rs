@@ -8,9 +8,10 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
 use task_types::{Priority, Task};
 
-use crate::cookie_key::CookieKey;
-use crate::flash::{self, Flash};
-use crate::{csrf, render};
+use crate::cookies::csrf;
+use crate::cookies::flash::{self, Flash};
+use crate::cookies::key::CookieKey;
+use crate::render;
 
 /// A task as a page shows it.
 #[derive(Debug, Serialize)]
