@@ -1,6 +1,8 @@
 //! Environment → [`Settings`]. Every variable the frontend reads is named here and nowhere else.
 
+pub mod hosts;
 pub mod limits;
+pub mod proxies;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -8,9 +10,9 @@ use std::net::IpAddr;
 use service_kit::env::{ANY_HOST, LOCALHOST};
 pub use service_kit::{ConfigError, Env};
 
-pub use crate::config::limits::Limits;
-pub use crate::http::hosts::AllowedHosts;
-pub use crate::http::https::TrustedProxies;
+pub use hosts::AllowedHosts;
+pub use limits::Limits;
+pub use proxies::TrustedProxies;
 
 /// The log filter, read by `service_kit::cli` (a test keeps the two equal); named here as a literal so that
 /// every variable lives in this file.

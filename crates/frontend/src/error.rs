@@ -33,6 +33,9 @@ pub enum PageError {
     Backend(#[from] BackendError),
 }
 
+/// For handlers that answer with a page either way.
+pub type PageResult = Result<HttpResponse, PageError>;
+
 /// What the error page shows: `error.html`'s context.
 #[derive(Serialize)]
 struct ErrorPage {

@@ -5,10 +5,11 @@ pub mod pages;
 pub mod proxy;
 
 use actix_web::error::{InternalError, QueryPayloadError, UrlencodedError};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 
 use crate::config::limits::BODY_LIMIT;
-use crate::error::PageError;
+use crate::error::{PageError, PageResult};
+use crate::render::assets;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -35,10 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/{tail}*").to(proxy::forward))
     .route("/health", web::get().to(health::health))
     .route("/ready", web::get().to(health::ready))
-    .route(
-        "/static/{name}",
-        web::get().to(crate::render::assets::serve),
-    )
+    .route("/static/{name}", web::get().to(asset))
     .default_service(web::to(not_found));
 }
 
@@ -47,6 +45,10 @@ fn page_resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(|| async {
         PageResult::Err(PageError::MethodNotAllowed)
     }))
+}
+
+async fn asset(name: web::Path<String>) -> PageResult {
+    assets::response(&name).ok_or(PageError::PageNotFound)
 }
 
 async fn not_found() -> PageResult {
@@ -68,6 +70,3 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     InternalError::from_response("bad query", actix_web::ResponseError::error_response(&page))
         .into()
 }
-
-/// For handlers that answer with a page either way.
-pub type PageResult = Result<HttpResponse, PageError>;

@@ -16,7 +16,7 @@ use crate::backend::Backend;
 use crate::config::limits;
 use crate::config::Settings;
 use crate::cookies::key::CookieKey;
-use crate::http::{body as gate, headers as security, hosts, https as transport};
+use crate::http;
 use crate::metrics::MetricsPort;
 use crate::render::templates;
 use crate::state::AppState;
@@ -66,10 +66,10 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .configure(routes::configure)
-                .wrap(from_fn(gate::read_bodies))
-                .wrap(from_fn(hosts::check))
-                .wrap(from_fn(transport::secure_cookies))
-                .wrap(security::headers())
+                .wrap(from_fn(http::body::read_bodies))
+                .wrap(from_fn(http::hosts::check))
+                .wrap(from_fn(http::https::secure_cookies))
+                .wrap(http::headers::headers())
                 .wrap(prometheus.clone())
                 .wrap(from_fn(metrics::split))
                 .wrap(from_fn(service_kit::request_log::middleware))

@@ -4,20 +4,13 @@
 //! SameSite=Lax cookie; each form carries the same token in a hidden field. A POST is accepted only
 //! when the field equals the token inside the cookie it came with, so a token copied from another
 //! session, or a cookie not sealed with our key, is refused. POST handlers take their form as
-//! [`Checked`], which does the check, so none can forget it.
-
-use std::ops::Deref;
+//! `Checked` (in `routes::pages::form`), which calls [`is_valid`], so none can forget it.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
-use serde::de::DeserializeOwned;
+use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
 use crate::cookies::key::CookieKey;
-use crate::error::PageError;
-use crate::state::AppState;
 
 pub const COOKIE: &str = "taskmgr_csrf";
 /// The hidden form field that carries the token.
@@ -59,48 +52,6 @@ pub fn is_valid(req: &HttpRequest, key: &CookieKey, submitted: &str) -> bool {
             !submitted.is_empty() && bool::from(token.as_bytes().ct_eq(submitted.as_bytes()))
         }
         None => false,
-    }
-}
-
-/// A form that carries the CSRF token in its [`FIELD`].
-pub trait CarriesToken {
-    fn csrf_token(&self) -> &str;
-}
-
-/// A form whose token is the one of the session cookie it came with. Read like `web::Form` (same
-/// limits and error pages); a bad or missing token is the 403 "Form expired" page.
-pub struct Checked<T>(pub T);
-
-impl<T> Deref for Checked<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let form = web::Form::<T>::from_request(req, payload);
-        let req = req.clone();
-        Box::pin(async move {
-            let form = form.await?.into_inner();
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .expect("the app has its state");
-            if is_valid(&req, &state.cookie_key, form.csrf_token()) {
-                return Ok(Checked(form));
-            }
-            log::warn!(
-                "refused {} {}: CSRF token missing or not from this session",
-                req.method(),
-                req.path()
-            );
-            Err(PageError::Csrf.into())
-        })
     }
 }
 

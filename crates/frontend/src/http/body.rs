@@ -4,8 +4,6 @@
 //! holds one upload slot for 10 s at most, instead of a connection and its memory for ever.
 //! Answers are JSON under `/api` and pages elsewhere, as every refusal of the frontend.
 
-use std::sync::Arc;
-
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, TRANSFER_ENCODING};
@@ -13,14 +11,10 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::HttpMessage;
 use futures_util::StreamExt;
-use tokio::sync::Semaphore;
 
 use crate::config::limits;
 use crate::error::{answer, PageError};
 use crate::state::AppState;
-
-/// The upload slots of one server.
-pub type Uploads = Arc<Semaphore>;
 
 /// Middleware: reads the body (if any) under the limits, then hands it to the handler.
 pub async fn read_bodies(

@@ -3,10 +3,8 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use sha2::{Digest, Sha256};
-
-use crate::error::PageError;
 
 const ASSETS: [(&str, &str, &[u8]); 3] = [
     (
@@ -44,13 +42,12 @@ pub fn version() -> &'static str {
     &VERSION
 }
 
-pub async fn serve(name: web::Path<String>) -> Result<HttpResponse, PageError> {
-    let (_, content_type, bytes) = ASSETS
-        .iter()
-        .find(|(asset, _, _)| *asset == name.as_str())
-        .ok_or(PageError::PageNotFound)?;
-    Ok(HttpResponse::Ok()
+/// The asset called `name` as an answer, if there is one.
+pub fn response(name: &str) -> Option<HttpResponse> {
+    let (_, content_type, bytes) = ASSETS.iter().find(|(asset, _, _)| *asset == name)?;
+    let response = HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, *content_type))
         .insert_header((CACHE_CONTROL, "public, max-age=86400"))
-        .body(*bytes))
+        .body(*bytes);
+    Some(response)
 }

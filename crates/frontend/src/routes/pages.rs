@@ -1,5 +1,5 @@
 //! The pages and their forms, one module each, each with its template's context as a struct.
-//! Every state change is a POST whose form arrives [`Checked`](crate::cookies::csrf::Checked) against the
+//! Every state change is a POST whose form arrives [`Checked`](form::Checked) against the
 //! CSRF token and is answered by [`back_to_list`]: a redirect with a flash message
 //! (post-redirect-get). No GET changes anything.
 //!
@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cookies::flash::Flash;
 use crate::render::view::redirect;
-use crate::routes::pages::listing::{back_url, ListParams};
 use crate::state::AppState;
+use listing::{back_url, ListParams};
 pub use task_id::TaskId;
 
 /// `?back=` on the edit and delete pages: the list view to return to.

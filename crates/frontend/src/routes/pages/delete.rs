@@ -4,11 +4,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use serde::Serialize;
 
-use super::form::ActionForm;
+use super::form::{ActionForm, Checked};
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::cookies::csrf::Checked;
+use crate::error::PageResult;
 use crate::render::view::{page, TaskView};
-use crate::routes::PageResult;
 use crate::state::AppState;
 
 /// `delete.html`'s context.

@@ -5,11 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use task_types::{Task, TaskPatch};
 
-use super::form::{refusal, FormErrors, FormState, TaskForm};
+use super::form::{refusal, Checked, FormErrors, FormState, TaskForm};
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::cookies::csrf::Checked;
+use crate::error::PageResult;
 use crate::render::view::{human_time, page, TaskView};
-use crate::routes::PageResult;
 use crate::state::AppState;
 
 /// `edit.html`'s context.

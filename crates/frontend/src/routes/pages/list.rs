@@ -7,14 +7,11 @@ use serde::Serialize;
 use task_types::Priority;
 
 use super::form::{FormErrors, FormState};
+use super::listing::{ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE};
 use crate::backend::Counts;
 use crate::config::limits;
-use crate::error::PageError;
+use crate::error::{PageError, PageResult};
 use crate::render::view::{page, TaskView};
-use crate::routes::pages::listing::{
-    ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE,
-};
-use crate::routes::PageResult;
 use crate::state::AppState;
 
 /// `index.html`'s context.
