@@ -74,7 +74,7 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(from_fn(request_log::middleware))
                 .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
+                .default_service(web::to(routes::fallback::not_found))
         })
         .shutdown_timeout(service_kit::shutdown::GRACE_SECS)
         .listen(listener)
