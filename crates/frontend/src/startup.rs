@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 
 use crate::backend::Backend;
@@ -42,7 +43,12 @@ impl Application {
         let backend = Backend::new(&settings.backend_api_url).map_err(std::io::Error::other)?;
         let state = web::Data::new(AppState {
             backend,
-            cookie_key: CookieKey::new(settings.secret_key.as_deref()),
+            cookie_key: CookieKey::new(
+                settings
+                    .secret_key
+                    .as_ref()
+                    .map(ExposeSecret::expose_secret),
+            ),
             allowed_hosts: settings.allowed_hosts.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
             limits: settings.limits,
