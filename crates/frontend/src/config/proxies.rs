@@ -3,50 +3,34 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 /// The proxies whose `X-Forwarded-Proto` is believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    /// Parses `TRUSTED_PROXIES`: `10.244.0.0/16, 127.0.0.1` (empty: none).
+    /// Parses `TRUSTED_PROXIES`: `10.244.0.0/16, 127.0.0.1` (empty: none); an address alone is its own /32 or /128.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let expected = |item: &str| {
-            format!("a comma list of IP addresses or CIDRs such as 10.244.0.0/16, not {item:?}")
-        };
-        let mut nets = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (ip, bits) = item.split_once('/').unwrap_or((item, ""));
-            let ip: IpAddr = ip.parse().map_err(|_| expected(item))?;
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            let bits = match bits {
-                "" => max,
-                bits => bits
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|b| *b <= max)
-                    .ok_or_else(|| expected(item))?,
-            };
-            nets.push((ip, bits));
-        }
-        Ok(TrustedProxies(nets))
+        raw.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<IpNet>()
+                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        format!("a comma list of IP addresses or CIDRs such as 10.244.0.0/16, not {item:?}")
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
     }
 
+    /// Whether `ip` (an IPv4-mapped IPv6 address counts as IPv4) is in one of the networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|(net, bits)| match (net, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(
-                u128::from(net.to_bits()) << 96,
-                u128::from(ip.to_bits()) << 96,
-                *bits,
-            ),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(net.to_bits(), ip.to_bits(), *bits),
-            _ => false,
-        })
+        self.0.iter().any(|net| net.contains(&ip))
     }
-}
-
-fn prefix_eq(a: u128, b: u128, bits: u8) -> bool {
-    bits == 0 || (a ^ b) >> (128 - u32::from(bits)) == 0
 }
 
 #[cfg(test)]

@@ -170,3 +170,10 @@ pub fn has_layout(body: &str) -> bool {
 pub fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+/// `GET url` with a plain client (no cookies, redirects followed), for probes and the `/api` pass-through.
+pub async fn get(url: &str) -> reqwest::Response {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}

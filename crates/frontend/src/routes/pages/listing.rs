@@ -133,12 +133,9 @@ impl ListParams {
         };
         let status = match text(&raw.status) {
             None => StatusFilter::All,
-            Some(v) => StatusFilter::ALL
-                .into_iter()
-                .find(|s| s.as_str() == v)
-                .ok_or_else(|| {
-                    format!("Unknown status filter {v:?}: use all, pending or completed.")
-                })?,
+            Some(v) => one_of(StatusFilter::ALL, StatusFilter::as_str, &v).ok_or_else(|| {
+                format!("Unknown status filter {v:?}: use all, pending or completed.")
+            })?,
         };
         let priority = match text(&raw.priority) {
             None => None,
@@ -150,12 +147,9 @@ impl ListParams {
         };
         let sort = match text(&raw.sort) {
             None => SortOrder::Newest,
-            Some(v) => SortOrder::ALL
-                .into_iter()
-                .find(|s| s.as_str() == v)
-                .ok_or_else(|| {
-                    format!("Unknown sort order {v:?}: use newest, oldest, priority or title.")
-                })?,
+            Some(v) => one_of(SortOrder::ALL, SortOrder::as_str, &v).ok_or_else(|| {
+                format!("Unknown sort order {v:?}: use newest, oldest, priority or title.")
+            })?,
         };
         let number = |name: &str, v: &Option<String>, max: u32| -> Result<Option<u32>, String> {
             match text(v) {
@@ -260,6 +254,15 @@ impl ListParams {
         }
         .url(page)
     }
+}
+
+/// The choice among `all` whose name is `value`.
+fn one_of<T: Copy, const N: usize>(
+    all: [T; N],
+    name: fn(T) -> &'static str,
+    value: &str,
+) -> Option<T> {
+    all.into_iter().find(|choice| name(*choice) == value)
 }
 
 /// Where a form sends the browser back to: the list view named in its `back` field, or the
