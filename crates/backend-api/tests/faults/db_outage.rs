@@ -148,23 +148,12 @@ async fn writers_lose_nothing_while_the_database_restarts() {
     // The writers: a new request every WRITE_EVERY, whatever the previous ones are doing.
     let run = BEFORE + DOWN + AFTER;
     let writers = {
-        let (ledger, client, url) = (ledger.clone(), client.clone(), url.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(WRITE_EVERY);
-            let mut requests = Vec::new();
-            for n in 0.. {
-                tick.tick().await;
-                if ledger.now() >= run {
-                    break;
-                }
-                let (ledger, client, url) = (ledger.clone(), client.clone(), url.clone());
-                requests.push(tokio::spawn(async move {
-                    let _ = ledger.create(&client, &url, format!("write-{n}")).await;
-                }));
-            }
-            for r in requests {
-                r.await.unwrap();
-            }
+        let (writes, client, url) = (ledger.clone(), client.clone(), url.clone());
+        ledger.steady_traffic(WRITE_EVERY, run, move |n, requests| {
+            let (ledger, client, url) = (writes.clone(), client.clone(), url.clone());
+            requests.push(tokio::spawn(async move {
+                let _ = ledger.create(&client, &url, format!("write-{n}")).await;
+            }));
         })
     };
 

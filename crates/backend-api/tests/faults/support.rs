@@ -121,6 +121,32 @@ impl Ledger {
         result
     }
 
+    /// Starts requests at a steady pace, one tick every `every` until `until` on this ledger's clock, whatever the
+    /// earlier ones are doing: `start(n, requests)` spawns the n-th tick's requests into `requests`. The handle ends
+    /// once every request has.
+    pub fn steady_traffic(
+        &self,
+        every: Duration,
+        until: Duration,
+        mut start: impl FnMut(u64, &mut Vec<tokio::task::JoinHandle<()>>) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let ledger = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            let mut requests = Vec::new();
+            for n in 0.. {
+                tick.tick().await;
+                if ledger.now() >= until {
+                    break;
+                }
+                start(n, &mut requests);
+            }
+            for r in requests {
+                r.await.unwrap();
+            }
+        })
+    }
+
     pub fn outcomes(&self) -> Vec<Outcome> {
         let mut all = self.outcomes.lock().unwrap().clone();
         all.sort_by_key(|o| o.sent);
