@@ -9,6 +9,12 @@ use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::json;
 use test_support::postgres::TestDatabase;
 
+/// The JSON answer to `request`, which must arrive.
+pub async fn answer_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let res = request.send().await.expect("an answer");
+    res.json().await.expect("a JSON answer")
+}
+
 /// The real binary, for the tests that signal it.
 pub const BACKEND_BIN: &str = env!("CARGO_BIN_EXE_backend-api");
 
