@@ -16,6 +16,8 @@ pub enum PageError {
     TaskNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("method not implemented")]
+    MethodNotImplemented,
     #[error("CSRF check failed")]
     Csrf,
     #[error("bad request: {0}")]
@@ -67,6 +69,12 @@ impl PageError {
                 "This address does not take that kind of request.",
                 false,
             ),
+            PageError::MethodNotImplemented => page(
+                StatusCode::NOT_IMPLEMENTED,
+                "Not implemented",
+                "This server does not know that kind of request.",
+                false,
+            ),
             PageError::Csrf => page(
                 StatusCode::FORBIDDEN,
                 "Form expired",
@@ -110,6 +118,16 @@ impl PageError {
                 message: format!(
                     "The tasks on this page take more than {} MiB, more than the UI shows at once. Choose a smaller page size or narrow the filters.",
                     limits::PAGE_BYTES / (1024 * 1024)
+                ),
+                banner: true,
+            },
+            PageError::Backend(BackendError::TaskTooLarge) => ErrorPage {
+                status: StatusCode::BAD_GATEWAY,
+                title: "Task too large",
+                message: format!(
+                    "This task takes more than {} KiB, more than the UI shows, so it cannot be shown or edited here. \
+                     It can still be deleted through the API (DELETE /api/tasks/ID).",
+                    limits::TASK_BYTES / 1024
                 ),
                 banner: true,
             },
@@ -199,6 +217,7 @@ mod tests {
             (PageError::PageNotFound, 404),
             (PageError::TaskNotFound, 404),
             (PageError::MethodNotAllowed, 405),
+            (PageError::MethodNotImplemented, 501),
             (PageError::Csrf, 403),
             (PageError::BadRequest("Unknown priority".to_owned()), 400),
             (PageError::TooLarge, 413),
@@ -206,6 +225,7 @@ mod tests {
             (PageError::BodyTimeout, 408),
             (PageError::Busy, 503),
             (PageError::Backend(BackendError::PageTooLarge), 502),
+            (PageError::Backend(BackendError::TaskTooLarge), 502),
             (
                 PageError::Backend(BackendError::Unavailable("refused".to_owned())),
                 503,

@@ -10,6 +10,7 @@ pub mod gate;
 pub mod hosts;
 pub mod limits;
 pub mod listing;
+pub mod methods;
 pub mod metrics;
 pub mod render;
 pub mod routes;

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::cookie_key::CookieKey;
 use crate::metrics::MetricsPort;
 use crate::state::AppState;
-use crate::{gate, hosts, limits, metrics, routes, security, templates, transport};
+use crate::{gate, hosts, limits, methods, metrics, routes, security, templates, transport};
 
 /// A bound, running frontend server: the UI on one port, `/metrics` on another.
 pub struct Application {
@@ -56,8 +56,9 @@ impl Application {
             port: metrics_address.port(),
             registry: prometheus.registry.clone(),
         });
-        // Middleware runs outermost last-wrapped first: request id and log, split off the metrics port, count, security
-        // headers, Secure cookies over HTTPS, the Host check, then bodies under their limits.
+        // Middleware runs outermost last-wrapped first: request id and log, security headers, unknown methods refused
+        // (before anything counts them), split off the metrics port, count, Secure cookies over HTTPS, the Host
+        // check, then bodies under their limits.
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -66,9 +67,10 @@ impl Application {
                 .wrap(from_fn(gate::read_bodies))
                 .wrap(from_fn(hosts::check))
                 .wrap(from_fn(transport::secure_cookies))
-                .wrap(security::headers())
                 .wrap(prometheus.clone())
                 .wrap(from_fn(metrics::split))
+                .wrap(from_fn(methods::refuse_unknown))
+                .wrap(security::headers())
                 .wrap(from_fn(service_kit::request_log::middleware))
         })
         .shutdown_timeout(service_kit::shutdown::GRACE_SECS)

@@ -144,3 +144,63 @@ async fn many_maximal_requests_on_maximal_data_stay_far_below_the_pod_limit() {
     }
     println!("frontend peak RSS {peak} KiB (at rest {at_rest} KiB)");
 }
+
+/// Drops any CHECK on the description, as in a database that holds a row from before the constraint (or
+/// written past it): the state the UI must survive.
+const DROP_DESCRIPTION_CHECKS: &str = "DO $$ DECLARE c record; BEGIN \
+     FOR c IN SELECT conname FROM pg_constraint \
+              WHERE conrelid = 'tasks'::regclass AND contype = 'c' \
+                AND pg_get_constraintdef(oid) LIKE '%description%' \
+     LOOP EXECUTE format('ALTER TABLE tasks DROP CONSTRAINT %I', c.conname); END LOOP; END $$";
+/// A description written in SQL, far past the API's 10,000 characters.
+const HUGE_DESCRIPTION_BYTES: usize = 20 * 1024 * 1024;
+/// The pages that show one task, asked for one after the other (the backend takes seconds to send such a
+/// row, and the frontend gives up on an answer after 5 s).
+const TASK_PAGES: [&str; 2] = ["edit", "delete"];
+
+/// Issue 22 item 9: the edit and delete pages read a task's whole answer, so one 20 MiB row took the
+/// frontend to a 174 MB peak per page. They now read at most `TASK_BYTES` and say the task is too large.
+#[tokio::test]
+async fn an_oversized_task_gets_an_error_page_not_a_memory_spike() {
+    let db = TestDatabase::migrated();
+    let mut conn = db.connect();
+    diesel::sql_query(DROP_DESCRIPTION_CHECKS)
+        .execute(&mut conn)
+        .unwrap();
+    let id = uuid::Uuid::new_v4();
+    diesel::sql_query(format!(
+        "INSERT INTO tasks (id, title, description) VALUES ('{id}', 'huge', repeat('x', {HUGE_DESCRIPTION_BYTES}))"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let backend = spawn_backend(db.url());
+    let frontend = ServiceProcess::start(
+        BINARY,
+        free_port(),
+        &[("BACKEND_API_URL", &backend.base_url)],
+    );
+    let ui = format!("http://127.0.0.1:{}", frontend.port);
+    let client = reqwest::Client::new();
+    let at_rest = peak_rss_kib(frontend.pid());
+
+    let mut pages = Vec::new();
+    for page in TASK_PAGES {
+        pages.push(fetch(&client, format!("{ui}/tasks/{id}/{page}")).await);
+    }
+    let peak = peak_rss_kib(frontend.pid());
+
+    let statuses: Vec<u16> = pages.iter().map(|(status, _, _)| *status).collect();
+    assert!(
+        peak < PEAK_RSS_LIMIT_KIB,
+        "the frontend peaked at {peak} KiB (at rest {at_rest} KiB) under the {TASK_PAGES:?} pages of a \
+         {HUGE_DESCRIPTION_BYTES} byte task (statuses {statuses:?}); the limit is {PEAK_RSS_LIMIT_KIB} KiB"
+    );
+    let logs = frontend.logs();
+    for (i, (status, size, text)) in pages.iter().enumerate() {
+        let start = &text[..text.len().min(600)];
+        assert_eq!(*status, 502, "page {i}: {start}\n{logs}");
+        assert!(text.contains("Task too large"), "page {i}: {start}");
+        assert!(*size < 64 * 1024, "page {i} is {size} bytes");
+    }
+    println!("frontend peak RSS {peak} KiB (at rest {at_rest} KiB)");
+}
