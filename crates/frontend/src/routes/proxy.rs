@@ -1,5 +1,5 @@
 //! `/api/*` passed to the backend as it is, so API clients need only the frontend's address:
-//! method, path and query, body and the headers that matter go through; the backend's status,
+//! the API's methods, path and query, body and the headers that matter go through; the backend's status,
 //! body and headers come back unchanged, the body streamed (so memory per request stays small
 //! whatever the size of the answer).
 //!
@@ -62,6 +62,16 @@ pub async fn forward(
             "Not found: API paths stay under /api/, without '.' or '..' segments or encoded dots, slashes or backslashes",
         );
     }
+    let Some(method) = api_method(req.method()) else {
+        // `Allow` names what the pass-through forwards (the backend's own 405 names a path's methods).
+        let allow = METHODS.map(|m| m.as_str().to_owned()).join(", ");
+        let mut refusal = json_error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+        refusal.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_str(&allow).expect("method names are ASCII"),
+        );
+        return refusal;
+    };
     // The body gate has read and bounded it already; this only collects it.
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -78,16 +88,6 @@ pub async fn forward(
             }
         }
     }
-    let Some(method) = api_method(req.method()) else {
-        // `Allow` names what the pass-through forwards (the backend's own 405 names a path's methods).
-        let allow = METHODS.map(|m| m.as_str().to_owned()).join(", ");
-        let mut refusal = json_error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
-        refusal.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_str(&allow).expect("method names are ASCII"),
-        );
-        return refusal;
-    };
     let mut headers = reqwest::header::HeaderMap::new();
     for name in REQUEST_HEADERS {
         for value in req.headers().get_all(name) {
