@@ -11,7 +11,7 @@ use actix_web::{web, App, HttpServer};
 use diesel::PgConnection;
 
 use crate::config::{DatabaseUrl, Settings};
-use crate::{db, metrics, request_log, routes};
+use crate::{db, methods, metrics, request_log, routes};
 
 /// The longest pause between two attempts to reach the database.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
@@ -71,7 +71,9 @@ impl Application {
             App::new()
                 .app_data(db_data.clone())
                 .app_data(openapi.clone())
+                // Outermost last: the access log, then unknown methods refused, then metrics.
                 .wrap(metrics.clone())
+                .wrap(from_fn(methods::refuse_unknown))
                 .wrap(from_fn(request_log::middleware))
                 .configure(routes::configure)
                 .default_service(web::to(routes::fallback::not_found))

@@ -65,8 +65,9 @@ impl Application {
             port: metrics_address.port(),
             registry: prometheus.registry.clone(),
         });
-        // Middleware runs outermost last-wrapped first: request id and log, split off the metrics port, count, security
-        // headers, Secure cookies over HTTPS, the Host check, then bodies under their limits.
+        // Middleware runs outermost last-wrapped first: request id and log, security headers, unknown methods refused
+        // (before anything counts them), split off the metrics port, count, Secure cookies over HTTPS, the Host
+        // check, then bodies under their limits.
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -75,9 +76,10 @@ impl Application {
                 .wrap(from_fn(http::body::read_bodies))
                 .wrap(from_fn(http::hosts::check))
                 .wrap(from_fn(http::https::secure_cookies))
-                .wrap(http::headers::headers())
                 .wrap(prometheus.clone())
                 .wrap(from_fn(metrics::split))
+                .wrap(from_fn(http::methods::refuse_unknown))
+                .wrap(http::headers::headers())
                 .wrap(from_fn(service_kit::request_log::middleware))
         })
         .shutdown_timeout(service_kit::shutdown::GRACE_SECS)

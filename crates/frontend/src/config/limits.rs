@@ -25,6 +25,11 @@ pub const RETRY_AFTER_SECONDS: u32 = 2;
 /// as `\u0001`, take six bytes each) the page shows an error that suggests a smaller page.
 pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
 
+/// The most JSON read from the backend for one task (the edit and delete pages, a form's answer): a
+/// 255-character title and 10,000 characters of description take about 60 KB even when every character is
+/// escaped as `\u0001`. A larger row (written past the API, in the database) gets an error page instead.
+pub const TASK_BYTES: usize = 128 * 1024;
+
 /// List pages fetched and rendered at once: each holds up to [`PAGE_BYTES`] of JSON and a few copies of
 /// the rows (parsed, as views, rendered), so 4 keep the worst case near 40 MiB. Others wait their turn.
 pub const LIST_RENDERS: usize = 4;
