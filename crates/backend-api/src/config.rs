@@ -252,14 +252,11 @@ fn masked(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
+    /// Settings read from `pairs`; a name given twice takes its last value.
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let value = |name: &str| pairs.iter().rev().find(|(k, _)| *k == name);
+        Settings::from_lookup(|name| value(name).map(|(_, v)| v.to_string()))
     }
 
     #[test]

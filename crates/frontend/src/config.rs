@@ -158,14 +158,11 @@ fn parse_backend_url(raw: &str) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
-    use std::collections::HashMap;
 
+    /// Settings read from `pairs`; a name given twice takes its last value.
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|k| map.get(k).cloned())
+        let value = |name: &str| pairs.iter().rev().find(|(k, _)| *k == name);
+        Settings::from_lookup(|name| value(name).map(|(_, v)| v.to_string()))
     }
 
     #[test]
