@@ -159,10 +159,8 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
-    /// Settings read from `pairs`; a name given twice takes its last value.
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let value = |name: &str| pairs.iter().rev().find(|(k, _)| *k == name);
-        Settings::from_lookup(|name| value(name).map(|(_, v)| v.to_string()))
+        Settings::from_lookup(service_kit::env::lookup_in(pairs))
     }
 
     #[test]
