@@ -471,6 +471,20 @@ ensure_tls_secret() {
   create_secret_from_private_files "$TLS_SECRET" tls --cert="$dir/tls.crt" --key="$dir/tls.key"
 }
 
+# pgAdmin refuses a login address whose domain is special-use (RFC 6761 and the like: the list of email-validator,
+# which pgAdmin checks it with) and then crash-loops, so the address is checked before anything is deployed.
+PGADMIN_SPECIAL_USE_DOMAINS=(arpa invalid local localhost onion test)
+check_pgadmin_email() {
+  local email="$1" domain label
+  [[ "$email" =~ ^[A-Za-z0-9!#$%\&\'*+/=?^_\`{|}~-]+(\.[A-Za-z0-9!#$%\&\'*+/=?^_\`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] ||
+    die "PGADMIN_EMAIL='$email' is not an email address pgAdmin accepts (name@domain.tld). Nothing was changed."
+  domain="${email##*@}"
+  for label in "${PGADMIN_SPECIAL_USE_DOMAINS[@]}"; do
+    [[ "${domain,,}" != "$label" && "${domain,,}" != *".$label" ]] ||
+      die "PGADMIN_EMAIL='$email': pgAdmin refuses special-use domains (.${PGADMIN_SPECIAL_USE_DOMAINS[*]// /, .}) and would not start; use a real domain such as example.com. Nothing was changed."
+  done
+}
+
 # pgAdmin's login, generated on the first --pgadmin deploy and kept; PGADMIN_LOGIN holds it for the one time it is
 # printed (at the end of that deploy). From files, so the password never appears on a command line.
 PGADMIN_LOGIN=""
@@ -527,6 +541,9 @@ deploy_kind() {
   done
   check_kind_prerequisites
   CLUSTER="$(kind_cluster_name)"
+  if ((pgadmin)); then
+    check_pgadmin_email "${PGADMIN_EMAIL:-admin@example.com}"
+  fi
   if ((tls)); then
     command -v openssl >/dev/null 2>&1 || die "--tls needs openssl for its certificate (apt-get install openssl)"
     if ((!recreate)) && kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
