@@ -11,6 +11,8 @@ source "$ROOT/scripts/lib/random-token.sh"
 source "$ROOT/scripts/lib/compose.sh"
 # shellcheck source=scripts/lib/backup.sh
 source "$ROOT/scripts/lib/backup.sh"
+# shellcheck source=scripts/lib/tls-cert.sh
+source "$ROOT/scripts/lib/tls-cert.sh"
 
 NAMESPACE=task-manager
 KIND_CONFIG="$ROOT/kind-config.yaml"
@@ -43,10 +45,7 @@ GATEWAY_NAMESPACE=nginx-gateway
 GATEWAY_NAME=taskmgr
 # The kind node's port that the Gateway's NodePort uses (kind-config.yaml publishes it as localhost:30443).
 GATEWAY_NODE_PORT=30443
-# The certificate of --tls: a leaf for these names, valid this many days (browsers accept at most 398), and
-# replaced when it has fewer than CERT_RENEW_DAYS left.
-CERT_NAMES="DNS:localhost,DNS:pgadmin.localhost,IP:127.0.0.1"
-CERT_DAYS=397
+# The certificate of --tls (scripts/lib/tls-cert.sh) is replaced when it has fewer than CERT_RENEW_DAYS left.
 CERT_RENEW_DAYS=30
 TLS_SECRET=taskmgr-tls
 PGADMIN_SECRET="pgadmin-login"
@@ -444,8 +443,8 @@ tls_certificate_problem() {
   fi
 }
 
-# The certificate of --tls: a self-signed leaf (CA:FALSE, server authentication only) for localhost,
-# pgadmin.localhost and 127.0.0.1, valid CERT_DAYS days. Made once and then kept (a new one would make every browser
+# The certificate of --tls: a self-signed leaf (scripts/lib/tls-cert.sh) for localhost, pgadmin.localhost and
+# 127.0.0.1, valid TLS_CERT_DAYS days. Made once and then kept (a new one would make every browser
 # that accepted it warn again), unless tls_certificate_problem says it must go. The key is written only to the
 # private temporary directory, which is removed right after, and never appears on a command line.
 ensure_tls_secret() {
@@ -458,13 +457,9 @@ ensure_tls_secret() {
     fi
   fi
   start_new_secret "$TLS_SECRET" "keeping its certificate" \
-    "a self-signed leaf certificate for localhost, valid $CERT_DAYS days" || return 0
+    "a self-signed leaf certificate for localhost, valid $TLS_CERT_DAYS days" || return 0
   local dir="$PRIVATE_TMP"
-  if ! openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days "$CERT_DAYS" -subj "/CN=localhost" \
-    -addext "subjectAltName=$CERT_NAMES" -addext "basicConstraints=critical,CA:FALSE" \
-    -addext "keyUsage=digitalSignature,keyEncipherment" -addext "extendedKeyUsage=serverAuth" \
-    -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>"$dir/openssl.log"; then
-    cat "$dir/openssl.log" >&2
+  if ! tls_make_leaf_certificate "$dir"; then
     remove_private_tmp_dir
     return 1
   fi

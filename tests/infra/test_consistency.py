@@ -471,7 +471,8 @@ def test_kind_publishes_the_gateways_node_port_as_localhost_30443():
         node["extraPortMappings"]
     deploy = (ROOT / "deploy.sh").read_text()
     assert "TLS_SECRET=taskmgr-tls" in deploy and "GATEWAY_NODE_PORT=30443" in deploy
-    names = re.search(r'^CERT_NAMES="(.*)"$', deploy, re.M).group(1).split(",")
+    certificate = (ROOT / "scripts" / "lib" / "tls-cert.sh").read_text()
+    names = re.search(r'^TLS_CERT_NAMES="(.*)"$', certificate, re.M).group(1).split(",")
     for gateway in objects_of("Gateway"):  # with --tls
         [listener] = gateway["spec"]["listeners"]
         proxy = by_name("NginxProxy", gateway["spec"]["infrastructure"]["parametersRef"]["name"])

@@ -10,7 +10,6 @@ PostgreSQL) needs a real Gateway controller and pgAdmin and runs only in the e2e
 script here runs with E2E_SKIP_TLS=1 (test_e2e_kind.py).
 """
 import json
-import re
 import subprocess
 import sys
 import time
@@ -33,12 +32,9 @@ def trusted_proxy(request, monkeypatch):
 
 
 def certificate(tmp_path):
-    """The certificate as deploy.sh --tls makes it (its openssl command and settings, read from deploy.sh)."""
-    text = (ROOT / "deploy.sh").read_text()
-    command = re.search(r"openssl req -x509 .*?2>\"\$dir/openssl.log\"", text, re.S).group(0)
-    command = command.replace("\\\n", " ").replace('$dir', str(tmp_path)).split(" 2>")[0]
-    settings = "\n".join(re.findall(r"^CERT_(?:NAMES|DAYS)=.*$", text, re.M))
-    subprocess.run(["bash", "-c", settings + "\n" + command], check=True, capture_output=True)
+    """The certificate as deploy.sh --tls makes it (scripts/lib/tls-cert.sh)."""
+    subprocess.run(["bash", "-c", 'source scripts/lib/tls-cert.sh && tls_make_leaf_certificate "$1"', "cert",
+                    str(tmp_path)], check=True, capture_output=True, cwd=ROOT)
     return tmp_path / "tls.crt", tmp_path / "tls.key"
 
 

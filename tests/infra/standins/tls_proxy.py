@@ -27,7 +27,11 @@ def main(cert, key, upstream, source, port_file):
     context.load_cert_chain(cert, key)
 
     async def handle(reader, writer):
-        head = await reader.readuntil(b"\r\n\r\n")
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()  # a client that left before sending a request (a browser's spare connection)
+            return
         request_line, *fields = head[:-4].split(b"\r\n")
         fields = [f for f in fields if not f.lower().startswith(b"x-forwarded-proto:")]
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", int(upstream), local_addr=(source, 0))
