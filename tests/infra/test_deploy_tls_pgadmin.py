@@ -301,3 +301,10 @@ def test_the_default_deploy_installs_no_gateway_and_creates_no_extra_secret(depl
     created = [c for c in run.of("kubectl") if "create" in c["argv"]]
     assert [c["argv"][c["argv"].index("create") + 3] for c in created] == ["app-secrets"]
     assert "pgadmin" not in run.stdout and "30443" not in run.stdout
+
+
+@pytest.mark.parametrize("email", ["admin@taskmgr.local", "admin@localhost", "not-an-address"])
+def test_an_address_pgadmin_would_refuse_stops_the_deploy_before_anything_is_created(deploy, email):
+    run = deploy("--pgadmin", env={"PGADMIN_EMAIL": email})
+    assert run.returncode == 1 and f"PGADMIN_EMAIL='{email}'" in run.stderr and "Nothing was changed" in run.stderr
+    assert not run.of("kubectl") and not [c for c in run.of("kind") if c["argv"][:1] != ["get"]]
