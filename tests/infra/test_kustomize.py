@@ -17,13 +17,15 @@ import yaml
 from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, \
     load_docs, run_checkov, tool
 from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
-from test_deploy_tls_pgadmin import ingress_env
+from test_deploy_tls_pgadmin import gateway_env
 
 AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
-# The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-ingress: --tls with --pgadmin).
+# The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-route: --tls with --pgadmin).
 OPT_IN = {"autoscalers": {"--hpa"}, "tls": {"--tls"}, "pgadmin": {"--pgadmin"},
-          "pgadmin-ingress": {"--tls", "--pgadmin"}}
-PGADMIN_IMAGE = "dpage/pgadmin4:9.8"
+          "pgadmin-route": {"--tls", "--pgadmin"}}
+# pgAdmin's image, as its Deployment names it (test_pgadmin_settings.py: written once).
+PGADMIN_IMAGE = next(d for d in load_docs(EXTRAS_DIR / "pgadmin" / "pgadmin.yaml") if d["kind"] == "Deployment")[
+    "spec"]["template"]["spec"]["containers"][0]["image"]
 STANDARDS = "tests/infra/test_manifests_standards.py"
 CONSISTENCY = "tests/infra/test_consistency.py"
 # What each variant leaves out by design, and so the checks about it that cannot apply there (deselected).
@@ -86,7 +88,7 @@ def rendered(tmp_path, flags=(), tag=None):
 
 def test_the_kustomizations_hold_every_manifest_exactly_once(tmp_path):
     """kubernetes/ renders every manifest but the opt-in components', unchanged; with the autoscalers component it
-    adds them unchanged, and with tls, pgadmin and pgadmin-ingress it adds theirs (tls patches the frontend). A file
+    adds them unchanged, and with tls, pgadmin and pgadmin-route it adds theirs (tls patches the frontend). A file
     left out of a kustomization, or listed twice, fails here."""
     files = [obj for _, obj in all_objects()]
     opt_in = {name: {key(o) for o in component_objects(EXTRAS_DIR / name)} for name in OPT_IN}
@@ -115,10 +117,10 @@ def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
 @pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",), ("--tls", "--pgadmin")],
                          ids=lambda f: " ".join(f) or "no flags")
 def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
-    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **ingress_env(tmp_path)})
+    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **gateway_env(tmp_path)})
     assert run.returncode == 0, run.stderr
     expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
-    # taskmgr's objects: from files and the overlay, not the ingress controller's manifest (given on stdin, see
+    # taskmgr's objects: from files and the overlay, not the Gateway's manifests (given on stdin, see
     # test_deploy_tls_pgadmin.py).
     applied = [o for c in run.of("kubectl") if c["stdin"] is None for o in applied_by(c)]
     missing = set(expected) - {key(o) for o in applied}

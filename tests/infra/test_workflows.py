@@ -235,3 +235,16 @@ def test_e2e_job_uploads_diagnostics_on_failure(workflow):
     assert upload["if"] == "failure()"
     assert "./tests/infra/e2e-kind.sh" in run_lines(job)
     assert (ROOT / "tests" / "infra" / "e2e-kind.sh").exists()
+
+
+def test_every_job_that_installs_with_ci_run_uses_the_runners_chrome(workflow):
+    """.ci/run installs the browser stage's Chromium unless CHROMIUM names one; on the runners Ubuntu's `chromium`
+    is a snap stub, so every job that runs it names the runner's Chrome and passes it through sudo."""
+    jobs = {name: job for name, job in workflow["jobs"].items()
+            if any(".ci/run" in step.get("run", "") for step in job["steps"])}
+    assert {"test", "docker"} <= set(jobs)
+    for name, job in jobs.items():
+        assert job.get("env", {}).get("CHROMIUM") == "/usr/bin/google-chrome", name
+        for step in job["steps"]:
+            if ".ci/run" in step.get("run", ""):
+                assert re.search(r"sudo --preserve-env=\S*CHROMIUM", step["run"]), (name, step["run"])
