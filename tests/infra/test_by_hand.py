@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT
 from standins.ports import free_ports
-from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, cluster, postgres_bin  # noqa: F401 (its fixture)
+from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, Backend, cluster, postgres_bin  # noqa: F401 (its fixture)
 from test_deploy_local import http
 
 RUNNING = ROOT / "docs" / "RUNNING.md"
@@ -61,7 +61,9 @@ def port_free(port):
             return False
 
 
-class Process:
+class Process(Backend):
+    """A service binary started with exactly `env` (its stop() is Backend's)."""
+
     def __init__(self, binary, env, log):
         assert "METRICS_PORT" not in env
         self.log = log
@@ -83,14 +85,6 @@ class Process:
                 pass
             time.sleep(0.3)
         pytest.fail(f"{url} not answering after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, binaries, tmp_path):  # noqa: F811
