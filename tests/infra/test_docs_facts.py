@@ -109,7 +109,9 @@ ENV_LITERAL = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
 
 
 def rust_reads():
-    sources = [ROOT / "crates" / svc / "src" / "config.rs" for svc in ("backend-api", "frontend")]
+    crates = [ROOT / "crates" / svc / "src" for svc in ("backend-api", "frontend")]
+    # config.rs, and the modules of a config/ folder if the settings are split into one.
+    sources = [path for src in crates for path in [src / "config.rs", *sorted((src / "config").rglob("*.rs"))]]
     sources.append(ROOT / "crates" / "service-kit" / "src" / "cli.rs")
     return {name for s in sources for name in ENV_LITERAL.findall(s.read_text().split("#[cfg(test)]")[0])}
 
