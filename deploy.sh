@@ -52,60 +52,126 @@ PGADMIN_SECRET="pgadmin-login"
 
 usage() {
   cat <<'EOF'
-Usage: ./deploy.sh [COMMAND] [OPTIONS]
+Usage: ./deploy.sh [COMMAND] [OPTIONS]     details of one command: ./deploy.sh help COMMAND
 
 Commands:
-  (none) | kind     build both images, load them into the kind cluster (created from kind-config.yaml if it
-                    does not exist yet) and deploy everything; ends with the URL http://localhost:30080.
-                    It applies kubernetes/kustomization.yaml with the images set to the new tag; without deploy.sh,
-                    on any cluster: create the Secret, then kubectl apply -k kubernetes/ (docs/KUBERNETES_DEPLOYMENT.md)
-      --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
-      --hpa         also apply the HorizontalPodAutoscalers (component kubernetes/extras/autoscalers/; they need
-                    metrics-server in the cluster)
-      --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
-      --tls         also serve the UI at https://localhost:30443: installs the Gateway API CRDs and NGINX Gateway
-                    Fabric (pinned releases, sha256 checked) and a self-signed leaf certificate for localhost, kept
-                    (Secret taskmgr-tls) until it nears expiry; the cluster needs kind-config.yaml's port 30443
-                    (else --recreate)
-      --pgadmin     also deploy pgAdmin 4 with taskmgr's database pre-registered; its login is generated once and
-                    printed once (Secret pgadmin-login). Reached with kubectl port-forward svc/pgadmin 5050:8080,
-                    and with --tls also at https://pgadmin.localhost:30443
+  kind              (the default) build both images and deploy to a local kind cluster
   status            pods, services, volumes and recent events of the deployment
   logs [SERVICE]    recent logs of backend-api, frontend or postgres (default: all three)
-  down              delete the namespace (the application and its data), keep the cluster
-  down --all        delete the whole kind cluster
-  local             run without containers: PostgreSQL, backend-api and frontend as local processes,
-                    UI on http://localhost:30080; data kept in .local/deploy-local/ across runs; Ctrl-C stops all
-  compose [ARGS]    build the images, then docker compose up with docker-compose.yml (ARGS go to `up`); first checks
-                    that the base images are present or can be pulled, and otherwise says how to build local
-                    stand-ins with scripts/offline-images.sh (for machines without a registry)
-  backup [--kind|--compose|--local] [FILE]
-                    pg_dump (custom format, mode 600) of the tasks database of the kind deployment (default), the
-                    compose stack or the running `local`; FILE defaults to taskmgr-backup-<UTC time>.dump here, and
-                    is never overwritten; prints the path and the number of tasks
-  restore FILE [--force] [--kind|--compose|--local]
-                    replaces the tasks with FILE's, in one transaction while the stack runs (clients wait, at most
-                    their 5 s statement timeout). Refuses, changing nothing: a missing, truncated or foreign file;
-                    a database that holds tasks (unless --force); a backup made by a newer taskmgr. An older
-                    backup is migrated first. Details: docs/RELIABILITY.md (Backup and restore)
-  -h | --help       this help
+  down [--all]      delete the namespace and its data; --all deletes the whole kind cluster
+  local             run PostgreSQL and both services as local processes, without containers
+  compose [ARGS]    build the images, then docker compose up (ARGS go to up)
+  backup [FILE]     dump the tasks database to FILE (default: taskmgr-backup-<UTC time>.dump)
+  restore FILE      replace the tasks with FILE's
+  help [COMMAND]    this help, or one command's details and variables
+
+Options of kind:
+  --recreate        delete and recreate the kind cluster first (ALL DATA IS LOST)
+  --hpa             also apply the HorizontalPodAutoscalers (they need metrics-server)
+  --no-extras       skip the NetworkPolicies and PodDisruptionBudgets
+  --tls             also serve the UI at https://localhost:30443
+  --pgadmin         also deploy pgAdmin 4 with taskmgr's database registered
+
+Options of backup and restore:
+  --kind | --compose | --local   the stack whose database to use (default: --kind)
+  --force           restore over a database that holds tasks
+EOF
+}
+
+# The details of one command: `./deploy.sh help COMMAND` or `./deploy.sh COMMAND --help`.
+command_help() {
+  case "${1:-}" in
+    kind | --recreate | --hpa | --no-extras | --tls | --pgadmin)
+      cat <<'EOF'
+Usage: ./deploy.sh [kind] [--recreate] [--hpa] [--no-extras] [--tls] [--pgadmin]
+
+Builds both images, loads them into the kind cluster (created from kind-config.yaml if it
+does not exist yet) and applies kubernetes/kustomization.yaml with the images set to the new
+tag. Ends with the URL http://localhost:30080. Without deploy.sh, on any cluster: create the
+Secret, then kubectl apply -k kubernetes/ (docs/KUBERNETES_DEPLOYMENT.md).
+
+  --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
+  --hpa         also apply kubernetes/extras/autoscalers/ (HPAs; they need metrics-server)
+  --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
+  --tls         also serve the UI at https://localhost:30443 through a Gateway: installs the
+                Gateway API CRDs and NGINX Gateway Fabric (pinned, sha256 checked) and a
+                self-signed leaf certificate (Secret taskmgr-tls), renewed when it nears expiry;
+                the cluster needs kind-config.yaml's port 30443 (else --recreate)
+  --pgadmin     also deploy pgAdmin 4 with taskmgr's database registered; its login is generated and
+                printed once (Secret pgadmin-login). Reach it with kubectl port-forward svc/pgadmin
+                5050:8080, and with --tls at https://pgadmin.localhost:30443
 
 Environment:
-  KIND_CLUSTER_NAME   kind cluster to use (default: the name in kind-config.yaml)
-  IMAGE_TAG           tag for both images (default: the git revision, with -dirty-<time> for uncommitted changes)
-  POSTGRES_PASSWORD   database password for the FIRST deploy (default: random); later deploys keep the Secret
-  SECRET_KEY          the frontend's cookie-signing key for the FIRST deploy (default: random)
+  KIND_CLUSTER_NAME   the kind cluster (default: the name in kind-config.yaml)
+  IMAGE_TAG           tag of both images (default: the git revision, -dirty-<time> if uncommitted)
+  POSTGRES_PASSWORD   the database password on the FIRST deploy (default: random)
+  SECRET_KEY          the frontend's cookie key on the FIRST deploy (default: random)
   ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
-  GATEWAY_MANIFESTS   a file of "SHA256 URL" lines: the manifests --tls applies, in order, with their sha256
-                      (default: the pinned releases, see deploy.sh)
-  PGADMIN_EMAIL       pgAdmin's login for the FIRST --pgadmin deploy (default: admin@example.com)
-  LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
-  TASKMGR_LOCAL_DATA  where `local` keeps its database and logs (default: .local/deploy-local)
-  RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images of `compose` (defaults in docker-compose.yml);
-                      set -a; eval "$(scripts/offline-images.sh)"; set +a   sets them to local stand-ins
-  COMPOSE_PULL_TIMEOUT  seconds `compose` waits for each base image it pulls (default: 600)
-  COMPOSE             the compose command (default: `docker compose` if installed, else docker-compose)
+  GATEWAY_MANIFESTS   --tls: a file of "SHA256 URL" lines that replaces the pinned manifests
+                      (default: the pinned releases in deploy.sh; file:///path works offline)
+  PGADMIN_EMAIL       --pgadmin: the login email on the FIRST deploy (default: admin@example.com)
 EOF
+      ;;
+    status) echo "Usage: ./deploy.sh status     pods, services, volumes and recent events of the deployment" ;;
+    logs) echo "Usage: ./deploy.sh logs [backend-api|frontend|postgres]     recent logs (default: all three)" ;;
+    down)
+      cat <<'EOF'
+Usage: ./deploy.sh down [--all]
+
+  down          delete the namespace task-manager (the application and its data); keep the cluster
+  down --all    delete the whole kind cluster
+EOF
+      ;;
+    local)
+      cat <<'EOF'
+Usage: ./deploy.sh local
+
+Builds the release binaries and runs PostgreSQL, backend-api and frontend as local processes
+on 127.0.0.1, with the UI on http://localhost:30080. The database is kept in
+.local/deploy-local/ across runs. Ctrl-C stops all three.
+
+Environment:
+  LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   the ports (defaults: 30080, 5000, 55432)
+  TASKMGR_LOCAL_DATA  where the database and logs live (default: .local/deploy-local)
+EOF
+      ;;
+    compose)
+      cat <<'EOF'
+Usage: ./deploy.sh compose [ARGS]
+
+Checks that the base images are present or can be pulled (else says how to build local
+stand-ins with scripts/offline-images.sh and creates nothing), builds the images, then runs
+docker compose up with docker-compose.yml. ARGS go to up. The UI: http://localhost:30080.
+
+Environment:
+  RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images (defaults in docker-compose.yml);
+                      set -a; eval "$(scripts/offline-images.sh)"; set +a   sets local stand-ins
+  COMPOSE_PULL_TIMEOUT  seconds to wait for each base image pulled (default: 600)
+  COMPOSE             the compose command (default: docker compose, else docker-compose)
+  TASKMGR_UI_PORT     the UI's port in the message printed (default: 30080)
+EOF
+      ;;
+    backup)
+      cat <<'EOF'
+Usage: ./deploy.sh backup [--kind|--compose|--local] [FILE]
+
+pg_dump (custom format, mode 600) of the tasks database of the kind deployment (default),
+the compose stack or the running local stack. FILE defaults to taskmgr-backup-<UTC time>.dump
+here and is never overwritten. Prints the path and the number of tasks.
+EOF
+      ;;
+    restore)
+      cat <<'EOF'
+Usage: ./deploy.sh restore FILE [--force] [--kind|--compose|--local]
+
+Replaces the tasks with FILE's in one transaction, while the stack runs. Refuses, changing
+nothing: a missing, truncated or foreign file; a database that holds tasks (unless --force); a
+backup made by a newer taskmgr. An older backup is migrated first. Details: docs/RELIABILITY.md.
+EOF
+      ;;
+    "" | help | -h | --help) usage ;;
+    *) die "no such command: $1 (see ./deploy.sh --help)" ;;
+  esac
 }
 
 die() {
@@ -711,6 +777,10 @@ run_compose() {
 main() {
   local cmd="${1:-kind}"
   (($#)) && shift
+  if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+    command_help "$cmd"
+    return
+  fi
   case "$cmd" in
     kind) deploy_kind "$@" ;;
     --recreate | --hpa | --no-extras | --tls | --pgadmin) deploy_kind "$cmd" "$@" ;;
@@ -725,7 +795,8 @@ main() {
     compose) run_compose "$@" ;;
     backup) run_backup "$@" ;;
     restore) run_restore "$@" ;;
-    -h | --help | help) usage ;;
+    -h | --help) usage ;;
+    help) command_help "$@" ;;
     *)
       usage >&2
       die "unknown command: $cmd"

@@ -218,17 +218,31 @@ def default_metrics_port(svc):
 METRICS_SERVICES = [svc for svc in SERVICES if "METRICS_PORT" in variables_read(svc)]
 
 
+def test_the_default_ports_of_both_services_differ_so_both_run_on_one_host():
+    ports = [port for svc in SERVICES for port in (default_port(svc), *([default_metrics_port(svc)]
+                                                                       if svc in METRICS_SERVICES else []))]
+    assert len(ports) == len(set(ports)), f"default ports of {SERVICES} collide: {ports}"
+
+
 @pytest.mark.parametrize("svc", METRICS_SERVICES)
 def test_metrics_are_served_only_inside_the_cluster(svc):
-    """Issue 11 item 9: /metrics on a port the Service does not expose, and that only pods may reach."""
+    """/metrics on the default port of config.rs everywhere (container port, env, EXPOSE, scrape annotation),
+    on a port the Service does not expose, and that only pods may reach."""
     port = default_metrics_port(svc)
     assert port != default_port(svc)
     named = {p["name"]: p["containerPort"] for p in container(svc)["ports"]}
     assert named.get("metrics") == port, f"{svc}: containerPort named metrics should be {port}: {named}"
     assert int(env_value(svc, "METRICS_PORT")) == port
     annotations = by_name("Deployment", svc)["spec"]["template"]["metadata"].get("annotations", {})
-    if "prometheus.io/port" in annotations:
-        assert int(annotations["prometheus.io/port"]) == port
+    assert annotations.get("prometheus.io/scrape") == "true", f"{svc}: no prometheus.io/scrape annotation"
+    assert int(annotations.get("prometheus.io/port", 0)) == port, f"{svc}: prometheus.io/port should be {port}"
+    assert re.search(rf"^EXPOSE {port}\b", crate_source(svc, "Dockerfile"), re.M), \
+        f"crates/{svc}/Dockerfile does not EXPOSE its metrics port {port}"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][svc]
+    compose_env = compose.get("environment", {})
+    if isinstance(compose_env, list):
+        compose_env = dict(item.split("=", 1) for item in compose_env)
+    assert str(compose_env.get("METRICS_PORT", port)) == str(port), f"docker-compose.yml: {svc}'s METRICS_PORT"
     service_ports = by_name("Service", svc)["spec"]["ports"]
     assert all(p["targetPort"] not in ("metrics", port) and p["port"] != port for p in service_ports), \
         f"the Service of {svc} exposes its metrics port"

@@ -20,17 +20,17 @@ pub use proxies::TrustedProxies;
 pub const LOG_ENV: &str = "RUST_LOG";
 
 const HOST_ENV: &str = "HOST";
-const PORT_ENV: &str = "PORT";
+pub(crate) const PORT_ENV: &str = "PORT";
 const BACKEND_API_URL_ENV: &str = "BACKEND_API_URL";
 const SECRET_KEY_ENV: &str = "SECRET_KEY";
-const METRICS_PORT_ENV: &str = "METRICS_PORT";
+pub(crate) const METRICS_PORT_ENV: &str = "METRICS_PORT";
 const ALLOWED_HOSTS_ENV: &str = "ALLOWED_HOSTS";
 const TRUSTED_PROXIES_ENV: &str = "TRUSTED_PROXIES";
 
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_BACKEND_API_URL: &str = "http://backend-api:5000";
-/// The same port as the backend's, so that both pods are scraped alike.
-const DEFAULT_METRICS_PORT: u16 = 9090;
+/// One above the backend's 9090, so that both services run side by side on one host with their defaults.
+const DEFAULT_METRICS_PORT: u16 = 9091;
 /// Every documented way to reach the UI: localhost:30080 (kind, compose, `deploy.sh local`), the loopback
 /// addresses, and the Kubernetes Service `frontend` in its namespace. Ports are not compared (see [`crate::http::hosts`]).
 const DEFAULT_ALLOWED_HOSTS: &str = "localhost,127.0.0.1,[::1],frontend,frontend.task-manager,\
@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(s.port, 8080);
         assert_eq!(s.backend_api_url, "http://backend-api:5000");
         assert!(s.secret_key.is_none());
-        assert_eq!(s.metrics_port, 9090);
+        assert_eq!(s.metrics_port, 9091);
         assert!(s.allowed_hosts.allows("localhost:30080"));
         assert!(s.allowed_hosts.allows("frontend:8080"));
         assert!(!s.allowed_hosts.allows("rebind.example:30080"));
