@@ -233,3 +233,10 @@ def test_the_renders_pass_the_consistency_and_standards_tests(rendered_variants,
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
     assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
     assert " passed" in summary and "failed" not in summary, summary
+
+
+def test_the_chart_version_app_version_and_image_tags_agree():
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert chart["version"] == chart["appVersion"] == values["backendApi"]["image"]["tag"] == \
+        values["frontend"]["image"]["tag"]

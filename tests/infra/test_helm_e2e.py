@@ -5,13 +5,22 @@ itself, the Secret kept by `lookup` on a real upgrade, and the `helm test` pods'
 """
 import json
 import os
+import shutil
+import socket
+import socketserver
 import subprocess
 import sys
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT
+from test_e2e_kind import Stack, bin_dir  # noqa: F401 (bin_dir: the fixture with the services' debug builds)
 
 STANDIN = Path(__file__).resolve().parent / "standins" / "helm_release.py"
 SCRIPT = ROOT / "tests" / "infra" / "e2e-helm.sh"
@@ -64,3 +73,85 @@ def test_two_releases_side_by_side_then_an_upgrade_that_keeps_the_secret_then_he
 def test_the_script_fails_with_a_clear_message(e2e_helm, env, message):
     result, _ = e2e_helm(**env)
     assert result.returncode != 0 and f"FAIL: {message}" in result.stderr, result.stdout + result.stderr
+
+
+class ServiceNames(socketserver.ThreadingTCPServer):
+    """An HTTP proxy for curl (http_proxy) that plays the cluster's DNS and Services for the `helm test` pods:
+    http://NAME:PORT/... goes to the local address of that Service, unchanged (Host header included); any other
+    name gets a 502, as a name the pods cannot reach."""
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, services):
+        self.services = services
+        super().__init__(("127.0.0.1", 0), self.Handler)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            method, url, version = self.rfile.readline().decode().split()
+            target = urllib.parse.urlsplit(url)
+            port = self.server.services.get(target.netloc)
+            if port is None:
+                self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            head = [f"{method} {target.path}{'?' + target.query if target.query else ''} {version}\r\n".encode()]
+            while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                if not line.lower().startswith(b"proxy-"):
+                    head.append(line)
+            with socket.create_connection(("127.0.0.1", port)) as upstream:
+                upstream.sendall(b"".join(head) + b"Connection: close\r\n\r\n")
+                length = next((int(h.split(b":")[1]) for h in head if h.lower().startswith(b"content-length")), 0)
+                upstream.sendall(self.rfile.read(length))
+                while chunk := upstream.recv(65536):
+                    self.wfile.write(chunk)
+
+
+@pytest.fixture(scope="module")
+def helm_test_pods():
+    """The `helm test` pods of the default render: {name: (command + args, ALLOWED_HOSTS of the render)}."""
+    import helm_python
+
+    manifests = helm_python.Chart.load(ROOT / "charts" / "taskmgr").render({}, name="taskmgr", namespace="default")
+    objects = [d for text in manifests.values() for d in yaml.safe_load_all(text) if d]
+    hosts = next(o for o in objects if o["metadata"]["name"] == "app-config")["data"]["ALLOWED_HOSTS"]
+    return {o["metadata"]["name"]: o["spec"]["containers"][0]["command"] + o["spec"]["containers"][0]["args"]
+            for o in objects if o["kind"] == "Pod"}, hosts
+
+
+def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(bin_dir, helm_test_pods, monkeypatch):
+    """The pods' scripts, run by sh with curl against the real services (the e2e-kind stand-in stack: PostgreSQL,
+    two backend-api and two frontend processes, with the chart's ALLOWED_HOSTS), the Service names played by
+    ServiceNames. They pass, and the round trip leaves no task behind; with the API's Service unreachable from the
+    test pods, the readiness check fails."""
+    pods, allowed_hosts = helm_test_pods
+    assert set(pods) == {"taskmgr-test-ready", "taskmgr-test-round-trip"}
+    monkeypatch.setenv("ALLOWED_HOSTS", allowed_hosts)  # the stand-in pods take their environment from here
+    state = Path(tempfile.mkdtemp(prefix="ci-helm-test-", dir="/var/tmp"))  # where the postgres user can write
+    state.chmod(0o755)
+    stack = Stack(state)
+    monkeypatch.setenv("KUBE_STACK_STATE", str(state))
+    try:
+        stack.start(bin_dir)
+        config = json.loads((state / "config.json").read_text())
+        ports = {"frontend:8080": stack.ui_port, "backend-api:5000": config["service_ports"]["backend-api"]}
+        without_api = {"frontend:8080": stack.ui_port}  # the UI still reaches the API itself, as in the cluster
+        for services, passing in [(ports, set(pods)), (without_api, {"taskmgr-test-round-trip"})]:
+            names = ServiceNames(services)
+            threading.Thread(target=names.serve_forever, daemon=True).start()
+            try:
+                env = {"PATH": os.environ["PATH"], "http_proxy": f"http://127.0.0.1:{names.server_address[1]}"}
+                for name, argv in pods.items():
+                    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+                    assert (result.returncode == 0) == (name in passing), \
+                        f"{name} with {sorted(services)}:\n{result.stdout}{result.stderr}"
+            finally:
+                names.shutdown()
+                names.server_close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.ui_port}/api/tasks?limit=1000") as answer:
+            assert "helm test round trip" not in answer.read().decode(), "the round trip left its task behind"
+    except BaseException:
+        print(stack.logs())
+        raise
+    finally:
+        stack.stop()
+        shutil.rmtree(state, ignore_errors=True)
