@@ -29,6 +29,7 @@ OPTIONS = {
     "podDisruptionBudgets.enabled": {"drops": "PodDisruptionBudget"},
     "autoscaling.enabled": {"flag": "--hpa"},
     "pgadmin.enabled": {"flag": "--pgadmin"},
+    "https.enabled": {"flag": "--tls"},
 }
 HELM_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 # Intentional differences, (kind or "*", field path): reason. Each must show up in some combination.
@@ -192,7 +193,7 @@ def test_the_chart_ships_db_app_role_sql_unchanged():
 # Renders through the manifests' own checks; the checks about what a render leaves out are deselected.
 VARIANTS = {
     "defaults": ({}, {**WITHOUT_AUTOSCALERS, **WITHOUT_PGADMIN}),
-    "autoscaling and pgadmin": ({"autoscaling": {"enabled": True}, "pgadmin": {"enabled": True}}, {}),
+    "every option on": ({o.split(".")[0]: {"enabled": True} for o in ("autoscaling", "pgadmin", "https")}, {}),
     "no policies or budgets": ({"networkPolicies": {"enabled": False}, "podDisruptionBudgets": {"enabled": False}},
                                {**WITHOUT_EXTRAS, **WITHOUT_PGADMIN}),
 }
