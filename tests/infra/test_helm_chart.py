@@ -5,16 +5,13 @@ intentional differences; the renders go through the same consistency, standards,
 manifests. Installing the chart and `helm test` need a cluster: the e2e-kind job of .github/workflows/ci.yml.
 """
 import itertools
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT, SECRET_EXAMPLE, VENV_HINT, load_docs, run_checkov, tool
-from test_kustomize import CONSISTENCY, STANDARDS, WITHOUT_AUTOSCALERS, WITHOUT_EXTRAS, WITHOUT_PGADMIN, key, \
-    rendered
+from conftest import ROOT, SECRET_EXAMPLE, checkov_finds_nothing_in, load_docs, run_manifest_checks, \
+    validate_strictly, write_renders
+from test_kustomize import WITHOUT_AUTOSCALERS, WITHOUT_EXTRAS, WITHOUT_PGADMIN, key, rendered
 
 CHART = ROOT / "charts" / "taskmgr"
 HELM_HINT = ("run .ci/run, or: .local/infra-venv/bin/pip install --require-hashes -r "
@@ -201,39 +198,21 @@ VARIANTS = {
 
 @pytest.fixture(scope="module")
 def rendered_variants(helm, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("helm-rendered")
-    paths = {}
-    for i, (name, (values, _)) in enumerate(VARIANTS.items()):
-        objects, hooks = render(helm, values)
-        paths[name] = directory / f"variant-{i}.yaml"
-        paths[name].write_text(yaml.safe_dump_all(objects + hooks))
-    return paths
+    return write_renders(tmp_path_factory.mktemp("helm-rendered"),
+                         {name: sum(render(helm, values), []) for name, (values, _) in VARIANTS.items()})
 
 
 def test_the_renders_match_the_kubernetes_schema_strictly(rendered_variants):
-    validate = tool("kubernetes-validate", VENV_HINT)
-    for name, path in rendered_variants.items():
-        result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
-        assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+    validate_strictly(rendered_variants)
 
 
 def test_checkov_finds_nothing_in_the_renders(rendered_variants):
-    passed, failed = run_checkov(next(iter(rendered_variants.values())).parent, "kubernetes")
-    assert passed > 3 * 100, f"checkov checked almost nothing ({passed} checks passed)"
-    assert not failed, "checkov findings:\n" + "\n".join(failed)
+    checkov_finds_nothing_in(rendered_variants)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_the_renders_pass_the_consistency_and_standards_tests(rendered_variants, name):
-    deselected = VARIANTS[name][1]
-    args = [arg for nodeid in deselected for arg in ("--deselect", nodeid)]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", CONSISTENCY, STANDARDS, *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-        env={**os.environ, "TASKMGR_RENDERED_MANIFESTS": str(rendered_variants[name])})
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
-    assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
-    assert " passed" in summary and "failed" not in summary, summary
+    run_manifest_checks(name, rendered_variants[name], VARIANTS[name][1])
 
 
 def test_the_chart_version_app_version_and_image_tags_agree():
