@@ -146,7 +146,10 @@ def test_helm_test_checks_both_services_and_deletes_its_task_behind_least_privil
                    p["port"]) for r in egress for p in r["ports"]) == [
         ("backend-api", 5000), ("frontend", 8080), ("kube-dns", 53), ("kube-dns", 53)]
     assert "ingress" not in policies["taskmgr-test"], "nothing may reach the test pods"
-    assert [p["port"] for r in policies["backend-api-from-taskmgr-test"]["ingress"] for p in r["ports"]] == [5000]
+    for target, port in [("frontend", 8080), ("backend-api", 5000)]:
+        spec = policies[f"{target}-from-taskmgr-test"]
+        assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == target
+        assert [p["port"] for r in spec["ingress"] for p in r["ports"]] == [port]
     assert not [o for o in render(helm, {"networkPolicies": {"enabled": False}})[1] if o["kind"] == "NetworkPolicy"]
 
 
