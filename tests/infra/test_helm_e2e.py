@@ -17,10 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import ROOT
 from test_e2e_kind import Stack, bin_dir  # noqa: F401 (bin_dir: the fixture with the services' debug builds)
+from test_helm_chart import helm, render  # noqa: F401 (helm: the fixture that loads Helm's engine)
 
 STANDIN = Path(__file__).resolve().parent / "standins" / "helm_release.py"
 SCRIPT = ROOT / "tests" / "infra" / "e2e-helm.sh"
@@ -107,15 +107,12 @@ class ServiceNames(socketserver.ThreadingTCPServer):
 
 
 @pytest.fixture(scope="module")
-def helm_test_pods():
-    """The `helm test` pods of the default render: {name: (command + args, ALLOWED_HOSTS of the render)}."""
-    import helm_python
-
-    manifests = helm_python.Chart.load(ROOT / "charts" / "taskmgr").render({}, name="taskmgr", namespace="default")
-    objects = [d for text in manifests.values() for d in yaml.safe_load_all(text) if d]
+def helm_test_pods(helm):
+    """The `helm test` pods of the default render, {name: command + args}, and the render's ALLOWED_HOSTS."""
+    objects, hooks = render(helm)
     hosts = next(o for o in objects if o["metadata"]["name"] == "app-config")["data"]["ALLOWED_HOSTS"]
     return {o["metadata"]["name"]: o["spec"]["containers"][0]["command"] + o["spec"]["containers"][0]["args"]
-            for o in objects if o["kind"] == "Pod"}, hosts
+            for o in hooks if o["kind"] == "Pod"}, hosts
 
 
 def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(bin_dir, helm_test_pods, monkeypatch):
