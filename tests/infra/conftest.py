@@ -78,11 +78,6 @@ def run_checkov(directory, framework):
     return passed, failed
 
 
-# The checks of the manifests that test_kustomize.py and test_helm_chart.py run again over rendered objects.
-CONSISTENCY = "tests/infra/test_consistency.py"
-STANDARDS = "tests/infra/test_manifests_standards.py"
-
-
 def write_renders(directory, renders):
     """Each render's objects, {name: objects}, in a file of its own: {name: path}."""
     paths = {}
@@ -107,12 +102,12 @@ def validate_strictly(rendered):
         assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
 
 
-def run_manifest_checks(name, rendered, deselected):
-    """test_consistency.py and test_manifests_standards.py, unchanged, over the objects of the file `rendered`
-    (RENDERED), but for the deselected node ids (checks about what this render leaves out)."""
+def run_manifest_checks(name, rendered, checks, deselected):
+    """The test files `checks` (test_kustomize.py's CONSISTENCY and STANDARDS), unchanged, over the objects of the
+    file `rendered` (RENDERED), but for the deselected node ids (checks about what this render leaves out)."""
     args = [arg for nodeid in deselected for arg in ("--deselect", nodeid)]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", CONSISTENCY, STANDARDS, *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", *checks, *args],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
         env={**os.environ, "TASKMGR_RENDERED_MANIFESTS": str(rendered)})
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr

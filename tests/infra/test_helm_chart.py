@@ -11,7 +11,8 @@ import yaml
 
 from conftest import ROOT, SECRET_EXAMPLE, checkov_finds_nothing_in, load_docs, run_manifest_checks, \
     validate_strictly, write_renders
-from test_kustomize import WITHOUT_AUTOSCALERS, WITHOUT_EXTRAS, WITHOUT_PGADMIN, key, rendered
+from test_kustomize import CONSISTENCY, STANDARDS, WITHOUT_AUTOSCALERS, WITHOUT_EXTRAS, WITHOUT_PGADMIN, key, \
+    rendered
 
 CHART = ROOT / "charts" / "taskmgr"
 HELM_HINT = ("run .ci/run, or: .local/infra-venv/bin/pip install --require-hashes -r "
@@ -215,7 +216,7 @@ def test_checkov_finds_nothing_in_the_renders(rendered_variants):
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_the_renders_pass_the_consistency_and_standards_tests(rendered_variants, name):
-    run_manifest_checks(name, rendered_variants[name], VARIANTS[name][1])
+    run_manifest_checks(name, rendered_variants[name], (CONSISTENCY, STANDARDS), VARIANTS[name][1])
 
 
 def test_the_chart_version_app_version_and_image_tags_agree():

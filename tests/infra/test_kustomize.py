@@ -13,8 +13,8 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import CONSISTENCY, EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, STANDARDS, \
-    all_objects, checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, all_objects, \
+    checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
 from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
 from test_deploy_tls_pgadmin import ingress_env
 
@@ -23,6 +23,8 @@ AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
 OPT_IN = {"autoscalers": {"--hpa"}, "tls": {"--tls"}, "pgadmin": {"--pgadmin"},
           "pgadmin-ingress": {"--tls", "--pgadmin"}}
 PGADMIN_IMAGE = "dpage/pgadmin4:9.8"
+STANDARDS = "tests/infra/test_manifests_standards.py"
+CONSISTENCY = "tests/infra/test_consistency.py"
 # What each variant leaves out by design, and so the checks about it that cannot apply there (deselected).
 WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_cover_both_stateless_services":
                        "the HPAs are opt-in (--hpa)"}
@@ -164,7 +166,7 @@ def test_checkov_finds_nothing_in_the_kustomize_output(rendered_variants):
 def test_kustomize_output_passes_the_consistency_and_standards_tests(rendered_variants, name):
     """test_consistency.py and test_manifests_standards.py, unchanged, over the variant's objects (conftest reads
     them from TASKMGR_RENDERED_MANIFESTS); only the checks about what the variant leaves out are deselected."""
-    run_manifest_checks(name, rendered_variants[name], VARIANTS[name][2])
+    run_manifest_checks(name, rendered_variants[name], (CONSISTENCY, STANDARDS), VARIANTS[name][2])
 
 
 def test_the_documented_overlay_renders_what_deploy_sh_hpa_applies(tmp_path):

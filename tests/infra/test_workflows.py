@@ -173,6 +173,18 @@ def test_release_images_use_no_layer_cache_and_the_dockerfiles_stay_classic_buil
         assert "--mount=" not in dockerfile and "# syntax=" not in dockerfile, svc
 
 
+def test_the_release_is_multi_arch_attested_signed_and_verified_with_the_chart(workflow):
+    job = workflow["jobs"]["images"]
+    build = uses(job, "docker/build-push-action")["with"]
+    assert build["platforms"] == "linux/amd64,linux/arm64"
+    assert build["sbom"] is True and build["provenance"] == "mode=max"
+    script = "\n".join(runs(job))
+    for command in ("cosign sign --yes", "cosign verify", "imagetools inspect", "--platform linux/arm64",
+                    "helm package", "helm push", "helm pull", "helm template"):
+        assert command in script, command
+    assert script.count("cosign sign --yes") == 2, "the images and the chart are signed"
+
+
 def dockerfile_rust_versions():
     versions = set()
     for svc in ("backend-api", "frontend"):
@@ -236,14 +248,3 @@ def test_e2e_job_uploads_diagnostics_on_failure(workflow):
     assert "./tests/infra/e2e-kind.sh" in run_lines(job)
     assert (ROOT / "tests" / "infra" / "e2e-kind.sh").exists()
 
-
-def test_the_release_is_multi_arch_attested_signed_and_verified_with_the_chart(workflow):
-    job = workflow["jobs"]["images"]
-    build = uses(job, "docker/build-push-action")["with"]
-    assert build["platforms"] == "linux/amd64,linux/arm64"
-    assert build["sbom"] is True and build["provenance"] == "mode=max"
-    script = "\n".join(runs(job))
-    for command in ("cosign sign --yes", "cosign verify", "imagetools inspect", "--platform linux/arm64",
-                    "helm package", "helm push", "helm pull", "helm template"):
-        assert command in script, command
-    assert script.count("cosign sign --yes") == 2, "the images and the chart are signed"
