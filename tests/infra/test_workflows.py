@@ -247,4 +247,3 @@ def test_e2e_job_uploads_diagnostics_on_failure(workflow):
     assert upload["if"] == "failure()"
     assert "./tests/infra/e2e-kind.sh" in run_lines(job)
     assert (ROOT / "tests" / "infra" / "e2e-kind.sh").exists()
-
