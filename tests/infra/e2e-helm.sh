@@ -50,6 +50,15 @@ secret_data() {
   kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" get secret app-secrets -o jsonpath='{.data}'
 }
 
+# The test pods' output. Not `helm test --logs`: it looks for the pods in the release's namespace, not in theirs.
+test_pod_logs() {
+  local pod
+  for pod in taskmgr-test-ready taskmgr-test-round-trip; do
+    echo "--- $pod"
+    kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" logs "$pod" || true
+  done
+}
+
 main() {
   local tag before after
   tag="$(loaded_tag)"
@@ -62,8 +71,11 @@ main() {
   after="$(secret_data)"
   [[ "$after" == "$before" ]] || fail "helm upgrade changed the Secret app-secrets (the database password is kept in it)"
   pass "helm upgrade kept the Secret app-secrets"
-  helm test "$RELEASE" --kube-context "kind-$CLUSTER" --namespace "$RELEASE_NAMESPACE" --logs --timeout "$TIMEOUT" ||
+  if ! helm test "$RELEASE" --kube-context "kind-$CLUSTER" --namespace "$RELEASE_NAMESPACE" --timeout "$TIMEOUT"; then
+    test_pod_logs
     fail "helm test failed (its pods' logs are above)"
+  fi
+  test_pod_logs
   pass "helm test: both services ready, a task created, read and deleted through the UI's /api"
 }
 

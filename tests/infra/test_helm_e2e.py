@@ -61,7 +61,10 @@ def test_two_releases_side_by_side_then_an_upgrade_that_keeps_the_secret_then_he
         assert "--wait" in call["argv"]
     assert installs[1]["values"]["frontend"]["replicas"] == 3
     tests = [c["argv"] for c in calls if c["tool"] == "helm" and c["argv"][:1] == ["test"]]
-    assert len(tests) == 1 and "--logs" in tests[0]
+    assert len(tests) == 1 and tests[0][tests[0].index("--namespace") + 1] == "default"
+    logs = [c["argv"] for c in calls if c["tool"] == "kubectl" and "logs" in c["argv"]]
+    assert {a[a.index("logs") + 1] for a in logs} == {"taskmgr-test-ready", "taskmgr-test-round-trip"}
+    assert all(a[a.index("--namespace") + 1] == "taskmgr-helm" for a in logs), "the pods live in the chart's namespace"
     assert "ok: helm upgrade kept the Secret app-secrets" in result.stdout
 
 
@@ -71,8 +74,10 @@ def test_two_releases_side_by_side_then_an_upgrade_that_keeps_the_secret_then_he
     ({"STANDIN_DEPLOYED_IMAGE": "taskmgr/backend-api"}, "cannot read the image tag"),
 ], ids=["secret regenerated", "helm test fails", "no image tag"])
 def test_the_script_fails_with_a_clear_message(e2e_helm, env, message):
-    result, _ = e2e_helm(**env)
+    result, calls = e2e_helm(**env)
     assert result.returncode != 0 and f"FAIL: {message}" in result.stderr, result.stdout + result.stderr
+    if "STANDIN_HELM_TEST_FAILS" in env:
+        assert "--- taskmgr-test-round-trip" in result.stdout, "the test pods' logs are shown"
 
 
 class ServiceNames(socketserver.ThreadingTCPServer):

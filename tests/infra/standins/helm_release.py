@@ -7,7 +7,7 @@ tests/infra/e2e-helm.sh, which needs a cluster, here.
 keeps the objects as the release; `kubectl get secret` answers from them. Offline, Helm's `lookup` finds nothing, so
 the stand-in plays the live Secret it would find: an upgrade keeps the stored Secret's data, unless
 STANDIN_SECRET_REGENERATED is set (a chart that would not keep it). `helm test` passes unless STANDIN_HELM_TEST_FAILS
-is set; the test pods themselves run only on GitHub's kind. `kubectl get deployment` answers the image of deploy.sh's
+is set, and `kubectl logs` prints a line; the test pods themselves run only on GitHub's kind. `kubectl get deployment` answers the image of deploy.sh's
 backend Deployment from STANDIN_DEPLOYED_IMAGE. Every call is recorded in $STANDIN_STATE/calls.jsonl.
 """
 import json
@@ -75,8 +75,12 @@ def helm(argv):
 def kubectl(argv):
     record("kubectl", argv)
     namespace = argv[argv.index("--namespace") + 1]
+    argv = [a for a in argv if a not in ("--context", "--namespace", namespace) and not a.startswith("kind-")]
     if "deployment" in argv and namespace == "task-manager":
         print(os.environ["STANDIN_DEPLOYED_IMAGE"], end="")
+        return None
+    if argv[:1] == ["logs"]:
+        print(f"ok: {argv[1]} (stand-in log)")
         return None
     if "secret" in argv:
         objects = [o for r in STATE.glob("release-*.json") for o in json.loads(r.read_text())]
