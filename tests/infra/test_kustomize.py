@@ -9,13 +9,12 @@ the real client and keeps the objects its `--selector` picks, so what is compare
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, \
-    load_docs, run_checkov, tool
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, all_objects, \
+    checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
 from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
 from test_deploy_tls_pgadmin import gateway_env
 
@@ -152,43 +151,24 @@ def private_tmp(tmp_path):
 @pytest.fixture(scope="module")
 def rendered_variants(tmp_path_factory):
     """Each variant's kustomize output, one file each: {name: path}."""
-    directory = tmp_path_factory.mktemp("rendered")
-    paths = {}
-    for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items()):
-        objects = rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
-        paths[name] = directory / f"variant-{i}.yaml"
-        paths[name].write_text(yaml.safe_dump_all(objects))
-    return paths
+    return write_renders(tmp_path_factory.mktemp("rendered"), {
+        name: rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
+        for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items())})
 
 
 def test_kustomize_output_matches_the_kubernetes_schema_strictly(rendered_variants):
-    validate = tool("kubernetes-validate", VENV_HINT)
-    for name, path in rendered_variants.items():
-        result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
-        assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+    validate_strictly(rendered_variants)
 
 
 def test_checkov_finds_nothing_in_the_kustomize_output(rendered_variants):
-    passed, failed = run_checkov(next(iter(rendered_variants.values())).parent, "kubernetes")
-    assert passed > 3 * 100, f"checkov checked almost nothing ({passed} checks passed)"
-    assert not failed, "checkov findings:\n" + "\n".join(failed)
+    checkov_finds_nothing_in(rendered_variants)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_kustomize_output_passes_the_consistency_and_standards_tests(rendered_variants, name):
     """test_consistency.py and test_manifests_standards.py, unchanged, over the variant's objects (conftest reads
     them from TASKMGR_RENDERED_MANIFESTS); only the checks about what the variant leaves out are deselected."""
-    deselected = VARIANTS[name][2]
-    args = [arg for nodeid in deselected for arg in ("--deselect", nodeid)]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", CONSISTENCY, STANDARDS, *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-        env={**os.environ, "TASKMGR_RENDERED_MANIFESTS": str(rendered_variants[name])})
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
-    assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
-    assert " passed" in summary and "failed" not in summary, summary
-    if deselected:
-        assert " deselected" in summary, f"the deselected checks {sorted(deselected)} were not found: {summary}"
+    run_manifest_checks(name, rendered_variants[name], (CONSISTENCY, STANDARDS), VARIANTS[name][2])
 
 
 def test_the_documented_overlay_renders_what_deploy_sh_hpa_applies(tmp_path):
