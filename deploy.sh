@@ -11,6 +11,8 @@ source "$ROOT/scripts/lib/random-token.sh"
 source "$ROOT/scripts/lib/compose.sh"
 # shellcheck source=scripts/lib/backup.sh
 source "$ROOT/scripts/lib/backup.sh"
+# shellcheck source=scripts/lib/tls-cert.sh
+source "$ROOT/scripts/lib/tls-cert.sh"
 
 NAMESPACE=task-manager
 KIND_CONFIG="$ROOT/kind-config.yaml"
@@ -18,71 +20,158 @@ MANIFESTS="$ROOT/kubernetes"
 SECRET_NAME=app-secrets
 IMAGES=(backend-api frontend)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
-# --tls: the NGINX ingress controller, one release's manifest for kind, pinned by its sha256; it is checked before
-# anything is applied, and a mismatch stops the deploy. INGRESS_NGINX_URL and INGRESS_NGINX_SHA256, set together,
-# replace both (another release, or a copy on disk as file:///path for a machine without access to GitHub).
-INGRESS_NGINX_RELEASE=controller-v1.11.2
-INGRESS_NGINX_PINNED_URL="https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_RELEASE/deploy/static/provider/kind/deploy.yaml"
-INGRESS_NGINX_PINNED_SHA256=dc850e38ca4abcb08625f1601f0656c81b6b5e34cc23d5458c332060732c14e0
-INGRESS_NAMESPACE=ingress-nginx
+# --tls: the Gateway API CRDs (standard channel) and NGINX Gateway Fabric, each file at a release tag and pinned by
+# its sha256. Every file is fetched and checked before anything is created, and a mismatch stops the deploy; what
+# is checked is exactly what is applied. GATEWAY_MANIFESTS names a file of "SHA256 URL" lines that replaces the
+# list (another release, or copies on disk as file:///path for a machine without access to GitHub).
+GATEWAY_API_RELEASE=v1.5.1
+NGF_RELEASE=v2.6.7
+GATEWAY_API_CRDS="https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/$GATEWAY_API_RELEASE/config/crd/standard"
+NGF_DEPLOY="https://raw.githubusercontent.com/nginx/nginx-gateway-fabric/$NGF_RELEASE/deploy"
+# Each sum is `git show TAG:PATH | sha256sum` of that file in the upstream repository at the release tag.
+GATEWAY_PINNED_MANIFESTS=(
+  "234ad4b2757ee1b3596a4187bb98df071c5bbdd9e1806f692f2dbf8387e6bef4 $GATEWAY_API_CRDS/gateway.networking.k8s.io_gatewayclasses.yaml"
+  "7416e8300eb4d8c0a71a23445609075bbacbe8bc80104584b019cfe1ebe77c31 $GATEWAY_API_CRDS/gateway.networking.k8s.io_gateways.yaml"
+  "682203b109baecb18d38073a578f7bc2c17d22fe9b0c27bf030850abe014c370 $GATEWAY_API_CRDS/gateway.networking.k8s.io_httproutes.yaml"
+  "979f4125d44d3df24659ba00d1d04ff8e76c45423193e8aae82dd5810d7827df $GATEWAY_API_CRDS/gateway.networking.k8s.io_grpcroutes.yaml"
+  "a8902c486eed0b7339f5bb8a476ccaba0918eb038048402bdc01cbb69b0fbb51 $GATEWAY_API_CRDS/gateway.networking.k8s.io_referencegrants.yaml"
+  "9b8818172153d72f9c84032db0be0a4a657277d13f5bbc22226ad9481ff57971 $GATEWAY_API_CRDS/gateway.networking.k8s.io_backendtlspolicies.yaml"
+  "9221468d19fdfbb0026113b1ef64abac64f27607975aff2410361b8b38f0e0bb $GATEWAY_API_CRDS/gateway.networking.k8s.io_listenersets.yaml"
+  "818e4827c469a40e2527a2851591e656782c50fea8dd44812c900d219da09345 $GATEWAY_API_CRDS/gateway.networking.k8s.io_tlsroutes.yaml"
+  "942d031b4f5d0cd57194c8d0d6e7a09bddf4ced3e59609dd390db013434ec8fa $NGF_DEPLOY/crds.yaml"
+  "d45f7e471b8efd858f857fee863e281cfd54a25715933f49d7330073e5f59374 $NGF_DEPLOY/nodeport/deploy.yaml"
+)
+GATEWAY_NAMESPACE=nginx-gateway
+GATEWAY_NAME=taskmgr
+# The kind node's port that the Gateway's NodePort uses (kind-config.yaml publishes it as localhost:30443).
+GATEWAY_NODE_PORT=30443
+# The certificate of --tls (scripts/lib/tls-cert.sh) is replaced when it has fewer than CERT_RENEW_DAYS left.
+CERT_RENEW_DAYS=30
 TLS_SECRET=taskmgr-tls
 PGADMIN_SECRET="pgadmin-login"
 
 usage() {
   cat <<'EOF'
-Usage: ./deploy.sh [COMMAND] [OPTIONS]
+Usage: ./deploy.sh [COMMAND] [OPTIONS]     details of one command: ./deploy.sh help COMMAND
 
 Commands:
-  (none) | kind     build both images, load them into the kind cluster (created from kind-config.yaml if it
-                    does not exist yet) and deploy everything; ends with the URL http://localhost:30080.
-                    It applies kubernetes/kustomization.yaml with the images set to the new tag; without deploy.sh,
-                    on any cluster: create the Secret, then kubectl apply -k kubernetes/ (docs/KUBERNETES_DEPLOYMENT.md)
-      --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
-      --hpa         also apply the HorizontalPodAutoscalers (component kubernetes/extras/autoscalers/; they need
-                    metrics-server in the cluster)
-      --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
-      --tls         also serve the UI at https://localhost:30443: installs the NGINX ingress controller (pinned
-                    release, sha256 checked) and a self-signed certificate for localhost, made once and kept
-                    (Secret taskmgr-tls); the cluster needs kind-config.yaml's port 30443 (else --recreate)
-      --pgadmin     also deploy pgAdmin 4 with taskmgr's database pre-registered; its login is generated once and
-                    printed once (Secret pgadmin-login). Reached with kubectl port-forward svc/pgadmin 5050:8080,
-                    and with --tls also at https://pgadmin.localhost:30443
+  kind              (the default) build both images and deploy to a local kind cluster
   status            pods, services, volumes and recent events of the deployment
   logs [SERVICE]    recent logs of backend-api, frontend or postgres (default: all three)
-  down              delete the namespace (the application and its data), keep the cluster
-  down --all        delete the whole kind cluster
-  local             run without containers: PostgreSQL, backend-api and frontend as local processes,
-                    UI on http://localhost:30080; data kept in .local/deploy-local/ across runs; Ctrl-C stops all
-  compose [ARGS]    build the images, then docker compose up with docker-compose.yml (ARGS go to `up`); first checks
-                    that the base images are present or can be pulled, and otherwise says how to build local
-                    stand-ins with scripts/offline-images.sh (for machines without a registry)
-  backup [--kind|--compose|--local] [FILE]
-                    pg_dump (custom format, mode 600) of the tasks database of the kind deployment (default), the
-                    compose stack or the running `local`; FILE defaults to taskmgr-backup-<UTC time>.dump here, and
-                    is never overwritten; prints the path and the number of tasks
-  restore FILE [--force] [--kind|--compose|--local]
-                    replaces the tasks with FILE's, in one transaction while the stack runs (clients wait, at most
-                    their 5 s statement timeout). Refuses, changing nothing: a missing, truncated or foreign file;
-                    a database that holds tasks (unless --force); a backup made by a newer taskmgr. An older
-                    backup is migrated first. Details: docs/RELIABILITY.md (Backup and restore)
-  -h | --help       this help
+  down [--all]      delete the namespace and its data; --all deletes the whole kind cluster
+  local             run PostgreSQL and both services as local processes, without containers
+  compose [ARGS]    build the images, then docker compose up (ARGS go to up)
+  backup [FILE]     dump the tasks database to FILE (default: taskmgr-backup-<UTC time>.dump)
+  restore FILE      replace the tasks with FILE's
+  help [COMMAND]    this help, or one command's details and variables
+
+Options of kind:
+  --recreate        delete and recreate the kind cluster first (ALL DATA IS LOST)
+  --hpa             also apply the HorizontalPodAutoscalers (they need metrics-server)
+  --no-extras       skip the NetworkPolicies and PodDisruptionBudgets
+  --tls             also serve the UI at https://localhost:30443
+  --pgadmin         also deploy pgAdmin 4 with taskmgr's database registered
+
+Options of backup and restore:
+  --kind | --compose | --local   the stack whose database to use (default: --kind)
+  --force           restore over a database that holds tasks
+EOF
+}
+
+# The details of one command: `./deploy.sh help COMMAND` or `./deploy.sh COMMAND --help`.
+command_help() {
+  case "${1:-}" in
+    kind | --recreate | --hpa | --no-extras | --tls | --pgadmin)
+      cat <<'EOF'
+Usage: ./deploy.sh [kind] [--recreate] [--hpa] [--no-extras] [--tls] [--pgadmin]
+
+Builds both images, loads them into the kind cluster (created from kind-config.yaml if it
+does not exist yet) and applies kubernetes/kustomization.yaml with the images set to the new
+tag. Ends with the URL http://localhost:30080. Without deploy.sh, on any cluster: create the
+Secret, then kubectl apply -k kubernetes/ (docs/KUBERNETES_DEPLOYMENT.md).
+
+  --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
+  --hpa         also apply kubernetes/extras/autoscalers/ (HPAs; they need metrics-server)
+  --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
+  --tls         also serve the UI at https://localhost:30443 through a Gateway: installs the
+                Gateway API CRDs and NGINX Gateway Fabric (pinned, sha256 checked) and a
+                self-signed leaf certificate (Secret taskmgr-tls), renewed when it nears expiry;
+                the cluster needs kind-config.yaml's port 30443 (else --recreate)
+  --pgadmin     also deploy pgAdmin 4 with taskmgr's database registered; its login is generated and
+                printed once (Secret pgadmin-login). Reach it with kubectl port-forward svc/pgadmin
+                5050:8080, and with --tls at https://pgadmin.localhost:30443
 
 Environment:
-  KIND_CLUSTER_NAME   kind cluster to use (default: the name in kind-config.yaml)
-  IMAGE_TAG           tag for both images (default: the git revision, with -dirty-<time> for uncommitted changes)
-  POSTGRES_PASSWORD   database password for the FIRST deploy (default: random); later deploys keep the Secret
-  SECRET_KEY          the frontend's cookie-signing key for the FIRST deploy (default: random)
+  KIND_CLUSTER_NAME   the kind cluster (default: the name in kind-config.yaml)
+  IMAGE_TAG           tag of both images (default: the git revision, -dirty-<time> if uncommitted)
+  POSTGRES_PASSWORD   the database password on the FIRST deploy (default: random)
+  SECRET_KEY          the frontend's cookie key on the FIRST deploy (default: random)
   ROLLOUT_TIMEOUT     how long to wait for each rollout (default: 180s)
-  INGRESS_NGINX_URL, INGRESS_NGINX_SHA256   the ingress controller's manifest for --tls and its sha256, both or
-                      neither (default: the pinned release, see deploy.sh)
-  PGADMIN_EMAIL       pgAdmin's login for the FIRST --pgadmin deploy (default: admin@example.com)
-  LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   ports of `local` (defaults: 30080, 5000, 55432)
-  TASKMGR_LOCAL_DATA  where `local` keeps its database and logs (default: .local/deploy-local)
-  RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images of `compose` (defaults in docker-compose.yml);
-                      set -a; eval "$(scripts/offline-images.sh)"; set +a   sets them to local stand-ins
-  COMPOSE_PULL_TIMEOUT  seconds `compose` waits for each base image it pulls (default: 600)
-  COMPOSE             the compose command (default: `docker compose` if installed, else docker-compose)
+  GATEWAY_MANIFESTS   --tls: a file of "SHA256 URL" lines that replaces the pinned manifests
+                      (default: the pinned releases in deploy.sh; file:///path works offline)
+  PGADMIN_EMAIL       --pgadmin: the login email on the FIRST deploy (default: admin@example.com)
 EOF
+      ;;
+    status) echo "Usage: ./deploy.sh status     pods, services, volumes and recent events of the deployment" ;;
+    logs) echo "Usage: ./deploy.sh logs [backend-api|frontend|postgres]     recent logs (default: all three)" ;;
+    down)
+      cat <<'EOF'
+Usage: ./deploy.sh down [--all]
+
+  down          delete the namespace task-manager (the application and its data); keep the cluster
+  down --all    delete the whole kind cluster
+EOF
+      ;;
+    local)
+      cat <<'EOF'
+Usage: ./deploy.sh local
+
+Builds the release binaries and runs PostgreSQL, backend-api and frontend as local processes
+on 127.0.0.1, with the UI on http://localhost:30080. The database is kept in
+.local/deploy-local/ across runs. Ctrl-C stops all three.
+
+Environment:
+  LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   the ports (defaults: 30080, 5000, 55432)
+  TASKMGR_LOCAL_DATA  where the database and logs live (default: .local/deploy-local)
+EOF
+      ;;
+    compose)
+      cat <<'EOF'
+Usage: ./deploy.sh compose [ARGS]
+
+Checks that the base images are present or can be pulled (else says how to build local
+stand-ins with scripts/offline-images.sh and creates nothing), builds the images, then runs
+docker compose up with docker-compose.yml. ARGS go to up. The UI: http://localhost:30080.
+
+Environment:
+  RUST_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE   base images (defaults in docker-compose.yml);
+                      set -a; eval "$(scripts/offline-images.sh)"; set +a   sets local stand-ins
+  COMPOSE_PULL_TIMEOUT  seconds to wait for each base image pulled (default: 600)
+  COMPOSE             the compose command (default: docker compose, else docker-compose)
+  TASKMGR_UI_PORT     the UI's port in the message printed (default: 30080)
+EOF
+      ;;
+    backup)
+      cat <<'EOF'
+Usage: ./deploy.sh backup [--kind|--compose|--local] [FILE]
+
+pg_dump (custom format, mode 600) of the tasks database of the kind deployment (default),
+the compose stack or the running local stack. FILE defaults to taskmgr-backup-<UTC time>.dump
+here and is never overwritten. Prints the path and the number of tasks.
+EOF
+      ;;
+    restore)
+      cat <<'EOF'
+Usage: ./deploy.sh restore FILE [--force] [--kind|--compose|--local]
+
+Replaces the tasks with FILE's in one transaction, while the stack runs. Refuses, changing
+nothing: a missing, truncated or foreign file; a database that holds tasks (unless --force); a
+backup made by a newer taskmgr. An older backup is migrated first. Details: docs/RELIABILITY.md.
+EOF
+      ;;
+    "" | help | -h | --help) usage ;;
+    *) die "no such command: $1 (see ./deploy.sh --help)" ;;
+  esac
 }
 
 die() {
@@ -244,7 +333,7 @@ apply_file() {
 
 # Writes the throwaway kustomization that deploy_kind applies, in PRIVATE_TMP (removed at the end, or on exit):
 # kubernetes/ with the taskmgr images set to the tag just built and loaded, plus the opt-in components of
-# kubernetes/extras/ (autoscalers for --hpa, tls, pgadmin, and pgadmin-ingress for both), minus the extras
+# kubernetes/extras/ (autoscalers for --hpa, tls, pgadmin, and pgadmin-route for both), minus the extras
 # component's NetworkPolicies and PodDisruptionBudgets (--no-extras).
 write_overlay() {
   local tag="$1" extras="$2" hpa="$3" tls="$4" pgadmin="$5" base svc component components=()
@@ -261,7 +350,7 @@ write_overlay() {
     if ((hpa)); then components+=(autoscalers); fi
     if ((tls)); then components+=(tls); fi
     if ((pgadmin)); then components+=(pgadmin); fi
-    if ((tls && pgadmin)); then components+=(pgadmin-ingress); fi
+    if ((tls && pgadmin)); then components+=(pgadmin-route); fi
     if ((${#components[@]})); then
       echo "components:"
       for component in "${components[@]}"; do
@@ -323,40 +412,74 @@ print_diagnostics() (
 
 # ---------------------------------------------------------------- --tls and --pgadmin
 
-# Sets INGRESS_MANIFEST to the ingress controller's manifest once its sha256 is the pinned one (or stops): run
-# before anything is created, so a tampered or truncated download changes nothing. What is checked is exactly
-# what ensure_ingress_controller applies.
-fetch_ingress_manifest() {
-  local url="${INGRESS_NGINX_URL:-$INGRESS_NGINX_PINNED_URL}" sha="${INGRESS_NGINX_SHA256:-$INGRESS_NGINX_PINNED_SHA256}"
-  [[ -z "${INGRESS_NGINX_URL:-}" && -z "${INGRESS_NGINX_SHA256:-}" ]] ||
-    [[ -n "${INGRESS_NGINX_URL:-}" && -n "${INGRESS_NGINX_SHA256:-}" ]] ||
-    die "set INGRESS_NGINX_URL and INGRESS_NGINX_SHA256 together (a manifest is only applied with its checksum)"
-  command -v curl >/dev/null 2>&1 || die "--tls needs curl to fetch the ingress controller (apt-get install curl)"
-  command -v sha256sum >/dev/null 2>&1 || die "--tls needs sha256sum (coreutils)"
-  step "fetching the NGINX ingress controller's manifest: $url"
-  INGRESS_MANIFEST="$(curl -fsSL --max-time 120 --retry 2 "$url")" || die "cannot fetch $url"
-  local got
-  got="$(printf '%s\n' "$INGRESS_MANIFEST" | sha256sum | cut -d' ' -f1)"
-  [[ "$got" == "$sha" ]] || die "the ingress controller's manifest has sha256 $got, not the expected $sha:
-  refusing to apply it (tampered, truncated or another release). Nothing was changed."
-  echo "sha256 $got: as expected"
+# Fetches every manifest of --tls into a temporary directory (GATEWAY_FILES, in order) and checks each against its
+# sha256 (or stops, removing them): run before anything is created, so a tampered or truncated download changes
+# nothing. What is checked is exactly what ensure_gateway_controller applies.
+GATEWAY_FILES=()
+GATEWAY_FILES_DIR=""
+gateway_fetch_failed() {
+  rm -rf -- "$GATEWAY_FILES_DIR"
+  die "$@"
 }
 
-# The controller from the checked manifest, waited for, with its admission webhook ready (the Ingress objects
-# applied next go through it). Its pod runs on a node labelled ingress-ready=true, which kind-config.yaml gives the
-# node of a cluster it creates; an older cluster lacks the label and the port 30443.
-ensure_ingress_controller() {
-  local nodes
-  nodes="$(kubectl --context "kind-$CLUSTER" get nodes -l ingress-ready=true -o name)"
-  [[ -n "$nodes" ]] || die "kind cluster $CLUSTER has no node labelled ingress-ready=true, nor the port 30443: it was
-  created before kind-config.yaml had them. ./deploy.sh --recreate --tls recreates it (ALL DATA IS LOST; back it up)."
-  step "applying the NGINX ingress controller ($INGRESS_NGINX_RELEASE, checksum verified)"
-  printf '%s\n' "$INGRESS_MANIFEST" | kubectl --context "kind-$CLUSTER" apply -f -
-  kubectl --context "kind-$CLUSTER" --namespace "$INGRESS_NAMESPACE" wait --for=condition=complete \
-    job/ingress-nginx-admission-create job/ingress-nginx-admission-patch --timeout "$ROLLOUT_TIMEOUT"
-  step "waiting for the ingress controller (timeout $ROLLOUT_TIMEOUT)"
-  kubectl --context "kind-$CLUSTER" --namespace "$INGRESS_NAMESPACE" rollout status \
-    deployment/ingress-nginx-controller --timeout "$ROLLOUT_TIMEOUT"
+fetch_gateway_manifests() {
+  command -v curl >/dev/null 2>&1 || die "--tls needs curl to fetch the Gateway's manifests (apt-get install curl)"
+  command -v sha256sum >/dev/null 2>&1 || die "--tls needs sha256sum (coreutils)"
+  local pins=("${GATEWAY_PINNED_MANIFESTS[@]}") line sha url got file dir
+  if [[ -n "${GATEWAY_MANIFESTS:-}" ]]; then
+    [[ -r "$GATEWAY_MANIFESTS" ]] || die "GATEWAY_MANIFESTS=$GATEWAY_MANIFESTS is not a readable file"
+    mapfile -t pins < <(grep -v '^[[:space:]]*\(#\|$\)' "$GATEWAY_MANIFESTS")
+  fi
+  ((${#pins[@]})) || die "no manifests to apply for --tls"
+  dir="$(mktemp -d)"
+  GATEWAY_FILES_DIR="$dir"
+  for line in "${pins[@]}"; do
+    read -r sha url <<<"$line"
+    [[ "$sha" =~ ^[0-9a-f]{64}$ && -n "$url" ]] ||
+      gateway_fetch_failed "the pin '$line' is not 'SHA256 URL' (a placeholder sha256 is never applied). Nothing was changed."
+    file="$dir/${#GATEWAY_FILES[@]}.yaml"
+    step "fetching $url"
+    curl -fsSL --max-time 120 --retry 2 -o "$file" "$url" ||
+      gateway_fetch_failed "cannot fetch $url. Nothing was changed."
+    got="$(sha256sum "$file" | cut -d' ' -f1)"
+    [[ "$got" == "$sha" ]] || gateway_fetch_failed "$url has sha256 $got, not the expected $sha:
+  refusing to apply it (tampered, truncated or another release). Nothing was changed."
+    echo "sha256 $got: as expected"
+    GATEWAY_FILES+=("$file")
+  done
+}
+
+# The kind node must publish the Gateway's NodePort (kind-config.yaml); a cluster made from an older config lacks
+# it, and only a new cluster gets it. Checked before anything is changed.
+check_gateway_port_mapping() {
+  local node="$CLUSTER-control-plane" published
+  published="$(docker port "$node" "$GATEWAY_NODE_PORT/tcp" 2>/dev/null || true)"
+  [[ -n "$published" ]] || die "kind cluster $CLUSTER does not publish its node's port $GATEWAY_NODE_PORT (it was
+  created from an older kind-config.yaml, which published port 443 instead). Nothing was changed.
+  ./deploy.sh --recreate --tls recreates it (ALL DATA IS LOST; ./deploy.sh backup first)."
+}
+
+# The Gateway API CRDs and NGINX Gateway Fabric from the checked files, in their order (CRDs first, the
+# controller's deployment last), server-side as the CRDs are too large for client-side apply's annotation; then
+# the CRDs established and the controller rolled out.
+ensure_gateway_controller() {
+  local file
+  step "applying the Gateway API CRDs ($GATEWAY_API_RELEASE) and NGINX Gateway Fabric ($NGF_RELEASE), checksums verified"
+  for file in "${GATEWAY_FILES[@]}"; do
+    kubectl --context "kind-$CLUSTER" apply --server-side -f - <"$file"
+  done
+  rm -rf -- "$GATEWAY_FILES_DIR"
+  kubectl --context "kind-$CLUSTER" wait --for condition=established --timeout "$ROLLOUT_TIMEOUT" \
+    crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io crd/nginxproxies.gateway.nginx.org
+  step "waiting for NGINX Gateway Fabric (timeout $ROLLOUT_TIMEOUT)"
+  kubectl --context "kind-$CLUSTER" --namespace "$GATEWAY_NAMESPACE" rollout status deployment/nginx-gateway \
+    --timeout "$ROLLOUT_TIMEOUT"
+}
+
+# The Gateway accepted and its NGINX pods serving (the controller starts them once the Gateway is applied).
+wait_gateway() {
+  step "waiting for Gateway $GATEWAY_NAME to be programmed (timeout $ROLLOUT_TIMEOUT)"
+  kc wait --for=condition=Programmed "gateway/$GATEWAY_NAME" --timeout "$ROLLOUT_TIMEOUT"
 }
 
 # start_new_secret NAME KEPT CREATING: status 1 when Secret NAME exists (kept: says so with KEPT); otherwise says
@@ -370,21 +493,57 @@ start_new_secret() {
   private_tmp_dir
 }
 
-# The certificate of --tls: self-signed, for localhost and pgadmin.localhost, made once and then kept (replacing
-# it would make every browser that accepted it warn again). The key is written only to the private temporary
-# directory, which is removed right after, and never appears on a command line.
+# Why the kept certificate of --tls must be replaced, or nothing when it may stay: a certificate authority (made
+# by an older deploy.sh: anyone who could read the Secret could sign for any site with it), or one that expires
+# within CERT_RENEW_DAYS.
+tls_certificate_problem() {
+  local crt
+  crt="$(kc get secret "$TLS_SECRET" -o jsonpath='{.data.tls\.crt}' | openssl base64 -d -A)"
+  if ! openssl x509 -noout <<<"$crt" 2>/dev/null; then
+    echo "it holds no readable certificate"
+  elif openssl x509 -noout -ext basicConstraints <<<"$crt" 2>/dev/null | grep -q 'CA:TRUE' ||
+    ! openssl x509 -noout -ext basicConstraints <<<"$crt" 2>/dev/null | grep -q 'CA:FALSE'; then
+    echo "its certificate is a certificate authority, which could sign for any site"
+  elif ! openssl x509 -noout -checkend $((CERT_RENEW_DAYS * 86400)) <<<"$crt" >/dev/null; then
+    echo "its certificate expires within $CERT_RENEW_DAYS days ($(openssl x509 -noout -enddate <<<"$crt"))"
+  fi
+}
+
+# The certificate of --tls: a self-signed leaf (scripts/lib/tls-cert.sh) for localhost, pgadmin.localhost and
+# 127.0.0.1, valid TLS_CERT_DAYS days. Made once and then kept (a new one would make every browser
+# that accepted it warn again), unless tls_certificate_problem says it must go. The key is written only to the
+# private temporary directory, which is removed right after, and never appears on a command line.
 ensure_tls_secret() {
+  if kc get secret "$TLS_SECRET" >/dev/null 2>&1; then
+    local problem
+    problem="$(tls_certificate_problem)"
+    if [[ -n "$problem" ]]; then
+      step "replacing Secret $TLS_SECRET: $problem"
+      kc delete secret "$TLS_SECRET"
+    fi
+  fi
   start_new_secret "$TLS_SECRET" "keeping its certificate" \
-    "a self-signed certificate for localhost (first --tls deploy)" || return 0
+    "a self-signed leaf certificate for localhost, valid $TLS_CERT_DAYS days" || return 0
   local dir="$PRIVATE_TMP"
-  if ! openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,DNS:pgadmin.localhost,IP:127.0.0.1" \
-    -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>"$dir/openssl.log"; then
-    cat "$dir/openssl.log" >&2
+  if ! tls_make_leaf_certificate "$dir"; then
     remove_private_tmp_dir
     return 1
   fi
   create_secret_from_private_files "$TLS_SECRET" tls --cert="$dir/tls.crt" --key="$dir/tls.key"
+}
+
+# pgAdmin refuses a login address whose domain is special-use (RFC 6761 and the like: the list of email-validator,
+# which pgAdmin checks it with) and then crash-loops, so the address is checked before anything is deployed.
+PGADMIN_SPECIAL_USE_DOMAINS=(arpa invalid local localhost onion test)
+check_pgadmin_email() {
+  local email="$1" domain label
+  [[ "$email" =~ ^[A-Za-z0-9!#$%\&\'*+/=?^_\`{|}~-]+(\.[A-Za-z0-9!#$%\&\'*+/=?^_\`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] ||
+    die "PGADMIN_EMAIL='$email' is not an email address pgAdmin accepts (name@domain.tld). Nothing was changed."
+  domain="${email##*@}"
+  for label in "${PGADMIN_SPECIAL_USE_DOMAINS[@]}"; do
+    [[ "${domain,,}" != "$label" && "${domain,,}" != *".$label" ]] ||
+      die "PGADMIN_EMAIL='$email': pgAdmin refuses special-use domains (.${PGADMIN_SPECIAL_USE_DOMAINS[*]// /, .}) and would not start; use a real domain such as example.com. Nothing was changed."
+  done
 }
 
 # pgAdmin's login, generated on the first --pgadmin deploy and kept; PGADMIN_LOGIN holds it for the one time it is
@@ -408,9 +567,10 @@ print_opt_in_access() {
   if ((tls)); then
     cat <<EOF
 
-Over HTTPS: https://localhost:30443 (a self-signed certificate: trust it, or let curl use it, with
+Over HTTPS: https://localhost:30443 (a self-signed certificate: let curl use it, or accept it for this site
+only in your browser; never trust it system-wide. See docs/KUBERNETES_DEPLOYMENT.md)
   kubectl --context kind-$CLUSTER -n $NAMESPACE get secret $TLS_SECRET -o jsonpath='{.data.tls\.crt}' | base64 -d >taskmgr-localhost.crt
-  curl --cacert taskmgr-localhost.crt https://localhost:30443/ ; see docs/KUBERNETES_DEPLOYMENT.md)
+  curl --cacert taskmgr-localhost.crt https://localhost:30443/
 EOF
   fi
   if ((pgadmin)); then
@@ -441,11 +601,17 @@ deploy_kind() {
     shift
   done
   check_kind_prerequisites
+  CLUSTER="$(kind_cluster_name)"
+  if ((pgadmin)); then
+    check_pgadmin_email "${PGADMIN_EMAIL:-admin@example.com}"
+  fi
   if ((tls)); then
     command -v openssl >/dev/null 2>&1 || die "--tls needs openssl for its certificate (apt-get install openssl)"
-    fetch_ingress_manifest
+    if ((!recreate)) && kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+      check_gateway_port_mapping
+    fi
+    fetch_gateway_manifests
   fi
-  CLUSTER="$(kind_cluster_name)"
   local tag
   tag="$(image_tag)"
 
@@ -460,7 +626,7 @@ deploy_kind() {
   apply_file configmap.yaml
   ensure_secret
   if ((tls)); then
-    ensure_ingress_controller
+    ensure_gateway_controller
     ensure_tls_secret
   fi
   if ((pgadmin)); then
@@ -483,6 +649,9 @@ deploy_kind() {
   fi
   apply_overlay ""
   remove_private_tmp_dir
+  if ((tls)); then
+    wait_gateway
+  fi
   if ((pgadmin)); then
     wait_rollout pgadmin
   fi
@@ -608,6 +777,10 @@ run_compose() {
 main() {
   local cmd="${1:-kind}"
   (($#)) && shift
+  if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+    command_help "$cmd"
+    return
+  fi
   case "$cmd" in
     kind) deploy_kind "$@" ;;
     --recreate | --hpa | --no-extras | --tls | --pgadmin) deploy_kind "$cmd" "$@" ;;
@@ -622,7 +795,8 @@ main() {
     compose) run_compose "$@" ;;
     backup) run_backup "$@" ;;
     restore) run_restore "$@" ;;
-    -h | --help | help) usage ;;
+    -h | --help) usage ;;
+    help) command_help "$@" ;;
     *)
       usage >&2
       die "unknown command: $cmd"

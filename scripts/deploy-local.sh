@@ -109,7 +109,7 @@ stop_local() {
   stack_stop
 }
 
-# The first build compiles every dependency (about 5 minutes on 2 cores, see README.md); say so before it starts.
+# The first build compiles every dependency (minutes on 2 cores); say so before it starts.
 build_release_binaries() {
   local bin="$1"
   if [[ -x "$bin/backend-api" && -x "$bin/frontend" ]]; then

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The browser stage of scripts/test.sh: starts a throwaway PostgreSQL, the backend-api and the frontend
-# (debug builds) on free ports of 127.0.0.1, runs e2e/ui.test.mjs in headless Chromium through
-# playwright-core, and stops everything again (also on failure or Ctrl-C).
+# (debug builds) on free ports of 127.0.0.1, and in front of the frontend a stand-in of the --tls Gateway (HTTPS
+# with deploy.sh's certificate, which Chromium trusts through an NSS database made here); runs e2e/ui.test.mjs and
+# e2e/hsts.test.mjs in headless Chromium through playwright-core, and stops everything again (also on failure or
+# Ctrl-C).
 #
 #   scripts/test-browser.sh                 screenshots go to .local/screenshots (the tree stays clean)
 #   scripts/test-browser.sh --screenshots   refresh the README's screenshots in docs/images
@@ -26,6 +28,13 @@ die() {
 source "$ROOT/scripts/lib/stack.sh"
 # shellcheck source=scripts/lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=scripts/lib/tls-cert.sh
+source "$ROOT/scripts/lib/tls-cert.sh"
+
+# The stand-in Gateway connects to the frontend from this address, which the frontend trusts (TRUSTED_PROXIES).
+PROXY_SOURCE=127.0.0.2
+PROXY_PID=""
+HTTPS_PORT=""
 
 parse_args() {
   case "${1:-}" in
@@ -42,12 +51,18 @@ check_prerequisites() {
     die "e2e/node_modules is missing: run 'npm ci --prefix e2e' (.ci/run does it)"
   command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
+  command -v openssl >/dev/null 2>&1 || die "openssl not found: apt-get install openssl"
+  command -v certutil >/dev/null 2>&1 || die "certutil not found: apt-get install libnss3-tools (.ci/run does)"
+  command -v python3 >/dev/null 2>&1 || die "python3 not found: apt-get install python3"
   stack_require_postgres
 }
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [[ -n "$PROXY_PID" ]]; then
+    kill "$PROXY_PID" 2>/dev/null || true
+  fi
   stack_stop
   if [[ -n "$WORK" ]]; then
     if ((status != 0)); then
@@ -60,6 +75,29 @@ cleanup() {
     rm -rf "$WORK"
   fi
   exit "$status"
+}
+
+# start_https_stand_in UI_PORT: deploy.sh's certificate in $WORK/tls, trusted by an NSS database in
+# $WORK/home/.pki/nssdb (where Chromium looks for the user's certificates: the browser runs with HOME=$WORK/home),
+# and the stand-in Gateway (tests/infra/standins/tls_proxy.py) in front of the frontend; its port in HTTPS_PORT.
+start_https_stand_in() {
+  local ui_port="$1" i
+  mkdir -p "$WORK/tls" "$WORK/home/.pki/nssdb"
+  tls_make_leaf_certificate "$WORK/tls" || die "could not make the certificate"
+  certutil -N -d "sql:$WORK/home/.pki/nssdb" --empty-password
+  # Trusted as the site's own certificate (P) and as the issuer of itself (C), as a browser's exception does.
+  certutil -A -d "sql:$WORK/home/.pki/nssdb" -n taskmgr-localhost -t "CP,," -i "$WORK/tls/tls.crt"
+  python3 "$ROOT/tests/infra/standins/tls_proxy.py" "$WORK/tls/tls.crt" "$WORK/tls/tls.key" "$ui_port" \
+    "$PROXY_SOURCE" "$WORK/proxy.port" >"$WORK/tls-proxy.log" 2>&1 &
+  PROXY_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    if [[ -s "$WORK/proxy.port" ]]; then
+      HTTPS_PORT="$(cat "$WORK/proxy.port")"
+      return
+    fi
+    sleep 0.1
+  done
+  die "the HTTPS stand-in did not start (see $WORK/tls-proxy.log)"
 }
 
 main() {
@@ -85,13 +123,17 @@ main() {
     stack_start_service backend-api "http://127.0.0.1:$api_port/ready" "$WORK/backend-api.log" "$bin/backend-api"
   echo "==> frontend on 127.0.0.1:$ui_port"
   BACKEND_API_URL="http://127.0.0.1:$api_port" HOST=127.0.0.1 PORT="$ui_port" METRICS_PORT=0 RUST_LOG=warn \
-    SECRET_KEY="browser-test-only-key-$RANDOM$RANDOM" \
+    SECRET_KEY="browser-test-only-key-$RANDOM$RANDOM" TRUSTED_PROXIES="$PROXY_SOURCE" \
     stack_start_service frontend "http://127.0.0.1:$ui_port/ready" "$WORK/frontend.log" "$bin/frontend"
+
+  start_https_stand_in "$ui_port"
+  echo "==> HTTPS stand-in of the --tls Gateway on https://localhost:$HTTPS_PORT (certificate trusted by Chromium's NSS database)"
 
   echo "==> browser test (Chromium: $CHROMIUM, screenshots: ${SCREENSHOT_DIR#"$ROOT"/})"
   mkdir -p "$SCREENSHOT_DIR"
-  TASKMGR_URL="http://127.0.0.1:$ui_port" CHROMIUM="$CHROMIUM" SCREENSHOT_DIR="$SCREENSHOT_DIR" \
-    node --test-reporter=spec "$ROOT/e2e/ui.test.mjs"
+  TASKMGR_URL="http://127.0.0.1:$ui_port" TASKMGR_HTTPS_URL="https://localhost:$HTTPS_PORT" \
+    TASKMGR_BROWSER_HOME="$WORK/home" CHROMIUM="$CHROMIUM" SCREENSHOT_DIR="$SCREENSHOT_DIR" \
+    node --test --test-reporter=spec "$ROOT/e2e/ui.test.mjs" "$ROOT/e2e/hsts.test.mjs"
 }
 
 main "$@"

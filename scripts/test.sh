@@ -12,7 +12,7 @@ cd "$ROOT"
 
 # The stages, in the default order: "name|what it runs". Stage NAME runs the function stage_NAME (- becomes _).
 STAGES=(
-  "rust-lint|cargo fmt --check and clippy -D warnings"
+  "rust-lint|cargo fmt --check, clippy -D warnings, no module import cycles"
   "rust-tests|cargo test --workspace (real PostgreSQL)"
   "browser|scripts/test-browser.sh (headless Chromium)"
   "fuzz|scripts/test-fuzz.sh (schemathesis against the backend)"
@@ -51,7 +51,8 @@ require() {
 stage_rust_lint() {
   require cargo "install Rust with rustup" &&
     cargo fmt --all -- --check &&
-    cargo clippy --workspace --all-targets --locked -- -D warnings
+    cargo clippy --workspace --all-targets --locked -- -D warnings &&
+    python3 scripts/check-module-cycles.py
 }
 
 stage_rust_tests() {

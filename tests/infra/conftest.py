@@ -78,6 +78,45 @@ def run_checkov(directory, framework):
     return passed, failed
 
 
+def write_renders(directory, renders):
+    """Each render's objects, {name: objects}, in a file of its own: {name: path}."""
+    paths = {}
+    for i, (name, objects) in enumerate(renders.items()):
+        paths[name] = directory / f"variant-{i}.yaml"
+        paths[name].write_text(yaml.safe_dump_all(objects))
+    return paths
+
+
+def checkov_finds_nothing_in(rendered):
+    """checkov over the directory of rendered files, {name: path}; it must have checked something."""
+    passed, failed = run_checkov(next(iter(rendered.values())).parent, "kubernetes")
+    assert passed > 3 * 100, f"checkov checked almost nothing ({passed} checks passed)"
+    assert not failed, "checkov findings:\n" + "\n".join(failed)
+
+
+def validate_strictly(rendered):
+    """kubernetes-validate --strict over rendered files, {name: path}."""
+    validate = tool("kubernetes-validate", VENV_HINT)
+    for name, path in rendered.items():
+        result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+
+
+def run_manifest_checks(name, rendered, checks, deselected):
+    """The test files `checks` (test_kustomize.py's CONSISTENCY and STANDARDS), unchanged, over the objects of the
+    file `rendered` (RENDERED), but for the deselected node ids (checks about what this render leaves out)."""
+    args = [arg for nodeid in deselected for arg in ("--deselect", nodeid)]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", *checks, *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "TASKMGR_RENDERED_MANIFESTS": str(rendered)})
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
+    assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+    assert " passed" in summary and "failed" not in summary, summary
+    if deselected:
+        assert " deselected" in summary, f"the deselected checks {sorted(deselected)} were not found: {summary}"
+
+
 # kubectl with kustomize components (kubectl 1.21 or later; Debian's kubernetes-client package is older).
 KUBECTL_HINT = "install kubectl 1.21 or later: the release binary from the Kubernetes 'Install Tools' page"
 VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-venv/bin/pip install -r tests/infra/requirements.txt"

@@ -19,7 +19,7 @@ ENV_NAME = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
 # DATABASE_URL is the alternative to the POSTGRES_* variables, which Kubernetes passes from the ConfigMap and
 # the Secret; it is read but deliberately not provided.
 # TRUSTED_PROXIES is off by default (no proxy in front of the NodePort terminates TLS); the opt-in component
-# kubernetes/extras/tls provides it, with its Ingress.
+# kubernetes/extras/tls provides it, with its Gateway.
 READ_BUT_NOT_PROVIDED = {"backend-api": {"DATABASE_URL"}, "frontend": {"TRUSTED_PROXIES"}}
 PROVIDED_WITH_TLS = {"frontend": {"TRUSTED_PROXIES"}}
 TLS_COMPONENT = ROOT / "kubernetes" / "extras" / "tls" / "kustomization.yaml"
@@ -116,7 +116,7 @@ def selected_pods(selector):
 def test_every_variable_the_service_reads_is_provided_and_every_provided_one_is_read(svc):
     read = variables_read(svc)
     assert {"HOST", "PORT", "RUST_LOG"} <= read, f"config.rs of {svc} should name HOST, PORT and RUST_LOG: {read}"
-    provided = set(env_of(svc)) - (PROVIDED_WITH_TLS.get(svc, set()) if objects_of("Ingress") else set())
+    provided = set(env_of(svc)) - (PROVIDED_WITH_TLS.get(svc, set()) if objects_of("Gateway") else set())
     assert provided == read - READ_BUT_NOT_PROVIDED[svc], (
         f"{svc}: read but not provided {sorted(read - provided - READ_BUT_NOT_PROVIDED[svc])}, "
         f"provided but never read {sorted(provided - read)}")
@@ -129,7 +129,7 @@ def test_every_configmap_and_secret_key_referenced_exists_and_every_key_is_used(
     used_config, used_secret, used_pgadmin = set(), set(), set()
     for deployment in objects_of("Deployment"):
         spec = deployment["spec"]["template"]["spec"]
-        for entry in [e for c in spec["containers"] + spec.get("initContainers", []) for e in c["env"]]:
+        for entry in [e for c in spec["containers"] + spec.get("initContainers", []) for e in c.get("env", [])]:
             ref = entry.get("valueFrom", {})
             if "configMapKeyRef" in ref:
                 assert ref["configMapKeyRef"]["name"] == "app-config"
@@ -218,17 +218,31 @@ def default_metrics_port(svc):
 METRICS_SERVICES = [svc for svc in SERVICES if "METRICS_PORT" in variables_read(svc)]
 
 
+def test_the_default_ports_of_both_services_differ_so_both_run_on_one_host():
+    ports = [port for svc in SERVICES for port in (default_port(svc), *([default_metrics_port(svc)]
+                                                                       if svc in METRICS_SERVICES else []))]
+    assert len(ports) == len(set(ports)), f"default ports of {SERVICES} collide: {ports}"
+
+
 @pytest.mark.parametrize("svc", METRICS_SERVICES)
 def test_metrics_are_served_only_inside_the_cluster(svc):
-    """Issue 11 item 9: /metrics on a port the Service does not expose, and that only pods may reach."""
+    """/metrics on the default port of config.rs everywhere (container port, env, EXPOSE, scrape annotation),
+    on a port the Service does not expose, and that only pods may reach."""
     port = default_metrics_port(svc)
     assert port != default_port(svc)
     named = {p["name"]: p["containerPort"] for p in container(svc)["ports"]}
     assert named.get("metrics") == port, f"{svc}: containerPort named metrics should be {port}: {named}"
     assert int(env_value(svc, "METRICS_PORT")) == port
     annotations = by_name("Deployment", svc)["spec"]["template"]["metadata"].get("annotations", {})
-    if "prometheus.io/port" in annotations:
-        assert int(annotations["prometheus.io/port"]) == port
+    assert annotations.get("prometheus.io/scrape") == "true", f"{svc}: no prometheus.io/scrape annotation"
+    assert int(annotations.get("prometheus.io/port", 0)) == port, f"{svc}: prometheus.io/port should be {port}"
+    assert re.search(rf"^EXPOSE {port}\b", crate_source(svc, "Dockerfile"), re.M), \
+        f"crates/{svc}/Dockerfile does not EXPOSE its metrics port {port}"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][svc]
+    compose_env = compose.get("environment", {})
+    if isinstance(compose_env, list):
+        compose_env = dict(item.split("=", 1) for item in compose_env)
+    assert str(compose_env.get("METRICS_PORT", port)) == str(port), f"docker-compose.yml: {svc}'s METRICS_PORT"
     service_ports = by_name("Service", svc)["spec"]["ports"]
     assert all(p["targetPort"] not in ("metrics", port) and p["port"] != port for p in service_ports), \
         f"the Service of {svc} exposes its metrics port"
@@ -322,14 +336,26 @@ def test_disruption_budgets_and_autoscalers_point_at_existing_deployments():
 
 OUTSIDE = "outside"  # a browser, through the NodePort
 DNS = "kube-dns"
-# Pods of other namespaces: (namespace labels, pod labels). The NGINX ingress controller of --tls (labels of its
-# kind manifest), and any other pod.
-CONTROLLER = "ingress controller"
+# The NGINX pods that NGINX Gateway Fabric starts for the Gateway of --tls, in taskmgr's namespace, with the labels
+# of the Gateway's spec.infrastructure.labels (and no Deployment in these files).
+CONTROLLER = "the Gateway's NGINX pods"
+# Pods of other namespaces: (namespace labels, pod labels). NGINX Gateway Fabric's control plane (labels of its
+# manifest; the NGINX pods' agent connects to it), and any other pod.
+GATEWAY_CONTROL = "NGINX Gateway Fabric's control plane"
 OTHER_POD = "a pod of another namespace"
-FOREIGN = {CONTROLLER: ({"kubernetes.io/metadata.name": "ingress-nginx"},
-                        {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller",
-                         "app.kubernetes.io/instance": "ingress-nginx"}),
+FOREIGN = {GATEWAY_CONTROL: ({"kubernetes.io/metadata.name": "nginx-gateway"},
+                             {"app.kubernetes.io/name": "nginx-gateway", "app.kubernetes.io/instance": "nginx-gateway"}),
            OTHER_POD: ({"kubernetes.io/metadata.name": "elsewhere"}, {"app": "other"})}
+
+
+def gateway_pod_labels():
+    """The labels of the Gateway's NGINX pods, or None without a Gateway (no --tls)."""
+    gateways = objects_of("Gateway")
+    return gateways[0]["spec"]["infrastructure"]["labels"] if gateways else None
+
+
+def labels_of(pod):
+    return gateway_pod_labels() if pod == CONTROLLER else pods()[pod]
 
 
 def pod_subnet():
@@ -340,7 +366,7 @@ def pod_subnet():
 def address_of(source):
     """Where a connection from `source` comes from: pods from the pod subnet, a browser through the NodePort from
     outside it (kind's Docker network; the NodePort keeps it only with externalTrafficPolicy Local, which the
-    frontend's Service must then have: test_x_forwarded_proto_is_believed_only_from_the_ingress_controller)."""
+    frontend's Service must then have: test_x_forwarded_proto_is_believed_only_from_the_gateway)."""
     return ipaddress.ip_address("172.18.0.1") if source == OUTSIDE else pod_subnet()[7]
 
 
@@ -356,9 +382,9 @@ def peer_matches(peer, source):
         namespace_labels, labels = FOREIGN[source]
         return "namespaceSelector" in peer and selects(peer["namespaceSelector"], namespace_labels) and selects(
             peer.get("podSelector", {}), labels)
-    if source == OUTSIDE or "namespaceSelector" in peer:
+    if source == OUTSIDE or "namespaceSelector" in peer or (source == CONTROLLER and not gateway_pod_labels()):
         return False
-    return selects(peer["podSelector"], pods()[source])
+    return selects(peer["podSelector"], labels_of(source))
 
 
 def rule_allows(rule, peer_key, other, port, protocol="TCP"):
@@ -373,14 +399,15 @@ def allowed(direction, pod, other, port, protocol="TCP"):
     peer_key = "from" if direction == "Ingress" else "to"
     rules_key = direction.lower()
     policies = [p for p in objects_of("NetworkPolicy")
-                if direction in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], pods()[pod])]
+                if direction in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels_of(pod))]
     assert policies, f"no {direction} policy selects {pod}: not deny-by-default"
     return any(rule_allows(rule, peer_key, other, port, protocol)
                for p in policies for rule in p["spec"].get(rules_key, []))
 
 
 def flow(src, dst, port):
-    egress = src not in pods() or allowed("Egress", src, dst, port)
+    local = src in pods() or (src == CONTROLLER and gateway_pod_labels())
+    egress = not local or allowed("Egress", src, dst, port)
     ingress = dst == DNS or allowed("Ingress", dst, src, port)
     return egress and ingress
 
@@ -393,6 +420,10 @@ def test_network_policies_allow_the_flows_the_services_use():
     for pod in ("frontend", "backend-api"):
         assert allowed("Egress", pod, DNS, 53, "UDP") and allowed("Egress", pod, DNS, 53, "TCP"), pod
     assert flow(CONTROLLER, "frontend", default_port("frontend"))
+    if gateway_pod_labels():  # --tls: browsers reach the Gateway's port 443; its agent reaches the control plane
+        assert flow(OUTSIDE, CONTROLLER, 443)
+        assert allowed("Egress", CONTROLLER, GATEWAY_CONTROL, 8443)
+        assert allowed("Egress", CONTROLLER, DNS, 53, "UDP") and allowed("Egress", CONTROLLER, DNS, 53, "TCP")
     if "pgadmin" in pods():  # the opt-in pgAdmin (extras/pgadmin)
         assert flow("pgadmin", "postgres", int(config_value("POSTGRES_PORT")))
         assert flow(CONTROLLER, "pgadmin", 8080)
@@ -400,8 +431,8 @@ def test_network_policies_allow_the_flows_the_services_use():
 
 
 def test_network_policies_allow_nothing_else():
-    """pgAdmin and the backend, and only those, reach PostgreSQL; behind TLS only the ingress controller among the
-    cluster's pods reaches the UI."""
+    """pgAdmin and the backend, and only those, reach PostgreSQL; behind TLS only the Gateway's NGINX pods among the
+    cluster's pods reach the UI."""
     ports = {"frontend": 8080, "backend-api": 5000, "postgres": 5432, "pgadmin": 8080}
     ports = {pod: port for pod, port in ports.items() if pod in pods()}
     wanted = {(OUTSIDE, "frontend"), (CONTROLLER, "frontend"), ("frontend", "backend-api"),
@@ -416,9 +447,10 @@ def test_network_policies_allow_nothing_else():
     assert not allowed("Egress", "frontend", "postgres", 5432)
 
 
-def test_x_forwarded_proto_is_believed_only_from_the_ingress_controller():
-    """Issue 14: behind TLS the frontend believes X-Forwarded-Proto from TRUSTED_PROXIES; of every client whose
-    address is in that range, only the ingress controller may reach the UI's port. Browsers through the NodePort
+def test_x_forwarded_proto_is_believed_only_from_the_gateway():
+    """Behind TLS the frontend believes X-Forwarded-Proto from TRUSTED_PROXIES; of every client whose address is in
+    that range, only the Gateway's NGINX pods may reach the UI's port (NGINX Gateway Fabric sets the header itself,
+    overwriting a client's). Browsers through the NodePort
     keep their own address (externalTrafficPolicy Local), outside the range. Without TRUSTED_PROXIES nobody is
     believed, and the check holds with no one trusted."""
     raw = env_of("frontend").get("TRUSTED_PROXIES", {}).get("value", "")
@@ -443,26 +475,30 @@ def test_the_tls_component_trusts_the_pod_subnet_of_kind_config():
     assert [p["ipBlock"]["except"] for p in rule["from"] if "ipBlock" in p] == [[str(pod_subnet())]]
 
 
-def test_kind_publishes_the_ingress_controllers_port_443_as_localhost_30443_on_a_labelled_node():
-    """The controller's kind manifest listens on the node's port 443 (hostPort) and runs only on a node labelled
-    ingress-ready=true; the Ingresses use its class, nginx."""
+def test_kind_publishes_the_gateways_node_port_as_localhost_30443():
+    """The Gateway's NGINX Service is a NodePort on 30443 (its NginxProxy), which kind-config.yaml publishes as
+    localhost:30443, and deploy.sh checks an existing cluster for; its HTTPS listener ends TLS with the Secret
+    deploy.sh makes, whose certificate names every route's host."""
     kind = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
     [node] = kind["nodes"]
-    assert node["labels"] == {"ingress-ready": "true"}
-    assert {"containerPort": 443, "hostPort": 30443, "listenAddress": "127.0.0.1", "protocol": "TCP"} in \
+    assert {"containerPort": 30443, "hostPort": 30443, "listenAddress": "127.0.0.1", "protocol": "TCP"} in \
         node["extraPortMappings"]
-    for ingress in objects_of("Ingress"):
-        assert ingress["spec"]["ingressClassName"] == "nginx"
-        for tls in ingress["spec"]["tls"]:
-            assert tls["secretName"] == "taskmgr-tls" and tls["hosts"] == [r["host"] for r in ingress["spec"]["rules"]]
-        for rule in ingress["spec"]["rules"]:
-            for path in rule["http"]["paths"]:
-                backend = path["backend"]["service"]
-                service = by_name("Service", backend["name"])
-                assert backend["port"]["name"] in [p["name"] for p in service["spec"]["ports"]], backend
     deploy = (ROOT / "deploy.sh").read_text()
-    assert "TLS_SECRET=taskmgr-tls" in deploy
-    assert "DNS:localhost,DNS:pgadmin.localhost" in deploy, "the certificate names every Ingress host"
+    assert "TLS_SECRET=taskmgr-tls" in deploy and "GATEWAY_NODE_PORT=30443" in deploy
+    certificate = (ROOT / "scripts" / "lib" / "tls-cert.sh").read_text()
+    names = re.search(r'^TLS_CERT_NAMES="(.*)"$', certificate, re.M).group(1).split(",")
+    for gateway in objects_of("Gateway"):  # with --tls
+        [listener] = gateway["spec"]["listeners"]
+        proxy = by_name("NginxProxy", gateway["spec"]["infrastructure"]["parametersRef"]["name"])
+        service = proxy["spec"]["kubernetes"]["service"]
+        assert service["type"] == "NodePort" and service["externalTrafficPolicy"] == "Local"
+        assert service["nodePorts"] == [{"port": 30443, "listenerPort": listener["port"]}]
+        assert listener["protocol"] == "HTTPS" and listener["tls"]["mode"] == "Terminate"
+        assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "taskmgr-tls"}]
+        for route in objects_of("HTTPRoute"):
+            assert [p["name"] for p in route["spec"]["parentRefs"]] == [gateway["metadata"]["name"]]
+            for host in route["spec"]["hostnames"]:
+                assert f"DNS:{host}" in names, f"the certificate does not name {host}"
 
 
 def test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points():

@@ -232,7 +232,6 @@ def test_recreate_deletes_the_cluster_first(deploy):
     run = deploy("--recreate")
     assert run.returncode == 0, run.stderr
     assert run.index("delete cluster --name task-manager") < run.index("create cluster --name task-manager")
-    assert "ALL DATA IS LOST" in deploy("--help").stdout
 
 
 def test_hpa_flag_applies_the_autoscalers_and_no_extras_skips_the_policies(deploy):

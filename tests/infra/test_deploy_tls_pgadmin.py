@@ -2,43 +2,58 @@
 test_deploy_script.py (no cluster can run here; the real deploy runs in the e2e-kind job of
 .github/workflows/ci.yml).
 
-The ingress controller's real manifest cannot be fetched here (no access to GitHub): the tests give deploy.sh a
-stand-in manifest through INGRESS_NGINX_URL (a file:// URL, fetched by the real curl) and its sha256 through
-INGRESS_NGINX_SHA256, which is how deploy.sh is told about another release. What they show is that the checksum
-decides: a manifest that differs from its checksum is refused before anything is created. The pinned URL and
-sha256 themselves are used, and so checked against the real download, by the e2e-kind job.
+The Gateway's real manifests (the Gateway API CRDs and NGINX Gateway Fabric) cannot be fetched here (no access to
+GitHub): the tests give deploy.sh stand-in manifests through GATEWAY_MANIFESTS (a file of "SHA256 URL" lines with
+file:// URLs, fetched by the real curl), which is how deploy.sh is told about another release. What they show is
+that the checksums decide: a manifest that differs from its checksum is refused before anything is created. The
+pinned URLs and sha256 themselves are used, and so checked against the real download, by the e2e-kind job.
 """
+import datetime
 import hashlib
+import http.server
 import json
 import re
+import ssl
 import subprocess
+import threading
 
 import pytest
 
 from conftest import ROOT
 from test_deploy_script import applied_objects, deploy  # noqa: F401 (deploy is the stand-in fixture)
 
-STANDIN_MANIFEST = """\
-# Stand-in for the ingress controller's manifest (the real one is fetched only by the e2e-kind job).
-apiVersion: v1
-kind: Namespace
+STANDIN_CRDS = """\
+# Stand-in for the Gateway API CRDs (the real ones are fetched only by the e2e-kind job).
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
 metadata:
-  name: ingress-nginx
----
+  name: gateways.gateway.networking.k8s.io
+"""
+STANDIN_CONTROLLER = """\
+# Stand-in for NGINX Gateway Fabric's manifest.
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: ingress-nginx-controller
-  namespace: ingress-nginx
+  name: nginx-gateway
+  namespace: nginx-gateway
 """
+GATEWAY_KINDS = {"Gateway", "HTTPRoute", "NginxProxy"}
 
 
-def ingress_env(tmp_path, served=STANDIN_MANIFEST, expected=STANDIN_MANIFEST):
-    """INGRESS_NGINX_URL serving `served`, and INGRESS_NGINX_SHA256 of `expected`."""
-    path = tmp_path / "ingress-nginx.yaml"
-    path.write_text(served)
-    return {"INGRESS_NGINX_URL": path.as_uri(),
-            "INGRESS_NGINX_SHA256": hashlib.sha256(expected.encode()).hexdigest()}
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def gateway_env(tmp_path, served=(STANDIN_CRDS, STANDIN_CONTROLLER), expected=(STANDIN_CRDS, STANDIN_CONTROLLER)):
+    """GATEWAY_MANIFESTS: file:// URLs serving `served`, pinned to the sha256 of `expected`."""
+    lines = []
+    for i, (text, pinned) in enumerate(zip(served, expected)):
+        path = tmp_path / f"manifest-{i}.yaml"
+        path.write_text(text)
+        lines.append(f"{sha(pinned)} {path.as_uri()}")
+    pins = tmp_path / "gateway-manifests.txt"
+    pins.write_text("# sha256 url\n" + "\n".join(lines) + "\n")
+    return {"GATEWAY_MANIFESTS": str(pins)}
 
 
 def private_tmp(tmp_path):
@@ -59,31 +74,87 @@ def position(run, predicate, what):
     raise AssertionError(f"no call {what}")
 
 
-def test_tls_and_pgadmin_install_the_checked_controller_first_and_create_both_secrets(deploy, tmp_path):
-    run = deploy("--tls", "--pgadmin", env={**ingress_env(tmp_path), "TMPDIR": str(private_tmp(tmp_path))})
-    assert run.returncode == 0, run.stderr
-    assert f"sha256 {hashlib.sha256(STANDIN_MANIFEST.encode()).hexdigest()}: as expected" in run.stdout
+def openssl(*args, stdin=None, check=True):
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, text=True, check=check)
 
-    # The controller: exactly the checked bytes, then its webhook jobs and rollout, before any Ingress.
-    controller = position(run, lambda c: c["tool"] == "kubectl" and c["stdin"] == STANDIN_MANIFEST,
-                          "applied the controller's manifest")
-    assert "--namespace" not in run.calls[controller]["argv"], "the manifest names its own namespace"
-    jobs = position(run, lambda c: "wait" in c["argv"] and "job/ingress-nginx-admission-patch" in c["argv"],
-                    "waited for the admission webhook's jobs")
-    rollout = position(run, lambda c: "deployment/ingress-nginx-controller" in c["argv"], "waited for the controller")
-    ingress = position(run, lambda c: any(o["kind"] == "Ingress" for o in c.get("applied") or []), "applied an Ingress")
-    assert controller < jobs < ingress and controller < rollout < ingress
-    for call in (run.calls[jobs], run.calls[rollout]):
-        assert call["argv"][call["argv"].index("--namespace") + 1] == "ingress-nginx"
 
-    # The certificate: self-signed for the names the Ingresses serve; its key never on a command line or on disk.
-    tls = created_secret(run, "taskmgr-tls")["secret"]
-    text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=tls["tls.crt"], capture_output=True,
-                          text=True, check=True).stdout
+def serve_https(crt, key):
+    """An HTTPS server on a free port of 127.0.0.1 presenting the certificate; returns (server, port)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(crt, key)
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def check_leaf_certificate(tmp_path, certificate, key):
+    """What a browser or curl needs of the certificate, and that it cannot sign any other."""
+    crt, key_file = tmp_path / "tls.crt", tmp_path / "tls.key"
+    crt.write_text(certificate)
+    key_file.write_text(key)
+    text = openssl("x509", "-noout", "-text", "-in", str(crt)).stdout
     for name in ("DNS:localhost", "DNS:pgadmin.localhost", "IP Address:127.0.0.1"):
         assert name in text, name
-    assert re.search(r"Issuer: CN ?= ?localhost", text) and re.search(r"Subject: CN ?= ?localhost", text)
-    assert "PRIVATE KEY" in tls["tls.key"]
+    assert re.search(r"X509v3 Basic Constraints: critical\s+CA:FALSE", text), text
+    assert re.search(r"X509v3 Key Usage:.*\s+Digital Signature, Key Encipherment\s", text), text
+    assert re.search(r"X509v3 Extended Key Usage:.*\s+TLS Web Server Authentication\s", text), text
+    dates = openssl("x509", "-noout", "-startdate", "-enddate", "-in", str(crt)).stdout
+    start, end = (datetime.datetime.strptime(v.split("=", 1)[1].strip(), "%b %d %H:%M:%S %Y %Z")
+                  for v in dates.splitlines())
+    assert (end - start).days <= 397, dates
+
+    # A leaf for another site signed with its key does not verify against it (it would, were it a CA).
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=bank.example", "-keyout",
+            str(tmp_path / "other.key"), "-out", str(tmp_path / "other.csr"))
+    openssl("x509", "-req", "-in", str(tmp_path / "other.csr"), "-CA", str(crt), "-CAkey", str(key_file),
+            "-CAcreateserial", "-days", "30", "-out", str(tmp_path / "other.crt"))
+    verify = openssl("verify", "-CAfile", str(crt), str(tmp_path / "other.crt"), check=False)
+    assert verify.returncode != 0, "a certificate signed with the --tls key verifies: it is a CA\n" + verify.stdout
+
+    # And it verifies for its own names with curl --cacert (never -k).
+    server, port = serve_https(str(crt), str(key_file))
+    try:
+        for host in ("localhost", "pgadmin.localhost", "127.0.0.1"):
+            result = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                                     "--cacert", str(crt), "--resolve", f"{host}:{port}:127.0.0.1",
+                                     f"https://{host}:{port}/"], capture_output=True, text=True)
+            assert result.returncode == 0 and result.stdout in ("200", "404"), (host, result.stderr)
+        other = subprocess.run(["curl", "-sS", "-o", "/dev/null", "--max-time", "10", "--cacert", str(crt),
+                                "--resolve", f"bank.example:{port}:127.0.0.1", f"https://bank.example:{port}/"],
+                               capture_output=True, text=True)
+        assert other.returncode != 0, "the certificate must not be accepted for a name it does not carry"
+    finally:
+        server.shutdown()
+
+
+def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secrets(deploy, tmp_path):
+    run = deploy("--tls", "--pgadmin", env={**gateway_env(tmp_path), "TMPDIR": str(private_tmp(tmp_path))})
+    assert run.returncode == 0, run.stderr
+    for text in (STANDIN_CRDS, STANDIN_CONTROLLER):
+        assert f"sha256 {sha(text)}: as expected" in run.stdout
+
+    # The checked bytes, in order and server-side, then the CRDs established and the controller rolled out, all
+    # before any Gateway API object; the Gateway waited for at the end.
+    crds = position(run, lambda c: c["tool"] == "kubectl" and c["stdin"] == STANDIN_CRDS, "applied the CRDs")
+    controller = position(run, lambda c: c["tool"] == "kubectl" and c["stdin"] == STANDIN_CONTROLLER,
+                          "applied the controller's manifest")
+    for i in (crds, controller):
+        assert "--server-side" in run.calls[i]["argv"] and "--namespace" not in run.calls[i]["argv"]
+    established = position(run, lambda c: "condition=established" in c["argv"], "waited for the CRDs")
+    rollout = position(run, lambda c: "deployment/nginx-gateway" in c["argv"], "waited for the controller")
+    gateway = position(run, lambda c: any(o["kind"] in GATEWAY_KINDS for o in c.get("applied") or []),
+                       "applied the Gateway")
+    programmed = position(run, lambda c: "gateway/taskmgr" in c["argv"], "waited for the Gateway")
+    assert crds < controller < established < rollout < gateway < programmed
+    assert "--for=condition=Programmed" in run.calls[programmed]["argv"]
+    assert run.calls[rollout]["argv"][run.calls[rollout]["argv"].index("--namespace") + 1] == "nginx-gateway"
+    applied = {(o["kind"], o["metadata"]["name"]) for o in applied_objects(run)}
+    assert {("Gateway", "taskmgr"), ("HTTPRoute", "frontend"), ("HTTPRoute", "pgadmin")} <= applied
+
+    # The certificate: a leaf for the names the routes serve; its key never on a command line or left on disk.
+    tls = created_secret(run, "taskmgr-tls")["secret"]
+    check_leaf_certificate(tmp_path, tls["tls.crt"], tls["tls.key"])
     key_line = tls["tls.key"].splitlines()[1]
     assert not any(key_line in " ".join(c["argv"]) for c in run.calls)
 
@@ -97,19 +168,20 @@ def test_tls_and_pgadmin_install_the_checked_controller_first_and_create_both_se
     assert "rollout status deployment/pgadmin" in " ".join(" ".join(c["argv"]) for c in run.of("kubectl"))
 
     assert "https://localhost:30443" in run.stdout and "port-forward svc/pgadmin 5050:8080" in run.stdout
-    assert "https://pgadmin.localhost:30443" in run.stdout
-    assert not list((tmp_path / "tmp").iterdir()), "no key, password or overlay left in the temporary directory"
+    assert "https://pgadmin.localhost:30443" in run.stdout and "--cacert" in run.stdout
+    assert not list((tmp_path / "tmp").iterdir()), "no key, password, manifest or overlay left behind"
 
 
 def test_a_second_deploy_keeps_the_certificate_and_the_login_and_prints_no_password(deploy, tmp_path):
-    first = deploy("--tls", "--pgadmin", env=ingress_env(tmp_path))
+    first = deploy("--tls", "--pgadmin", env=gateway_env(tmp_path))
     assert first.returncode == 0, first.stderr
     password = created_secret(first, "pgadmin-login")["secret"]["PGADMIN_DEFAULT_PASSWORD"]
     certificate = created_secret(first, "taskmgr-tls")["secret"]["tls.crt"]
 
-    second = deploy("--tls", "--pgadmin", env={**ingress_env(tmp_path), "PGADMIN_EMAIL": "other@example.com"})
+    second = deploy("--tls", "--pgadmin", env={**gateway_env(tmp_path), "PGADMIN_EMAIL": "other@example.com"})
     assert second.returncode == 0, second.stderr
-    assert not any("create" in c["argv"] for c in second.of("kubectl")), "both Secrets must be kept"
+    assert not any("create" in c["argv"] or "delete" in c["argv"] for c in second.of("kubectl")), \
+        "both Secrets must be kept"
     assert "Secret taskmgr-tls exists: keeping its certificate" in second.stdout
     assert "Secret pgadmin-login exists" in second.stdout
     assert password not in second.stdout and "other@example.com" not in second.stdout
@@ -118,59 +190,121 @@ def test_a_second_deploy_keeps_the_certificate_and_the_login_and_prints_no_passw
     assert secrets["pgadmin-login"]["PGADMIN_DEFAULT_PASSWORD"] == password
 
 
+def old_certificate(tmp_path, *extra, days="825"):
+    """A certificate as an older deploy.sh made it (`openssl req -x509` without extensions: a CA), or with
+    `extra` arguments."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes", "-days", days, "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,DNS:pgadmin.localhost,IP:127.0.0.1", *extra,
+            "-keyout", str(tmp_path / "old.key"), "-out", str(tmp_path / "old.crt"))
+    return {"tls.crt": (tmp_path / "old.crt").read_text(), "tls.key": (tmp_path / "old.key").read_text()}
+
+
+LEAF = ("-addext", "basicConstraints=critical,CA:FALSE", "-addext", "keyUsage=digitalSignature,keyEncipherment",
+        "-addext", "extendedKeyUsage=serverAuth")
+
+
+@pytest.mark.parametrize("kept, days, replaced, reason", [
+    ((), "825", True, "its certificate is a certificate authority"),
+    (LEAF, "10", True, "its certificate expires within 30 days"),
+    (LEAF, "200", False, None),
+], ids=["a CA", "a leaf expiring in 10 days", "a leaf valid 200 days (kept)"])
+def test_an_existing_certificate_that_is_a_ca_or_near_expiry_is_replaced_and_said_so(deploy, tmp_path, kept, days,
+                                                                                    replaced, reason):
+    assert deploy("--tls", env=gateway_env(tmp_path)).returncode == 0
+    state = json.loads((deploy.state / "state.json").read_text())
+    state["secrets"]["taskmgr-tls"] = old = old_certificate(tmp_path, *kept, days=days)
+    (deploy.state / "state.json").write_text(json.dumps(state))
+
+    run = deploy("--tls", env=gateway_env(tmp_path))
+    assert run.returncode == 0, run.stderr
+    now = json.loads((deploy.state / "state.json").read_text())["secrets"]["taskmgr-tls"]
+    if replaced:
+        assert f"replacing Secret taskmgr-tls: {reason}" in run.stdout
+        assert now["tls.crt"] != old["tls.crt"]
+        check_leaf_certificate(tmp_path, now["tls.crt"], now["tls.key"])
+    else:
+        assert "replacing" not in run.stdout and now == old
+
+
 def test_a_tampered_manifest_is_refused_before_anything_is_created(deploy, tmp_path):
-    tampered = STANDIN_MANIFEST.replace("name: ingress-nginx-controller", "name: something-else")
-    run = deploy("--tls", env=ingress_env(tmp_path, served=tampered))
+    tampered = STANDIN_CONTROLLER.replace("name: nginx-gateway\n", "name: something-else\n", 1)
+    run = deploy("--tls", env=gateway_env(tmp_path, served=(STANDIN_CRDS, tampered)))
     assert run.returncode == 1
     assert "refusing to apply it" in run.stderr and "Nothing was changed" in run.stderr
-    assert hashlib.sha256(tampered.encode()).hexdigest() in run.stderr
+    assert sha(tampered) in run.stderr
     assert not run.of("kubectl"), "nothing may be applied"
     assert not [c for c in run.of("kind") if c["argv"][:1] != ["get"]] and not [
         c for c in run.of("docker") if c["argv"][:1] != ["info"]], "no cluster created, no image built"
 
-    control = deploy("--tls", env=ingress_env(tmp_path))
+    control = deploy("--tls", env=gateway_env(tmp_path))
     assert control.returncode == 0, "the control: the same deploy with the untampered manifest succeeds"
 
 
-@pytest.mark.parametrize("env", [{"INGRESS_NGINX_URL": "file:///nonexistent"},
-                                 {"INGRESS_NGINX_SHA256": "0" * 64}], ids=["url only", "sha256 only"])
-def test_the_manifest_and_its_checksum_are_replaced_only_together(deploy, env):
-    run = deploy("--tls", env=env)
-    assert run.returncode == 1 and "together" in run.stderr
+@pytest.mark.parametrize("line", ["PLACEHOLDER file:///x.yaml", "0" * 63 + " file:///x.yaml", "0" * 64],
+                         ids=["placeholder", "short sha256", "no url"])
+def test_a_pin_that_is_not_a_sha256_and_a_url_is_refused(deploy, tmp_path, line):
+    pins = tmp_path / "pins.txt"
+    pins.write_text(line + "\n")
+    run = deploy("--tls", env={"GATEWAY_MANIFESTS": str(pins)})
+    assert run.returncode == 1 and "is not 'SHA256 URL'" in run.stderr
     assert not run.of("kubectl")
 
 
 def test_a_missing_manifest_is_a_clear_error(deploy, tmp_path):
-    run = deploy("--tls", env={"INGRESS_NGINX_URL": (tmp_path / "absent.yaml").as_uri(),
-                               "INGRESS_NGINX_SHA256": "0" * 64})
+    pins = tmp_path / "pins.txt"
+    pins.write_text(f"{'0' * 64} {(tmp_path / 'absent.yaml').as_uri()}\n")
+    run = deploy("--tls", env={"GATEWAY_MANIFESTS": str(pins)})
     assert run.returncode == 1 and "cannot fetch" in run.stderr
     assert not run.of("kubectl")
 
 
-def test_the_pinned_manifest_is_one_release_with_its_checksum():
-    """One place: deploy.sh names the release, the URL at that release's tag, and the sha256 of its manifest."""
+def pinned_manifests():
+    """deploy.sh's pins, with the release variables expanded: [(sha256, url)]."""
     text = (ROOT / "deploy.sh").read_text()
-    release = re.search(r"^INGRESS_NGINX_RELEASE=(controller-v\d+\.\d+\.\d+)$", text, re.M)
-    assert release, "the pinned release is a tag controller-vX.Y.Z"
-    assert re.search(r'^INGRESS_NGINX_PINNED_URL=".*/\$INGRESS_NGINX_RELEASE/deploy/static/provider/kind/deploy.yaml"$',
-                     text, re.M)
-    assert re.search(r"^INGRESS_NGINX_PINNED_SHA256=[0-9a-f]{64}$", text, re.M)
+    script = text.split("\nusage() {")[0].split("\nNAMESPACE=")[1]
+    lines = subprocess.run(["bash", "-c", script + '\nprintf "%s\\n" "${GATEWAY_PINNED_MANIFESTS[@]}"'],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    return [tuple(line.split(" ", 1)) for line in lines if line]
 
 
-def test_a_cluster_made_before_the_ingress_settings_is_refused_with_the_way_out(deploy, tmp_path):
-    assert deploy(env=ingress_env(tmp_path)).returncode == 0
-    run = deploy("--tls", env={**ingress_env(tmp_path), "STANDIN_NO_INGRESS_NODE": "1"})
+def test_the_pinned_manifests_are_files_at_release_tags_with_their_checksums():
+    """One place: deploy.sh names the two releases, and each file at its tag with the sha256 of its bytes (which
+    the e2e-kind job checks against the real download)."""
+    pins = pinned_manifests()
+    urls = [url for _, url in pins]
+    api = "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.5.1/config/crd/standard/"
+    ngf = "https://raw.githubusercontent.com/nginx/nginx-gateway-fabric/v2.6.7/deploy/"
+    assert all(u.startswith(api + "gateway.networking.k8s.io_") for u in urls[:-2]), urls
+    assert urls[-2:] == [ngf + "crds.yaml", ngf + "nodeport/deploy.yaml"]
+    for kind in ("gatewayclasses", "gateways", "httproutes", "referencegrants"):
+        assert f"{api}gateway.networking.k8s.io_{kind}.yaml" in urls
+    missing = [url for digest, url in pins if not re.fullmatch(r"[0-9a-f]{64}", digest)]
+    assert not missing, "no sha256 pinned yet (compute `git show TAG:PATH | sha256sum` of each):\n" + "\n".join(missing)
+
+
+def test_a_cluster_made_before_the_gateway_port_is_refused_with_the_way_out(deploy, tmp_path):
+    assert deploy(env=gateway_env(tmp_path)).returncode == 0
+    run = deploy("--tls", env={**gateway_env(tmp_path), "STANDIN_OLD_PORT_MAPPING": "1"})
     assert run.returncode == 1
-    assert "ingress-ready=true" in run.stderr and "--recreate --tls" in run.stderr
-    assert not any(c["stdin"] == STANDIN_MANIFEST for c in run.of("kubectl")), "the controller is not applied"
+    assert "port 30443" in run.stderr and "--recreate --tls" in run.stderr and "Nothing was changed" in run.stderr
+    assert not run.of("kubectl"), "nothing is applied"
+    recreated = deploy("--recreate", "--tls", env={**gateway_env(tmp_path), "STANDIN_OLD_PORT_MAPPING": "1"})
+    assert recreated.returncode == 0, "--recreate makes a new cluster from kind-config.yaml: " + recreated.stderr
 
 
-def test_the_default_deploy_installs_no_controller_and_creates_no_extra_secret(deploy):
+def test_the_default_deploy_installs_no_gateway_and_creates_no_extra_secret(deploy):
     run = deploy()
     assert run.returncode == 0, run.stderr
     kinds = {o["kind"] for o in applied_objects(run)}
-    assert "Ingress" not in kinds
+    assert not kinds & GATEWAY_KINDS
     assert not any(c["stdin"] for c in run.of("kubectl") if "apply" in c["argv"])
     created = [c for c in run.of("kubectl") if "create" in c["argv"]]
     assert [c["argv"][c["argv"].index("create") + 3] for c in created] == ["app-secrets"]
     assert "pgadmin" not in run.stdout and "30443" not in run.stdout
+
+
+@pytest.mark.parametrize("email", ["admin@taskmgr.local", "admin@localhost", "not-an-address"])
+def test_an_address_pgadmin_would_refuse_stops_the_deploy_before_anything_is_created(deploy, email):
+    run = deploy("--pgadmin", env={"PGADMIN_EMAIL": email})
+    assert run.returncode == 1 and f"PGADMIN_EMAIL='{email}'" in run.stderr and "Nothing was changed" in run.stderr
+    assert not run.of("kubectl") and not [c for c in run.of("kind") if c["argv"][:1] != ["get"]]

@@ -1,16 +1,15 @@
 """The HTTPS checks of tests/infra/e2e-kind.sh (check_tls_task_list, check_secure_cookie), the real functions, run
-here against the stand-in deployment of test_e2e_kind.py behind a stand-in ingress controller
-(standins/tls_proxy.py: TLS ended with a certificate made by deploy.sh's own openssl command, requests forwarded
-to a frontend process from 127.0.0.2 with X-Forwarded-Proto: https). The frontends trust 127.0.0.2 as
-TRUSTED_PROXIES, the way the --tls component makes them trust the controller's pod subnet; the script's other
-client (curl to the "NodePort") comes from 127.0.0.1.
+here against the stand-in deployment of test_e2e_kind.py behind a stand-in Gateway (standins/tls_proxy.py: TLS
+ended with a certificate made by deploy.sh's own openssl command, requests forwarded to a frontend process from
+127.0.0.2 with its own X-Forwarded-Proto: https). The frontends trust 127.0.0.2 as TRUSTED_PROXIES, the way the
+--tls component makes them trust the pod subnet of the Gateway's NGINX pods; the script's other client (curl to
+the "NodePort") comes from 127.0.0.1.
 
 The rest of the script's --tls --pgadmin part (the second deploy, pgAdmin's login page and its query of
-PostgreSQL) needs a real ingress controller and pgAdmin and runs only in the e2e-kind job on GitHub; the whole
+PostgreSQL) needs a real Gateway controller and pgAdmin and runs only in the e2e-kind job on GitHub; the whole
 script here runs with E2E_SKIP_TLS=1 (test_e2e_kind.py).
 """
 import json
-import re
 import subprocess
 import sys
 import time
@@ -33,11 +32,9 @@ def trusted_proxy(request, monkeypatch):
 
 
 def certificate(tmp_path):
-    """The certificate as deploy.sh --tls makes it (its openssl command, read from deploy.sh)."""
-    text = (ROOT / "deploy.sh").read_text()
-    command = re.search(r"openssl req -x509 .*?2>\"\$dir/openssl.log\"", text, re.S).group(0)
-    command = command.replace("\\\n", " ").replace('$dir', str(tmp_path)).split(" 2>")[0]
-    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+    """The certificate as deploy.sh --tls makes it (scripts/lib/tls-cert.sh)."""
+    subprocess.run(["bash", "-c", 'source scripts/lib/tls-cert.sh && tls_make_leaf_certificate "$1"', "cert",
+                    str(tmp_path)], check=True, capture_output=True, cwd=ROOT)
     return tmp_path / "tls.crt", tmp_path / "tls.key"
 
 
@@ -51,7 +48,7 @@ def start_proxy(stack, tmp_path, crt, key):
             return process, int(port_file.read_text())
         time.sleep(0.1)
     process.kill()
-    pytest.fail("the stand-in ingress controller did not start")
+    pytest.fail("the stand-in Gateway did not start")
 
 
 def run_checks(stack, tmp_path, tls_port, crt):
@@ -71,10 +68,10 @@ check_secure_cookie
     return subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
-# The stand-in controller's address only, as --tls arranges; and, the control, every loopback address (as a
-# NodePort that rewrote the client's address into the trusted range would make it), where the check must fail.
+# The stand-in Gateway's address only, as --tls arranges; and, the control, every loopback address (as a NodePort
+# that rewrote the client's address into the trusted range would make it), where the check must fail.
 @pytest.mark.parametrize("trusted_proxy", [PROXY_ADDRESS, "127.0.0.0/8"], indirect=True)
-def test_the_https_checks_against_a_stand_in_ingress_controller(trusted_proxy, stack, tmp_path):  # noqa: F811
+def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, stack, tmp_path):  # noqa: F811
     crt, key = certificate(tmp_path)
     proxy, port = start_proxy(stack, tmp_path, crt, key)
     try:
@@ -85,7 +82,7 @@ def test_the_https_checks_against_a_stand_in_ingress_controller(trusted_proxy, s
     assert "the task list is served over" in result.stdout, result.stdout + result.stderr + stack.logs()
     if trusted_proxy == PROXY_ADDRESS:
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "the CSRF cookie is Secure (and HSTS sent) over HTTPS only" in result.stdout
+        assert "the CSRF cookie is Secure over HTTPS only, from the Gateway only; no HSTS for localhost" in result.stdout
     else:
         assert result.returncode != 0
         assert "FAIL: a NodePort client claiming https was believed" in result.stderr

@@ -9,21 +9,22 @@ the real client and keeps the objects its `--selector` picks, so what is compare
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, VENV_HINT, all_objects, \
-    load_docs, run_checkov, tool
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, all_objects, \
+    checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
 from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
-from test_deploy_tls_pgadmin import ingress_env
+from test_deploy_tls_pgadmin import gateway_env
 
 AUTOSCALERS_DIR = EXTRAS_DIR / "autoscalers"
-# The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-ingress: --tls with --pgadmin).
+# The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-route: --tls with --pgadmin).
 OPT_IN = {"autoscalers": {"--hpa"}, "tls": {"--tls"}, "pgadmin": {"--pgadmin"},
-          "pgadmin-ingress": {"--tls", "--pgadmin"}}
-PGADMIN_IMAGE = "dpage/pgadmin4:9.8"
+          "pgadmin-route": {"--tls", "--pgadmin"}}
+# pgAdmin's image, as its Deployment names it (test_pgadmin_settings.py: written once).
+PGADMIN_IMAGE = next(d for d in load_docs(EXTRAS_DIR / "pgadmin" / "pgadmin.yaml") if d["kind"] == "Deployment")[
+    "spec"]["template"]["spec"]["containers"][0]["image"]
 STANDARDS = "tests/infra/test_manifests_standards.py"
 CONSISTENCY = "tests/infra/test_consistency.py"
 # What each variant leaves out by design, and so the checks about it that cannot apply there (deselected).
@@ -86,7 +87,7 @@ def rendered(tmp_path, flags=(), tag=None):
 
 def test_the_kustomizations_hold_every_manifest_exactly_once(tmp_path):
     """kubernetes/ renders every manifest but the opt-in components', unchanged; with the autoscalers component it
-    adds them unchanged, and with tls, pgadmin and pgadmin-ingress it adds theirs (tls patches the frontend). A file
+    adds them unchanged, and with tls, pgadmin and pgadmin-route it adds theirs (tls patches the frontend). A file
     left out of a kustomization, or listed twice, fails here."""
     files = [obj for _, obj in all_objects()]
     opt_in = {name: {key(o) for o in component_objects(EXTRAS_DIR / name)} for name in OPT_IN}
@@ -115,10 +116,10 @@ def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
 @pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",), ("--tls", "--pgadmin")],
                          ids=lambda f: " ".join(f) or "no flags")
 def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
-    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **ingress_env(tmp_path)})
+    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **gateway_env(tmp_path)})
     assert run.returncode == 0, run.stderr
     expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
-    # taskmgr's objects: from files and the overlay, not the ingress controller's manifest (given on stdin, see
+    # taskmgr's objects: from files and the overlay, not the Gateway's manifests (given on stdin, see
     # test_deploy_tls_pgadmin.py).
     applied = [o for c in run.of("kubectl") if c["stdin"] is None for o in applied_by(c)]
     missing = set(expected) - {key(o) for o in applied}
@@ -150,43 +151,24 @@ def private_tmp(tmp_path):
 @pytest.fixture(scope="module")
 def rendered_variants(tmp_path_factory):
     """Each variant's kustomize output, one file each: {name: path}."""
-    directory = tmp_path_factory.mktemp("rendered")
-    paths = {}
-    for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items()):
-        objects = rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
-        paths[name] = directory / f"variant-{i}.yaml"
-        paths[name].write_text(yaml.safe_dump_all(objects))
-    return paths
+    return write_renders(tmp_path_factory.mktemp("rendered"), {
+        name: rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
+        for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items())})
 
 
 def test_kustomize_output_matches_the_kubernetes_schema_strictly(rendered_variants):
-    validate = tool("kubernetes-validate", VENV_HINT)
-    for name, path in rendered_variants.items():
-        result = subprocess.run([validate, "--strict", "--no-warn", str(path)], capture_output=True, text=True)
-        assert result.returncode == 0, f"{name}:\n{result.stdout}{result.stderr}"
+    validate_strictly(rendered_variants)
 
 
 def test_checkov_finds_nothing_in_the_kustomize_output(rendered_variants):
-    passed, failed = run_checkov(next(iter(rendered_variants.values())).parent, "kubernetes")
-    assert passed > 3 * 100, f"checkov checked almost nothing ({passed} checks passed)"
-    assert not failed, "checkov findings:\n" + "\n".join(failed)
+    checkov_finds_nothing_in(rendered_variants)
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_kustomize_output_passes_the_consistency_and_standards_tests(rendered_variants, name):
     """test_consistency.py and test_manifests_standards.py, unchanged, over the variant's objects (conftest reads
     them from TASKMGR_RENDERED_MANIFESTS); only the checks about what the variant leaves out are deselected."""
-    deselected = VARIANTS[name][2]
-    args = [arg for nodeid in deselected for arg in ("--deselect", nodeid)]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE", CONSISTENCY, STANDARDS, *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-        env={**os.environ, "TASKMGR_RENDERED_MANIFESTS": str(rendered_variants[name])})
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
-    assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
-    assert " passed" in summary and "failed" not in summary, summary
-    if deselected:
-        assert " deselected" in summary, f"the deselected checks {sorted(deselected)} were not found: {summary}"
+    run_manifest_checks(name, rendered_variants[name], (CONSISTENCY, STANDARDS), VARIANTS[name][2])
 
 
 def test_the_documented_overlay_renders_what_deploy_sh_hpa_applies(tmp_path):

@@ -16,8 +16,8 @@ def test_the_nine_core_manifests_exist():
         "frontend-service.yaml",
     ])
     assert sorted(str(p.relative_to(EXTRAS_DIR)) for p in EXTRAS_DIR.rglob("*.yaml") if p.name != KUSTOMIZATION) == [
-        "autoscalers/autoscalers.yaml", "network-policies.yaml", "pgadmin-ingress/ingress.yaml", "pgadmin/pgadmin.yaml",
-        "pod-disruption-budgets.yaml", "tls/ingress.yaml"]
+        "autoscalers/autoscalers.yaml", "network-policies.yaml", "pgadmin-route/httproute.yaml", "pgadmin/pgadmin.yaml",
+        "pod-disruption-budgets.yaml", "tls/gateway.yaml", "tls/httproute.yaml"]
 
 
 def test_no_applied_manifest_can_overwrite_the_generated_secret():

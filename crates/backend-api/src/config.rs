@@ -5,8 +5,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use service_kit::env::{ANY_HOST, LOCALHOST};
 pub use service_kit::{ConfigError, Env};
+use url::Url;
 
 pub const HOST: &str = "HOST";
 pub const PORT: &str = "PORT";
@@ -63,7 +65,7 @@ impl Settings {
             host: LOCALHOST,
             port: 0,
             metrics_port: 0,
-            database_url: DatabaseUrl(database_url.into()),
+            database_url: DatabaseUrl::new(database_url),
             pool_size: default_pool_size(),
             pool_timeout: Self::DEFAULT_POOL_TIMEOUT,
             statement_timeout: Self::DEFAULT_STATEMENT_TIMEOUT,
@@ -115,7 +117,7 @@ impl Settings {
             host,
             port,
             metrics_port,
-            database_url: DatabaseUrl(database_url),
+            database_url: DatabaseUrl::new(database_url),
             pool_size,
             pool_timeout,
             statement_timeout,
@@ -145,7 +147,8 @@ pub fn healthcheck_port() -> Result<u16, ConfigError> {
     Env::process().port_or(PORT, Settings::DEFAULT_PORT)
 }
 
-/// `postgres://user:password@host:port/db` from the `POSTGRES_*` variables (as Kubernetes passes them).
+/// `postgres://user:password@host:port/db` from the `POSTGRES_*` variables (as Kubernetes passes them),
+/// each part percent-encoded by `url`.
 fn url_from_parts<L: Fn(&str) -> Option<String>>(env: &Env<L>) -> Result<String, ConfigError> {
     let host = env
         .get(POSTGRES_HOST)
@@ -154,16 +157,20 @@ fn url_from_parts<L: Fn(&str) -> Option<String>>(env: &Env<L>) -> Result<String,
     let required = format!("set when {DATABASE_URL} is unset");
     let db = env.require(POSTGRES_DB, &required)?;
     let user = env.require(POSTGRES_USER, &required)?;
-    let password = env.get(POSTGRES_PASSWORD).unwrap_or_default();
-    let credentials = if password.is_empty() {
-        percent_encode(&user)
-    } else {
-        format!("{}:{}", percent_encode(&user), percent_encode(&password))
-    };
-    Ok(format!(
-        "postgres://{credentials}@{host}:{port}/{}",
-        percent_encode(&db)
-    ))
+    let password = env.get(POSTGRES_PASSWORD).map(SecretString::from);
+    let mut url = Url::parse(&format!("postgres://{host}"))
+        .ok()
+        .filter(|url| url.host_str() == Some(host.as_str()) && url.path().is_empty())
+        .ok_or_else(|| ConfigError::new(POSTGRES_HOST, "a host name or IP address"))?;
+    // On a URL with a host, none of these setters can fail.
+    let _ = url.set_port(Some(port));
+    let _ = url.set_username(&user);
+    let password = password.as_ref().map(ExposeSecret::expose_secret);
+    let _ = url.set_password(password.filter(|p| !p.is_empty()));
+    url.path_segments_mut()
+        .expect("a postgres:// URL with a host has a path")
+        .push(&db);
+    Ok(url.into())
 }
 
 /// A duration in whole milliseconds, 1 ms to 10 minutes.
@@ -180,98 +187,26 @@ fn millis_or<L: Fn(&str) -> Option<String>>(
     Ok(Duration::from_millis(ms))
 }
 
-/// Userinfo and path segments may hold any byte; encode all but the unreserved ones.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A connection URL that never prints its password (Debug and Display mask it).
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
+/// A connection URL that never prints its password: the URL is a `SecretString` (its own Debug shows
+/// `[REDACTED]`), and Debug and Display show [`masked`] instead.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
 
 impl DatabaseUrl {
     pub fn new(url: impl Into<String>) -> Self {
-        DatabaseUrl(url.into())
+        DatabaseUrl(SecretString::from(url.into()))
     }
 
     /// The real URL, for the driver only.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&masked(&self.0))
+        f.write_str(&masked(self.expose()))
     }
-}
-
-/// The URL with every password replaced by `***`: the one in the userinfo
-/// (`postgres://user:secret@host/db`) and any `password` query parameter (`...?password=secret`),
-/// which libpq reads too, percent-decoding its name as it does.
-fn masked(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let mut out = match base.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => match rest[..at].split_once(':') {
-                    Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-                    None => base.to_owned(),
-                },
-                None => base.to_owned(),
-            }
-        }
-        None => base.to_owned(),
-    };
-    if let Some(query) = query {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((key, _)) if percent_decode(key).eq_ignore_ascii_case("password") => {
-                    format!("{key}=***")
-                }
-                _ => param.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
-}
-
-/// `%XX` sequences decoded (lossily: only used to recognise a parameter's name).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -280,17 +215,46 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// What an unparsable URL shows: libpq takes URLs `url` cannot parse (several hosts,
+/// `postgres://h1:5432,h2:5432/db`), and any part of one may hold the password.
+const HIDDEN_URL: &str = "postgres://*** (not shown: not a URL with one host)";
+
+/// The URL with every password replaced by `***`: the one in the userinfo
+/// (`postgres://user:secret@host/db`) and any `password` query parameter (`...?password=secret`),
+/// which libpq reads too, percent-decoding its name as it does. A URL `url` cannot parse is hidden whole.
+fn masked(raw: &str) -> String {
+    let Ok(mut url) = Url::parse(raw) else {
+        return HIDDEN_URL.to_owned();
+    };
+    if url.password().is_some() && url.set_password(Some("***")).is_err() {
+        return HIDDEN_URL.to_owned();
+    }
+    if let Some(query) = url.query() {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| {
+                let (key, _) = url::form_urlencoded::parse(param.as_bytes())
+                    .next()
+                    .unwrap_or_default();
+                match param.split_once('=') {
+                    Some((raw_key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{raw_key}=***")
+                    }
+                    _ => param.to_owned(),
+                }
+            })
+            .collect();
+        url.set_query(Some(&params.join("&")));
+    }
+    url.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_lookup(service_kit::env::lookup_in(pairs))
     }
 
     #[test]
@@ -433,6 +397,19 @@ mod tests {
             let url = DatabaseUrl::new(url);
             assert_eq!(url.to_string(), shown);
             assert!(!format!("{url:?}").contains("secret"), "{url:?}");
+        }
+    }
+
+    #[test]
+    fn urls_that_url_cannot_parse_are_hidden_whole() {
+        for raw in [
+            "postgres://u:secret@h1:5432,h2:5433/db",
+            "postgresql://u:secret@[::1:5432/db",
+        ] {
+            let url = DatabaseUrl::new(raw);
+            assert_eq!(url.to_string(), HIDDEN_URL);
+            assert!(!format!("{url:?}").contains("secret"), "{url:?}");
+            assert_eq!(url.expose(), raw, "the driver still gets the URL as given");
         }
     }
 }

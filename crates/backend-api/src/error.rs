@@ -27,6 +27,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("Method not allowed")]
     MethodNotAllowed { allow: &'static str },
+    /// A method outside the standard ones (service-kit's `methods::KNOWN`).
+    #[error("Method not implemented")]
+    MethodNotImplemented,
     #[error("Request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("Content-Type must be application/json")]
@@ -85,6 +88,7 @@ impl ResponseError for ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TaskNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotImplemented => StatusCode::NOT_IMPLEMENTED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod methods;
 pub mod metrics;
 pub mod request_log;
 pub mod routes;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use backend_api::{config, Application, Settings};
-use service_kit::cli::Service;
+use backend_api::{config, Application, Settings, StartupError};
+use service_kit::cli::{Failure, Service};
 
 fn main() -> ExitCode {
     let service = Service {
@@ -10,7 +10,10 @@ fn main() -> ExitCode {
         settings: Settings::from_env,
     };
     service.main(|settings| async move {
-        let app = Application::build(settings).map_err(|e| e.to_string())?;
-        app.run().await.map_err(|e| e.to_string())
+        let app = Application::build(settings).map_err(|e| match e {
+            StartupError::Listen(listen) => Failure::CannotListen(listen),
+            other => Failure::Other(other.to_string()),
+        })?;
+        app.run().await.map_err(|e| Failure::Other(e.to_string()))
     })
 }

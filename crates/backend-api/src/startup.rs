@@ -2,7 +2,7 @@
 //! Shutdown: on SIGTERM actix stops accepting, lets in-flight requests finish, and `run` returns
 //! (`service_kit::shutdown`).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
@@ -10,8 +10,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use diesel::PgConnection;
 
-use crate::config::{DatabaseUrl, Settings};
-use crate::{db, metrics, request_log, routes};
+use service_kit::listen::{self, ListenError};
+
+use crate::config::{self, DatabaseUrl, Settings};
+use crate::{db, methods, metrics, request_log, routes};
 
 /// The longest pause between two attempts to reach the database.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
@@ -27,11 +29,8 @@ pub enum StartupError {
     },
     #[error("{0}")]
     Migration(crate::db::MigrateError),
-    #[error("cannot listen on {address}: {source}")]
-    Bind {
-        address: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Listen(#[from] ListenError),
 }
 
 /// A server that is bound and ready to run.
@@ -58,27 +57,29 @@ impl Application {
             settings.pool_timeout,
             settings.statement_timeout,
         );
-        let (listener, address) = bind(SocketAddr::new(settings.host, settings.port))?;
+        let (listener, address) = listen::bind(settings.host, settings.port, config::PORT)?;
         let (metrics_listener, metrics_address) =
-            bind(SocketAddr::new(settings.host, settings.metrics_port))?;
+            listen::bind(settings.host, settings.metrics_port, config::METRICS_PORT)?;
 
         let db_data = web::Data::new(db::Db::new(pool.clone(), settings.pool_timeout));
         let openapi = web::Data::new(routes::docs::openapi_document());
         let metrics = metrics::middleware(pool.clone());
         let metrics_server = metrics::server(metrics.registry.clone(), metrics_listener)
-            .map_err(bind_error(metrics_address))?;
+            .map_err(|e| ListenError::new(metrics_address, config::METRICS_PORT, &e))?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(db_data.clone())
                 .app_data(openapi.clone())
+                // Outermost last: the access log, then unknown methods refused, then metrics.
                 .wrap(metrics.clone())
+                .wrap(from_fn(methods::refuse_unknown))
                 .wrap(from_fn(request_log::middleware))
                 .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
+                .default_service(web::to(routes::fallback::not_found))
         })
         .shutdown_timeout(service_kit::shutdown::GRACE_SECS)
         .listen(listener)
-        .map_err(bind_error(address))?;
+        .map_err(|e| ListenError::new(address, config::PORT, &e))?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -161,19 +162,5 @@ pub fn wait_for_database(
                 attempt += 1;
             }
         }
-    }
-}
-
-/// A listener on `address` and the address it got (port 0 picks a free one).
-fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
-    let listener = TcpListener::bind(address).map_err(bind_error(address))?;
-    let bound = listener.local_addr().map_err(bind_error(address))?;
-    Ok((listener, bound))
-}
-
-fn bind_error(address: SocketAddr) -> impl Fn(std::io::Error) -> StartupError {
-    move |source| StartupError::Bind {
-        address: address.to_string(),
-        source,
     }
 }

@@ -25,15 +25,19 @@ fn main() {
     println!("parse 100: {:?}/iter", t.elapsed() / n);
     let t = Instant::now();
     for _ in 0..n {
-        let v: Vec<frontend::view::TaskView> =
-            tasks.iter().map(frontend::view::TaskView::from).collect();
+        let v: Vec<frontend::render::view::TaskView> = tasks
+            .iter()
+            .map(frontend::render::view::TaskView::from)
+            .collect();
         std::hint::black_box(v);
     }
     println!("views 100: {:?}/iter", t.elapsed() / n);
-    let views: Vec<frontend::view::TaskView> =
-        tasks.iter().map(frontend::view::TaskView::from).collect();
+    let views: Vec<frontend::render::view::TaskView> = tasks
+        .iter()
+        .map(frontend::render::view::TaskView::from)
+        .collect();
     let mut ctx = tera::Context::new();
-    ctx.insert("asset_version", frontend::routes::assets::version());
+    ctx.insert("asset_version", frontend::render::assets::version());
     ctx.insert(
         "counts",
         &serde_json::json!({"total":100,"completed":33,"pending":67}),
@@ -69,11 +73,11 @@ fn main() {
     }
     println!("ctx insert: {:?}/iter", t.elapsed() / n);
     ctx.insert("tasks", &views);
-    frontend::templates::load();
+    frontend::render::templates::load();
     let t = Instant::now();
     let mut len = 0;
     for _ in 0..n {
-        len = frontend::templates::render("index.html", &ctx)
+        len = frontend::render::templates::render("index.html", &ctx)
             .unwrap()
             .len();
     }

@@ -9,7 +9,7 @@ use service_kit::request_log;
 use task_types::{ErrorBody, ListQuery, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
-use crate::limits;
+use crate::config::limits;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +42,9 @@ pub enum BackendError {
     /// A list answer larger than [`limits::PAGE_BYTES`]: the page does not show it.
     #[error("the task list takes more than {} bytes", limits::PAGE_BYTES)]
     PageTooLarge,
+    /// A task answer larger than [`limits::TASK_BYTES`]: no page shows it.
+    #[error("the task takes more than {} bytes", limits::TASK_BYTES)]
+    TaskTooLarge,
 }
 
 /// One page of tasks and how many match the filters in all (`X-Total-Count`).
@@ -121,7 +124,7 @@ impl Backend {
             .headers()
             .get("x-page-truncated")
             .is_some_and(|v| v.as_bytes() == b"true");
-        let body = read_at_most(response, limits::PAGE_BYTES).await?;
+        let body = read_at_most(response, limits::PAGE_BYTES, BackendError::PageTooLarge).await?;
         let tasks = serde_json::from_slice(&body)
             .map_err(|e| BackendError::Unexpected(format!("undocumented JSON: {e}")))?;
         Ok(TaskList {
@@ -214,7 +217,11 @@ async fn check(sent: Result<Response, reqwest::Error>) -> Result<Response, Backe
     if status.is_success() {
         return Ok(response);
     }
-    let body: Option<ErrorBody> = response.json().await.ok();
+    let body: Option<ErrorBody> =
+        read_at_most(response, limits::TASK_BYTES, BackendError::TaskTooLarge)
+            .await
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok());
     let message = body
         .as_ref()
         .map(|b| b.error.clone())
@@ -242,24 +249,28 @@ fn unreachable(err: reqwest::Error) -> BackendError {
     BackendError::Unavailable(format!("{what}: {err}"))
 }
 
-/// The answer's body, refused once it passes `limit` bytes (before all of it is held).
-async fn read_at_most(mut response: Response, limit: usize) -> Result<Vec<u8>, BackendError> {
+/// The answer's body, refused with `too_large` once it passes `limit` bytes (before all of it is held).
+async fn read_at_most(
+    mut response: Response,
+    limit: usize,
+    too_large: BackendError,
+) -> Result<Vec<u8>, BackendError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(BackendError::PageTooLarge);
+        return Err(too_large);
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if body.len() + chunk.len() > limit {
-            return Err(BackendError::PageTooLarge);
+            return Err(too_large);
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
+/// A one-task answer, read up to [`limits::TASK_BYTES`].
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, BackendError> {
-    response
-        .json()
-        .await
+    let body = read_at_most(response, limits::TASK_BYTES, BackendError::TaskTooLarge).await?;
+    serde_json::from_slice(&body)
         .map_err(|e| BackendError::Unexpected(format!("undocumented JSON: {e}")))
 }

@@ -1,40 +1,45 @@
 //! Environment → [`Settings`]. Every variable the frontend reads is named here and nowhere else.
 
-use std::fmt;
+pub mod hosts;
+pub mod limits;
+pub mod proxies;
+
 use std::net::IpAddr;
+
+use secrecy::SecretString;
 
 use service_kit::env::{ANY_HOST, LOCALHOST};
 pub use service_kit::{ConfigError, Env};
 
-pub use crate::hosts::AllowedHosts;
-pub use crate::limits::Limits;
-pub use crate::transport::TrustedProxies;
+pub use hosts::AllowedHosts;
+pub use limits::Limits;
+pub use proxies::TrustedProxies;
 
 /// The log filter, read by `service_kit::cli` (a test keeps the two equal); named here as a literal so that
 /// every variable lives in this file.
 pub const LOG_ENV: &str = "RUST_LOG";
 
 const HOST_ENV: &str = "HOST";
-const PORT_ENV: &str = "PORT";
+pub(crate) const PORT_ENV: &str = "PORT";
 const BACKEND_API_URL_ENV: &str = "BACKEND_API_URL";
 const SECRET_KEY_ENV: &str = "SECRET_KEY";
-const METRICS_PORT_ENV: &str = "METRICS_PORT";
+pub(crate) const METRICS_PORT_ENV: &str = "METRICS_PORT";
 const ALLOWED_HOSTS_ENV: &str = "ALLOWED_HOSTS";
 const TRUSTED_PROXIES_ENV: &str = "TRUSTED_PROXIES";
 
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_BACKEND_API_URL: &str = "http://backend-api:5000";
-/// The same port as the backend's, so that both pods are scraped alike.
-const DEFAULT_METRICS_PORT: u16 = 9090;
+/// One above the backend's 9090, so that both services run side by side on one host with their defaults.
+const DEFAULT_METRICS_PORT: u16 = 9091;
 /// Every documented way to reach the UI: localhost:30080 (kind, compose, `deploy.sh local`), the loopback
-/// addresses, and the Kubernetes Service `frontend` in its namespace. Ports are not compared (see [`crate::hosts`]).
+/// addresses, and the Kubernetes Service `frontend` in its namespace. Ports are not compared (see [`crate::http::hosts`]).
 const DEFAULT_ALLOWED_HOSTS: &str = "localhost,127.0.0.1,[::1],frontend,frontend.task-manager,\
 frontend.task-manager.svc,frontend.task-manager.svc.cluster.local";
 /// Shorter keys make the HMAC on the cookies guessable in practice.
 const MIN_SECRET_KEY_LEN: usize = 16;
 
-/// The frontend's settings, read once at start.
-#[derive(Clone, PartialEq, Eq)]
+/// The frontend's settings, read once at start. Debug shows no secret (`secret_key` is a `SecretString`).
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub host: IpAddr,
     /// 0 binds a free port (tests).
@@ -42,7 +47,7 @@ pub struct Settings {
     /// Base URL of the backend API, without a trailing slash.
     pub backend_api_url: String,
     /// Signs the CSRF and flash cookies. `None`: a random key per process (fine for one replica only).
-    pub secret_key: Option<String>,
+    pub secret_key: Option<SecretString>,
     /// Where `/metrics` is served, apart from the UI (0: a free port, in tests).
     pub metrics_port: u16,
     /// The `Host` names the UI answers to.
@@ -53,23 +58,6 @@ pub struct Settings {
     pub limits: Limits,
     /// Install SIGTERM/SIGINT handlers (the binary does; servers started inside tests do not).
     pub handle_signals: bool,
-}
-
-// By hand so that the secret key never reaches a log line.
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("backend_api_url", &self.backend_api_url)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "<set>"))
-            .field("metrics_port", &self.metrics_port)
-            .field("allowed_hosts", &self.allowed_hosts)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("limits", &self.limits)
-            .field("handle_signals", &self.handle_signals)
-            .finish()
-    }
 }
 
 impl Settings {
@@ -110,7 +98,7 @@ impl Settings {
                     format!("at least {MIN_SECRET_KEY_LEN} characters (or unset, for a random per-process key)"),
                 ))
             }
-            Some(key) => Some(key),
+            Some(key) => Some(SecretString::from(key)),
         };
         Ok(Settings {
             host,
@@ -132,7 +120,9 @@ impl Settings {
             host: LOCALHOST,
             port: 0,
             backend_api_url: backend_api_url.trim_end_matches('/').to_owned(),
-            secret_key: Some("test-only-secret-key-not-for-production".to_owned()),
+            secret_key: Some(SecretString::from(
+                "test-only-secret-key-not-for-production",
+            )),
             metrics_port: 0,
             allowed_hosts: AllowedHosts::parse(DEFAULT_ALLOWED_HOSTS).expect("valid defaults"),
             trusted_proxies: TrustedProxies::default(),
@@ -167,14 +157,10 @@ fn parse_backend_url(raw: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use secrecy::ExposeSecret;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|k| map.get(k).cloned())
+        Settings::from_lookup(service_kit::env::lookup_in(pairs))
     }
 
     #[test]
@@ -183,8 +169,8 @@ mod tests {
         assert_eq!(s.host.to_string(), "0.0.0.0");
         assert_eq!(s.port, 8080);
         assert_eq!(s.backend_api_url, "http://backend-api:5000");
-        assert_eq!(s.secret_key, None);
-        assert_eq!(s.metrics_port, 9090);
+        assert!(s.secret_key.is_none());
+        assert_eq!(s.metrics_port, 9091);
         assert!(s.allowed_hosts.allows("localhost:30080"));
         assert!(s.allowed_hosts.allows("frontend:8080"));
         assert!(!s.allowed_hosts.allows("rebind.example:30080"));
@@ -209,7 +195,10 @@ mod tests {
         assert!(s.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
         assert_eq!((s.host.to_string().as_str(), s.port), ("127.0.0.1", 9000));
         assert_eq!(s.backend_api_url, "http://localhost:5001");
-        assert_eq!(s.secret_key.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(
+            s.secret_key.as_ref().map(ExposeSecret::expose_secret),
+            Some("0123456789abcdef0123")
+        );
     }
 
     #[test]

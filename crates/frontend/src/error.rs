@@ -6,7 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::{Serialize, Serializer};
 
 use crate::backend::BackendError;
-use crate::{limits, render};
+use crate::config::limits;
+use crate::render;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -16,6 +17,8 @@ pub enum PageError {
     TaskNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("method not implemented")]
+    MethodNotImplemented,
     #[error("CSRF check failed")]
     Csrf,
     #[error("bad request: {0}")]
@@ -31,6 +34,9 @@ pub enum PageError {
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
+
+/// For handlers that answer with a page either way.
+pub type PageResult = Result<HttpResponse, PageError>;
 
 /// What the error page shows: `error.html`'s context.
 #[derive(Serialize)]
@@ -65,6 +71,12 @@ impl PageError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Not allowed",
                 "This address does not take that kind of request.",
+                false,
+            ),
+            PageError::MethodNotImplemented => page(
+                StatusCode::NOT_IMPLEMENTED,
+                "Not implemented",
+                "This server does not know that kind of request.",
                 false,
             ),
             PageError::Csrf => page(
@@ -110,6 +122,16 @@ impl PageError {
                 message: format!(
                     "The tasks on this page take more than {} MiB, more than the UI shows at once. Choose a smaller page size or narrow the filters.",
                     limits::PAGE_BYTES / (1024 * 1024)
+                ),
+                banner: true,
+            },
+            PageError::Backend(BackendError::TaskTooLarge) => ErrorPage {
+                status: StatusCode::BAD_GATEWAY,
+                title: "Task too large",
+                message: format!(
+                    "This task takes more than {} KiB, more than the UI shows, so it cannot be shown or edited here. \
+                     It can still be deleted through the API (DELETE /api/tasks/ID).",
+                    limits::TASK_BYTES / 1024
                 ),
                 banner: true,
             },
@@ -199,6 +221,7 @@ mod tests {
             (PageError::PageNotFound, 404),
             (PageError::TaskNotFound, 404),
             (PageError::MethodNotAllowed, 405),
+            (PageError::MethodNotImplemented, 501),
             (PageError::Csrf, 403),
             (PageError::BadRequest("Unknown priority".to_owned()), 400),
             (PageError::TooLarge, 413),
@@ -206,6 +229,7 @@ mod tests {
             (PageError::BodyTimeout, 408),
             (PageError::Busy, 503),
             (PageError::Backend(BackendError::PageTooLarge), 502),
+            (PageError::Backend(BackendError::TaskTooLarge), 502),
             (
                 PageError::Backend(BackendError::Unavailable("refused".to_owned())),
                 503,
@@ -226,8 +250,8 @@ mod tests {
             );
             assert_eq!(
                 body.contains("id=\"backend-banner\""),
-                status >= 500,
-                "{error}: the banner is for outages"
+                status >= 500 && status != 501,
+                "{error}: the banner is for outages (a 501 is the client's method, not an outage)"
             );
         }
     }

@@ -1,5 +1,5 @@
 //! Prometheus metrics (requests by route and status, and their latency, from actix-web-prom), served
-//! at `/metrics` on a port of their own (`METRICS_PORT`, 9090) that the NodePort Service does not
+//! at `/metrics` on a port of their own (`METRICS_PORT`, 9091) that the NodePort Service does not
 //! expose: only the cluster can scrape them. The same server listens on both ports; this module sends
 //! each request on the metrics port to `/metrics` (or a 404) before any UI middleware sees it.
 

@@ -2,13 +2,14 @@
 //! gets `asset_version` (the stylesheet's cache-busting query); a template failure (a bug) becomes
 //! a plain-text 500.
 
+pub mod assets;
+pub mod templates;
+pub mod view;
+
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use tera::Context;
-
-use crate::routes::assets;
-use crate::templates;
 
 /// What the layout needs on every page, beside the page's own context.
 #[derive(Serialize)]

@@ -4,7 +4,33 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use crate::env::EXIT_BAD_SETTING;
+use crate::listen::{ListenError, EXIT_CANNOT_LISTEN};
 use crate::{healthcheck, ConfigError};
+
+/// Why a service stopped with an error: a port it cannot listen on (exit code [`EXIT_CANNOT_LISTEN`]), or
+/// anything else (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    CannotListen(#[from] ListenError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Other(message)
+    }
+}
+
+impl Failure {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::CannotListen(_) => ExitCode::from(EXIT_CANNOT_LISTEN),
+            Failure::Other(_) => ExitCode::FAILURE,
+        }
+    }
+}
 
 /// The variable with the log filter (env_logger's syntax); `info` when unset.
 pub const RUST_LOG: &str = "RUST_LOG";
@@ -21,12 +47,12 @@ pub struct Service<S> {
 
 impl<S> Service<S> {
     /// Dispatches on the first argument. A bad setting stops the start with one line on stderr and exit
-    /// code [`EXIT_BAD_SETTING`]; an error while serving exits 1; a SIGTERM exits 0 once the requests in
-    /// flight are done.
+    /// code [`EXIT_BAD_SETTING`]; a port that cannot be bound exits [`EXIT_CANNOT_LISTEN`]; another error
+    /// exits 1; a SIGTERM exits 0 once the requests in flight are done.
     pub fn main<Serve, Fut>(self, serve: Serve) -> ExitCode
     where
         Serve: FnOnce(S) -> Fut,
-        Fut: Future<Output = Result<(), String>>,
+        Fut: Future<Output = Result<(), Failure>>,
     {
         let name = self.name;
         match std::env::args().nth(1).as_deref() {
@@ -53,7 +79,7 @@ impl<S> Service<S> {
             Err(err) => {
                 log::error!("{err}");
                 eprintln!("{name}: {err}");
-                ExitCode::FAILURE
+                err.exit_code()
             }
         }
     }

@@ -44,6 +44,14 @@ impl Env<fn(&str) -> Option<String>> {
     }
 }
 
+/// A lookup over fixed `(name, value)` pairs, as tests give settings: a name given twice takes its last value.
+pub fn lookup_in<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        let found = pairs.iter().rev().find(|(k, _)| *k == name);
+        found.map(|(_, v)| v.to_string())
+    }
+}
+
 impl<L: Fn(&str) -> Option<String>> Env<L> {
     pub fn new(lookup: L) -> Self {
         Env { lookup }
@@ -97,12 +105,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        Env::new(move |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        Env::new(lookup_in(pairs))
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Request ids and the access log: every response carries `X-Request-Id` (the client's when it sent a sane
 //! one, otherwise a new one), every request gives exactly one log line, and while a request is served its id
 //! is [`current`], so that calls to another service carry it on (one id follows a click through both logs).
+//! A log line shows a method only if it is one of [`methods::KNOWN`], and at most [`MAX_LOGGED_CHARS`] of
+//! the path and of a 5xx's cause, so a client cannot write lines of any length.
 
 use std::time::Instant;
 
@@ -9,11 +11,15 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
+use crate::methods;
+
 /// The header's name, as text for clients of other HTTP crates (reqwest).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 /// The longest client id kept; a longer one is replaced.
 pub const MAX_ID_LEN: usize = 128;
+/// The most characters of the path, and of a 5xx's cause, one log line shows (then `...`).
+pub const MAX_LOGGED_CHARS: usize = 256;
 
 tokio::task_local! {
     /// The id of the request this task is serving. A task-local, not a handler argument, so that the
@@ -56,8 +62,8 @@ pub async fn log_with_cause<B: MessageBody>(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let header = HeaderValue::from_str(&id).expect("request ids are plain ASCII");
-    let method = req.method().clone();
-    let path = req.path().to_owned();
+    let method = methods::shown(req.method()).to_owned();
+    let path = bounded(req.path()).into_owned();
 
     let mut res = CURRENT.scope(id.clone(), next.call(req)).await?;
 
@@ -66,6 +72,7 @@ pub async fn log_with_cause<B: MessageBody>(
     let millis = start.elapsed().as_secs_f64() * 1000.0;
     match res.response().error().and_then(cause) {
         Some(cause) if status >= 500 => {
+            let cause = bounded(&cause);
             log::error!("{method} {path} {status} {millis:.1}ms request_id={id} error={cause}")
         }
         _ => log::info!("{method} {path} {status} {millis:.1}ms request_id={id}"),
@@ -73,9 +80,31 @@ pub async fn log_with_cause<B: MessageBody>(
     Ok(res)
 }
 
+/// `text`, cut after [`MAX_LOGGED_CHARS`] characters.
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_LOGGED_CHARS) {
+        Some((end, _)) => format!("{}...", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_text_is_cut_at_the_bound() {
+        assert_eq!(bounded("/api/tasks"), "/api/tasks");
+        let long = "é".repeat(MAX_LOGGED_CHARS + 1);
+        assert_eq!(
+            bounded(&long),
+            format!("{}...", "é".repeat(MAX_LOGGED_CHARS))
+        );
+        assert_eq!(
+            bounded(&long[..2 * MAX_LOGGED_CHARS]),
+            long[..2 * MAX_LOGGED_CHARS]
+        );
+    }
 
     #[test]
     fn only_short_plain_ids_are_kept() {

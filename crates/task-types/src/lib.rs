@@ -12,6 +12,38 @@ pub mod list;
 
 pub use list::{BadParameter, ListQuery, SortField, SortKey};
 
+/// What a title may be, as the OpenAPI document says it: a character besides NUL and white space (exactly
+/// what `str::trim` removes, so that schema-valid titles are accepted), and no NUL anywhere.
+pub const TITLE_PATTERN: &str = r"^[^\u0000]*[^\u0000\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$";
+
+/// The title's schema, written once for the bodies that carry one.
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+
+    const DESCRIPTION: &str = "Trimmed; not blank, at most 255 characters, no NUL.";
+
+    fn title_of(schema_type: SchemaType) -> Object {
+        ObjectBuilder::new()
+            .schema_type(schema_type)
+            .description(Some(DESCRIPTION))
+            .min_length(Some(1))
+            .max_length(Some(crate::limits::TITLE_MAX_CHARS))
+            .pattern(Some(super::TITLE_PATTERN))
+            .build()
+    }
+
+    /// `NewTask.title`.
+    pub fn title() -> Object {
+        title_of(SchemaType::new(Type::String))
+    }
+
+    /// `TaskPatch.title`, which may be null.
+    pub fn optional_title() -> Object {
+        title_of(SchemaType::from_iter([Type::String, Type::Null]))
+    }
+}
+
 /// How urgent a task is. Ordered `Low < Medium < High`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
@@ -120,14 +152,7 @@ mod rfc3339 {
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     /// Trimmed; not blank, at most 255 characters, no NUL.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            min_length = 1,
-            max_length = 255,
-            pattern = r"^[^\u0000]*[^\u0000\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::title))]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// At most 10,000 characters, no NUL; null or absent means "".
@@ -149,14 +174,7 @@ pub struct NewTask {
 pub struct TaskPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Trimmed; not blank, at most 255 characters, no NUL.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            min_length = 1,
-            max_length = 255,
-            pattern = r"^[^\u0000]*[^\u0000\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::optional_title))]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// At most 10,000 characters, no NUL.

@@ -6,8 +6,8 @@ suite. Installed on PATH under those three names, this script records every call
 `kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
 the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
 $STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
-environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. A cluster's node carries the label
-ingress-ready=true, as kind-config.yaml gives it, unless STANDIN_NO_INGRESS_NODE is set (an older cluster).
+environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. A cluster's node publishes the port
+30443, as kind-config.yaml has it (`docker port`), unless STANDIN_OLD_PORT_MAPPING is set (an older cluster).
 `kubectl exec` into the postgres pod runs its command against the real PostgreSQL that $STANDIN_POSTGRES
 describes (JSON; see pod_exec.py).
 """
@@ -76,6 +76,16 @@ def docker(argv):
     if argv[:1] == ["info"] and os.environ.get("STANDIN_DOCKER_DOWN"):
         print("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.", file=sys.stderr)
         return 1
+    if argv[:1] == ["port"]:
+        node = argv[1]
+        if not node.endswith("-control-plane") or node[:-len("-control-plane")] not in load_state()["clusters"]:
+            print(f"Error response from daemon: No such container: {node}", file=sys.stderr)
+            return 1
+        published = {"443/tcp" if os.environ.get("STANDIN_OLD_PORT_MAPPING") else "30443/tcp", "30080/tcp"}
+        if argv[2] not in published:
+            print(f"Error: No public port '{argv[2]}' published for {node}", file=sys.stderr)
+            return 1
+        print(f"127.0.0.1:{argv[2].split('/')[0] if argv[2] != '443/tcp' else 30443}")
     return 0
 
 
@@ -119,26 +129,26 @@ def kubectl(argv):
                         "tls.key": Path(flag_value(argv, "--key")).read_text()}
     applied = kustomized(argv) if words[:1] == ["apply"] and flag_value(argv, "-k") else None
     record("kubectl", argv, stdin=stdin, secret=secret_files, applied=applied)
-    if words[:2] == ["get", "nodes"]:
-        context = flag_value(argv, "--context") or ""
-        if context.startswith("kind-") and context[5:] in state["clusters"] and \
-                not os.environ.get("STANDIN_NO_INGRESS_NODE"):
-            print(f"node/{context[5:]}-control-plane")
-        return 0
     if words[:2] == ["config", "get-contexts"]:
         print("\n".join(f"kind-{c}" for c in state["clusters"]))
         return 0
-    if words[:2] in (["get", "secret"], ["patch", "secret"]) and words[2] not in state["secrets"]:
+    if words[:2] in (["get", "secret"], ["patch", "secret"], ["delete", "secret"]) and \
+            words[2] not in state["secrets"]:
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
         return 1
     if words[:2] == ["get", "secret"]:
         data = state["secrets"][words[2]]
         output = flag_value(argv, "-o") or ""
         if output.startswith("jsonpath={.data.") and output.endswith("}"):
-            value = data.get(output[len("jsonpath={.data."):-1])
+            value = data.get(output[len("jsonpath={.data."):-1].replace("\\.", "."))
             print(base64.b64encode(value.encode()).decode() if value is not None else "", end="")
         else:
             print(f"{words[2]}   Opaque   {len(data)}      1m")
+        return 0
+    if words[:2] == ["delete", "secret"]:
+        del state["secrets"][words[2]]
+        save_state(state)
+        print(f'secret "{words[2]}" deleted')
         return 0
     if words[:2] == ["patch", "secret"]:
         if flag_value(argv, "--type") != "merge":

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Stand-in for the NGINX ingress controller of `deploy.sh --tls`, for test_e2e_kind_tls.py: ends TLS with the given
-certificate and forwards each request to one frontend process (as the controller forwards to a pod's endpoint,
-not through the Service), from its own address, adding `X-Forwarded-Proto: https`.
+"""Stand-in for the Gateway of `deploy.sh --tls` (NGINX Gateway Fabric's NGINX pods), for test_e2e_kind_tls.py and
+the browser test: ends TLS with the given certificate and forwards each request to one frontend process (as NGINX
+forwards to a pod's endpoint, not through the Service), from its own address, with `X-Forwarded-Proto: https` in
+place of whatever the client sent (NGINX Gateway Fabric's `proxy_set_header X-Forwarded-Proto $scheme`).
 
 Usage: tls_proxy.py CERT KEY UPSTREAM_PORT SOURCE_ADDRESS PORT_FILE. It listens on a free port of 127.0.0.1 and
 writes that port to PORT_FILE. One request per connection is rewritten (curl in e2e-kind.sh makes one each).
@@ -26,10 +27,15 @@ def main(cert, key, upstream, source, port_file):
     context.load_cert_chain(cert, key)
 
     async def handle(reader, writer):
-        head = await reader.readuntil(b"\r\n\r\n")
-        request_line, rest = head.split(b"\r\n", 1)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()  # a client that left before sending a request (a browser's spare connection)
+            return
+        request_line, *fields = head[:-4].split(b"\r\n")
+        fields = [f for f in fields if not f.lower().startswith(b"x-forwarded-proto:")]
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", int(upstream), local_addr=(source, 0))
-        up_writer.write(request_line + b"\r\nX-Forwarded-Proto: https\r\n" + rest)
+        up_writer.write(b"\r\n".join([request_line, *fields, b"X-Forwarded-Proto: https"]) + b"\r\n\r\n")
         await up_writer.drain()
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
 

@@ -1,14 +1,66 @@
-//! The queries: plain sync functions taking `&mut PgConnection`, run through [`super::Db`].
+//! The `tasks` table: rows as diesel reads and writes them, and the queries, plain sync functions taking
+//! `&mut PgConnection` that run through [`super::Db`].
 
+use chrono::{DateTime, Utc};
 use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use task_types::{ListQuery, SortField, SortKey, Task};
+use task_types::{ListQuery, Priority, SortField, SortKey, Task};
 use uuid::Uuid;
 
-use super::rows::{DbPriority, TaskRow};
-use super::schema::tasks;
+use super::schema::{self, tasks};
 use crate::domain::{ValidNewTask, ValidPatch};
+
+/// `Priority` as the `task_priority` enum (a local newtype: the orphan rule keeps diesel's traits off
+/// the shared `task-types`).
+#[derive(Debug, Clone, Copy, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = schema::sql_types::TaskPriority)]
+pub struct DbPriority(pub Priority);
+
+impl diesel::serialize::ToSql<schema::sql_types::TaskPriority, Pg> for DbPriority {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, Pg>,
+    ) -> diesel::serialize::Result {
+        use std::io::Write;
+        out.write_all(self.0.as_str().as_bytes())?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::deserialize::FromSql<schema::sql_types::TaskPriority, Pg> for DbPriority {
+    fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        Ok(DbPriority(
+            std::str::from_utf8(bytes.as_bytes())?.parse::<Priority>()?,
+        ))
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tasks, check_for_backend(Pg))]
+struct TaskRow {
+    id: Uuid,
+    title: String,
+    description: String,
+    priority: DbPriority,
+    completed: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TaskRow> for Task {
+    fn from(row: TaskRow) -> Task {
+        Task {
+            id: row.id,
+            title: row.title,
+            description: row.description,
+            priority: row.priority.0,
+            completed: row.completed,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 pub fn insert_task(conn: &mut PgConnection, new: &ValidNewTask) -> QueryResult<Task> {
     diesel::insert_into(tasks::table)

@@ -3,7 +3,8 @@
 use actix_web::{web, HttpResponse};
 use utoipa::OpenApi;
 
-use crate::routes::{health, method_not_allowed, tasks};
+use super::fallback::method_not_allowed;
+use super::{health, tasks};
 
 #[derive(OpenApi)]
 #[openapi(

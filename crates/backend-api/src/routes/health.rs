@@ -7,9 +7,9 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use task_types::ErrorBody;
 
+use super::fallback::method_not_allowed;
 use crate::db::{self, Db};
 use crate::error::ApiError;
-use crate::routes::method_not_allowed;
 
 /// How long readiness waits for a database round trip.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);

@@ -5,11 +5,11 @@ use actix_web::{mime, web, HttpResponse};
 use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
+use super::fallback::method_not_allowed;
 use crate::db::{self, Db};
 use crate::domain::{ValidNewTask, ValidPatch};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, ListQueryString};
-use crate::routes::method_not_allowed;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -43,39 +43,28 @@ async fn the_frontend_shows_its_banner_while_the_backend_is_killed_and_recovers_
     // Writes through the frontend's /api pass-through, and the task page, each at a steady rate.
     let run = BEFORE + GONE + AFTER;
     let traffic = {
-        let (writes, client, views) = (writes.clone(), client.clone(), views.clone());
+        let (ledger, client, views) = (writes.clone(), client.clone(), views.clone());
         let (api, page) = (frontend.url("/api/tasks"), frontend.url("/"));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(EVERY);
-            let mut requests = Vec::new();
-            for n in 0.. {
-                tick.tick().await;
-                if writes.now() >= run {
-                    break;
-                }
-                let (w, c, api) = (writes.clone(), client.clone(), api.clone());
+        writes.steady_traffic(EVERY, run, move |n, requests| {
+            let (w, c, api) = (ledger.clone(), client.clone(), api.clone());
+            requests.push(tokio::spawn(async move {
+                let _ = w.create(&c, &api, format!("write-{n}")).await;
+            }));
+            if n % PAGE_EVERY_NTH == 0 {
+                let (w, c, page, views) =
+                    (ledger.clone(), client.clone(), page.clone(), views.clone());
                 requests.push(tokio::spawn(async move {
-                    let _ = w.create(&c, &api, format!("write-{n}")).await;
+                    let sent = w.now();
+                    let res = c.get(&page).send().await.expect("the frontend answers");
+                    let status = res.status().as_u16();
+                    let body = res.text().await.unwrap();
+                    let banner = body.contains("id=\"backend-banner\"");
+                    views.lock().unwrap().push(PageView {
+                        sent,
+                        status,
+                        banner,
+                    });
                 }));
-                if n % PAGE_EVERY_NTH == 0 {
-                    let (w, c, page, views) =
-                        (writes.clone(), client.clone(), page.clone(), views.clone());
-                    requests.push(tokio::spawn(async move {
-                        let sent = w.now();
-                        let res = c.get(&page).send().await.expect("the frontend answers");
-                        let status = res.status().as_u16();
-                        let body = res.text().await.unwrap();
-                        let banner = body.contains("id=\"backend-banner\"");
-                        views.lock().unwrap().push(PageView {
-                            sent,
-                            status,
-                            banner,
-                        });
-                    }));
-                }
-            }
-            for r in requests {
-                r.await.unwrap();
             }
         })
     };

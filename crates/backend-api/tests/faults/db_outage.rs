@@ -11,7 +11,7 @@ use test_support::backend::{spawn_backend, spawn_backend_with, test_settings, Sp
 use test_support::postgres::{Cluster, TestDatabase};
 
 use crate::support::{
-    assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger,
+    answer_json, assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger,
 };
 
 /// One write every 10 ms (100/s) for the whole run.
@@ -134,37 +134,19 @@ async fn writers_lose_nothing_while_the_database_restarts() {
     let ledger = Ledger::new();
     let client = client();
     // A task from before the outage, read while the database is down and after: same data, same server.
-    let created: Task = client
-        .post(&url)
-        .json(&json!({"title": "seed: survivor"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Task =
+        answer_json(client.post(&url).json(&json!({"title": "seed: survivor"}))).await;
     let item = backend.url(&format!("/api/tasks/{}", created.id));
 
     // The writers: a new request every WRITE_EVERY, whatever the previous ones are doing.
     let run = BEFORE + DOWN + AFTER;
     let writers = {
-        let (ledger, client, url) = (ledger.clone(), client.clone(), url.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(WRITE_EVERY);
-            let mut requests = Vec::new();
-            for n in 0.. {
-                tick.tick().await;
-                if ledger.now() >= run {
-                    break;
-                }
-                let (ledger, client, url) = (ledger.clone(), client.clone(), url.clone());
-                requests.push(tokio::spawn(async move {
-                    let _ = ledger.create(&client, &url, format!("write-{n}")).await;
-                }));
-            }
-            for r in requests {
-                r.await.unwrap();
-            }
+        let (writes, client, url) = (ledger.clone(), client.clone(), url.clone());
+        ledger.steady_traffic(WRITE_EVERY, run, move |n, requests| {
+            let (ledger, client, url) = (writes.clone(), client.clone(), url.clone());
+            requests.push(tokio::spawn(async move {
+                let _ = ledger.create(&client, &url, format!("write-{n}")).await;
+            }));
         })
     };
 
@@ -181,14 +163,7 @@ async fn writers_lose_nothing_while_the_database_restarts() {
         .unwrap();
     let back = ledger.now();
     writers.await.unwrap();
-    let recovered: Task = client
-        .get(&item)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recovered: Task = answer_json(client.get(&item)).await;
     assert_eq!(recovered, created, "same data, same server");
     assert_eq!(
         client

@@ -9,6 +9,12 @@ use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::json;
 use test_support::postgres::TestDatabase;
 
+/// The JSON answer to `request`, which must arrive.
+pub async fn answer_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let res = request.send().await.expect("an answer");
+    res.json().await.expect("a JSON answer")
+}
+
 /// The real binary, for the tests that signal it.
 pub const BACKEND_BIN: &str = env!("CARGO_BIN_EXE_backend-api");
 
@@ -119,6 +125,32 @@ impl Ledger {
             json_error,
         });
         result
+    }
+
+    /// Starts requests at a steady pace, one tick every `every` until `until` on this ledger's clock, whatever the
+    /// earlier ones are doing: `start(n, requests)` spawns the n-th tick's requests into `requests`. The handle ends
+    /// once every request has.
+    pub fn steady_traffic(
+        &self,
+        every: Duration,
+        until: Duration,
+        mut start: impl FnMut(u64, &mut Vec<tokio::task::JoinHandle<()>>) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let ledger = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            let mut requests = Vec::new();
+            for n in 0.. {
+                tick.tick().await;
+                if ledger.now() >= until {
+                    break;
+                }
+                start(n, &mut requests);
+            }
+            for r in requests {
+                r.await.unwrap();
+            }
+        })
     }
 
     pub fn outcomes(&self) -> Vec<Outcome> {

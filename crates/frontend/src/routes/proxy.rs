@@ -1,5 +1,5 @@
 //! `/api/*` passed to the backend as it is, so API clients need only the frontend's address:
-//! method, path and query, body and the headers that matter go through; the backend's status,
+//! the API's methods, path and query, body and the headers that matter go through; the backend's status,
 //! body and headers come back unchanged, the body streamed (so memory per request stays small
 //! whatever the size of the answer).
 //!
@@ -7,25 +7,42 @@
 //! encoded as `%2e%2e`) and let `/api/%2e%2e/metrics` reach the backend's own endpoints.
 
 use actix_web::body::SizedStream;
-use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{stream, StreamExt};
 
 use crate::backend::BackendError;
+use crate::config::limits;
 use crate::error::json_error;
-use crate::limits;
 use crate::state::AppState;
 
 /// Request headers the backend needs to answer as it would directly.
 const REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "x-request-id"];
 /// Response headers the API documents (and `Allow` for 405s).
-const RESPONSE_HEADERS: [&str; 5] = [
+const RESPONSE_HEADERS: [&str; 9] = [
     "content-type",
     "location",
     "x-total-count",
+    "x-page-truncated",
+    "x-count-all",
+    "x-count-completed",
+    "retry-after",
     "x-request-id",
     "allow",
 ];
+/// The methods the API takes somewhere (HEAD and OPTIONS too, answered by the backend as it answers them
+/// directly); any other is refused here, so it never reaches the backend or its metrics.
+const METHODS: [Method; 7] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+
 /// Encoded `.`, `/` and `\`: a path that needs them is not an API path, and decoded they could
 /// climb out of `/api/`.
 const ENCODED_SEPARATORS: [&str; 3] = ["%2e", "%2f", "%5c"];
@@ -45,6 +62,16 @@ pub async fn forward(
             "Not found: API paths stay under /api/, without '.' or '..' segments or encoded dots, slashes or backslashes",
         );
     }
+    let Some(method) = api_method(req.method()) else {
+        // `Allow` names what the pass-through forwards (the backend's own 405 names a path's methods).
+        let allow = METHODS.map(|m| m.as_str().to_owned()).join(", ");
+        let mut refusal = json_error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+        refusal.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_str(&allow).expect("method names are ASCII"),
+        );
+        return refusal;
+    };
     // The body gate has read and bounded it already; this only collects it.
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -61,9 +88,6 @@ pub async fn forward(
             }
         }
     }
-    let Ok(method) = reqwest::Method::from_bytes(req.method().as_str().as_bytes()) else {
-        return json_error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
-    };
     let mut headers = reqwest::header::HeaderMap::new();
     for name in REQUEST_HEADERS {
         for value in req.headers().get_all(name) {
@@ -123,6 +147,14 @@ pub async fn forward(
     }
 }
 
+/// The request's method for reqwest, if the API takes it.
+fn api_method(method: &Method) -> Option<reqwest::Method> {
+    METHODS
+        .contains(method)
+        .then(|| reqwest::Method::from_bytes(method.as_str().as_bytes()).ok())
+        .flatten()
+}
+
 /// Whether `raw_path` (undecoded) names something under `/api/` and nothing else: no `.` or `..`
 /// segment, no encoded dot, slash or backslash, no backslash at all.
 pub fn stays_under_api(raw_path: &str) -> bool {
@@ -137,7 +169,20 @@ pub fn stays_under_api(raw_path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::stays_under_api;
+    use super::*;
+
+    #[test]
+    fn only_the_apis_methods_go_through() {
+        for method in METHODS {
+            assert_eq!(api_method(&method).unwrap().as_str(), method.as_str());
+        }
+        for other in ["TRACE", "CONNECT", "PROPFIND", "get"] {
+            assert!(
+                api_method(&Method::from_bytes(other.as_bytes()).unwrap()).is_none(),
+                "{other}"
+            );
+        }
+    }
 
     #[test]
     fn only_paths_under_api_go_through() {

@@ -1,16 +1,11 @@
 //! `/health`, `/ready`, `/metrics` and the embedded assets.
 
-use crate::support::{json_of, Stack};
+use crate::support::{get, json_of, Stack};
 
 #[tokio::test]
 async fn health_ready_and_metrics_answer() {
     let stack = Stack::start();
-    let client = reqwest::Client::new();
-    let health = client
-        .get(stack.frontend.url("/health"))
-        .send()
-        .await
-        .unwrap();
+    let health = get(&stack.frontend.url("/health")).await;
     assert_eq!(health.status(), 200);
     let body = json_of(&health.text().await.unwrap());
     assert_eq!(
@@ -19,25 +14,13 @@ async fn health_ready_and_metrics_answer() {
     );
     assert!(chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok());
 
-    let ready = client
-        .get(stack.frontend.url("/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = get(&stack.frontend.url("/ready")).await;
     assert_eq!(ready.status(), 200);
 
-    client.get(stack.frontend.url("/")).send().await.unwrap();
-    client
-        .get(stack.frontend.url("/api/tasks"))
-        .send()
-        .await
-        .unwrap();
+    get(&stack.frontend.url("/")).await;
+    get(&stack.frontend.url("/api/tasks")).await;
     // Issue 11 item 9: metrics on a port of their own, which the NodePort does not expose.
-    let public = client
-        .get(stack.frontend.url("/metrics"))
-        .send()
-        .await
-        .unwrap();
+    let public = get(&stack.frontend.url("/metrics")).await;
     assert_eq!(public.status(), 404, "not on the UI's port");
     assert!(!public
         .text()
@@ -46,7 +29,7 @@ async fn health_ready_and_metrics_answer() {
         .contains("frontend_http_requests_total"));
     let metrics_url = format!("http://127.0.0.1:{}/metrics", stack.frontend.metrics_port);
     assert_ne!(stack.frontend.metrics_port, stack.frontend.port);
-    let metrics = client.get(&metrics_url).send().await.unwrap();
+    let metrics = get(&metrics_url).await;
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
     assert!(
@@ -63,19 +46,18 @@ async fn health_ready_and_metrics_answer() {
     // The metrics port serves nothing else, and scrapes are not counted as UI requests.
     assert!(!text.contains("endpoint=\"/metrics\""), "{text}");
     let other = format!("http://127.0.0.1:{}/api/tasks", stack.frontend.metrics_port);
-    assert_eq!(client.get(&other).send().await.unwrap().status(), 404);
+    assert_eq!(get(&other).await.status(), 404);
 }
 
 #[tokio::test]
 async fn assets_are_served_from_the_binary() {
     let stack = Stack::start();
-    let client = reqwest::Client::new();
     for (path, content_type) in [
         ("/static/style.css", "text/css"),
         ("/static/app.js", "text/javascript"),
         ("/static/favicon.svg", "image/svg+xml"),
     ] {
-        let response = client.get(stack.frontend.url(path)).send().await.unwrap();
+        let response = get(&stack.frontend.url(path)).await;
         assert_eq!(response.status(), 200, "{path}");
         assert!(
             response.headers()["content-type"]
@@ -86,10 +68,6 @@ async fn assets_are_served_from_the_binary() {
         );
         assert!(!response.bytes().await.unwrap().is_empty());
     }
-    let missing = client
-        .get(stack.frontend.url("/static/nope.css"))
-        .send()
-        .await
-        .unwrap();
+    let missing = get(&stack.frontend.url("/static/nope.css")).await;
     assert_eq!(missing.status(), 404);
 }

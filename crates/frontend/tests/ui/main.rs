@@ -9,6 +9,7 @@ mod forms;
 mod health;
 mod hosts;
 mod memory;
+mod methods;
 mod outage;
 mod pages;
 mod proxy;

@@ -10,7 +10,7 @@
 
 use diesel::RunQueryDsl;
 use futures_util::future::join_all;
-use test_support::backend::spawn_backend;
+use test_support::backend::{spawn_backend, SpawnedBackend};
 use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
@@ -26,6 +26,22 @@ const CONCURRENT_API: usize = 24;
 const LARGEST_PAGE_BYTES: usize = 3_000_000;
 /// List pages at once: twice the pages rendered at a time, so that some wait their turn.
 const CONCURRENT_PAGES: usize = 8;
+
+/// Taken by each test here: each loads both services hard, and on a busy machine one running beside the
+/// other starved the backend into missing the frontend's 2 s connect timeout.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The backend in this process on `db`, the frontend binary in front of it, and the UI's base URL.
+fn start_services(db: &TestDatabase) -> (SpawnedBackend, ServiceProcess, String) {
+    let backend = spawn_backend(db.url());
+    let frontend = ServiceProcess::start(
+        BINARY,
+        free_port(),
+        &[("BACKEND_API_URL", &backend.base_url)],
+    );
+    let ui = format!("http://127.0.0.1:{}", frontend.port);
+    (backend, frontend, ui)
+}
 
 fn peak_rss_kib(pid: u32) -> u64 {
     let status =
@@ -69,6 +85,7 @@ async fn fetch(client: &reqwest::Client, url: String) -> (u16, usize, String) {
 
 #[tokio::test]
 async fn many_maximal_requests_on_maximal_data_stay_far_below_the_pod_limit() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let db = TestDatabase::migrated();
     diesel::sql_query(format!(
         "INSERT INTO tasks (id, title, description, created_at) \
@@ -77,13 +94,7 @@ async fn many_maximal_requests_on_maximal_data_stay_far_below_the_pod_limit() {
     ))
     .execute(&mut db.connect())
     .unwrap();
-    let backend = spawn_backend(db.url());
-    let frontend = ServiceProcess::start(
-        BINARY,
-        free_port(),
-        &[("BACKEND_API_URL", &backend.base_url)],
-    );
-    let ui = format!("http://127.0.0.1:{}", frontend.port);
+    let (backend, frontend, ui) = start_services(&db);
     let client = reqwest::Client::new();
     let at_rest = peak_rss_kib(frontend.pid());
 
@@ -141,6 +152,61 @@ async fn many_maximal_requests_on_maximal_data_stay_far_below_the_pod_limit() {
                 assert_eq!(titles(text).len(), 20, "request {i}");
             }
         }
+    }
+    println!("frontend peak RSS {peak} KiB (at rest {at_rest} KiB)");
+}
+
+/// Drops any CHECK on the description, as in a database that holds a row from before the constraint (or
+/// written past it): the state the UI must survive.
+const DROP_DESCRIPTION_CHECKS: &str = "DO $$ DECLARE c record; BEGIN \
+     FOR c IN SELECT conname FROM pg_constraint \
+              WHERE conrelid = 'tasks'::regclass AND contype = 'c' \
+                AND pg_get_constraintdef(oid) LIKE '%description%' \
+     LOOP EXECUTE format('ALTER TABLE tasks DROP CONSTRAINT %I', c.conname); END LOOP; END $$";
+/// A description written in SQL, far past the API's 10,000 characters.
+const HUGE_DESCRIPTION_BYTES: usize = 20 * 1024 * 1024;
+/// The pages that show one task, asked for one after the other (the backend takes seconds to send such a
+/// row, and the frontend gives up on an answer after 5 s).
+const TASK_PAGES: [&str; 2] = ["edit", "delete"];
+
+/// Issue 22 item 9: the edit and delete pages read a task's whole answer, so one 20 MiB row took the
+/// frontend to a peak of about 180 MB. They now read at most `TASK_BYTES` and say the task is too large.
+#[tokio::test]
+async fn an_oversized_task_gets_an_error_page_not_a_memory_spike() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDatabase::migrated();
+    let mut conn = db.connect();
+    diesel::sql_query(DROP_DESCRIPTION_CHECKS)
+        .execute(&mut conn)
+        .unwrap();
+    let id = uuid::Uuid::new_v4();
+    diesel::sql_query(format!(
+        "INSERT INTO tasks (id, title, description) VALUES ('{id}', 'huge', repeat('x', {HUGE_DESCRIPTION_BYTES}))"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let (_backend, frontend, ui) = start_services(&db);
+    let client = reqwest::Client::new();
+    let at_rest = peak_rss_kib(frontend.pid());
+
+    let mut pages = Vec::new();
+    for page in TASK_PAGES {
+        pages.push(fetch(&client, format!("{ui}/tasks/{id}/{page}")).await);
+    }
+    let peak = peak_rss_kib(frontend.pid());
+
+    let statuses: Vec<u16> = pages.iter().map(|(status, _, _)| *status).collect();
+    assert!(
+        peak < PEAK_RSS_LIMIT_KIB,
+        "the frontend peaked at {peak} KiB (at rest {at_rest} KiB) under the {TASK_PAGES:?} pages of a \
+         {HUGE_DESCRIPTION_BYTES} byte task (statuses {statuses:?}); the limit is {PEAK_RSS_LIMIT_KIB} KiB"
+    );
+    let logs = frontend.logs();
+    for (i, (status, size, text)) in pages.iter().enumerate() {
+        let start = &text[..text.len().min(600)];
+        assert_eq!(*status, 502, "page {i}: {start}\n{logs}");
+        assert!(text.contains("Task too large"), "page {i}: {start}");
+        assert!(*size < 64 * 1024, "page {i} is {size} bytes");
     }
     println!("frontend peak RSS {peak} KiB (at rest {at_rest} KiB)");
 }

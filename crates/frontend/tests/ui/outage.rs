@@ -1,7 +1,7 @@
 //! The backend stopped: pages answer 503 with a visible banner (never an empty list), the API
 //! answers 503 JSON, health stays 200; and everything is back once the backend returns.
 
-use crate::support::{count, json_of, titles, Stack};
+use crate::support::{count, get, json_of, titles, Stack};
 
 #[tokio::test]
 async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
@@ -46,19 +46,10 @@ async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
     assert_eq!(submit.status, 503);
     assert!(submit.body.contains("id=\"backend-banner\""));
 
-    let client = reqwest::Client::new();
-    let api = client
-        .get(stack.frontend.url("/api/tasks"))
-        .send()
-        .await
-        .unwrap();
+    let api = get(&stack.frontend.url("/api/tasks")).await;
     assert_eq!(api.status(), 503);
     assert!(json_of(&api.text().await.unwrap())["error"].is_string());
-    let health = client
-        .get(stack.frontend.url("/health"))
-        .send()
-        .await
-        .unwrap();
+    let health = get(&stack.frontend.url("/health")).await;
     assert_eq!(
         health.status(),
         200,
@@ -68,11 +59,7 @@ async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
         json_of(&health.text().await.unwrap())["backend"],
         "unhealthy"
     );
-    let ready = client
-        .get(stack.frontend.url("/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = get(&stack.frontend.url("/ready")).await;
     assert_eq!(
         ready.status(),
         200,
@@ -91,10 +78,6 @@ async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
         1,
         "nothing was created during the outage"
     );
-    let health = client
-        .get(stack.frontend.url("/health"))
-        .send()
-        .await
-        .unwrap();
+    let health = get(&stack.frontend.url("/health")).await;
     assert_eq!(json_of(&health.text().await.unwrap())["backend"], "healthy");
 }

@@ -1,5 +1,6 @@
 //! `/api/*` through the frontend answers exactly as the backend does: status, body and headers.
 
+use diesel::connection::SimpleConnection;
 use reqwest::{Client, Method};
 
 use test_support::raw_http::{request, send};
@@ -195,4 +196,41 @@ async fn paths_that_climb_out_of_api_never_reach_the_backend() {
     .unwrap();
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json(), serde_json::json!([]));
+}
+
+/// Issue 22 item 8: the pass-through dropped `X-Page-Truncated`, `X-Count-All`, `X-Count-Completed` and
+/// `Retry-After`, so a client behind the frontend could not see a cut page or when to retry a 503.
+#[tokio::test]
+async fn the_documented_headers_come_through() {
+    let stack = Stack::start();
+    // 60 tasks of 10,000 characters: more than the 512 KiB of text one page holds.
+    stack.db.seed_tasks(60, "repeat('x', 10000)");
+    let [proxied, direct] = both(
+        &stack,
+        Method::GET,
+        "/api/tasks?limit=100&counts=true",
+        None,
+    )
+    .await;
+    assert_eq!((proxied.0, direct.0), (200, 200), "{}", proxied.2);
+    assert_eq!(direct.1["x-page-truncated"], "true");
+    assert_eq!(direct.1["x-count-all"], "60");
+    for name in [
+        "x-total-count",
+        "x-page-truncated",
+        "x-count-all",
+        "x-count-completed",
+    ] {
+        assert_eq!(proxied.1.get(name), direct.1.get(name), "{name}");
+    }
+
+    // A 503 keeps its retry hint: the table stays locked past the backend's statement timeout.
+    let mut lock = stack.db.connect();
+    lock.batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let [proxied, direct] = both(&stack, Method::GET, "/api/tasks", None).await;
+    drop(lock);
+    assert_eq!((proxied.0, direct.0), (503, 503), "{}", proxied.2);
+    assert!(direct.1.contains_key("retry-after"));
+    assert_eq!(proxied.1.get("retry-after"), direct.1.get("retry-after"));
 }

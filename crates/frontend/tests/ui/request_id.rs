@@ -4,6 +4,7 @@
 //! The frontend is the real binary (its log is its own stderr); the backend runs in this test process, its
 //! log lines read through `test_support::logs` (a frontend test cannot build the backend's binary).
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use test_support::backend::{spawn_backend, SpawnedBackend};
@@ -11,6 +12,7 @@ use test_support::frontend::Browser;
 use test_support::logs;
 use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
+use test_support::raw_http::{request, send};
 
 const FRONTEND_BIN: &str = env!("CARGO_BIN_EXE_frontend");
 
@@ -135,4 +137,42 @@ async fn without_a_client_id_the_frontend_makes_one_and_the_backend_logs_it_too(
         in_backend.iter().any(|l| l.contains("GET /api/tasks 200")),
         "the page's list call carries the frontend's id: {in_backend:?}"
     );
+}
+
+/// Issue 22 item 1: the access log wrote whatever method and path a client sent. It now shows a method
+/// only if it is a standard one (`UNKNOWN` otherwise) and at most `MAX_LOGGED_CHARS` of the path.
+#[tokio::test]
+async fn the_access_log_shows_no_unknown_method_and_a_bounded_path() {
+    let backend_log = logs::record();
+    let stack = Stack::start();
+    let frontend: SocketAddr = ([127, 0, 0, 1], stack.frontend.port).into();
+    let backend = stack._backend.address;
+    let odd_method = format!("X{}", "LONGMETHOD".repeat(100));
+    let bound = service_kit::request_log::MAX_LOGGED_CHARS;
+    let path = format!("/api/tasks/{}", "p".repeat(3 * bound));
+    for (address, method) in [
+        (frontend, odd_method.as_str()),
+        (frontend, "GET"),
+        (backend, odd_method.as_str()),
+        (backend, "GET"),
+    ] {
+        let id = format!("log-{}", uuid::Uuid::new_v4());
+        let bytes = request(method, &path, &[("X-Request-Id", &id)], b"");
+        let answer = tokio::task::spawn_blocking(move || send(address, &bytes))
+            .await
+            .unwrap();
+        assert_ne!(answer.status, 0);
+        let lines = match address == frontend {
+            true => stack.frontend_lines(&id),
+            false => lines_with_id(&id, || backend_log.lines_containing("request_id=")),
+        };
+        let what = format!("{} characters of method to {address}", method.len());
+        assert_eq!(lines.len(), 1, "{what}: {lines:?}");
+        let line = &lines[0];
+        assert!(!line.contains("LONGMETHOD"), "{what}: {line}");
+        assert!(
+            line.contains(&format!(" {}... ", &path[..bound])) && !line.contains(&path[..=bound]),
+            "{what}: {line}"
+        );
+    }
 }

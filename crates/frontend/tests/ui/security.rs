@@ -183,7 +183,8 @@ async fn no_get_changes_anything() {
 }
 
 /// Issue 11 item 9: over HTTPS (TLS ended by a proxy in TRUSTED_PROXIES that says so) the CSRF and
-/// flash cookies are `Secure` and answers carry HSTS; over HTTP, or when anyone else claims HTTPS, not.
+/// flash cookies are `Secure` and answers carry HSTS, except for localhost and loopback addresses;
+/// over HTTP, or when anyone else claims HTTPS, neither.
 #[tokio::test]
 async fn cookies_are_secure_over_https_from_a_trusted_proxy_only() {
     let stack = Stack::start_with(|settings| {
@@ -204,8 +205,32 @@ async fn cookies_are_secure_over_https_from_a_trusted_proxy_only() {
     );
     assert_eq!(
         page.header("strict-transport-security"),
+        None,
+        "no HSTS for a loopback address: it would bind every port of this machine"
+    );
+    // HSTS for a site's own name; never for localhost, whose HTTP ports (30080) must keep working.
+    let named = stack
+        .browser()
+        .with_header("x-forwarded-proto", "https")
+        .with_header("host", "frontend.task-manager.svc.cluster.local:8080")
+        .get("/")
+        .await;
+    assert_eq!(
+        named.header("strict-transport-security"),
         Some("max-age=31536000")
     );
+    for host in ["localhost:30443", "127.0.0.1:30443", "[::1]:30443"] {
+        let local = stack
+            .browser()
+            .with_header("x-forwarded-proto", "https")
+            .with_header("host", host)
+            .get("/")
+            .await;
+        assert_eq!(local.status, 200, "{host}");
+        let cookie = local.header("set-cookie").unwrap_or_default();
+        assert!(cookie.contains("Secure"), "{host}: {cookie}");
+        assert_eq!(local.header("strict-transport-security"), None, "{host}");
+    }
     let redirect = https
         .submit("/tasks", &[("title", "Over TLS"), ("priority", "low")])
         .await;

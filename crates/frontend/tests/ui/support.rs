@@ -49,6 +49,11 @@ impl Stack {
         ([127, 0, 0, 1], self.frontend.port).into()
     }
 
+    /// The backend's address, for raw HTTP.
+    pub fn backend_address(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.backend_port).into()
+    }
+
     /// The backend's own URL for `path`.
     pub fn backend_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.backend_port)
@@ -67,18 +72,27 @@ impl Stack {
             Some(spawn_backend_with(settings).expect("the backend starts again on its port"));
     }
 
+    /// The backend's `/metrics` page.
+    pub async fn backend_metrics(&self) -> String {
+        let backend = self.backend.as_ref().expect("the backend is running");
+        self.metrics(&backend.metrics_url).await
+    }
+
+    /// The frontend's `/metrics` page.
+    pub async fn frontend_metrics(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.frontend.metrics_port);
+        self.metrics(&url).await
+    }
+
+    async fn metrics(&self, url: &str) -> String {
+        let response = self.http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        response.text().await.unwrap()
+    }
+
     /// How many `method path` requests the backend has answered, by its own metrics.
     pub async fn backend_requests(&self, method: &str, path: &str) -> u64 {
-        let backend = self.backend.as_ref().expect("the backend is running");
-        let text = self
-            .http
-            .get(&backend.metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = self.backend_metrics().await;
         let series = format!("endpoint=\"{path}\",method=\"{method}\"");
         text.lines()
             .filter(|l| {
@@ -169,4 +183,11 @@ pub fn has_layout(body: &str) -> bool {
 
 pub fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// `GET url` with a plain client (no cookies, redirects followed), for probes and the `/api` pass-through.
+pub async fn get(url: &str) -> reqwest::Response {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }

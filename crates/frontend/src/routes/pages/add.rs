@@ -4,11 +4,10 @@ use actix_web::{web, HttpRequest};
 use task_types::NewTask;
 
 use super::back_to_list;
-use super::form::{refusal, TaskForm};
+use super::form::{refusal, Checked, TaskForm};
 use super::list::list_page;
-use crate::csrf::Checked;
-use crate::listing::ListParams;
-use crate::routes::PageResult;
+use super::listing::ListParams;
+use crate::error::PageResult;
 use crate::state::AppState;
 
 pub async fn create(

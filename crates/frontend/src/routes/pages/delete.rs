@@ -4,12 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use serde::Serialize;
 
-use super::form::ActionForm;
+use super::form::{ActionForm, Checked};
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::csrf::Checked;
-use crate::routes::PageResult;
+use crate::error::PageResult;
+use crate::render::view::{page, TaskView};
 use crate::state::AppState;
-use crate::view::{page, TaskView};
 
 /// `delete.html`'s context.
 #[derive(Serialize)]

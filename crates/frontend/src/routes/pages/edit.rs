@@ -5,12 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use task_types::{Task, TaskPatch};
 
-use super::form::{refusal, FormErrors, FormState, TaskForm};
+use super::form::{refusal, Checked, FormErrors, FormState, TaskForm};
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::csrf::Checked;
-use crate::routes::PageResult;
+use crate::error::PageResult;
+use crate::render::view::{human_time, page, TaskView};
 use crate::state::AppState;
-use crate::view::{human_time, page, TaskView};
 
 /// `edit.html`'s context.
 #[derive(Serialize)]

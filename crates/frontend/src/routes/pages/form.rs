@@ -1,12 +1,61 @@
 //! The forms' fields, what a refused add or edit form shows again, and how a refusal is told.
 
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use task_types::{Priority, Task};
 
 use crate::backend::BackendError;
-use crate::csrf::CarriesToken;
+use crate::cookies::csrf;
 use crate::error::PageError;
+use crate::state::AppState;
+
+/// A form that carries the CSRF token in its [`csrf::FIELD`].
+pub trait CarriesToken {
+    fn csrf_token(&self) -> &str;
+}
+
+/// A form whose token is the one of the session cookie it came with. Read like `web::Form` (same
+/// limits and error pages); a bad or missing token is the 403 "Form expired" page.
+pub struct Checked<T>(pub T);
+
+impl<T> Deref for Checked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<T>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let form = form.await?.into_inner();
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .expect("the app has its state");
+            if csrf::is_valid(&req, &state.cookie_key, form.csrf_token()) {
+                return Ok(Checked(form));
+            }
+            log::warn!(
+                "refused {} {}: CSRF token missing or not from this session",
+                req.method(),
+                req.path()
+            );
+            Err(PageError::Csrf.into())
+        })
+    }
+}
 
 /// The fields of the add and edit forms, all as text so that nothing a browser (or anyone) can
 /// send fails before it is checked and answered with a page.

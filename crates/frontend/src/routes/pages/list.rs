@@ -7,13 +7,12 @@ use serde::Serialize;
 use task_types::Priority;
 
 use super::form::{FormErrors, FormState};
+use super::listing::{ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE};
 use crate::backend::Counts;
-use crate::error::PageError;
-use crate::limits;
-use crate::listing::{ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE};
-use crate::routes::PageResult;
+use crate::config::limits;
+use crate::error::{PageError, PageResult};
+use crate::render::view::{page, TaskView};
 use crate::state::AppState;
-use crate::view::{page, TaskView};
 
 /// `index.html`'s context.
 #[derive(Serialize)]

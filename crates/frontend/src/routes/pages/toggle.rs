@@ -4,11 +4,9 @@
 use actix_web::web;
 use task_types::TaskPatch;
 
-use super::form::ActionForm;
+use super::form::{ActionForm, Checked};
 use super::{back_to_list, TaskId};
-use crate::csrf::Checked;
-use crate::error::PageError;
-use crate::routes::PageResult;
+use crate::error::{PageError, PageResult};
 use crate::state::AppState;
 
 pub async fn toggle(

@@ -1,0 +1,125 @@
+//! CSRF protection for every state-changing form (the double-submit pattern, with a sealed cookie).
+//!
+//! The browser holds a random session token in a sealed (see [`crate::cookies::key`]), HttpOnly,
+//! SameSite=Lax cookie; each form carries the same token in a hidden field. A POST is accepted only
+//! when the field equals the token inside the cookie it came with, so a token copied from another
+//! session, or a cookie not sealed with our key, is refused. POST handlers take their form as
+//! `Checked` (in `routes::pages::form`), which calls [`is_valid`], so none can forget it.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+use subtle::ConstantTimeEq;
+
+use crate::cookies::key::CookieKey;
+
+pub const COOKIE: &str = "taskmgr_csrf";
+/// The hidden form field that carries the token.
+pub const FIELD: &str = "csrf_token";
+/// Random bytes per session token.
+const TOKEN_BYTES: usize = 32;
+
+/// The browser's CSRF session: the token for forms, and the cookie to set when the session is new.
+pub struct CsrfSession {
+    pub form_token: String,
+    pub new_cookie: Option<Cookie<'static>>,
+}
+
+/// The session of `req`, or a new one when it has no valid cookie.
+pub fn session(req: &HttpRequest, key: &CookieKey) -> CsrfSession {
+    if let Some(token) = cookie_token(req, key) {
+        return CsrfSession {
+            form_token: token,
+            new_cookie: None,
+        };
+    }
+    let token = random_token();
+    let cookie = Cookie::build(COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish();
+    CsrfSession {
+        form_token: token,
+        new_cookie: Some(key.seal(cookie)),
+    }
+}
+
+/// Whether `submitted` is the token of the session cookie that came with `req`; compared in
+/// constant time.
+pub fn is_valid(req: &HttpRequest, key: &CookieKey, submitted: &str) -> bool {
+    match cookie_token(req, key) {
+        Some(token) => {
+            !submitted.is_empty() && bool::from(token.as_bytes().ct_eq(submitted.as_bytes()))
+        }
+        None => false,
+    }
+}
+
+fn cookie_token(req: &HttpRequest, key: &CookieKey) -> Option<String> {
+    key.open(req.cookie(COOKIE)?)
+}
+
+/// `TOKEN_BYTES` from the operating system's random source, as hex.
+fn random_token() -> String {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn request_with(cookie: &Cookie<'static>) -> HttpRequest {
+        TestRequest::default()
+            .cookie(cookie.clone())
+            .to_http_request()
+    }
+
+    #[test]
+    fn a_new_session_sets_a_protected_cookie() {
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let session = session(&TestRequest::default().to_http_request(), &key);
+        let cookie = session.new_cookie.expect("a new session sets its cookie");
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert!(is_valid(&request_with(&cookie), &key, &session.form_token));
+    }
+
+    #[test]
+    fn tokens_are_bound_to_their_session() {
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let a = session(&TestRequest::default().to_http_request(), &key);
+        let b = session(&TestRequest::default().to_http_request(), &key);
+        let req_a = request_with(a.new_cookie.as_ref().unwrap());
+        assert!(
+            !is_valid(&req_a, &key, &b.form_token),
+            "a token from another session is refused"
+        );
+        assert!(!is_valid(&req_a, &key, ""), "a missing token is refused");
+        assert!(
+            !is_valid(
+                &TestRequest::default().to_http_request(),
+                &key,
+                &a.form_token
+            ),
+            "no cookie, no entry"
+        );
+        // The same session keeps its token across pages.
+        let again = session(&req_a, &key);
+        assert!(again.new_cookie.is_none());
+        assert_eq!(again.form_token, a.form_token);
+    }
+
+    #[test]
+    fn a_cookie_holding_the_token_in_clear_is_refused() {
+        let key = CookieKey::new(Some("a-shared-secret-key"));
+        let forged = Cookie::new(COOKIE, "00".repeat(TOKEN_BYTES));
+        assert!(!is_valid(
+            &request_with(&forged),
+            &key,
+            &"00".repeat(TOKEN_BYTES)
+        ));
+    }
+}

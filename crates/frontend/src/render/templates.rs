@@ -1,0 +1,85 @@
+//! The tera templates, embedded in the binary (the image needs no files beside it).
+//! Autoescaping is on for every `.html` template, so task text always shows as text.
+//!
+//! The contract's facts the forms show come from `task-types` as tera functions (a macro sees no context):
+//! `priorities()` (lowest first) and `title_max_chars()`.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use task_types::limits::TITLE_MAX_CHARS;
+use task_types::Priority;
+use tera::{Context, Tera, Value};
+
+const TEMPLATES: [(&str, &str); 6] = [
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("edit.html", include_str!("../../templates/edit.html")),
+    ("delete.html", include_str!("../../templates/delete.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+];
+
+static TERA: LazyLock<Tera> = LazyLock::new(|| {
+    let mut tera = Tera::default();
+    tera.register_function("priorities", constant(Priority::names()));
+    tera.register_function("title_max_chars", constant(TITLE_MAX_CHARS));
+    tera.add_raw_templates(TEMPLATES)
+        .expect("the embedded templates parse");
+    tera
+});
+
+/// A tera function without arguments that returns `value`.
+fn constant(value: impl serde::Serialize) -> impl tera::Function {
+    let value = tera::to_value(value).expect("a constant serializes");
+    move |_: &HashMap<String, Value>| Ok(value.clone())
+}
+
+/// Parses the templates now, so a broken template stops the start-up instead of a page.
+pub fn load() {
+    LazyLock::force(&TERA);
+}
+
+/// Renders `name`. The templates are fixed and tested, so a failure is a bug: it is logged and
+/// the caller gets a plain message instead of a page.
+pub fn render(name: &str, context: &Context) -> Result<String, tera::Error> {
+    TERA.render(name, context)
+        .inspect_err(|e| log::error!("rendering {name}: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The forms offer exactly the priorities and title bound of the contract, from its constants.
+    #[test]
+    fn the_forms_show_the_contract_constants() {
+        let mut tera = TERA.clone();
+        tera.add_raw_template(
+            "probe",
+            "{% import \"macros.html\" as m %}{{ m::task_fields(form=form, errors=errors, rows=3) }}",
+        )
+        .unwrap();
+        let mut context = Context::new();
+        context.insert(
+            "form",
+            &serde_json::json!({"title": "", "description": "", "priority": "high"}),
+        );
+        context.insert(
+            "errors",
+            &serde_json::json!({"title": null, "description": null, "priority": null}),
+        );
+        let html = tera.render("probe", &context).unwrap();
+        assert!(
+            html.contains(&format!("maxlength=\"{TITLE_MAX_CHARS}\"")),
+            "{html}"
+        );
+        let offered: Vec<&str> = html
+            .split("<option value=\"")
+            .skip(1)
+            .map(|o| o.split('"').next().unwrap())
+            .collect();
+        assert_eq!(offered, Priority::names());
+        assert!(html.contains("<option value=\"high\" selected>"), "{html}");
+    }
+}

@@ -1,0 +1,151 @@
+//! Turning data into pages: the context every page with forms adds (CSRF token, flash), task
+//! rows as the templates show them, and post-redirect-get redirects.
+
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use serde::Serialize;
+use task_types::{Priority, Task};
+
+use crate::cookies::csrf;
+use crate::cookies::flash::{self, Flash};
+use crate::cookies::key::CookieKey;
+use crate::render;
+
+/// A task as a page shows it.
+#[derive(Debug, Serialize)]
+pub struct TaskView {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub priority: &'static str,
+    pub priority_label: &'static str,
+    pub completed: bool,
+    /// What the toggle button sets `completed` to, and what it says.
+    pub toggle_to: &'static str,
+    pub toggle_label: &'static str,
+    pub toggle_url: String,
+    /// The edit and delete pages, with `?back=` the list view to return to (see [`TaskView::with_back`]).
+    pub edit_url: String,
+    pub delete_url: String,
+    pub created: String,
+    pub created_iso: String,
+}
+
+impl From<&Task> for TaskView {
+    fn from(task: &Task) -> Self {
+        TaskView {
+            id: task.id.to_string(),
+            title: task.title.clone(),
+            description: task.description.clone(),
+            priority: task.priority.as_str(),
+            priority_label: match task.priority {
+                Priority::Low => "Low",
+                Priority::Medium => "Medium",
+                Priority::High => "High",
+            },
+            completed: task.completed,
+            toggle_to: if task.completed { "false" } else { "true" },
+            toggle_label: if task.completed {
+                "Mark as pending"
+            } else {
+                "Mark as completed"
+            },
+            toggle_url: format!("/tasks/{}/toggle", task.id),
+            edit_url: format!("/tasks/{}/edit", task.id),
+            delete_url: format!("/tasks/{}/delete", task.id),
+            created: human_time(&task.created_at),
+            created_iso: task.created_at.to_rfc3339(),
+        }
+    }
+}
+
+impl TaskView {
+    /// Adds `back_param` (`?back=...` or empty) to the edit and delete links.
+    pub fn with_back(mut self, back_param: &str) -> Self {
+        self.edit_url.push_str(back_param);
+        self.delete_url.push_str(back_param);
+        self
+    }
+}
+
+/// A time as pages show it: `21 Nov 2026, 23:22 UTC`. Written out by hand: chrono's strftime
+/// parses its format string on every call, and a list has a time on every row.
+pub fn human_time(at: &DateTime<Utc>) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[at.month0() as usize];
+    format!(
+        "{} {month} {}, {:02}:{:02} UTC",
+        at.day(),
+        at.year(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// What a page with forms gets beside its own context.
+#[derive(Serialize)]
+struct WithForms<'a, C> {
+    csrf_token: &'a str,
+    flash: Option<&'a Flash>,
+    #[serde(flatten)]
+    page: &'a C,
+}
+
+/// Renders a page with forms: adds the CSRF token (setting the cookie for a new session) and
+/// the waiting flash message (removing its cookie). Pages carry a per-session token: no caching.
+pub fn page<C: Serialize>(
+    req: &HttpRequest,
+    key: &CookieKey,
+    status: StatusCode,
+    template: &str,
+    context: &C,
+) -> HttpResponse {
+    let session = csrf::session(req, key);
+    let (message, removal) = flash::take(req, key);
+    let context = WithForms {
+        csrf_token: &session.form_token,
+        flash: message.as_ref(),
+        page: context,
+    };
+    let mut response = render::html(status, template, &context);
+    for cookie in session.new_cookie.iter().chain(removal.iter()) {
+        // Cookies built here are always valid header values.
+        let _ = response.add_cookie(cookie);
+    }
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        "no-store".parse().expect("a valid header value"),
+    );
+    response
+}
+
+/// Post-redirect-get: 303 to `location` (a path on this site) with a flash message.
+pub fn redirect(key: &CookieKey, location: &str, message: Flash) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .cookie(message.to_cookie(key))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_read_like_chronos_format() {
+        for at in [
+            Utc.with_ymd_and_hms(2026, 11, 1, 3, 7, 0).unwrap(),
+            Utc.with_ymd_and_hms(1999, 1, 31, 23, 59, 59).unwrap(),
+        ] {
+            assert_eq!(
+                human_time(&at),
+                at.format("%-d %b %Y, %H:%M UTC").to_string()
+            );
+        }
+    }
+}

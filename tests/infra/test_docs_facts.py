@@ -1,0 +1,165 @@
+"""Facts a reader of README.md and docs/ relies on, checked against the tree (never the wording): every relative
+link resolves, anchors included; every `./deploy.sh` command and option the README names exists in the script;
+`./deploy.sh --help` fits on a screen and every command's details can be printed; the variables of the
+configuration tables are exactly those the code, deploy.sh and docker-compose.yml read (found in their source)."""
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DEPLOY = ROOT / "deploy.sh"
+LINK = re.compile(r"\]\(([^)\s]+)\)|<img [^>]*src=\"([^\"]+)\"")
+CODE_BLOCK = re.compile(r"^```.*?^```", re.S | re.M)
+# The shell's and the system's own variables, which scripts read but that are no taskmgr setting.
+SHELL_OWN = {"OLDPWD", "PWD", "HOME", "PATH", "BASH_SOURCE", "TMPDIR"}
+
+
+def slug(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"`|\*\*|\[|\]\([^)]*\)", "", heading.strip()).lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path):
+    text = CODE_BLOCK.sub("", path.read_text())
+    found, seen = set(), {}
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        base = slug(heading)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        found.add(base if n == 0 else f"{base}-{n}")
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves_anchors_included(doc):
+    broken = []
+    for match in LINK.finditer(CODE_BLOCK.sub("", doc.read_text())):
+        target = match.group(1) or match.group(2)
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = (doc.parent / path).resolve() if path else doc
+        if not resolved.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            broken.append(f"{target}: no heading with that anchor in {resolved.relative_to(ROOT)}")
+    assert not broken, f"{doc.relative_to(ROOT)}:\n" + "\n".join(broken)
+
+
+def deploy_commands():
+    """The commands of deploy.sh's main(): the labels of its case statement."""
+    main = DEPLOY.read_text().split("\nmain() {", 1)[1].split("\n}", 1)[0]
+    labels = re.findall(r"^\s{4}([\w|\- ]+)\)", main, re.M)
+    return {word.strip() for label in labels for word in label.split("|") if not word.strip().startswith("-")}
+
+
+def deploy_options():
+    """Every --option a case statement of deploy.sh or the scripts it sources matches."""
+    sources = [DEPLOY, ROOT / "scripts" / "deploy-local.sh", *sorted((ROOT / "scripts" / "lib").glob("*.sh"))]
+    options = set()
+    for source in sources:
+        for label in re.findall(r"^\s*((?:-[-\w]+\s*\|?\s*)+)\)", source.read_text(), re.M):
+            options |= {word.strip() for word in label.split("|") if word.strip()}
+    return options
+
+
+def test_every_deploy_command_and_option_the_readme_names_exists():
+    readme = (ROOT / "README.md").read_text()
+    named = re.findall(r"\./deploy\.sh((?: (?:--?[\w-]+|[a-z][\w-]*))*)", readme)
+    commands, options = deploy_commands(), deploy_options()
+    assert {"kind", "local", "compose"} <= commands, commands
+    missing = []
+    for words in named:
+        for word in words.split():
+            if word.startswith("-"):
+                if word not in options:
+                    missing.append(word)
+            elif word == words.split()[0] and word not in commands:
+                missing.append(word)
+    assert not missing, f"the README names ./deploy.sh {missing}, which deploy.sh does not have"
+
+
+def deploy(*args):
+    return subprocess.run([str(DEPLOY), *args], capture_output=True, text=True, timeout=30, cwd=ROOT)
+
+
+def test_help_fits_on_a_screen_and_every_command_has_its_details():
+    usage = deploy("--help")
+    assert usage.returncode == 0, usage.stderr
+    lines = usage.stdout.splitlines()
+    assert len(lines) <= 30 and max(map(len, lines)) <= 100, f"{len(lines)} lines, {max(map(len, lines))} columns"
+    for command in deploy_commands() - {"help"}:
+        assert re.search(rf"^  {re.escape(command)}\b", usage.stdout, re.M), f"--help does not list {command}"
+        for argv in (["help", command], [command, "--help"]):
+            details = deploy(*argv)
+            assert details.returncode == 0 and details.stdout.startswith("Usage: ./deploy.sh"), (argv, details)
+            assert max(map(len, details.stdout.splitlines())) <= 100, argv
+    for option in ("--recreate", "--hpa", "--no-extras", "--tls", "--pgadmin", "--force"):
+        assert option in deploy_options() and option in usage.stdout, option
+    assert deploy("help", "no-such-command").returncode != 0
+
+
+# ------------------------------------------------------------------ the configuration tables
+
+ENV_LITERAL = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|HOST|PORT)"')
+
+
+def rust_reads():
+    crates = [ROOT / "crates" / svc / "src" for svc in ("backend-api", "frontend")]
+    # config.rs, and the modules of a config/ folder if the settings are split into one.
+    sources = [path for src in crates for path in [src / "config.rs", *sorted((src / "config").rglob("*.rs"))]]
+    sources.append(ROOT / "crates" / "service-kit" / "src" / "cli.rs")
+    return {name for s in sources for name in ENV_LITERAL.findall(s.read_text().split("#[cfg(test)]")[0])}
+
+
+def shell_reads(path):
+    """Upper-case variables a script reads with a default (${NAME:-...}, ${NAME-...}) and never assigns itself;
+    single-quoted text (commands run elsewhere, e.g. in a container) and comments are skipped."""
+    text = "\n".join(re.sub(r"'[^']*'", "", line) for line in path.read_text().splitlines()
+                     if not line.lstrip().startswith("#"))
+    read = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)(?::?-)", text))
+    # ${!name:-...} reads the variables named in the loop over them (deploy.sh's compose base images).
+    for loop in re.findall(r"for \w+ in ((?:[A-Z][A-Z0-9_]* ?)+);", text):
+        if "${!" in text:
+            read |= set(loop.split())
+    assigned = {name for name, value in re.findall(r"^\s*(?:local |export |readonly )?([A-Z][A-Z0-9_]*)=(\S*)",
+                                                    text, re.M)
+                if not re.match(rf'"?\$\{{{name}:?-', value)}  # NAME="${NAME:-default}" reads NAME
+    return read - assigned - SHELL_OWN
+
+
+def deploy_reads():
+    sources = [DEPLOY, ROOT / "scripts" / "deploy-local.sh", ROOT / "scripts" / "offline-images.sh",
+               *sorted((ROOT / "scripts" / "lib").glob("*.sh"))]
+    reads = set().union(*(shell_reads(s) for s in sources))
+    reads |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):?-", (ROOT / "docker-compose.yml").read_text()))
+    return reads
+
+
+def table_variables():
+    """The backticked names in the `variable` column of every table of README.md and docs/."""
+    names = set()
+    for doc in DOCS:
+        column = None
+        for row in CODE_BLOCK.sub("", doc.read_text()).splitlines():
+            if not row.startswith("|"):
+                column = None
+                continue
+            cells = [c.strip() for c in row.strip().strip("|").split("|")]
+            if column is None:
+                column = cells.index("variable") if "variable" in cells else -1
+            elif column >= 0 and not set(row) <= set("|-: ") and column < len(cells):
+                names |= set(re.findall(r"`([A-Z][A-Z0-9_]*)`", cells[column]))
+    return names
+
+
+def test_the_configuration_tables_name_every_variable_read_and_nothing_else():
+    documented = table_variables()
+    read = rust_reads() | deploy_reads()
+    assert {"PORT", "METRICS_PORT", "DATABASE_URL", "IMAGE_TAG", "RUST_IMAGE"} <= read, "the search found too little"
+    assert not read - documented, f"read by the code or deploy.sh but in no configuration table: {read - documented}"
+    assert not documented - read, f"in a configuration table but read by nothing: {documented - read}"
