@@ -268,7 +268,7 @@ create_restorer() {
   local owner
   owner="$(db_query "SELECT r.rolname || '|' || r.rolsuper FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
     WHERE c.oid = 'public.tasks'::regclass")" || die "could not read the tasks table's owner (above); nothing was changed"
-  [[ "${owner#*|}" == f ]] ||
+  [[ "${owner#*|}" == false ]] ||
     die "the tasks table belongs to the superuser ${owner%|*}: start the stack once (db/app-role.sql hands it to the backend's role), then restore; nothing was changed"
   TASKS_OWNER="${owner%|*}"
   RESTORE_ROLE="$BACKUP_RESTORE_PREFIX$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
@@ -311,7 +311,7 @@ load_scratch() {
   done
   printf '%s\n' "$sql" | as_restorer 'psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$1" -f -' "$RESTORE_ROLE" ||
     die "could not build the backup's schema from $BACKUP_MIGRATIONS (above); nothing was changed"
-  skipped="$(LC_ALL=C comm -23 <(toc_objects <<<"$DUMP_TOC" | grep -Ev '^TABLE DATA public (tasks|__diesel_schema_migrations)$') \
+  skipped="$(LC_ALL=C comm -23 <(toc_objects <<<"$DUMP_TOC" | grep -Ev '^(TABLE DATA public (tasks|__diesel_schema_migrations)|SCHEMA - public)$') \
     <(as_restorer 'pg_dump --schema-only --format=custom -d "$1" | pg_restore --list' "$RESTORE_ROLE" </dev/null | toc_objects))"
   if [[ -n "$skipped" ]]; then
     echo "skipped (not made by taskmgr's migrations; a restore takes only the rows of tasks and __diesel_schema_migrations):"

@@ -215,7 +215,7 @@ def test_planted_code_never_runs_as_superuser_and_is_skipped_by_name(stack):
         assert escalation(lambda sql: superuser_sql(stack, "taskmgr", sql)) == escalated, dump.name
         if dump != clean:
             for name in ("planted_view", "planted_index", "planted_key(text)", "tasks planted_trigger",
-                         "planted_ran()", "OPERATOR public =(oid, regclass)"):
+                         "planted_ran()", "OPERATOR public ="):
                 assert name in result.stdout.split("skipped", 1)[-1], (name, result.stdout)
     assert leftovers(stack) == ""
 
