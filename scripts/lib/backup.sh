@@ -206,9 +206,10 @@ run_backup() {
   step "backing up the tasks database ($BACKUP_TARGET) to $file"
   # Mode 600 (the dump holds every task), under a temporary name until it is complete and checked; removed on
   # any failure, so a file with the final name is always a whole backup.
+  # `>` on that file, not `>>`: pg_dump seeks back to write the table of contents' offsets, which O_APPEND defeats.
   BACKUP_PARTIAL="$(mktemp --suffix=.partial -- "$file.XXXXXX")" || die "cannot create a file next to $file"
   trap 'rm -f -- "$BACKUP_PARTIAL"' EXIT
-  db_sh 'exec pg_dump --format=custom' </dev/null >>"$BACKUP_PARTIAL" ||
+  db_sh 'exec pg_dump --format=custom' </dev/null >"$BACKUP_PARTIAL" ||
     die "pg_dump failed (above); no backup was written"
   dump_summary "$BACKUP_PARTIAL"
   ln -T -- "$BACKUP_PARTIAL" "$file" 2>/dev/null ||
