@@ -166,6 +166,7 @@ def repo_copy(tmp_path):
     repo = tmp_path / "repo"
     (repo / "tests" / "infra").mkdir(parents=True)
     shutil.copy2(SCRIPT, repo / "tests" / "infra" / "e2e-kind.sh")
+    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")  # what it plants
     deploy = repo / "deploy.sh"
     deploy.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" deploy "$@"\n')
     deploy.chmod(0o755)
@@ -208,7 +209,8 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
     assert code == 0, f"{output}\n{stack.logs()}"
     assert "e2e-kind: all checks passed" in output
     for line in ("pod-loss: 0 failed of", "rolling-update: 0 failed of", "tasks survive the loss of the postgres pod",
-                 "restore: 0 failed of", "backup and restore through the postgres pod: every task back"):
+                 "restore: 0 failed of", "backup and restore through the postgres pod: every task back",
+                 "planted code stayed unprivileged through a backup and restore"):
         assert line in output, output
     # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
     after = stack.pids()
