@@ -12,6 +12,9 @@
 #      without a restart of the frontend);
 #   5c. backs the tasks up with ./deploy.sh backup --compose, destroys the stack and its volume (down -v), starts an
 #      empty one, restores with ./deploy.sh restore --compose and compares every task field by field;
+#   5d. as the backend's role, plants code meant to run as superuser (tests/infra/planted/*.sql), then backs up,
+#      restores and re-runs db-role: no superuser role, membership or superuser run of the planted code appears,
+#      and the restore names what it skipped;
 #   6. checks every container runs as non-root, prints image sizes and timings, and tears everything down,
 #      leaving no container, network or volume behind, also on failure.
 # Every wait is bounded. Usage: scripts/e2e-docker.sh   (as root when dockerd must be started)
@@ -253,6 +256,30 @@ backup_restore_round_trip() {
   python3 "$ROOT/scripts/e2e-docker/checks.py" verify "$BASE_URL" "$all" || fail "the restored tasks differ"
 }
 
+# psql in the postgres container as ROLE (its local socket) on the tasks database, the SQL on stdin.
+# shellcheck disable=SC2016 # expanded by the container's sh
+psql_as() {
+  compose exec -T postgres sh -c 'psql -X -q -tA -v ON_ERROR_STOP=1 -U "$1" -d "$POSTGRES_DB" -f -' sh "$1"
+}
+
+# 5d. Code the app role plants never runs as superuser: not when db-role runs db/app-role.sql again, not in a
+# backup's restore (tests/infra/planted/: what it plants and how escalation is read; test_backup.py does the same
+# on the local path).
+planted_code_stays_unprivileged() {
+  local planted="$ROOT/tests/infra/planted" dump="$WORK/planted.dump" before after output
+  cat "$planted/plant.sql" "$planted/restore-plant.sql" | psql_as taskmgr_app >/dev/null || fail "could not plant as taskmgr_app"
+  before="$(psql_as taskmgr <"$planted/escalation.sql")" || fail "could not read the roles"
+  output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" backup --compose "$dump" 2>&1)" ||
+    fail "./deploy.sh backup --compose of the planted database failed: $output"
+  output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" restore "$dump" --force --compose 2>&1)" ||
+    fail "./deploy.sh restore --compose of the planted backup failed: $output"
+  grep -q 'MATERIALIZED VIEW public planted_view' <<<"$output" || fail "the restore did not name what it skipped: $output"
+  compose run --rm db-role >"$WORK/db-role-again.log" 2>&1 || fail "db-role failed: $(cat "$WORK/db-role-again.log")"
+  after="$(psql_as taskmgr <"$planted/escalation.sql")" || fail "could not read the roles"
+  [[ "$after" == "$before" ]] || fail "planted code ran as superuser: before: $before; after: $after"
+  log "planted code stayed unprivileged (db-role again, backup, restore): $after"
+}
+
 # The uids of a container's main process and all its descendants. Health probes are left out: Docker runs them
 # beside the main process as the image's user, which is root for the postgres image (as for the official one).
 service_uids() {
@@ -312,6 +339,7 @@ main() {
   recreate_postgres
   restart_backend
   backup_restore_round_trip
+  planted_code_stays_unprivileged
   check_non_root
   check_read_only
   log "all checks passed in $((SECONDS - start))s"

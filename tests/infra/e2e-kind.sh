@@ -206,6 +206,36 @@ check_backup_restore() {
   pass "backup and restore through the postgres pod: every task back, field by field"
 }
 
+# psql in the postgres pod as ROLE (the pod's local socket) on the tasks database, the SQL on stdin.
+# shellcheck disable=SC2016 # expanded by the pod's sh
+pod_psql_as() {
+  kc exec -i deploy/postgres -c postgres -- \
+    sh -c 'psql -X -q -tA -v ON_ERROR_STOP=1 -U "$1" -d "$POSTGRES_DB" -f -' sh "$1"
+}
+
+# Code the backend's role plants (tests/infra/planted/*.sql) never runs as superuser in a backup and its restore
+# through the postgres pod: no new superuser, membership or superuser run, and the restore names what it skipped.
+check_planted_code_stays_unprivileged() {
+  local planted="tests/infra/planted" dump="$WORK/planted.dump" before after
+  cat "$planted/plant.sql" "$planted/restore-plant.sql" | pod_psql_as taskmgr_app >/dev/null ||
+    fail "could not plant as taskmgr_app"
+  before="$(pod_psql_as "$(pod_superuser)" <"$planted/escalation.sql")" || fail "could not read the roles"
+  ./deploy.sh backup --kind "$dump" || fail "./deploy.sh backup --kind of the planted database failed"
+  ./deploy.sh restore "$dump" --force --kind | tee "$WORK/planted-restore.log" ||
+    fail "./deploy.sh restore --kind of the planted backup failed"
+  grep -q 'MATERIALIZED VIEW public planted_view' "$WORK/planted-restore.log" ||
+    fail "the restore did not name what it skipped"
+  after="$(pod_psql_as "$(pod_superuser)" <"$planted/escalation.sql")" || fail "could not read the roles"
+  [[ "$after" == "$before" ]] || fail "planted code ran as superuser: before: $before; after: $after"
+  pass "planted code stayed unprivileged through a backup and restore: $after"
+}
+
+# The pod's superuser (POSTGRES_USER of its environment).
+# shellcheck disable=SC2016 # expanded by the pod's sh
+pod_superuser() {
+  kc exec deploy/postgres -c postgres -- sh -c 'echo "$POSTGRES_USER"'
+}
+
 # ---------------------------------------------------------------- --tls and --pgadmin
 
 # A second deploy adds them to the running deployment; the first --pgadmin deploy prints pgAdmin's login once.
@@ -317,6 +347,7 @@ main() {
   crud "$UI"
   check_pod_loss
   check_backup_restore
+  check_planted_code_stays_unprivileged
   check_postgres_restart
   check_rolling_update
   check_tls_and_pgadmin

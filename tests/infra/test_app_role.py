@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from planted import PLANT, escalation
 from standins.ports import free_ports
 from test_deploy_local import http
 
@@ -274,6 +275,19 @@ def test_rerunning_is_harmless_and_sets_the_new_password(cluster):
     assert cluster.psql(db, "SELECT v FROM kept", user="app_rerun", password="second-password").stdout.strip() == "7"
     old = cluster.psql(db, "SELECT 1", user="app_rerun", password="first-password", check=False)
     assert old.returncode != 0 and "password authentication failed" in old.stderr
+
+
+def test_code_the_app_role_planted_never_runs_when_the_script_runs_again(cluster):
+    """Operators and functions in public (the app role's) that match the script's expressions better than
+    PostgreSQL's own: the script pins search_path, so none of them runs, as superuser or at all."""
+    db = cluster.new_database("deploysec_planted")
+    assert cluster.run_role_sql(db, "app_planted", "planted-pw").returncode == 0
+    cluster.psql(db, PLANT, user="app_planted", password="planted-pw")
+    before = escalation(lambda sql: cluster.psql(db, sql).stdout)
+    again = cluster.run_role_sql(db, "app_planted", "planted-pw")
+    assert again.returncode == 0, again.stderr
+    assert escalation(lambda sql: cluster.psql(db, sql).stdout) == before
+    assert cluster.psql(db, "SELECT count(*) FROM planted_runs").stdout.strip() == "0", "no planted code ran"
 
 
 def test_pods_starting_together_all_succeed(cluster):

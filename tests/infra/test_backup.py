@@ -10,14 +10,17 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import ROOT
+from planted import PLANT, RESTORE_PLANT, escalation
 from test_deploy_local import http, postgres_tool, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 FAKE_TOOL = Path(__file__).parent / "standins" / "fake_tool.py"
 COMMAND_TIMEOUT = 300
-LATEST = "20261130000000"  # the search index migration, undone to make an older backup
+LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
+LATEST = LATEST_DIR.split("_")[0].replace("-", "")
 TASKS = [
     {"title": "Write the report", "description": "Q3 figures\nsecond line, a tab\there", "priority": "high"},
     {"title": "Water the plants", "priority": "low"},
@@ -51,31 +54,46 @@ def all_tasks(stack):
     return sorted(api(stack, "GET", "/tasks?limit=1000"), key=lambda t: t["id"])
 
 
-def superuser_sql(stack, database, sql):
-    """psql as the local stack's superuser (its password file), for forging old and new backups."""
-    return pg_tool(stack, "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql)
+def superuser_sql(stack, database, sql, app=False):
+    """psql as the local stack's superuser (its password file), or as the backend's role (app=True)."""
+    return pg_tool(stack, "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql, app=app)
 
 
-def pg_tool(stack, name, *args):
+def pg_tool(stack, name, *args, app=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(PGHOST="127.0.0.1", PGPORT=str(stack.ports["LOCAL_PG_PORT"]), PGUSER="taskmgr",
-               PGPASSWORD=(stack.data_dir / "pg-password").read_text().strip())
+    user, password_file = ("taskmgr_app", "app_db_password") if app else ("taskmgr", "pg-password")
+    env.update(PGHOST="127.0.0.1", PGPORT=str(stack.ports["LOCAL_PG_PORT"]), PGUSER=user,
+               PGPASSWORD=(stack.data_dir / password_file).read_text().strip())
     result = subprocess.run([postgres_tool(name), *args], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, f"{name} {args}: {result.stderr}"
     return result.stdout
 
 
 def forged_backup(stack, backup, out, *changes):
-    """A copy of `backup` with SQL `changes` applied: restored into a throwaway database, changed, dumped."""
-    pg_tool(stack, "createdb", "forge")
+    """A copy of `backup` with SQL `changes` applied: restored into a throwaway database, changed, dumped, all as
+    the backend's role (so nothing planted in the backup runs as superuser here)."""
+    pg_tool(stack, "createdb", "-O", "taskmgr_app", "forge")
     try:
-        pg_tool(stack, "pg_restore", "--no-owner", "--exit-on-error", "-d", "forge", str(backup))
+        pg_tool(stack, "pg_restore", "--no-owner", "--exit-on-error", "-d", "forge", str(backup), app=True)
         for change in changes:
-            superuser_sql(stack, "forge", change)
-        pg_tool(stack, "pg_dump", "--format=custom", "-d", "forge", "-f", str(out))
+            superuser_sql(stack, "forge", change, app=True)
+        pg_tool(stack, "pg_dump", "--format=custom", "-d", "forge", "-f", str(out), app=True)
     finally:
         pg_tool(stack, "dropdb", "forge")
     return out
+
+
+def older_backup(stack, backup, name="older.dump"):
+    """`backup` as the previous schema version made it: the latest migration's down.sql, its version removed."""
+    down = (ROOT / f"crates/backend-api/migrations/{LATEST_DIR}/down.sql").read_text()
+    return forged_backup(stack, backup, stack.log_dir / name, down,
+                         f"DELETE FROM __diesel_schema_migrations WHERE version = '{LATEST}'")
+
+
+def leftovers(stack):
+    """Restore roles or scratch databases left behind (none after any restore, failed or not)."""
+    return superuser_sql(stack, "postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'taskmgr\\_restore%' "
+                                            "UNION ALL SELECT rolname FROM pg_roles WHERE rolname LIKE 'taskmgr\\_restore%'")
 
 
 def backup_of(stack, name="tasks.dump"):
@@ -151,28 +169,122 @@ def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
     future = forged_backup(stack, backup, stack.log_dir / "future.dump",
                            "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')")
     refused(deploy(stack, "restore", str(future), "--force", "--local"), "made by a newer taskmgr", "29991231000000")
+    oversized = forged_backup(stack, backup, stack.log_dir / "oversized.dump",
+                              "ALTER TABLE tasks DROP CONSTRAINT tasks_description_length",
+                              "UPDATE tasks SET description = repeat('a', 10001) WHERE title = 'Water the plants'")
+    result = deploy(stack, "restore", str(oversized), "--force", "--local")
+    refused(result, "could not load the backup's rows")
+    assert "tasks_description_length" in result.stderr, result.stderr
     assert all_tasks(stack) == before
-    assert "taskmgr_restore_scratch" not in superuser_sql(stack, "postgres", "SELECT datname FROM pg_database")
+    assert leftovers(stack) == ""
 
 
 def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
     stack.start()
     before = seed(stack)
-    backup = backup_of(stack)
-    down = (ROOT / "crates/backend-api/migrations/2026-11-30-000000_search_trigram_index/down.sql").read_text()
-    older = forged_backup(stack, backup, stack.log_dir / "older.dump", down,
-                          f"DELETE FROM __diesel_schema_migrations WHERE version = '{LATEST}'")
-    toc = pg_tool(stack, "pg_restore", "--list", str(older))
-    assert "tasks_title_trgm_idx" not in toc and "pg_trgm" not in toc, "the forged backup has the older schema"
+    older = older_backup(stack, backup_of(stack))
+    assert "tasks_description_length" not in pg_tool(stack, "pg_restore", "--list", str(older)), "an older schema"
     api(stack, "DELETE", f"/tasks/{before[0]['id']}")
 
     result = deploy(stack, "restore", "older.dump", "--force", "--local")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "migrating the backup's rows: 2026-11-30-000000_search_trigram_index" in result.stdout, result.stdout
+    assert f"migrating the backup's rows: {LATEST_DIR}" in result.stdout, result.stdout
+    assert "skipped" not in result.stdout, "a backup of taskmgr's own schema has nothing to skip"
     assert all_tasks(stack) == before
     versions = superuser_sql(stack, "taskmgr", "SELECT version FROM __diesel_schema_migrations ORDER BY 1").split()
-    assert versions == ["20261121000000", LATEST]
-    assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%trgm%'").strip() == "2"
+    assert versions == ["20261121000000", "20261130000000", LATEST]
+    assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_constraint WHERE conname = "
+                                           "'tasks_description_length'").strip() == "1"
+
+
+def test_planted_code_never_runs_as_superuser_and_is_skipped_by_name(stack):
+    """The app role plants operators and functions that match the restore's expressions, a trigger and an
+    index expression on tasks, and a materialized view calling a function; a clean backup, a backup holding
+    them, and an older version's backup holding them are restored: none of that code runs as superuser, the
+    restore names what it skipped, and the tasks come back."""
+    stack.start()
+    before = seed(stack)
+    clean = backup_of(stack, "clean.dump")
+    superuser_sql(stack, "taskmgr", PLANT + RESTORE_PLANT, app=True)
+    planted = backup_of(stack, "planted.dump")
+    older = older_backup(stack, planted, "older-planted.dump")
+    escalated = escalation(lambda sql: superuser_sql(stack, "taskmgr", sql))
+    for dump in (clean, planted, older):
+        api(stack, "DELETE", f"/tasks/{before[0]['id']}")
+        result = deploy(stack, "restore", str(dump), "--force", "--local")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert all_tasks(stack) == before, dump.name
+        assert escalation(lambda sql: superuser_sql(stack, "taskmgr", sql)) == escalated, dump.name
+        if dump != clean:
+            for name in ("planted_view", "planted_index", "planted_key(text)", "tasks planted_trigger",
+                         "planted_ran()", "OPERATOR public ="):
+                assert name in result.stdout.split("skipped", 1)[-1], (name, result.stdout)
+    assert leftovers(stack) == ""
+
+
+def test_api_reads_answer_while_a_restore_waits_for_its_lock(stack):
+    """An open transaction on tasks holds the restore's lock off; meanwhile reads still answer within a try,
+    and the restore goes through once the transaction ends."""
+    stack.start()
+    before = seed(stack)
+    backup = backup_of(stack)
+    blocker = subprocess.Popen([postgres_tool("psql"), "-X", "-q", "-h", "127.0.0.1", "-p",
+                                str(stack.ports["LOCAL_PG_PORT"]), "-U", "taskmgr_app", "-d", "taskmgr"],
+                               stdin=subprocess.PIPE, text=True, env={**os.environ, "PGPASSWORD": (
+                                   stack.data_dir / "app_db_password").read_text().strip()})
+    blocker.stdin.write("BEGIN; SELECT count(*) FROM tasks;\n")
+    blocker.stdin.flush()
+    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
+    restore = subprocess.Popen([str(ROOT / "deploy.sh"), "restore", str(backup), "--force", "--local"],
+                               cwd=stack.log_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(1)  # the restore is past its checks and waits for the lock
+    waits = []
+    for _ in range(6):
+        start = time.monotonic()
+        assert len(all_tasks(stack)) == len(TASKS)
+        waits.append(time.monotonic() - start)
+        time.sleep(0.3)
+    blocker.communicate("COMMIT;\n", timeout=30)
+    output = restore.communicate(timeout=COMMAND_TIMEOUT)[0]
+    assert max(waits) < 1.5, f"reads waited {waits}"
+    assert restore.returncode == 0 and "restored:" in output, output
+    assert all_tasks(stack) == before
+
+
+def test_two_restores_at_once_both_succeed(stack):
+    stack.start()
+    before = seed(stack)
+    backup = backup_of(stack)
+    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
+    runs = [subprocess.Popen([str(ROOT / "deploy.sh"), "restore", str(backup), "--force", "--local"], cwd=stack.log_dir,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=COMMAND_TIMEOUT)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all_tasks(stack) == before and leftovers(stack) == ""
+
+
+def test_backup_never_follows_or_reuses_a_planted_partial_file(stack, tmp_path):
+    """In a folder anyone may write to (mode 1777): a symlink and a mode-0666 file where the backup once wrote
+    FILE.partial are left alone, the backup is mode 600, and a dangling symlink at FILE is refused."""
+    stack.start()
+    seed(stack)
+    shared, victim = tmp_path / "shared", tmp_path / "victim"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim.write_text("not a backup")
+    (shared / "a.dump.partial").symlink_to(victim)
+    (shared / "b.dump.partial").write_text("planted")
+    (shared / "b.dump.partial").chmod(0o666)
+    (shared / "c.dump").symlink_to(tmp_path / "nowhere")
+    for name in ("a.dump", "b.dump"):
+        result = deploy(stack, "backup", "--local", str(shared / name))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert (shared / name).stat().st_mode & 0o777 == 0o600, name
+    assert victim.read_text() == "not a backup" and (shared / "b.dump.partial").read_text() == "planted"
+    result = deploy(stack, "backup", "--local", str(shared / "c.dump"))
+    assert result.returncode == 1 and not (tmp_path / "nowhere").exists(), result.stderr
+    assert sorted(p.name for p in shared.iterdir()) == ["a.dump", "a.dump.partial", "b.dump", "b.dump.partial",
+                                                       "c.dump"]
 
 
 def test_local_commands_say_when_the_local_stack_is_not_running(tmp_path):

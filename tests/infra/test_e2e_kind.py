@@ -93,7 +93,7 @@ class Stack:
         config = {
             "bin_dir": str(bin_dir), "pg_bin": str(postgres_bin()), "pg_data": str(pg_dir / "data"),
             "pg_log": str(pg_dir / "postgres.log"), "pg_port": pg_port,
-            "database_url": f"postgres://taskmgr@127.0.0.1:{pg_port}/postgres",
+            "database_url": f"postgres://taskmgr_app@127.0.0.1:{pg_port}/postgres",
             "secret_key": f"e2e-kind-stand-in-{os.getpid()}-key", "ports": ports,
             "service_ports": {"backend-api": backend_service, "frontend": self.ui_port},
         }
@@ -102,6 +102,12 @@ class Stack:
             shutil.chown(pg_dir, "postgres", "postgres")
         kube_stack.pg("initdb", "-D", config["pg_data"], "-U", "taskmgr", "--auth=trust", "-E", "UTF8")
         kube_stack.start_postgres()
+        # The backend's db-role init container: db/app-role.sql as the superuser (the backend then connects as
+        # taskmgr_app; trust authentication here, so its password is never checked).
+        subprocess.run([str(Path(config["pg_bin"]) / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                        "-p", str(pg_port), "-U", "taskmgr", "-d", "postgres", "-f", str(ROOT / "db/app-role.sql")],
+                       env={**os.environ, "APP_DB_USER": "taskmgr_app", "APP_DB_PASSWORD": "stand-in"},
+                       check=True, capture_output=True, timeout=60)
         for deployment in kube_stack.DEPLOYMENTS:  # one pod at a time: the backend migrates on start
             for pod in kube_stack.pod_names(deployment):
                 kube_stack.start_pod(pod)
@@ -160,6 +166,7 @@ def repo_copy(tmp_path):
     repo = tmp_path / "repo"
     (repo / "tests" / "infra").mkdir(parents=True)
     shutil.copy2(SCRIPT, repo / "tests" / "infra" / "e2e-kind.sh")
+    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")  # what it plants
     deploy = repo / "deploy.sh"
     deploy.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" deploy "$@"\n')
     deploy.chmod(0o755)
@@ -202,7 +209,8 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
     assert code == 0, f"{output}\n{stack.logs()}"
     assert "e2e-kind: all checks passed" in output
     for line in ("pod-loss: 0 failed of", "rolling-update: 0 failed of", "tasks survive the loss of the postgres pod",
-                 "restore: 0 failed of", "backup and restore through the postgres pod: every task back"):
+                 "restore: 0 failed of", "backup and restore through the postgres pod: every task back",
+                 "planted code stayed unprivileged through a backup and restore"):
         assert line in output, output
     # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
     after = stack.pids()

@@ -113,3 +113,50 @@ fn get_status(url: &str) -> u16 {
         .unwrap()
         .block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
 }
+
+/// The API's description bound holds behind the API too (psql, a restore).
+#[test]
+fn the_schema_refuses_an_oversized_description() {
+    let db = TestDatabase::migrated();
+    let mut conn = db.connect();
+    let insert = |chars: usize| {
+        format!(
+            "INSERT INTO tasks (id, title, description) VALUES (gen_random_uuid(), 'x', repeat('é', {chars}))"
+        )
+    };
+    let refused = conn.batch_execute(&insert(10_001)).unwrap_err();
+    assert!(
+        refused.to_string().contains("tasks_description_length"),
+        "{refused}"
+    );
+    conn.batch_execute(&insert(10_000)).unwrap();
+}
+
+/// A database that already holds an oversized row (written before the bound) still migrates, the backend
+/// starts and serves it, and start-up names the row.
+#[test]
+fn an_oversized_row_from_before_the_bound_does_not_stop_the_backend() {
+    let db = TestDatabase::empty();
+    let mut conn = db.connect();
+    backend_api::db::migrate(&mut conn).unwrap();
+    conn.revert_last_migration(backend_api::db::MIGRATIONS)
+        .unwrap();
+    let id = "00000000-0000-4000-8000-00000000000b";
+    conn.batch_execute(&format!(
+        "INSERT INTO tasks (id, title, description) VALUES ('{id}', 'big', repeat('a', 20000))"
+    ))
+    .unwrap();
+    let logs = test_support::logs::record();
+    let backend = spawn_backend(db.url());
+    assert_eq!(get_status(&backend.url(&format!("/api/tasks/{id}"))), 200);
+    let warnings = logs.lines_containing(id);
+    assert!(
+        warnings.iter().any(|l| l.starts_with("WARN")
+            && l.contains("1 tasks have a description over 10000 characters")),
+        "{warnings:?}"
+    );
+    let refused = conn.batch_execute(
+        "INSERT INTO tasks (id, title, description) VALUES (gen_random_uuid(), 'x', repeat('a', 10001))",
+    );
+    assert!(refused.is_err(), "the bound holds for new rows");
+}
