@@ -8,6 +8,9 @@
 --   APP_DB_USER=taskmgr_app APP_DB_PASSWORD=... psql -X -q -v ON_ERROR_STOP=1 -d taskmgr -f db/app-role.sql
 -- The password comes from the environment, never from the command line; it is sent once, in ALTER ROLE.
 \set ON_ERROR_STOP on
+-- Only PostgreSQL's own functions and operators: the app role owns public, so anything it created there (an
+-- operator or function that matches an expression below better than the built-in one) would run as superuser.
+SET search_path = pg_catalog, pg_temp;
 \getenv app_user APP_DB_USER
 \getenv app_password APP_DB_PASSWORD
 \if :{?app_user}
