@@ -27,7 +27,7 @@ pub enum ApiError {
     RouteNotFound,
     #[error("Method not allowed")]
     MethodNotAllowed { allow: &'static str },
-    /// A method outside the standard ones (service-kit's `methods::KNOWN`).
+    /// A method outside the known ones (service-kit's `methods::KNOWN`).
     #[error("Method not implemented")]
     MethodNotImplemented,
     #[error("Request body is larger than {limit} bytes")]

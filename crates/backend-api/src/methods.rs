@@ -1,5 +1,5 @@
-//! A method outside the standard ones gets the API's JSON 501 before metrics count it (service-kit's
-//! `methods`); a standard one the path does not take gets the route's 405 with `Allow`.
+//! A method outside the known ones gets the API's JSON 501 before metrics count it (service-kit's
+//! `methods`); a known one the path does not take gets the route's 405 with `Allow`.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

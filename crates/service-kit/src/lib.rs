@@ -5,7 +5,7 @@
 //! - [`listen`]: binding the listeners, and the one [`listen::ListenError`] (exit code
 //!   [`listen::EXIT_CANNOT_LISTEN`]);
 //! - [`healthcheck`]: the `healthcheck` subcommand the images' HEALTHCHECK runs;
-//! - [`methods`]: 501 for a method outside the standard ones, before metrics or logs see it;
+//! - [`methods`]: 501 for a method outside the known ones, before metrics or logs see it;
 //! - [`request_log`]: `X-Request-Id` on every response, one log line per request, and the id of the request
 //!   being served ([`request_log::current`]) for calls to other services;
 //! - [`shutdown`]: how long in-flight requests get after SIGTERM;

@@ -129,7 +129,7 @@ fn odd_methods_and_header_values_get_json_answers() {
             );
         }
     }
-    // Methods outside the standard ones: 501, whatever the path.
+    // Methods outside the known ones: 501, whatever the path.
     for method in ["FOO", "PROPFIND", "get"] {
         for path in ["/api/tasks", item.as_str(), "/health", "/nowhere"] {
             let res = target.request(method, path, &[], b"");

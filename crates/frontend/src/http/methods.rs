@@ -1,4 +1,4 @@
-//! A method outside the standard ones gets a 501 (JSON under `/api`, a page elsewhere) before metrics count
+//! A method outside the known ones gets a 501 (JSON under `/api`, a page elsewhere) before metrics count
 //! it or the Host check runs (service-kit's `methods`).
 
 use actix_web::body::{EitherBody, MessageBody};

@@ -1,6 +1,6 @@
 //! Request methods cannot grow either service's metrics. Any token is a valid HTTP method and the metrics
 //! label requests by method, so every new token used to make series that are never freed (1,000 methods
-//! of 2,000 characters made a 31 MB `/metrics` page). A method outside the standard ones now gets 501
+//! of 2,000 characters made a 31 MB `/metrics` page). A method outside the known ones now gets 501
 //! before metrics count it, and the pass-through forwards only the API's methods.
 
 use std::collections::BTreeSet;

@@ -140,7 +140,7 @@ async fn without_a_client_id_the_frontend_makes_one_and_the_backend_logs_it_too(
 }
 
 /// Issue 22 item 1: the access log wrote whatever method and path a client sent. It now shows a method
-/// only if it is a standard one (`UNKNOWN` otherwise) and at most `MAX_LOGGED_CHARS` of the path.
+/// only if it is a known one (`UNKNOWN` otherwise) and at most `MAX_LOGGED_CHARS` of the path.
 #[tokio::test]
 async fn the_access_log_shows_no_unknown_method_and_a_bounded_path() {
     let backend_log = logs::record();
