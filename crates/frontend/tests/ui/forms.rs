@@ -1,7 +1,7 @@
 //! Refused input: the form comes back with the message next to the field and the input kept,
 //! with the right status, and nothing changes. Includes what a careless or hostile client sends.
 
-use crate::support::{add, has_layout, Stack};
+use crate::support::{add, has_layout, toggle, Stack};
 
 fn field_error<'a>(body: &'a str, field: &str) -> Option<&'a str> {
     let marker = format!("id=\"{field}-error\">");
@@ -34,9 +34,7 @@ async fn a_blank_title_is_refused_by_the_backend_and_the_form_comes_back_filled_
 async fn an_over_long_title_comes_back_with_the_backends_message() {
     let (stack, mut browser) = Stack::with_session().await;
     let title = "x".repeat(300);
-    let page = browser
-        .add_task(&[("title", &title), ("priority", "medium")])
-        .await;
+    let page = add(&mut browser, &title, "", "medium").await;
     assert_eq!(page.status, 422);
     assert!(
         field_error(&page.body, "title").unwrap().contains("255"),
@@ -145,12 +143,7 @@ async fn malformed_form_bodies_get_a_readable_400_page() {
         .post_raw("/tasks", "application/x-www-form-urlencoded", repeated)
         .await;
     assert_eq!(page.status, 400, "a field given twice");
-    let toggle = browser
-        .submit(
-            &format!("/tasks/{}/toggle", task.id),
-            &[("completed", "maybe")],
-        )
-        .await;
+    let toggle = toggle(&mut browser, &task, "maybe").await;
     assert_eq!(toggle.status, 400);
     assert_eq!(stack.tasks().await, vec![task], "nothing changed");
 }

@@ -190,6 +190,12 @@ pub async fn add(browser: &mut Browser, title: &str, description: &str, priority
     browser.add_task(&fields).await
 }
 
+/// Submits `task`'s toggle form with `completed` (as a checkbox sends it, or anything else).
+pub async fn toggle(browser: &mut Browser, task: &Task, completed: &str) -> Page {
+    let path = format!("/tasks/{}/toggle", task.id);
+    browser.submit(&path, &[("completed", completed)]).await
+}
+
 /// The text of the flash message on a page, if any.
 pub fn flash(body: &str) -> Option<String> {
     let start = body.find("id=\"flash\">")? + "id=\"flash\">".len();
