@@ -43,6 +43,7 @@ async fn health_and_ready_answer_within_250_ms_while_reads_wait_on_a_table_lock(
             ("RUST_LOG", "info"),
         ],
     );
+    let _ = std::fs::remove_file(&one_cpu);
     assert!(
         backend.logs().contains("starting 1 workers"),
         "the backend should run one actix worker, as in the pod:\n{}",
@@ -107,16 +108,8 @@ async fn health_and_ready_answer_within_250_ms_while_reads_wait_on_a_table_lock(
     println!(
         "health under lock: {} probes while {} reads waited on the lock, slowest {slowest:?}; reads: {}",
         probes.len(),
-        2 * READS,
+        outcomes.len(),
         tally(&outcomes)
-    );
-    assert!(
-        second_wave_sent && probes.len() >= 20,
-        "too few probes: {probes:?}"
-    );
-    assert_eq!(
-        reads_done_while_locked, 0,
-        "the reads should wait on the lock: {outcomes:?}"
     );
     for (path, at, status, took) in &probes {
         assert_eq!(
@@ -134,6 +127,14 @@ async fn health_and_ready_answer_within_250_ms_while_reads_wait_on_a_table_lock(
                 .join("\n")
         );
     }
+    assert_eq!(
+        reads_done_while_locked, 0,
+        "the reads should wait on the lock: {outcomes:?}"
+    );
+    assert!(
+        second_wave_sent && probes.len() >= 20,
+        "too few probes: {probes:?}"
+    );
     assert!(
         outcomes.iter().all(|o| o.result == Ok(200)),
         "every read answers once the lock is gone: {outcomes:?}"
