@@ -57,17 +57,16 @@ async fn health_and_ready_answer_within_250_ms_while_reads_wait_on_a_table_lock(
         .batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
         .unwrap();
     let ledger = Ledger::new();
+    let urls = [
+        format!("{base}/api/tasks"),
+        format!("{base}/api/tasks/{id}"),
+    ];
     let wave = |ledger: &Ledger| -> Vec<_> {
-        (0..READS)
-            .map(|i| {
-                let (ledger, client) = (ledger.clone(), client.clone());
-                let url = match i % 2 {
-                    0 => format!("{base}/api/tasks"),
-                    _ => format!("{base}/api/tasks/{id}"),
-                };
-                tokio::spawn(async move {
-                    let _ = ledger.get(&client, &url).await;
-                })
+        let reads = urls.iter().cycle().take(READS);
+        reads
+            .map(|url| {
+                let (ledger, client, url) = (ledger.clone(), client.clone(), url.clone());
+                tokio::spawn(async move { ledger.get(&client, &url).await })
             })
             .collect()
     };
@@ -100,7 +99,7 @@ async fn health_and_ready_answer_within_250_ms_while_reads_wait_on_a_table_lock(
     tokio::time::sleep(HOLD.saturating_sub(ledger.now())).await;
     locker.batch_execute("COMMIT").unwrap();
     for read in reads {
-        read.await.unwrap();
+        let _ = read.await.unwrap();
     }
 
     let outcomes = ledger.outcomes();
