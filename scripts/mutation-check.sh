@@ -179,6 +179,12 @@ baseline() {
   fi
 }
 
+# failure_of LOG: the first assertion message of the run with the break, so that a catch can be told from a test
+# that failed for another reason (a flaky one, say).
+failure_of() {
+  awk '/^==> with /{on = 1} on && /panicked at/ {getline; print; exit} on && /^E  / {print; exit}' "$1" | cut -c1-150
+}
+
 # check_break NAME: applies the break, builds and runs its test; records and prints the outcome.
 check_break() {
   local name="$1" entry patch test log outcome started=$SECONDS
@@ -206,7 +212,11 @@ check_break() {
   OUTCOMES[$name]="$outcome"
   RESULTS+=("$(printf '%-22s %-40s %4ss  %s' "$name" "$outcome" "$((SECONDS - started))" "$test")")
   printf '%-22s %-40s %4ss\n' "$name" "$outcome" "$((SECONDS - started))"
-  [[ "$outcome" == caught ]] || echo "    log: $log"
+  if [[ "$outcome" == caught ]]; then
+    echo "    failed with: $(failure_of "$log")"
+  else
+    echo "    log: $log"
+  fi
 }
 
 summary() {
