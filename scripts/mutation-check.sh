@@ -29,7 +29,7 @@ BREAKS=(
   "delete-never-sent | delete-never-sent.patch | cargo test -p frontend --test ui pages::deleting_asks_for_confirmation_then_deletes"
   "outage-empty-list | outage-empty-list.patch | cargo test -p frontend --test ui outage::a_stopped_backend_gives_a_503_banner_then_recovery"
   "rollout-all-at-once | rollout-all-at-once.patch | scripts/test-infra.sh tests/infra/test_e2e_kind.py::test_e2e_kind_script_passes_against_the_stand_in_deployment"
-  "restore-without-lock | restore-without-lock.patch | scripts/test-infra.sh tests/infra/test_backup.py::test_two_restores_at_once_both_succeed"
+  "restore-without-lock | restore-without-lock.patch | scripts/test-infra.sh tests/infra/test_backup.py::test_api_reads_answer_while_a_restore_waits_for_its_lock"
 )
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
