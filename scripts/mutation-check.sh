@@ -21,7 +21,7 @@ BREAKS=(
   "blank-title | blank-title.patch | cargo test -p backend-api --test api errors::validation_failures_are_422_naming_the_field"
   "empty-patch | empty-patch.patch | cargo test -p backend-api --test api crud::an_empty_patch_changes_nothing_and_answers_200"
   "total-count | total-count.patch | cargo test -p backend-api --test api list::pages_with_limit_and_offset_and_counts_all_matches"
-  "migration-lock | migration-lock.patch | cargo test -p backend-api --test api migrations::two_servers_starting_at_once_on_an_empty_database_both_come_up"
+  "migration-lock | migration-lock.patch | cargo test -p backend-api --test api migrations::migrations_wait_while_another_replica_holds_the_lock"
   "outage-500 | outage-500.patch | cargo test -p backend-api --test faults db_outage::writers_lose_nothing_while_the_database_restarts"
   "csrf | csrf.patch | cargo test -p frontend --test ui security::every_form_refuses_a_post_without_its_csrf_token"
   "autoescape | autoescape.patch | cargo test -p frontend --test ui pages::task_text_is_escaped_everywhere"

@@ -9,7 +9,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Any constant shared by every replica: whoever holds this advisory lock is the one migrating.
-const MIGRATION_LOCK_KEY: i64 = 0x0074_6173_6b6d_6772; // "taskmgr" in ASCII
+pub const MIGRATION_LOCK_KEY: i64 = 0x0074_6173_6b6d_6772; // "taskmgr" in ASCII
 
 /// Why the migrations did not run. The messages carry their cause, as start-up prints only the top error.
 #[derive(Debug, thiserror::Error)]

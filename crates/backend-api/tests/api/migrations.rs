@@ -69,6 +69,28 @@ fn the_schema_rejects_bad_rows_even_behind_the_api() {
 }
 
 #[test]
+fn migrations_wait_while_another_replica_holds_the_lock() {
+    let db = TestDatabase::empty();
+    let mut holder = db.connect();
+    let key = backend_api::db::migrate::MIGRATION_LOCK_KEY;
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .unwrap();
+    let mut conn = db.connect();
+    let migrating = std::thread::spawn(move || backend_api::db::migrate(&mut conn).map(|n| n > 0));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !migrating.is_finished() && !table_exists(&mut holder, "tasks"),
+        "a replica migrated while another held the migration lock"
+    );
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_unlock({key})"))
+        .unwrap();
+    assert!(migrating.join().unwrap().unwrap(), "it migrates once the lock is free");
+    assert!(table_exists(&mut holder, "tasks"));
+}
+
+#[test]
 fn two_servers_starting_at_once_on_an_empty_database_both_come_up() {
     let db = TestDatabase::empty();
     let url = db.url().to_owned();

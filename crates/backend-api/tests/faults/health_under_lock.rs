@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
-use crate::support::{client, one_at_a_time, tally, Ledger, BACKEND_BIN};
+use crate::support::{client, lock_tasks, one_at_a_time, tally, Ledger, BACKEND_BIN};
 
 /// Room for the probes beside every waiting read: each waiting read holds a connection.
 const POOL_SIZE: usize = 10;
@@ -52,10 +52,7 @@ async fn health_and_ready_answer_within_250_ms_while_reads_wait_on_a_table_lock(
     let base = format!("http://127.0.0.1:{port}");
     let client = client();
 
-    let mut locker = db.connect();
-    locker
-        .batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
-        .unwrap();
+    let mut locker = lock_tasks(&db);
     let ledger = Ledger::new();
     let urls = [
         format!("{base}/api/tasks"),

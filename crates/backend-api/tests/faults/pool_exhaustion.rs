@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
-use crate::support::{client, one_at_a_time, tally, Ledger, BACKEND_BIN};
+use crate::support::{client, lock_tasks, one_at_a_time, tally, Ledger, BACKEND_BIN};
 
 const POOL_SIZE: usize = 3;
 const POOL_TIMEOUT: Duration = Duration::from_millis(400);
@@ -32,11 +32,7 @@ async fn requests_beyond_the_pool_get_503_after_the_timeout_then_all_is_well() {
     let base = format!("http://127.0.0.1:{port}");
     let client = client();
 
-    // A session of the test's own holds the table, so every request that gets a connection waits on it.
-    let mut locker = db.connect();
-    locker
-        .batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
-        .unwrap();
+    let mut locker = lock_tasks(&db);
     let ledger = Ledger::new();
     let requests: Vec<_> = (0..REQUESTS)
         .map(|i| {

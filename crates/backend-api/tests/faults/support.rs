@@ -180,6 +180,16 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// How many rows hold each title: the database's view of which writes happened.
+/// A session of the test's own that holds `tasks` (as a restore does), so every query on it waits.
+pub fn lock_tasks(db: &TestDatabase) -> diesel::PgConnection {
+    use diesel::connection::SimpleConnection;
+    let mut locker = db.connect();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    locker
+}
+
 pub fn rows_by_title(db: &TestDatabase) -> HashMap<String, i64> {
     #[derive(QueryableByName)]
     struct Row {
