@@ -18,7 +18,7 @@ callgrind_instructions() {
   out="$(mktemp "$WORK_DIR/callgrind.$name.XXXXXX")"
   start_service "$name under callgrind" "$ready" "$out.log" \
     valgrind --tool=callgrind --callgrind-out-file="$out" "$binary"
-  record "$name" workers "$(worker_threads "$STACK_LAST_PID")"
+  record "$name" workers "$(actix_workers "$out.log")"
   if ((count > 0)); then
     codes="$(sequential_requests "$url" "$count" '%{http_code}\n' | grep -c '^200$' || true)"
     [[ "$codes" == "$count" ]] || die "$name under callgrind: $codes of $count requests to $url answered 200"

@@ -63,8 +63,8 @@ print_header() {
   echo "- command: \`$COMMAND_LINE\`"
   echo "- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
   echo "- load average: $LOAD_AT_START at the start, ${LOAD_BEFORE_MEASURING:-$LOAD_AT_START} before the first measurement (other work skews req/s, not instructions)"
-  workers="backend-api $(values current backend-api workers | sort -u | paste -sd/) (its metrics server's included), frontend $(values current frontend workers | sort -u | paste -sd/)"
-  echo "- deployed settings: one actix worker (actix-server worker threads seen: $workers); RUST_LOG=$DEPLOYED_RUST_LOG, DB_POOL_SIZE=$DEPLOYED_POOL_SIZE"
+  workers="backend-api $(values current backend-api workers | sort -u | paste -sd/), frontend $(values current frontend workers | sort -u | paste -sd/)"
+  echo "- deployed settings: one actix worker (as actix logged: $workers); RUST_LOG=$DEPLOYED_RUST_LOG, DB_POOL_SIZE=$DEPLOYED_POOL_SIZE"
   echo "- binaries: current ${VARIANT_REV[current]}${VARIANT_REV[baseline]:+, baseline ${VARIANT_REV[baseline]} (alternating over one PostgreSQL)}; release builds"
   if [[ "$1" == 0 ]]; then
     echo "- load: $ROUNDS rounds, medians; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -M prepared -c$CONNECTIONS -j$THREADS -T${DURATION%s} on each backend row's SQL"
@@ -81,6 +81,7 @@ print_throughput() {
     rps="$(values current "$row" rps | median)"
     p99="$(values current "$row" p99 | median)"
     base_rps="$(values baseline "$row" rps | median)"
+    [[ "$ceiling_row" == pgbench ]] && ceiling_row=""
     if [[ "$min" == - ]]; then
       ceiling="" ratio="" base_ratio=""
     else
@@ -102,7 +103,7 @@ print_throughput() {
     if [[ ${#why[@]} -gt 0 ]]; then
       verdict="$(IFS=,; echo "${why[*]}")"
       verdict="NOT met (${verdict//,/, })"
-      FAILED+=("$label: ${why[*]}")
+      FAILED+=("$label: ${verdict#NOT met }")
     fi
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$(or_dash "$rps" thousands)" "${ceiling:--}" \
       "$(or_dash "$ratio" 2)" "$(or_dash "$p99" 1)" "$(or_dash "$base_rps" thousands)" \
@@ -168,6 +169,7 @@ bench_print_report() {
     print_guards
   fi
   echo
+  echo "Each round's figures: $(results); logs and callgrind profiles (callgrind_annotate) beside it."
   if [[ ${#FAILED[@]} -eq 0 ]]; then
     echo "every target met; took $(elapsed)"
   else

@@ -81,13 +81,9 @@ bench_cleanup() {
   if [[ -n "$BASELINE_SRC" ]]; then
     git -C "$ROOT" worktree remove --force "$BASELINE_SRC" >/dev/null 2>&1 || true
   fi
-  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
-    if [[ "$status" != 0 ]]; then
-      echo "bench: failed; logs kept in $WORK_DIR" >&2
-      stack_as_pg_owner rm -rf "$WORK_DIR/pgdata" 2>/dev/null || true
-    else
-      rm -rf "$WORK_DIR"
-    fi
+  # The logs, each round's figures and the callgrind profiles stay; the database goes.
+  if [[ -n "$WORK_DIR" && -d "$WORK_DIR/pgdata" ]]; then
+    rm -rf "$WORK_DIR/pgdata"
   fi
   if [[ "$status" != 0 ]]; then echo "bench: stopped after $(elapsed)" >&2; fi
 }
@@ -194,9 +190,10 @@ start_service() {
   taskset -a -c -p "$ALL_CPUS" "$STACK_LAST_PID" >/dev/null
 }
 
-# worker_threads PID: how many actix worker threads PID runs (its metrics server's own worker included).
-worker_threads() {
-  grep -l '^actix-server w' /proc/"$1"/task/*/comm 2>/dev/null | wc -l
+# actix_workers LOG: the workers of the service's largest actix server, as actix logs them at start-up ("?" if the
+# log level hides the line). The backend's metrics server has one of its own.
+actix_workers() {
+  grep -o 'starting [0-9]* workers' "$1" | awk '{print $2}' | sort -n | tail -n 1 | grep . || echo "?"
 }
 
 # stop_service PID: SIGTERM, wait until it exits, and forget it.

@@ -38,22 +38,30 @@ measure() {
     printf "%.2f", v * (u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1)}' <<<"$out")"
 }
 
-# backend_requests METRICS_URL: the requests the backend has answered, from its Prometheus counter(s).
-backend_requests() {
-  curl -fsS "$1" | awk '/^[a-z_]*http_requests_total\{/ {n += $NF; found = 1}
+# requests_served METRICS_URL [ENDPOINT]: the requests a service has answered (to ENDPOINT only, if given), from
+# its Prometheus *http_requests_total counter (which must exist: its start-up probes are counted).
+requests_served() {
+  curl -fsS "$1" | awk -v e="${2:-}" '/^[a-z_]*http_requests_total\{/ {
+      found = 1
+      if (e == "" || index($0, "endpoint=\"" e "\"")) n += $NF
+    }
     END {if (!found) exit 1; printf "%d\n", n}' ||
     die "no *http_requests_total counter at $1: the backend calls per UI page cannot be checked"
 }
 
-# measure_ui ROW URL BACKEND_METRICS_URL: a UI row, and how many backend requests each of its requests cost
-# (nothing else calls that backend meanwhile).
+# measure_ui ROW URL FRONTEND_METRICS_URL BACKEND_METRICS_URL: a UI row, and how many backend requests each page
+# cost, from both services' counters (nothing else calls that backend meanwhile). wrk's own count leaves out the
+# requests in flight when it stops, which the backend did serve.
 measure_ui() {
-  local row="$1" url="$2" metrics="$3" before after
-  before="$(backend_requests "$metrics")"
+  local row="$1" url="$2" ui_metrics="$3" api_metrics="$4" pages calls
+  pages="$(requests_served "$ui_metrics" /)"
+  calls="$(requests_served "$api_metrics")"
   measure "$row" "$url"
-  sleep 0.5 # the requests still in flight when wrk stopped counting
-  after="$(backend_requests "$metrics")"
-  record "$row" calls "$(awk -v n="$((after - before))" -v r="$LAST_REQUESTS" 'BEGIN {printf "%.2f", n / r}')"
+  sleep 0.5 # until the requests still in flight when wrk stopped are answered
+  pages="$(($(requests_served "$ui_metrics" /) - pages))"
+  calls="$(($(requests_served "$api_metrics") - calls))"
+  ((pages > 0)) || die "$row ($VARIANT): the frontend's counter for / did not move during the run"
+  record "$row" calls "$(awk -v c="$calls" -v p="$pages" 'BEGIN {printf "%.2f", c / p}')"
 }
 
 reset_statements() {
@@ -128,13 +136,13 @@ bench_pass() {
   frontend_env "$api" "$ui_port" "$ui_metrics"
   start_service frontend "$ui/ready" "$WORK_DIR/frontend-$VARIANT-$ROUND.log" "$bin/frontend"
   frontend_pid="$STACK_LAST_PID"
-  record backend-api workers "$(worker_threads "$backend_pid")"
-  record frontend workers "$(worker_threads "$frontend_pid")"
+  record backend-api workers "$(actix_workers "$WORK_DIR/backend-$VARIANT-$ROUND.log")"
+  record frontend workers "$(actix_workers "$WORK_DIR/frontend-$VARIANT-$ROUND.log")"
 
   measure list20 "$api/api/tasks?limit=20"
-  measure_ui ui20 "$ui/" "http://127.0.0.1:$api_metrics/metrics"
+  measure_ui ui20 "$ui/" "http://127.0.0.1:$ui_metrics/metrics" "http://127.0.0.1:$api_metrics/metrics"
   measure list100 "$api/api/tasks?limit=100"
-  measure_ui ui100 "$ui/?per_page=100" "http://127.0.0.1:$api_metrics/metrics"
+  measure_ui ui100 "$ui/?per_page=100" "http://127.0.0.1:$ui_metrics/metrics" "http://127.0.0.1:$api_metrics/metrics"
 
   id="$(head -n 1 "$WORK_DIR/ids")"
   reset_statements
