@@ -102,8 +102,9 @@ print_throughput() {
     verdict="met"
     if [[ ${#why[@]} -gt 0 ]]; then
       verdict="$(IFS=,; echo "${why[*]}")"
-      verdict="NOT met (${verdict//,/, })"
-      FAILED+=("$label: ${verdict#NOT met }")
+      verdict="${verdict//,/, }"
+      FAILED+=("$label: $verdict")
+      verdict="NOT met ($verdict)"
     fi
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$(or_dash "$rps" thousands)" "${ceiling:--}" \
       "$(or_dash "$ratio" 2)" "$(or_dash "$p99" 1)" "$(or_dash "$base_rps" thousands)" \
@@ -153,7 +154,7 @@ print_guards() {
       FAILED+=("$service: peak RSS")
     fi
   done
-  echo "- search for one task in $SEARCH_TASKS (current only): $(values current search rps) req/s, p99 $(values current search p99) ms;" \
+  echo "- search for one task in $(thousands "$SEARCH_TASKS") (current only): $(values current search rps) req/s, p99 $(values current search p99) ms;" \
     "mean of sequential requests $(values current search mean_with_index) ms with the trigram indexes," \
     "$(values current search mean_without_index) ms without"
 }
