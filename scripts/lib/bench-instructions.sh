@@ -37,20 +37,17 @@ per_request() {
 bench_instructions() {
   VARIANT="$1"
   ROUND=0
-  local db="bench_${VARIANT}_ir" bin="${VARIANT_BIN[$1]}" api_port api_metrics port metrics api base none id
+  local db="bench_${VARIANT}_ir" bin="${VARIANT_BIN[$1]}" port metrics api base none id backend_pid
   echo "instructions per request: $VARIANT (${VARIANT_REV[$VARIANT]}), $CALLGRIND_REQUESTS requests per row"
-  new_database "$db"
-  { read -r api_port; read -r api_metrics; read -r port; read -r metrics; } < <(free_ports 4)
-  api="http://127.0.0.1:$api_port"
-  base="http://127.0.0.1:$port"
   # A backend that runs normally: it migrates and seeds the database, and answers the frontend under valgrind.
-  backend_env "$VARIANT" "$db" "$api_port" "$api_metrics"
-  start_service backend-api "$api/ready" "$WORK_DIR/backend-$VARIANT-ir.log" "$bin/backend-api"
-  local backend_pid="$STACK_LAST_PID"
-  seed_tasks "$api" "$WORK_DIR/ir-ids"
+  start_seeded_backend "$db" "$WORK_DIR/backend-$VARIANT-ir.log" "$WORK_DIR/ir-ids"
+  api="$API"
+  backend_pid="$BACKEND_PID"
   id="$(head -n 1 "$WORK_DIR/ir-ids")"
+  { read -r port; read -r metrics; } < <(free_ports 2)
+  base="http://127.0.0.1:$port"
 
-  backend_env "$VARIANT" "$db" "$port" "$metrics"
+  backend_env "$db" "$port" "$metrics"
   callgrind_instructions backend-api "$base/ready" "" 0 "$bin/backend-api"
   none="$LAST_IR"
   callgrind_instructions backend-api "$base/ready" "$base/api/tasks/$id" "$CALLGRIND_REQUESTS" "$bin/backend-api"

@@ -28,6 +28,9 @@ LOAD_BEFORE_MEASURING=""
 COMMAND_LINE=""
 DEPLOYED_RUST_LOG=""
 DEPLOYED_POOL_SIZE=""
+API=""          # the backend start_seeded_backend started: its URL, metrics URL and pid
+API_METRICS=""
+BACKEND_PID=""
 
 die() {
   echo "bench: $*" >&2
@@ -169,9 +172,9 @@ new_database() {
 # one) and the configmap's RUST_LOG and DB_POOL_SIZE. A service starts seeing one CPU, so that actix starts one
 # worker; once it is ready it may run on all of them again, as a pod's threads may.
 
-# backend_env VARIANT DB PORT METRICS_PORT: the environment of a backend (for env(1)), into BENCH_ENV.
+# backend_env DB PORT METRICS_PORT: the environment of a backend (for env(1)), into BENCH_ENV.
 backend_env() {
-  BENCH_ENV=("DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$2" HOST=127.0.0.1 "PORT=$3" "METRICS_PORT=$4"
+  BENCH_ENV=("DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$1" HOST=127.0.0.1 "PORT=$2" "METRICS_PORT=$3"
     "RUST_LOG=$DEPLOYED_RUST_LOG" "DB_POOL_SIZE=$DEPLOYED_POOL_SIZE")
 }
 
@@ -209,6 +212,20 @@ stop_service() {
 
 peak_rss_mb() {
   awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# start_seeded_backend DB LOG IDS_FILE: a new database DB, and the backend of VARIANT on it (which migrates it),
+# seeded with $SEED_TASKS tasks whose ids go to IDS_FILE. Sets API and API_METRICS (its URLs) and BACKEND_PID.
+start_seeded_backend() {
+  local port metrics
+  new_database "$1"
+  { read -r port; read -r metrics; } < <(free_ports 2)
+  API="http://127.0.0.1:$port"
+  API_METRICS="http://127.0.0.1:$metrics/metrics"
+  backend_env "$1" "$port" "$metrics"
+  start_service backend-api "$API/ready" "$2" "${VARIANT_BIN[$VARIANT]}/backend-api"
+  BACKEND_PID="$STACK_LAST_PID"
+  seed_tasks "$API" "$3"
 }
 
 # seed_tasks BASE_URL IDS_FILE: the $SEED_TASKS tasks every row is measured with; their ids go to IDS_FILE.

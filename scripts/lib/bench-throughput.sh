@@ -49,9 +49,9 @@ requests_served() {
     die "no *http_requests_total counter at $1: the backend calls per UI page cannot be checked"
 }
 
-# measure_ui ROW URL FRONTEND_METRICS_URL BACKEND_METRICS_URL: a UI row, and how many backend requests each page
-# cost, from both services' counters (nothing else calls that backend meanwhile). wrk's own count leaves out the
-# requests in flight when it stops, which the backend did serve.
+# measure_ui ROW URL FRONTEND_METRICS_URL BACKEND_METRICS_URL: a UI row, and the pages served and backend requests
+# made meanwhile, from both services' counters (nothing else calls that backend). A page whose client hung up
+# when wrk stopped may have made its backend call without being counted: at most one per connection.
 measure_ui() {
   local row="$1" url="$2" ui_metrics="$3" api_metrics="$4" pages calls
   pages="$(requests_served "$ui_metrics" /)"
@@ -61,7 +61,8 @@ measure_ui() {
   pages="$(($(requests_served "$ui_metrics" /) - pages))"
   calls="$(($(requests_served "$api_metrics") - calls))"
   ((pages > 0)) || die "$row ($VARIANT): the frontend's counter for / did not move during the run"
-  record "$row" calls "$(awk -v c="$calls" -v p="$pages" 'BEGIN {printf "%.2f", c / p}')"
+  record "$row" pages "$pages"
+  record "$row" calls "$calls"
 }
 
 reset_statements() {
@@ -121,28 +122,24 @@ EOF
 bench_pass() {
   VARIANT="$1"
   ROUND="$2"
-  local db="bench_${VARIANT}_$ROUND" bin="${VARIANT_BIN[$1]}" api_port api_metrics ui_port ui_metrics
-  local api ui backend_pid frontend_pid id
+  local db="bench_${VARIANT}_$ROUND" ui_port ui_metrics ui api backend_pid frontend_pid id
   echo "round $ROUND/$ROUNDS: $VARIANT (${VARIANT_REV[$VARIANT]})"
-  new_database "$db"
-  { read -r api_port; read -r api_metrics; read -r ui_port; read -r ui_metrics; } < <(free_ports 4)
-  api="http://127.0.0.1:$api_port"
-  ui="http://127.0.0.1:$ui_port"
-  backend_env "$VARIANT" "$db" "$api_port" "$api_metrics"
-  start_service backend-api "$api/ready" "$WORK_DIR/backend-$VARIANT-$ROUND.log" "$bin/backend-api"
-  backend_pid="$STACK_LAST_PID"
-  seed_tasks "$api" "$WORK_DIR/ids"
+  start_seeded_backend "$db" "$WORK_DIR/backend-$VARIANT-$ROUND.log" "$WORK_DIR/ids"
+  api="$API"
+  backend_pid="$BACKEND_PID"
   write_lua
+  { read -r ui_port; read -r ui_metrics; } < <(free_ports 2)
+  ui="http://127.0.0.1:$ui_port"
   frontend_env "$api" "$ui_port" "$ui_metrics"
-  start_service frontend "$ui/ready" "$WORK_DIR/frontend-$VARIANT-$ROUND.log" "$bin/frontend"
+  start_service frontend "$ui/ready" "$WORK_DIR/frontend-$VARIANT-$ROUND.log" "${VARIANT_BIN[$VARIANT]}/frontend"
   frontend_pid="$STACK_LAST_PID"
   record backend-api workers "$(actix_workers "$WORK_DIR/backend-$VARIANT-$ROUND.log")"
   record frontend workers "$(actix_workers "$WORK_DIR/frontend-$VARIANT-$ROUND.log")"
 
   measure list20 "$api/api/tasks?limit=20"
-  measure_ui ui20 "$ui/" "http://127.0.0.1:$ui_metrics/metrics" "http://127.0.0.1:$api_metrics/metrics"
+  measure_ui ui20 "$ui/" "http://127.0.0.1:$ui_metrics/metrics" "$API_METRICS"
   measure list100 "$api/api/tasks?limit=100"
-  measure_ui ui100 "$ui/?per_page=100" "http://127.0.0.1:$ui_metrics/metrics" "http://127.0.0.1:$api_metrics/metrics"
+  measure_ui ui100 "$ui/?per_page=100" "http://127.0.0.1:$ui_metrics/metrics" "$API_METRICS"
 
   id="$(head -n 1 "$WORK_DIR/ids")"
   reset_statements
@@ -205,7 +202,7 @@ bench_search() {
   new_database bench_search
   { read -r port; read -r metrics; } < <(free_ports 2)
   base="http://127.0.0.1:$port"
-  backend_env current bench_search "$port" "$metrics"
+  backend_env bench_search "$port" "$metrics"
   start_service backend-api "$base/ready" "$WORK_DIR/search-backend.log" "${VARIANT_BIN[current]}/backend-api"
   echo "search: seeding $SEARCH_TASKS tasks with SQL"
   psql_on bench_search "${drops[@]}" \
