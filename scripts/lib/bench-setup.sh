@@ -84,9 +84,11 @@ bench_cleanup() {
   if [[ -n "$BASELINE_SRC" ]]; then
     git -C "$ROOT" worktree remove --force "$BASELINE_SRC" >/dev/null 2>&1 || true
   fi
-  # The logs, each round's figures and the callgrind profiles stay; the database goes.
-  if [[ -n "$WORK_DIR" && -d "$WORK_DIR/pgdata" ]]; then
+  # Each round's figures, the wrk, pgbench and callgrind output stay; the database goes, and after a success so do
+  # the services' logs (a line per request).
+  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
     rm -rf "$WORK_DIR/pgdata"
+    if [[ "$status" == 0 ]]; then rm -f "$WORK_DIR"/{backend,frontend,search-backend}*.log; fi
   fi
   if [[ "$status" != 0 ]]; then echo "bench: stopped after $(elapsed)" >&2; fi
 }
