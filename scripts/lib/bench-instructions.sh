@@ -10,12 +10,13 @@
 CALLGRIND_REQUESTS="${BENCH_CALLGRIND_REQUESTS:-300}"
 LAST_IR=""
 
-# callgrind_instructions NAME READY_URL URL COUNT BINARY: starts BINARY (environment from BENCH_ENV) under
+# callgrind_instructions NAME ROW READY_URL URL COUNT BINARY: starts BINARY (environment from BENCH_ENV) under
 # callgrind, sends COUNT sequential GETs to URL once it is ready, stops it, and sets LAST_IR to the instructions
-# it ran (not printed: in a $(...) subshell, a failure would leave the process running).
+# it ran (not printed: in a $(...) subshell, a failure would leave the process running). The profile is kept as
+# callgrind.VARIANT.NAME.ROW.
 callgrind_instructions() {
-  local name="$1" ready="$2" url="$3" count="$4" binary="$5" out codes
-  out="$(mktemp "$WORK_DIR/callgrind.$name.XXXXXX")"
+  local name="$1" ready="$3" url="$4" count="$5" binary="$6" codes
+  local out="$WORK_DIR/callgrind.$VARIANT.$name.$2"
   start_service "$name under callgrind" "$ready" "$out.log" \
     valgrind --tool=callgrind --callgrind-out-file="$out" "$binary"
   record "$name" workers "$(actix_workers "$out.log")"
@@ -48,17 +49,17 @@ bench_instructions() {
   base="http://127.0.0.1:$port"
 
   backend_env "$db" "$port" "$metrics"
-  callgrind_instructions backend-api "$base/ready" "" 0 "$bin/backend-api"
+  callgrind_instructions backend-api none "$base/ready" "" 0 "$bin/backend-api"
   none="$LAST_IR"
-  callgrind_instructions backend-api "$base/ready" "$base/api/tasks/$id" "$CALLGRIND_REQUESTS" "$bin/backend-api"
+  callgrind_instructions backend-api by_id "$base/ready" "$base/api/tasks/$id" "$CALLGRIND_REQUESTS" "$bin/backend-api"
   per_request by_id "$LAST_IR" "$none"
-  callgrind_instructions backend-api "$base/ready" "$base/api/tasks" "$CALLGRIND_REQUESTS" "$bin/backend-api"
+  callgrind_instructions backend-api list "$base/ready" "$base/api/tasks" "$CALLGRIND_REQUESTS" "$bin/backend-api"
   per_request list "$LAST_IR" "$none"
 
   frontend_env "$api" "$port" "$metrics"
-  callgrind_instructions frontend "$base/ready" "" 0 "$bin/frontend"
+  callgrind_instructions frontend none "$base/ready" "" 0 "$bin/frontend"
   none="$LAST_IR"
-  callgrind_instructions frontend "$base/ready" "$base/" "$CALLGRIND_REQUESTS" "$bin/frontend"
+  callgrind_instructions frontend ui20 "$base/ready" "$base/" "$CALLGRIND_REQUESTS" "$bin/frontend"
   per_request ui20 "$LAST_IR" "$none"
   stop_service "$backend_pid"
   psql_on postgres "DROP DATABASE $db"

@@ -80,9 +80,9 @@ print_header() {
   echo "- load average: $LOAD_AT_START at the start, ${LOAD_BEFORE_MEASURING:-$LOAD_AT_START} before the first measurement (other work skews req/s, not instructions)"
   workers="backend-api $(values current backend-api workers | sort -u | paste -sd/), frontend $(values current frontend workers | sort -u | paste -sd/)"
   echo "- deployed settings: one actix worker (as actix logged: $workers); RUST_LOG=$DEPLOYED_RUST_LOG, DB_POOL_SIZE=$DEPLOYED_POOL_SIZE"
-  echo "- binaries: current ${VARIANT_REV[current]}${VARIANT_REV[baseline]:+, baseline ${VARIANT_REV[baseline]} (alternating over one PostgreSQL)}; release builds"
+  echo "- binaries (release builds): current ${VARIANT_REV[current]}${VARIANT_REV[baseline]:+, baseline ${VARIANT_REV[baseline]}}"
   if [[ "$1" == 0 ]]; then
-    echo "- load: $ROUNDS rounds, medians; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -M prepared -c$CONNECTIONS -j$THREADS -T${DURATION%s} on each backend row's SQL"
+    echo "- load: $ROUNDS rounds, medians, the binaries alternating over one PostgreSQL; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pgbench -M prepared -c$CONNECTIONS -j$THREADS -T${DURATION%s} on each backend row's SQL"
   fi
 }
 
