@@ -17,23 +17,14 @@ cd "$ROOT"
 
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 SCREENSHOT_DIR="$ROOT/.local/screenshots"
-WORK=""
 
-die() {
-  echo "test-browser: $*" >&2
-  exit 1
-}
-
-# shellcheck source=scripts/lib/stack.sh
-source "$ROOT/scripts/lib/stack.sh"
-# shellcheck source=scripts/lib/ports.sh
-source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=scripts/lib/test-stack.sh
+source "$ROOT/scripts/lib/test-stack.sh"
 # shellcheck source=scripts/lib/tls-cert.sh
 source "$ROOT/scripts/lib/tls-cert.sh"
 
 # The stand-in Gateway connects to the frontend from this address, which the frontend trusts (TRUSTED_PROXIES).
 PROXY_SOURCE=127.0.0.2
-PROXY_PID=""
 HTTPS_PORT=""
 
 parse_args() {
@@ -57,26 +48,6 @@ check_prerequisites() {
   stack_require_postgres
 }
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [[ -n "$PROXY_PID" ]]; then
-    kill "$PROXY_PID" 2>/dev/null || true
-  fi
-  stack_stop
-  if [[ -n "$WORK" ]]; then
-    if ((status != 0)); then
-      local log
-      for log in "$WORK"/*.log; do
-        echo "--- last lines of $(basename "$log")" >&2
-        tail -n 15 "$log" >&2
-      done
-    fi
-    rm -rf "$WORK"
-  fi
-  exit "$status"
-}
-
 # start_https_stand_in UI_PORT: deploy.sh's certificate in $WORK/tls, trusted by an NSS database in
 # $WORK/home/.pki/nssdb (where Chromium looks for the user's certificates: the browser runs with HOME=$WORK/home),
 # and the stand-in Gateway (tests/infra/standins/tls_proxy.py) in front of the frontend; its port in HTTPS_PORT.
@@ -89,7 +60,7 @@ start_https_stand_in() {
   certutil -A -d "sql:$WORK/home/.pki/nssdb" -n taskmgr-localhost -t "CP,," -i "$WORK/tls/tls.crt"
   python3 "$ROOT/tests/infra/standins/tls_proxy.py" "$WORK/tls/tls.crt" "$WORK/tls/tls.key" "$ui_port" \
     "$PROXY_SOURCE" "$WORK/proxy.port" >"$WORK/tls-proxy.log" 2>&1 &
-  PROXY_PID=$!
+  STACK_PIDS+=("$!") # stopped with the services
   for ((i = 0; i < 100; i++)); do
     if [[ -s "$WORK/proxy.port" ]]; then
       HTTPS_PORT="$(cat "$WORK/proxy.port")"
@@ -103,35 +74,23 @@ start_https_stand_in() {
 main() {
   parse_args "$@"
   check_prerequisites
-  echo "==> building backend-api and frontend"
-  cargo build --locked -q -p backend-api -p frontend
-  local bin pg_port api_port ui_port
-  bin="$(stack_target_dir)/debug"
-
-  WORK="$(mktemp -d /tmp/taskmgr-browser.XXXXXX)"
-  chmod 755 "$WORK" # the postgres user must reach its data directory inside
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
+  test_stack_start browser
+  local pg_port api_port ui_port
   { read -r pg_port; read -r api_port; read -r ui_port; } < <(free_ports 3)
 
   echo "==> PostgreSQL on 127.0.0.1:$pg_port"
   # Trust on 127.0.0.1 only, in a throwaway cluster deleted at the end (its own `postgres` database is used).
   stack_init_postgres "$WORK/pgdata" taskmgr ""
   stack_start_postgres "$WORK/pgdata" "$pg_port" "$WORK/postgres.log" fsync=off
-  echo "==> backend-api on 127.0.0.1:$api_port"
-  DATABASE_URL="postgres://taskmgr@127.0.0.1:$pg_port/postgres" HOST=127.0.0.1 PORT="$api_port" METRICS_PORT=0 RUST_LOG=warn \
-    stack_start_service backend-api "http://127.0.0.1:$api_port/ready" "$WORK/backend-api.log" "$bin/backend-api"
-  echo "==> frontend on 127.0.0.1:$ui_port"
-  BACKEND_API_URL="http://127.0.0.1:$api_port" HOST=127.0.0.1 PORT="$ui_port" METRICS_PORT=0 RUST_LOG=warn \
-    SECRET_KEY="browser-test-only-key-$RANDOM$RANDOM" TRUSTED_PROXIES="$PROXY_SOURCE" \
-    stack_start_service frontend "http://127.0.0.1:$ui_port/ready" "$WORK/frontend.log" "$bin/frontend"
+  TRUSTED_PROXIES="$PROXY_SOURCE" \
+    test_stack_start_services "postgres://taskmgr@127.0.0.1:$pg_port/postgres" "$api_port" "$ui_port"
 
   start_https_stand_in "$ui_port"
   echo "==> HTTPS stand-in of the --tls Gateway on https://localhost:$HTTPS_PORT (certificate trusted by Chromium's NSS database)"
 
   echo "==> browser test (Chromium: $CHROMIUM, screenshots: ${SCREENSHOT_DIR#"$ROOT"/})"
   mkdir -p "$SCREENSHOT_DIR"
-  TASKMGR_URL="http://127.0.0.1:$ui_port" TASKMGR_HTTPS_URL="https://localhost:$HTTPS_PORT" \
+  TASKMGR_URL="$FRONTEND_URL" TASKMGR_HTTPS_URL="https://localhost:$HTTPS_PORT" \
     TASKMGR_BROWSER_HOME="$WORK/home" CHROMIUM="$CHROMIUM" SCREENSHOT_DIR="$SCREENSHOT_DIR" \
     node --test --test-reporter=spec "$ROOT/e2e/ui.test.mjs" "$ROOT/e2e/hsts.test.mjs"
 }

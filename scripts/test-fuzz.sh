@@ -4,7 +4,7 @@
 # response bodies as documented, bad input rejected, good input accepted). A fixed seed and a time budget
 # per run. Two runs: against the backend itself (at least 1,000 cases), then the /api operations again
 # through the frontend's pass-through, which must answer as the document says too. Everything runs on
-# 127.0.0.1: a throwaway PostgreSQL, the backend and the frontend binaries (scripts/lib/stack.sh), all stopped
+# 127.0.0.1: a throwaway PostgreSQL, the backend and the frontend binaries (scripts/lib/test-stack.sh), all stopped
 # at the end, also on failure.
 #
 # Needs the pinned schemathesis of tests/fuzz/requirements.txt in .local/fuzz-venv (`.ci/run` installs it).
@@ -21,15 +21,8 @@ FUZZ_MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-100}"
 FUZZ_MAX_TIME="${FUZZ_MAX_TIME:-75}"
 FUZZ_PROXY_MAX_TIME="${FUZZ_PROXY_MAX_TIME:-30}"
 
-die() {
-  echo "test-fuzz.sh: $*" >&2
-  exit 1
-}
-
-# shellcheck source=scripts/lib/stack.sh
-source "$ROOT/scripts/lib/stack.sh"
-# shellcheck source=scripts/lib/ports.sh
-source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=scripts/lib/test-stack.sh
+source "$ROOT/scripts/lib/test-stack.sh"
 
 check_prerequisites() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
@@ -40,41 +33,17 @@ check_prerequisites() {
   stack_require_postgres
 }
 
-# A throwaway cluster in a fresh directory under /tmp: as root, PostgreSQL runs as the postgres user, which
-# may not be able to reach the checkout (e.g. under /root).
-start_postgres() {
-  WORK_DIR="$(mktemp -d /tmp/taskmgr-fuzz.XXXXXX)"
-  chmod 755 "$WORK_DIR"
-  # PostgreSQL's, the backend's and the frontend's, chosen together so that none is handed out twice.
-  mapfile -t PORTS < <(free_ports 3)
-  local port="${PORTS[0]}"
-  (umask 077 && random_token 24 >"$WORK_DIR/pg-password")
-  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK_DIR/pg-password"; fi
-  stack_init_postgres "$WORK_DIR/pgdata" taskmgr "$WORK_DIR/pg-password"
-  stack_start_postgres "$WORK_DIR/pgdata" "$port" "$WORK_DIR/postgres.log"
+# PostgreSQL, the backend and the frontend on free ports (chosen together so that none is handed out twice).
+start_stack() {
+  local pg_port api_port ui_port database_url
+  { read -r pg_port; read -r api_port; read -r ui_port; } < <(free_ports 3)
+  (umask 077 && random_token 24 >"$WORK/pg-password")
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK/pg-password"; fi
+  stack_init_postgres "$WORK/pgdata" taskmgr "$WORK/pg-password"
+  stack_start_postgres "$WORK/pgdata" "$pg_port" "$WORK/postgres.log"
   # The backend connects as its own role, as on every deploy path.
-  DATABASE_URL="$(stack_app_role "$port" taskmgr "$WORK_DIR/pg-password" postgres taskmgr_app "$WORK_DIR/app-password")"
-}
-
-start_services() {
-  echo "==> building backend-api and frontend"
-  cargo build --locked -q -p backend-api -p frontend
-  local bin
-  bin="$(stack_target_dir)/debug"
-  BACKEND_URL="http://127.0.0.1:${PORTS[1]}"
-  echo "==> starting backend-api on $BACKEND_URL"
-  DATABASE_URL="$DATABASE_URL" HOST=127.0.0.1 PORT="${PORTS[1]}" METRICS_PORT=0 RUST_LOG=warn \
-    stack_start_service backend-api "$BACKEND_URL/ready" "$WORK_DIR/backend-api.log" "$bin/backend-api"
-
-  FRONTEND_URL="http://127.0.0.1:${PORTS[2]}"
-  echo "==> starting frontend on $FRONTEND_URL"
-  BACKEND_API_URL="$BACKEND_URL" HOST=127.0.0.1 PORT="${PORTS[2]}" METRICS_PORT=0 SECRET_KEY="fuzz-stage-only-$RANDOM-$RANDOM-key" \
-    RUST_LOG=warn stack_start_service frontend "$FRONTEND_URL/ready" "$WORK_DIR/frontend.log" "$bin/frontend"
-}
-
-cleanup() {
-  stack_stop
-  if [[ -n "${WORK_DIR:-}" ]]; then rm -rf "$WORK_DIR"; fi
+  database_url="$(stack_app_role "$pg_port" taskmgr "$WORK/pg-password" postgres taskmgr_app "$WORK/app-password")"
+  test_stack_start_services "$database_url" "$api_port" "$ui_port"
 }
 
 # run_schemathesis NAME BASE_URL MAX_TIME MIN_CASES [OPTION...]: one run against the backend's document,
@@ -85,12 +54,11 @@ run_schemathesis() {
     schemathesis_once "$@" && return 0
     # Only a crash of the tool itself is run again, once: CPython 3.11's ast module can raise this in threaded
     # programs (python/cpython#106905), which is also why schemathesis runs one worker. A finding is never retried.
-    if ((attempt == 1)) && grep -q "SystemError: AST constructor recursion depth mismatch" "$WORK_DIR/schemathesis-$1.out" &&
-      ! grep -Eq "^ *[0-9]+ generated, .*[0-9]+ failed" "$WORK_DIR/schemathesis-$1.out"; then
+    if ((attempt == 1)) && grep -q "SystemError: AST constructor recursion depth mismatch" "$WORK/schemathesis-$1.out" &&
+      ! grep -Eq "^ *[0-9]+ generated, .*[0-9]+ failed" "$WORK/schemathesis-$1.out"; then
       echo "==> schemathesis, $1: the tool crashed (CPython's AST recursion-depth bug, not a finding): running it again" >&2
       continue
     fi
-    tail -n 30 "$WORK_DIR/backend-api.log" "$WORK_DIR/frontend.log" >&2 || true
     die "schemathesis found failures ($1); reproduce with FUZZ_SEED=$FUZZ_SEED ./scripts/test-fuzz.sh"
   done
 }
@@ -101,7 +69,7 @@ schemathesis_once() {
   shift 4
   echo "==> schemathesis, $name: $base_url (seed $FUZZ_SEED, at most ${max_time}s)"
   # Run from the work directory: schemathesis keeps a .schemathesis/ cache in its working directory.
-  (cd "$WORK_DIR" && "$FUZZ_VENV/bin/schemathesis" run "$BACKEND_URL/api/openapi.json" \
+  (cd "$WORK" && "$FUZZ_VENV/bin/schemathesis" run "$BACKEND_URL/api/openapi.json" \
     --url "$base_url" \
     --checks all \
     --seed "$FUZZ_SEED" \
@@ -110,10 +78,10 @@ schemathesis_once() {
     --generation-database none \
     --request-timeout 10 \
     --workers 1 \
-    --no-color "$@") | tee "$WORK_DIR/schemathesis-$name.out" || status=$?
+    --no-color "$@") | tee "$WORK/schemathesis-$name.out" || status=$?
   echo "==> schemathesis, $name: finished in $((SECONDS - started))s (exit $status)"
   ((status == 0)) || return 1
-  check_case_count "$name" "$WORK_DIR/schemathesis-$name.out" "$min_cases"
+  check_case_count "$name" "$WORK/schemathesis-$name.out" "$min_cases"
 }
 
 # Fewer generated cases than wanted (schemathesis's summary: "N generated, N passed") proves too little.
@@ -127,10 +95,8 @@ check_case_count() {
 
 main() {
   check_prerequisites
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM
-  start_postgres
-  start_services
+  test_stack_start fuzz
+  start_stack
   run_schemathesis backend "$BACKEND_URL" "$FUZZ_MAX_TIME" 1000
   # The frontend passes /api/* through: the same operations must get the same answers there.
   run_schemathesis frontend-pass-through "$FRONTEND_URL" "$FUZZ_PROXY_MAX_TIME" 300 \

@@ -177,7 +177,8 @@ impl From<DbError> for ApiError {
             DbError::QueueTimeout(_)
             | DbError::Checkout(_)
             | DbError::ConnectionLost(_)
-            | DbError::StatementTimeout { .. } => ApiError::Unavailable(cause),
+            | DbError::StatementTimeout { .. }
+            | DbError::LockWait(_) => ApiError::Unavailable(cause),
             DbError::QueueClosed | DbError::Blocking(_) | DbError::Query(_) => {
                 ApiError::Internal(cause)
             }

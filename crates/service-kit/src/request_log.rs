@@ -55,21 +55,21 @@ pub async fn log_with_cause<B: MessageBody>(
     cause: fn(&actix_web::Error) -> Option<String>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let start = Instant::now();
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(client_id)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let header = HeaderValue::from_str(&id).expect("request ids are plain ASCII");
-    let method = methods::shown(req.method()).to_owned();
-    let path = bounded(req.path()).into_owned();
+    // Built without a `String` per field: this runs on every request.
+    let mut fresh = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let header = match req.headers().get(&REQUEST_ID) {
+        Some(sent) if client_id(sent).is_some() => sent.clone(),
+        _ => HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut fresh))
+            .expect("request ids are plain ASCII"),
+    };
+    let id = header.to_str().expect("request ids are plain ASCII");
 
-    let mut res = CURRENT.scope(id.clone(), next.call(req)).await?;
+    let mut res = CURRENT.scope(id.to_owned(), next.call(req)).await?;
 
-    res.headers_mut().insert(REQUEST_ID, header);
     let status = res.status().as_u16();
     let millis = start.elapsed().as_secs_f64() * 1000.0;
+    let method = methods::shown(res.request().method());
+    let path = bounded(res.request().path());
     match res.response().error().and_then(cause) {
         Some(cause) if status >= 500 => {
             let cause = bounded(&cause);
@@ -77,6 +77,7 @@ pub async fn log_with_cause<B: MessageBody>(
         }
         _ => log::info!("{method} {path} {status} {millis:.1}ms request_id={id}"),
     }
+    res.headers_mut().insert(REQUEST_ID, header);
     Ok(res)
 }
 

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use uuid::Uuid;
 
 pub mod limits;
@@ -41,6 +42,26 @@ mod openapi {
     /// `TaskPatch.title`, which may be null.
     pub fn optional_title() -> Object {
         title_of(SchemaType::from_iter([Type::String, Type::Null]))
+    }
+
+    /// A description's schema, written once for the bodies that carry one (it may be null in both).
+    fn description_of(description: &str) -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some(description))
+            .max_length(Some(crate::limits::DESCRIPTION_MAX_CHARS))
+            .pattern(Some(r"^[^\x00]*$"))
+            .build()
+    }
+
+    /// `NewTask.description`.
+    pub fn new_description() -> Object {
+        description_of("At most 10,000 characters, no NUL; null or absent means \"\".")
+    }
+
+    /// `TaskPatch.description`.
+    pub fn patch_description() -> Object {
+        description_of("At most 10,000 characters, no NUL.")
     }
 }
 
@@ -144,9 +165,10 @@ mod rfc3339 {
 
 /// The body of `POST /api/tasks`. Unknown fields are rejected.
 ///
-/// utoipa's attributes need literals: the 255 and 10000 below (and in the field descriptions) are kept equal to
-/// [`limits`] by a backend test of the published document. The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
+/// The field descriptions' 255 and 10,000 are kept equal to [`limits`] by a backend test of the published
+/// document. Absent optional fields stay absent in the JSON sent. The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
 /// things in different regex engines (Python's also takes U+001C..U+001F); a backend unit test checks it.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -154,38 +176,26 @@ pub struct NewTask {
     /// Trimmed; not blank, at most 255 characters, no NUL.
     #[cfg_attr(feature = "openapi", schema(schema_with = openapi::title))]
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// At most 10,000 characters, no NUL; null or absent means "".
-    #[cfg_attr(
-        feature = "openapi",
-        schema(max_length = 10000, pattern = r"^[^\x00]*$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::new_description))]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
 }
 
 /// The body of `PUT`/`PATCH /api/tasks/{id}`: any subset of the fields. Unknown fields are rejected.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Trimmed; not blank, at most 255 characters, no NUL.
     #[cfg_attr(feature = "openapi", schema(schema_with = openapi::optional_title))]
     pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// At most 10,000 characters, no NUL.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(max_length = 10000, pattern = r"^[^\x00]*$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::patch_description))]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
 }
 

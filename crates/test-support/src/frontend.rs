@@ -154,6 +154,11 @@ impl Browser {
         self.post_form(path, &all).await
     }
 
+    /// Submits the add form (`POST /tasks`) with these fields.
+    pub async fn add_task(&mut self, fields: &[(&str, &str)]) -> Page {
+        self.submit("/tasks", fields).await
+    }
+
     /// Submits a form, checks that it redirects, and opens the page it redirects to.
     pub async fn submit_and_follow(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let redirect = self.submit(path, fields).await;

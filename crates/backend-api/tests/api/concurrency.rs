@@ -49,7 +49,7 @@ async fn concurrent_patches_of_one_task_leave_it_whole() {
         assert_eq!(res.status(), 200);
     }
     // Every field comes from the same one patch: updates are atomic, never a mix of two.
-    let last: Task = app.get(&path).await.json().await.unwrap();
+    let last: Task = app.get_json(&path).await;
     let i: usize = last
         .title
         .trim_start_matches('v')

@@ -47,8 +47,7 @@ async fn create_returns_201_the_task_and_its_location() {
     }
 
     // The Location really leads to it.
-    let fetched: Value = app.get(&location).await.json().await.unwrap();
-    assert_eq!(fetched, body);
+    app.assert_answers(&location, &body).await;
 }
 
 #[tokio::test]
@@ -172,8 +171,7 @@ async fn put_and_patch_update_any_subset_and_move_updated_at() {
     );
 
     // The change is stored, not just echoed.
-    let stored: Task = app.get(&path).await.json().await.unwrap();
-    assert_eq!(stored, all);
+    app.assert_answers(&path, &all).await;
 }
 
 #[tokio::test]
@@ -218,7 +216,7 @@ async fn delete_answers_the_original_message_then_404() {
     let app = TestApp::start();
     let task = app.create(json!({"title": "Doomed"})).await;
     let path = format!("/api/tasks/{}", task.id);
-    let res = app.client.delete(app.url(&path)).send().await.unwrap();
+    let res = app.delete(&path).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -226,17 +224,12 @@ async fn delete_answers_the_original_message_then_404() {
     );
 
     expect_error(app.get(&path).await, 404).await;
-    let again = app.client.delete(app.url(&path)).send().await.unwrap();
+    let again = app.delete(&path).await;
     assert_eq!(
         expect_error(again, 404).await,
         json!({"error": "Task not found"})
     );
-    let malformed = app
-        .client
-        .delete(app.url("/api/tasks/xyz"))
-        .send()
-        .await
-        .unwrap();
+    let malformed = app.delete("/api/tasks/xyz").await;
     expect_error(malformed, 404).await;
 }
 

@@ -48,8 +48,7 @@ async fn validation_failures_are_422_naming_the_field() {
             assert_eq!(error["field"], field);
         }
     }
-    let unchanged: task_types::Task = app.get(&path).await.json().await.unwrap();
-    assert_eq!(unchanged, task);
+    app.assert_answers(&path, &task).await;
 }
 
 #[tokio::test]

@@ -10,19 +10,13 @@ use crate::support::{TestApp, TASK_FIELDS};
 #[tokio::test]
 async fn health_reports_the_database_and_ready_answers_200() {
     let app = TestApp::start();
-    let res = app.get("/health").await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body: Value = app.get_json("/health").await;
     assert_eq!(body["status"], "healthy");
     assert_eq!(body["database"], "healthy");
     assert!(chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok());
 
-    let res = app.get("/ready").await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"status": "ready"})
-    );
+    app.assert_answers("/ready", &json!({"status": "ready"}))
+        .await;
 }
 
 #[tokio::test]
@@ -162,9 +156,7 @@ fn expected_operations() -> BTreeMap<(&'static str, &'static str), Vec<&'static 
 #[tokio::test]
 async fn the_openapi_document_matches_the_server() {
     let app = TestApp::start();
-    let res = app.get("/api/openapi.json").await;
-    assert_eq!(res.status(), 200);
-    let doc: Value = res.json().await.unwrap();
+    let doc: Value = app.get_json("/api/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 
     // Routes, methods and statuses.

@@ -1,6 +1,6 @@
 //! What every test needs: a fresh database, the real server on it, and an HTTP client.
 
-use reqwest::{Client, Method, Response};
+use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use task_types::Task;
 pub use test_support::api_error::expect_error;
@@ -42,21 +42,31 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request reaches the server")
+        send(self.client.get(self.url(path))).await
+    }
+
+    /// The JSON body of `GET path`, which must answer 200.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.expect("a JSON answer")
+    }
+
+    /// `GET path` answers 200 with exactly `expected` (e.g. what was written is stored, not just echoed).
+    pub async fn assert_answers<T>(&self, path: &str, expected: &T)
+    where
+        T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(&self.get_json::<T>(path).await, expected, "GET {path}");
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        send(self.client.delete(self.url(path))).await
     }
 
     /// Sends `body` as JSON with `method`.
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
-        self.client
-            .request(method, self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request reaches the server")
+        send(self.client.request(method, self.url(path)).json(body)).await
     }
 
     /// Sends raw bytes with a content type (for malformed bodies).
@@ -67,13 +77,8 @@ impl TestApp {
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> Response {
-        self.client
-            .request(method, self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request reaches the server")
+        let request = self.client.request(method, self.url(path));
+        send(request.header("content-type", content_type).body(body)).await
     }
 
     /// Creates a task through the API and returns it (asserting the 201).
@@ -87,4 +92,8 @@ impl TestApp {
         );
         res.json().await.expect("a task")
     }
+}
+
+async fn send(request: RequestBuilder) -> Response {
+    request.send().await.expect("request reaches the server")
 }

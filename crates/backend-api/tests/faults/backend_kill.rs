@@ -9,7 +9,8 @@ use test_support::postgres::TestDatabase;
 use test_support::process::{free_port, ServiceProcess};
 
 use crate::support::{
-    assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger, BACKEND_BIN,
+    assert_acknowledged_writes_stored_once, assert_created_or_clean_503, client,
+    first_created_after, one_at_a_time, tally, Ledger, BACKEND_BIN,
 };
 
 /// A write every 20 ms, the page every 100 ms.
@@ -30,7 +31,6 @@ struct PageView {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_frontend_shows_its_banner_while_the_backend_is_killed_and_recovers_by_itself() {
     let _serial = one_at_a_time().await;
-    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     let db_url = db.url().to_owned();
     let port = free_port();
@@ -112,20 +112,9 @@ async fn the_frontend_shows_its_banner_while_the_backend_is_killed_and_recovers_
 
     // The writes: 201, or a clean 503 from the frontend while the backend is gone.
     let outcomes = writes.outcomes();
-    for o in &outcomes {
-        match o.result {
-            Ok(201) => {}
-            Ok(503) => assert!(o.json_error, "{o:?}: a 503 with a JSON error"),
-            _ => panic!("neither 201 nor a clean 503: {o:?}"),
-        }
-    }
+    assert_created_or_clean_503(&outcomes);
     let ambiguous = assert_acknowledged_writes_stored_once(&outcomes, &db);
-    let first_write_after = outcomes
-        .iter()
-        .filter(|o| o.sent >= back && o.result == Ok(201))
-        .map(|o| o.done)
-        .min()
-        .expect("writes succeed again");
+    let first_write_after = first_created_after(&outcomes, back).expect("writes succeed again");
     println!(
         "backend SIGKILL behind the frontend: {} writes ({}), every 201 stored once, {ambiguous} failed \
          writes stored anyway; {} page views ({} while the backend was gone, all 503 with the banner); \

@@ -11,7 +11,8 @@ use test_support::backend::{spawn_backend, spawn_backend_with, test_settings, Sp
 use test_support::postgres::{Cluster, TestDatabase};
 
 use crate::support::{
-    answer_json, assert_acknowledged_writes_stored_once, client, one_at_a_time, tally, Ledger,
+    answer_json, assert_acknowledged_writes_stored_once, assert_created_or_clean_503, client,
+    first_created_after, one_at_a_time, tally, Ledger,
 };
 
 /// One write every 10 ms (100/s) for the whole run.
@@ -21,7 +22,6 @@ const DOWN: Duration = Duration::from_secs(3);
 const AFTER: Duration = Duration::from_secs(4);
 
 fn private_cluster() -> Cluster {
-    test_support::init_logs(log::LevelFilter::Warn);
     Cluster::start().unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -122,7 +122,6 @@ async fn probe_while_down(backend: &SpawnedBackend, item: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_lose_nothing_while_the_database_restarts() {
     let _serial = one_at_a_time().await;
-    test_support::init_logs(log::LevelFilter::Warn);
     let cluster = Arc::new(Cluster::start().unwrap_or_else(|e| panic!("{e}")));
     let db = TestDatabase::migrated_on(&cluster.admin_url());
     let backend = spawn_backend_with(backend_api::Settings {
@@ -177,19 +176,9 @@ async fn writers_lose_nothing_while_the_database_restarts() {
     );
 
     let outcomes = ledger.outcomes();
-    for o in &outcomes {
-        match o.result {
-            Ok(201) => {}
-            Ok(503) => assert!(o.json_error, "{o:?}: a 503 with a JSON error"),
-            _ => panic!("neither 201 nor a clean 503: {o:?}"),
-        }
-    }
-    let first_after = outcomes
-        .iter()
-        .filter(|o| o.sent >= back && o.result == Ok(201))
-        .map(|o| o.done)
-        .min()
-        .expect("writes succeed again after the restart");
+    assert_created_or_clean_503(&outcomes);
+    let first_after =
+        first_created_after(&outcomes, back).expect("writes succeed again after the restart");
     let recovery = first_after - back;
     let failed_after_recovery = outcomes
         .iter()

@@ -26,7 +26,6 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_maximal_pages_of_control_characters_stay_far_below_the_pod_limit() {
     let _serial = one_at_a_time().await;
-    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     db.seed_tasks(TASKS, "repeat(chr(1), 10000)");
     let port = free_port();

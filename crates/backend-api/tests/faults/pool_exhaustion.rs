@@ -18,7 +18,6 @@ const HOLD: Duration = Duration::from_millis(1500);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_beyond_the_pool_get_503_after_the_timeout_then_all_is_well() {
     let _serial = one_at_a_time().await;
-    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     let port = free_port();
     let _backend = ServiceProcess::start(

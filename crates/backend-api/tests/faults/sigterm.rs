@@ -65,7 +65,6 @@ fn half_sent_request(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
     let _serial = one_at_a_time().await;
-    test_support::init_logs(log::LevelFilter::Warn);
     let db = TestDatabase::migrated();
     let port = free_port();
     // Trust authentication ignores the password, so a made-up one shows whether it leaks into the logs.

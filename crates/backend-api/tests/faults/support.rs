@@ -18,11 +18,13 @@ pub async fn answer_json<T: serde::de::DeserializeOwned>(request: reqwest::Reque
 /// The real binary, for the tests that signal it.
 pub const BACKEND_BIN: &str = env!("CARGO_BIN_EXE_backend-api");
 
-/// One fault test at a time: each loads the machine on purpose, and its timings (recovery within 2 s, the
-/// pool timeout) should measure the backend, not a sibling test's load. Hold the guard for the whole test.
+/// The start of every fault test: warnings logged, and one fault test at a time: each loads the machine on
+/// purpose, and its timings (recovery within 2 s, the pool timeout) should measure the backend, not a
+/// sibling test's load. Hold the guard for the whole test.
 /// (An async mutex: it works across the tests' separate runtimes and a failed test does not poison it.)
 pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    test_support::init_logs(log::LevelFilter::Warn);
     SERIAL.lock().await
 }
 
@@ -221,6 +223,26 @@ pub fn assert_acknowledged_writes_stored_once(outcomes: &[Outcome], db: &TestDat
         );
     }
     ambiguous
+}
+
+/// Every write was answered 201, or (while something was down) a clean 503 with a JSON error.
+pub fn assert_created_or_clean_503(outcomes: &[Outcome]) {
+    for o in outcomes {
+        match o.result {
+            Ok(201) => {}
+            Ok(503) => assert!(o.json_error, "{o:?}: a 503 with a JSON error"),
+            _ => panic!("neither 201 nor a clean 503: {o:?}"),
+        }
+    }
+}
+
+/// When the first write sent at or after `back` was answered 201 (from the start of the test).
+pub fn first_created_after(outcomes: &[Outcome], back: Duration) -> Option<Duration> {
+    outcomes
+        .iter()
+        .filter(|o| o.sent >= back && o.result == Ok(201))
+        .map(|o| o.done)
+        .min()
 }
 
 /// Counts outcomes by their status (or "error").

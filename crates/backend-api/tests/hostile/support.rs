@@ -7,6 +7,15 @@ use test_support::backend::{spawn_backend, SpawnedBackend};
 use test_support::postgres::TestDatabase;
 use test_support::raw_http::{self, RawResponse};
 
+/// Every hostile test: a fresh [`Target`], the attack made on it, then the end every attack must have:
+/// the data is as it was and the server still serves ordinary requests.
+pub fn attack(attack: impl FnOnce(&Target)) {
+    let target = Target::start();
+    let before = target.snapshot();
+    attack(&target);
+    target.assert_unchanged_and_serving(&before);
+}
+
 /// The server and its database (fields drop in order: the server stops first).
 pub struct Target {
     pub backend: SpawnedBackend,
@@ -81,7 +90,7 @@ impl Target {
         rows.rows
     }
 
-    /// The end of every test: the data is as it was, and the server still serves ordinary requests.
+    /// The end of every attack: the data is as it was, and the server still serves ordinary requests.
     pub fn assert_unchanged_and_serving(&self, before: &str) {
         assert_eq!(self.snapshot(), before, "the data changed");
         let health = self.request("GET", "/health", &[], b"");

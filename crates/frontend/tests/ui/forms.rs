@@ -1,7 +1,7 @@
 //! Refused input: the form comes back with the message next to the field and the input kept,
 //! with the right status, and nothing changes. Includes what a careless or hostile client sends.
 
-use crate::support::{has_layout, Stack};
+use crate::support::{add, has_layout, toggle, Stack};
 
 fn field_error<'a>(body: &'a str, field: &str) -> Option<&'a str> {
     let marker = format!("id=\"{field}-error\">");
@@ -11,16 +11,8 @@ fn field_error<'a>(body: &'a str, field: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn a_blank_title_is_refused_by_the_backend_and_the_form_comes_back_filled_in() {
-    let stack = Stack::start();
-    let mut browser = stack.browser();
-    browser.get("/").await;
-    let fields = [
-        ("title", "   "),
-        ("description", "keep this text"),
-        ("priority", "low"),
-        ("back", ""),
-    ];
-    let page = browser.submit("/tasks", &fields).await;
+    let (stack, mut browser) = Stack::with_session().await;
+    let page = add(&mut browser, "   ", "keep this text", "low").await;
     assert_eq!(page.status, 422);
     let message = field_error(&page.body, "title").expect("a message next to the title");
     assert!(!message.is_empty());
@@ -40,13 +32,9 @@ async fn a_blank_title_is_refused_by_the_backend_and_the_form_comes_back_filled_
 
 #[tokio::test]
 async fn an_over_long_title_comes_back_with_the_backends_message() {
-    let stack = Stack::start();
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let (stack, mut browser) = Stack::with_session().await;
     let title = "x".repeat(300);
-    let page = browser
-        .submit("/tasks", &[("title", &title), ("priority", "medium")])
-        .await;
+    let page = add(&mut browser, &title, "", "medium").await;
     assert_eq!(page.status, 422);
     assert!(
         field_error(&page.body, "title").unwrap().contains("255"),
@@ -61,15 +49,10 @@ async fn an_over_long_title_comes_back_with_the_backends_message() {
 
 #[tokio::test]
 async fn an_unknown_priority_is_refused_next_to_its_field() {
-    let stack = Stack::start();
-    let task = stack.seed("Keep me as I am", "low", false).await;
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let (stack, task) = Stack::with_task("Keep me as I am", "low").await;
+    let mut browser = stack.session().await;
     let page = browser
-        .submit(
-            "/tasks",
-            &[("title", "Urgent thing"), ("priority", "urgent")],
-        )
+        .add_task(&[("title", "Urgent thing"), ("priority", "urgent")])
         .await;
     assert_eq!(page.status, 422);
     assert!(field_error(&page.body, "priority")
@@ -94,8 +77,7 @@ async fn an_unknown_priority_is_refused_next_to_its_field() {
 
 #[tokio::test]
 async fn a_refused_edit_shows_the_edit_form_again() {
-    let stack = Stack::start();
-    let task = stack.seed("Original title", "medium", false).await;
+    let (stack, task) = Stack::with_task("Original title", "medium").await;
     let mut browser = stack.browser();
     let path = format!("/tasks/{}/edit", task.id);
     browser.get(&path).await;
@@ -119,13 +101,11 @@ async fn a_refused_edit_shows_the_edit_form_again() {
 
 #[tokio::test]
 async fn oversized_fields_get_a_readable_page_and_change_nothing() {
-    let stack = Stack::start();
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let (stack, mut browser) = Stack::with_session().await;
     // 100 KB fits the form limit but not the backend's 64 KiB body limit: its 413 comes back as the form.
     let title = "t".repeat(100_000);
     let page = browser
-        .submit("/tasks", &[("title", &title), ("priority", "low")])
+        .add_task(&[("title", &title), ("priority", "low")])
         .await;
     assert_eq!(page.status, 413);
     assert!(
@@ -135,17 +115,14 @@ async fn oversized_fields_get_a_readable_page_and_change_nothing() {
     // A description over the backend's 10,000 characters.
     let long = "d".repeat(10_001);
     let page = browser
-        .submit(
-            "/tasks",
-            &[("title", "ok"), ("description", &long), ("priority", "low")],
-        )
+        .add_task(&[("title", "ok"), ("description", &long), ("priority", "low")])
         .await;
     assert_eq!(page.status, 422);
     assert!(field_error(&page.body, "description").is_some());
     // Beyond the form limit the body is not even read.
     let huge = "h".repeat(300_000);
     let page = browser
-        .submit("/tasks", &[("title", &huge), ("priority", "low")])
+        .add_task(&[("title", &huge), ("priority", "low")])
         .await;
     assert_eq!(page.status, 413);
     assert!(page.body.contains("Too much text") && has_layout(&page.body));
@@ -154,10 +131,8 @@ async fn oversized_fields_get_a_readable_page_and_change_nothing() {
 
 #[tokio::test]
 async fn malformed_form_bodies_get_a_readable_400_page() {
-    let stack = Stack::start();
-    let task = stack.seed("Untouched", "low", false).await;
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let (stack, task) = Stack::with_task("Untouched", "low").await;
+    let mut browser = stack.session().await;
     let token = browser.csrf_token().unwrap().to_owned();
     let json = format!(r#"{{"csrf_token":"{token}","title":"sneaky"}}"#).into_bytes();
     let page = browser.post_raw("/tasks", "application/json", json).await;
@@ -168,12 +143,7 @@ async fn malformed_form_bodies_get_a_readable_400_page() {
         .post_raw("/tasks", "application/x-www-form-urlencoded", repeated)
         .await;
     assert_eq!(page.status, 400, "a field given twice");
-    let toggle = browser
-        .submit(
-            &format!("/tasks/{}/toggle", task.id),
-            &[("completed", "maybe")],
-        )
-        .await;
+    let toggle = toggle(&mut browser, &task, "maybe").await;
     assert_eq!(toggle.status, 400);
     assert_eq!(stack.tasks().await, vec![task], "nothing changed");
 }

@@ -30,8 +30,7 @@ async fn with_host(
 
 #[tokio::test]
 async fn a_foreign_host_is_refused_and_the_documented_ones_are_served() {
-    let stack = Stack::start();
-    let task = stack.seed("Private", "high", false).await;
+    let (stack, task) = Stack::with_task("Private", "high").await;
     let address = stack.frontend_address();
 
     let page = with_host(address, "GET", "/", "evil.example:30080", "").await;

@@ -9,8 +9,7 @@ async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
     let task = stack
         .seed("Still here after the outage", "high", false)
         .await;
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let mut browser = stack.session().await;
 
     stack.stop_backend();
     let page = browser.get("/").await;
@@ -38,10 +37,7 @@ async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
         assert!(page.body.contains("id=\"backend-banner\""), "{path}");
     }
     let submit = browser
-        .submit(
-            "/tasks",
-            &[("title", "During the outage"), ("priority", "low")],
-        )
+        .add_task(&[("title", "During the outage"), ("priority", "low")])
         .await;
     assert_eq!(submit.status, 503);
     assert!(submit.body.contains("id=\"backend-banner\""));

@@ -1,15 +1,17 @@
 //! The pages and actions a user sees: the list with its counts, add, toggle, edit, delete, flash
 //! messages, filters, search, sort and paging, escaping, and the 404 pages.
 
-use crate::support::{count, flash, has_layout, titles, Stack};
+use crate::support::{add, count, flash, has_layout, titles, toggle, Stack};
 use serde_json::json;
 
 #[tokio::test]
 async fn the_list_shows_tasks_newest_first_with_counts_and_priority_badges() {
-    let stack = Stack::start();
-    stack.seed("Oldest chore", "low", true).await;
-    stack.seed("Middle chore", "medium", false).await;
-    stack.seed("Newest chore", "high", false).await;
+    let stack = Stack::with_tasks(&[
+        ("Oldest chore", "low", true),
+        ("Middle chore", "medium", false),
+        ("Newest chore", "high", false),
+    ])
+    .await;
     let page = stack.browser().get("/").await;
     assert_eq!(page.status, 200);
     assert!(page
@@ -53,16 +55,8 @@ async fn an_empty_list_says_there_are_no_tasks_yet() {
 
 #[tokio::test]
 async fn adding_a_task_redirects_home_with_a_flash_shown_once() {
-    let stack = Stack::start();
-    let mut browser = stack.browser();
-    browser.get("/").await;
-    let fields = [
-        ("title", "Buy oat milk"),
-        ("description", "Two litres"),
-        ("priority", "high"),
-        ("back", ""),
-    ];
-    let redirect = browser.submit("/tasks", &fields).await;
+    let (stack, mut browser) = Stack::with_session().await;
+    let redirect = add(&mut browser, "Buy oat milk", "Two litres", "high").await;
     assert_eq!(redirect.status, 303);
     assert_eq!(redirect.location(), Some("/"));
     let page = browser.follow(&redirect).await;
@@ -84,36 +78,27 @@ async fn adding_a_task_redirects_home_with_a_flash_shown_once() {
 
 #[tokio::test]
 async fn toggling_marks_a_task_completed_and_pending_again() {
-    let stack = Stack::start();
-    let task = stack.seed("Water the plants", "low", false).await;
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let (stack, task) = Stack::with_task("Water the plants", "low").await;
+    let mut browser = stack.session().await;
     let path = format!("/tasks/{}/toggle", task.id);
-    let page = browser
-        .submit_and_follow(&path, &[("completed", "true")])
-        .await;
-    assert_eq!(
-        flash(&page.body).as_deref(),
-        Some("Task &quot;Water the plants&quot; marked as completed!")
-    );
-    assert!(stack.task(task.id).await.unwrap().completed);
-    assert_eq!(count(&page.body, "completed"), 1);
-    assert!(page.body.contains("class=\"task is-done"));
-
-    let page = browser
-        .submit_and_follow(&path, &[("completed", "false")])
-        .await;
-    assert_eq!(
-        flash(&page.body).as_deref(),
-        Some("Task &quot;Water the plants&quot; marked as pending.")
-    );
-    assert!(!stack.task(task.id).await.unwrap().completed);
+    for (completed, message, done) in [
+        ("true", "marked as completed!", true),
+        ("false", "marked as pending.", false),
+    ] {
+        let page = browser
+            .submit_and_follow(&path, &[("completed", completed)])
+            .await;
+        let expected = format!("Task &quot;Water the plants&quot; {message}");
+        assert_eq!(flash(&page.body), Some(expected));
+        assert_eq!(stack.task(task.id).await.unwrap().completed, done);
+        assert_eq!(count(&page.body, "completed"), u64::from(done));
+        assert_eq!(page.body.contains("class=\"task is-done"), done);
+    }
 }
 
 #[tokio::test]
 async fn editing_shows_the_task_in_a_form_and_saves_the_changes() {
-    let stack = Stack::start();
-    let task = stack.seed("Draft the plan", "low", false).await;
+    let (stack, task) = Stack::with_task("Draft the plan", "low").await;
     let mut browser = stack.browser();
     let path = format!("/tasks/{}/edit", task.id);
     let form = browser.get(&path).await;
@@ -153,8 +138,7 @@ async fn editing_shows_the_task_in_a_form_and_saves_the_changes() {
 
 #[tokio::test]
 async fn deleting_asks_for_confirmation_then_deletes() {
-    let stack = Stack::start();
-    let task = stack.seed("Old newsletter", "medium", false).await;
+    let (stack, task) = Stack::with_task("Old newsletter", "medium").await;
     let mut browser = stack.browser();
     let confirm = browser.get(&format!("/tasks/{}/delete", task.id)).await;
     assert_eq!(confirm.status, 200);
@@ -181,13 +165,17 @@ async fn deleting_asks_for_confirmation_then_deletes() {
     assert!(page.body.contains("No tasks yet"));
 }
 
+/// The tasks the filter, search and sort tests look through (title, priority, completed), oldest first.
+const PANTRY: [(&str, &str, bool); 4] = [
+    ("banana bread", "high", false),
+    ("apple pie", "low", true),
+    ("cherry jam with a needle", "high", true),
+    ("date cake", "medium", false),
+];
+
 #[tokio::test]
 async fn filters_search_and_sort_live_in_the_url() {
-    let stack = Stack::start();
-    stack.seed("banana bread", "high", false).await;
-    stack.seed("apple pie", "low", true).await;
-    stack.seed("cherry jam with a needle", "high", true).await;
-    stack.seed("date cake", "medium", false).await;
+    let stack = Stack::with_tasks(&PANTRY).await;
     let mut browser = stack.browser();
 
     let high = browser.get("/?priority=high").await;
@@ -238,15 +226,12 @@ async fn filters_search_and_sort_live_in_the_url() {
 
 #[tokio::test]
 async fn a_list_page_costs_one_backend_call_filtered_or_not() {
-    let stack = Stack::start();
-    stack.seed("banana bread", "high", false).await;
-    stack.seed("apple pie", "low", true).await;
-    stack.seed("cherry jam", "high", true).await;
+    let stack = Stack::with_tasks(&PANTRY).await;
     let mut browser = stack.browser();
     for (page, shown, total, completed) in [
-        ("/", 3, 3, 2),
-        ("/?priority=high&status=pending", 1, 3, 2),
-        ("/?q=pie&per_page=5&page=1", 1, 3, 2),
+        ("/", 4, 4, 2),
+        ("/?priority=high&status=pending", 1, 4, 2),
+        ("/?q=pie&per_page=5&page=1", 1, 4, 2),
     ] {
         let before = stack.backend_requests("GET", "/api/tasks").await;
         let body = browser.get(page).await.body;
@@ -295,8 +280,7 @@ async fn long_lists_are_paged_with_links_that_keep_the_filters() {
 
 #[tokio::test]
 async fn bad_list_parameters_get_a_readable_400_page() {
-    let stack = Stack::start();
-    let mut browser = stack.browser();
+    let (_stack, mut browser) = Stack::with_session().await;
     for query in [
         "priority=urgent",
         "status=done",
@@ -317,8 +301,7 @@ async fn bad_list_parameters_get_a_readable_400_page() {
 
 #[tokio::test]
 async fn task_text_is_escaped_everywhere() {
-    let stack = Stack::start();
-    let task = stack.seed("<script>alert(1)</script>", "high", false).await;
+    let (stack, task) = Stack::with_task("<script>alert(1)</script>", "high").await;
     let mut browser = stack.browser();
     for path in [
         "/".to_owned(),
@@ -348,10 +331,8 @@ async fn task_text_is_escaped_everywhere() {
 
 #[tokio::test]
 async fn missing_tasks_and_unknown_pages_get_404_pages_with_the_layout() {
-    let stack = Stack::start();
-    let task = stack.seed("Soon gone", "low", false).await;
-    let mut browser = stack.browser();
-    browser.get("/").await;
+    let (stack, task) = Stack::with_task("Soon gone", "low").await;
+    let mut browser = stack.session().await;
     let gone = uuid::Uuid::new_v4();
     for path in [
         format!("/tasks/{gone}/edit"),
@@ -374,12 +355,7 @@ async fn missing_tasks_and_unknown_pages_get_404_pages_with_the_layout() {
     browser
         .submit(&format!("/tasks/{}/delete", task.id), &[])
         .await;
-    let toggle = browser
-        .submit(
-            &format!("/tasks/{}/toggle", task.id),
-            &[("completed", "true")],
-        )
-        .await;
+    let toggle = toggle(&mut browser, &task, "true").await;
     assert_eq!(toggle.status, 404);
     assert!(toggle.body.contains("Task not found"));
 }

@@ -81,7 +81,7 @@ async fn a_form_post_carries_its_request_id_through_both_logs() {
     browser.get("/").await;
     let mut clicking = browser.with_header("X-Request-Id", &id);
     let page = clicking
-        .submit("/tasks", &[("title", "Follow me"), ("priority", "high")])
+        .add_task(&[("title", "Follow me"), ("priority", "high")])
         .await;
     assert_eq!(page.status, 303, "the task is created: {}", page.body);
     assert_eq!(page.header("x-request-id"), Some(id.as_str()));

@@ -5,12 +5,19 @@ use test_support::frontend::{spawn_frontend, Browser};
 
 use crate::support::{has_layout, Stack};
 
+/// `set_cookie` sets the cookie `name`, out of scripts' reach and not sent along from other sites.
+fn assert_private_cookie(set_cookie: &str, name: &str) {
+    assert!(set_cookie.starts_with(&format!("{name}=")), "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+}
+
 #[tokio::test]
 async fn every_form_refuses_a_post_without_its_csrf_token() {
-    let stack = Stack::start();
-    let task = stack.seed("Protected", "low", false).await;
-    let mut browser = stack.browser();
-    browser.get("/").await; // has a session cookie, but sends no token
+    let (stack, task) = Stack::with_task("Protected", "low").await;
+    let mut browser = stack.session().await; // has a session cookie, but sends no token
     let forms = [
         (
             "/tasks".to_owned(),
@@ -46,12 +53,9 @@ async fn every_form_refuses_a_post_without_its_csrf_token() {
 
 #[tokio::test]
 async fn a_token_from_another_session_or_without_a_cookie_is_refused() {
-    let stack = Stack::start();
-    let task = stack.seed("Protected", "low", false).await;
-    let mut victim = stack.browser();
-    victim.get("/").await;
-    let mut attacker = stack.browser();
-    attacker.get("/").await;
+    let (stack, task) = Stack::with_task("Protected", "low").await;
+    let mut victim = stack.session().await;
+    let attacker = stack.session().await;
     let attackers_token = attacker.csrf_token().unwrap().to_owned();
     assert_ne!(
         victim.csrf_token().unwrap(),
@@ -77,15 +81,11 @@ async fn a_token_from_another_session_or_without_a_cookie_is_refused() {
 async fn a_replica_with_the_same_key_accepts_the_others_forms() {
     let stack = Stack::start();
     let second = spawn_frontend(&stack.backend_url(""));
-    let mut browser = stack.browser();
-    browser.get("/").await; // session and form from the first replica
-                            // The same session (cookies and token) sent to the second, as a load balancer would.
+    // A session and its form from the first replica, sent to the second, as a load balancer would.
+    let browser = stack.session().await;
     let mut on_second = browser.on(&second.base_url);
     let page = on_second
-        .submit(
-            "/tasks",
-            &[("title", "Via replica two"), ("priority", "low")],
-        )
+        .add_task(&[("title", "Via replica two"), ("priority", "low")])
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(stack.tasks().await[0].title, "Via replica two");
@@ -99,28 +99,19 @@ async fn cookies_are_http_only_and_same_site_lax() {
     let csrf = page
         .header("set-cookie")
         .expect("a new session sets its cookie");
-    assert!(csrf.starts_with("taskmgr_csrf="));
-    assert!(
-        csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax"),
-        "{csrf}"
-    );
+    assert_private_cookie(csrf, "taskmgr_csrf");
     let redirect = browser
-        .submit("/tasks", &[("title", "Cookie check"), ("priority", "low")])
+        .add_task(&[("title", "Cookie check"), ("priority", "low")])
         .await;
     let flash = redirect
         .header("set-cookie")
         .expect("the flash travels in a cookie");
-    assert!(flash.starts_with("taskmgr_flash="));
-    assert!(
-        flash.contains("HttpOnly") && flash.contains("SameSite=Lax"),
-        "{flash}"
-    );
+    assert_private_cookie(flash, "taskmgr_flash");
 }
 
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
-    let stack = Stack::start();
-    let task = stack.seed("Headers", "low", false).await;
+    let (stack, task) = Stack::with_task("Headers", "low").await;
     let mut browser = stack.browser();
     let paths = [
         "/".to_owned(),
@@ -162,8 +153,7 @@ async fn every_answer_carries_the_security_headers() {
 
 #[tokio::test]
 async fn no_get_changes_anything() {
-    let stack = Stack::start();
-    let task = stack.seed("Stays", "low", false).await;
+    let (stack, task) = Stack::with_task("Stays", "low").await;
     let mut browser = stack.browser();
     for path in [
         format!("/tasks/{}/delete", task.id),
@@ -195,14 +185,8 @@ async fn cookies_are_secure_over_https_from_a_trusted_proxy_only() {
     let csrf = page
         .header("set-cookie")
         .expect("a new session sets its cookie");
-    assert!(
-        csrf.starts_with("taskmgr_csrf=") && csrf.contains("Secure"),
-        "{csrf}"
-    );
-    assert!(
-        csrf.contains("HttpOnly") && csrf.contains("SameSite=Lax"),
-        "{csrf}"
-    );
+    assert_private_cookie(csrf, "taskmgr_csrf");
+    assert!(csrf.contains("Secure"), "{csrf}");
     assert_eq!(
         page.header("strict-transport-security"),
         None,
@@ -232,7 +216,7 @@ async fn cookies_are_secure_over_https_from_a_trusted_proxy_only() {
         assert_eq!(local.header("strict-transport-security"), None, "{host}");
     }
     let redirect = https
-        .submit("/tasks", &[("title", "Over TLS"), ("priority", "low")])
+        .add_task(&[("title", "Over TLS"), ("priority", "low")])
         .await;
     assert_eq!(redirect.status, 303);
     let flash = redirect.header("set-cookie").expect("the flash cookie");

@@ -5,7 +5,7 @@ use frontend::config::Settings;
 use serde_json::{json, Value};
 use task_types::Task;
 use test_support::backend::{spawn_backend, spawn_backend_with, test_settings, SpawnedBackend};
-use test_support::frontend::{spawn_frontend_with, Browser, SpawnedFrontend};
+use test_support::frontend::{spawn_frontend_with, Browser, Page, SpawnedFrontend};
 use test_support::postgres::TestDatabase;
 use uuid::Uuid;
 
@@ -42,6 +42,36 @@ impl Stack {
 
     pub fn browser(&self) -> Browser {
         Browser::new(&self.frontend.base_url)
+    }
+
+    /// A browser that has loaded the list page: it has a session cookie and the forms' token.
+    pub async fn session(&self) -> Browser {
+        let mut browser = self.browser();
+        browser.get("/").await;
+        browser
+    }
+
+    /// A fresh stack holding one pending task.
+    pub async fn with_task(title: &str, priority: &str) -> (Stack, Task) {
+        let stack = Stack::start();
+        let task = stack.seed(title, priority, false).await;
+        (stack, task)
+    }
+
+    /// A fresh stack holding these tasks (title, priority, completed), created in this order.
+    pub async fn with_tasks(tasks: &[(&str, &str, bool)]) -> Stack {
+        let stack = Stack::start();
+        for (title, priority, completed) in tasks {
+            stack.seed(title, priority, *completed).await;
+        }
+        stack
+    }
+
+    /// A fresh stack, and a browser with a session on it.
+    pub async fn with_session() -> (Stack, Browser) {
+        let stack = Stack::start();
+        let browser = stack.session().await;
+        (stack, browser)
     }
 
     /// The frontend's address, for raw HTTP.
@@ -147,6 +177,23 @@ impl Stack {
             other => panic!("GET task {id}: {other}"),
         }
     }
+}
+
+/// Submits the add form with every field filled in, returning to the unfiltered list.
+pub async fn add(browser: &mut Browser, title: &str, description: &str, priority: &str) -> Page {
+    let fields = [
+        ("title", title),
+        ("description", description),
+        ("priority", priority),
+        ("back", ""),
+    ];
+    browser.add_task(&fields).await
+}
+
+/// Submits `task`'s toggle form with `completed` (as a checkbox sends it, or anything else).
+pub async fn toggle(browser: &mut Browser, task: &Task, completed: &str) -> Page {
+    let path = format!("/tasks/{}/toggle", task.id);
+    browser.submit(&path, &[("completed", completed)]).await
 }
 
 /// The text of the flash message on a page, if any.

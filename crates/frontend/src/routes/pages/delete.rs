@@ -1,11 +1,12 @@
 //! `GET /tasks/{id}/delete`: asks for confirmation (works without JavaScript); `POST` deletes.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
+use super::edit::TaskPage;
 use super::form::{ActionForm, Checked};
-use super::{back_to_list, BackLinks, BackParam, TaskId};
+use super::{back_to_list, BackLinks, TaskId};
 use crate::error::PageResult;
 use crate::render::view::{page, TaskView};
 use crate::state::AppState;
@@ -19,24 +20,18 @@ struct DeletePage {
 }
 
 /// The confirmation page.
-pub async fn confirm_delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    TaskId(id): TaskId,
-    query: web::Query<BackParam>,
-) -> PageResult {
-    let task = state.backend.get_task(id).await?;
+pub async fn confirm_delete(shown: TaskPage) -> HttpResponse {
     let context = DeletePage {
-        task: TaskView::from(&task),
-        back: BackLinks::to(query.back.as_deref()),
+        task: TaskView::from(&shown.task),
+        back: BackLinks::to(shown.back.as_deref()),
     };
-    Ok(page(
-        &req,
-        &state.cookie_key,
+    page(
+        &shown.req,
+        &shown.state.cookie_key,
         StatusCode::OK,
         "delete.html",
         &context,
-    ))
+    )
 }
 
 pub async fn delete(

@@ -1,15 +1,50 @@
 //! `GET /tasks/{id}/edit`: a task's own page, with its edit form; `POST` saves the changes.
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use task_types::{Task, TaskPatch};
 
 use super::form::{refusal, Checked, FormErrors, FormState, TaskForm};
 use super::{back_to_list, BackLinks, BackParam, TaskId};
-use crate::error::PageResult;
+use crate::error::{PageError, PageResult};
 use crate::render::view::{human_time, page, TaskView};
 use crate::state::AppState;
+
+/// What a task's own page (this one, and the delete confirmation) is drawn from: the task its path
+/// names (404 when there is none) and the list view to return to (`?back=`).
+pub struct TaskPage {
+    pub(super) req: HttpRequest,
+    pub(super) state: web::Data<AppState>,
+    pub(super) task: Task,
+    pub(super) back: Option<String>,
+}
+
+impl FromRequest for TaskPage {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = web::Data::<AppState>::extract(&req).await?;
+            let TaskId(id) = TaskId::extract(&req).await?;
+            let back = web::Query::<BackParam>::extract(&req)
+                .await?
+                .into_inner()
+                .back;
+            let task = state.backend.get_task(id).await.map_err(PageError::from)?;
+            Ok(TaskPage {
+                req,
+                state,
+                task,
+                back,
+            })
+        })
+    }
+}
 
 /// `edit.html`'s context.
 #[derive(Serialize)]
@@ -25,23 +60,17 @@ struct EditPage {
 }
 
 /// The form, filled in from the task.
-pub async fn edit_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    TaskId(id): TaskId,
-    query: web::Query<BackParam>,
-) -> PageResult {
-    let task = state.backend.get_task(id).await?;
-    let form = FormState::of(&task);
-    Ok(edit_page(
-        &req,
-        &state,
-        &task,
+pub async fn edit_form(shown: TaskPage) -> HttpResponse {
+    let form = FormState::of(&shown.task);
+    edit_page(
+        &shown.req,
+        &shown.state,
+        &shown.task,
         form,
         FormErrors::default(),
-        query.back.as_deref(),
+        shown.back.as_deref(),
         StatusCode::OK,
-    ))
+    )
 }
 
 /// Saves the changes; a refusal shows the form again as typed.
