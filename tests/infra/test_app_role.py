@@ -13,31 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
 from planted import PLANT, escalation
-from standins.ports import free_ports
 from test_deploy_local import http
 
 ROLE_SQL = ROOT / "db" / "app-role.sql"
 MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
-PG_HINT = "install PostgreSQL 15 or newer (Debian: apt-get install postgresql), or put its bin directory on PATH"
 READY_WAIT = 60
-
-
-def postgres_bin():
-    """The directory of initdb, pg_ctl and psql: on PATH, or Debian's newest /usr/lib/postgresql/<version>/bin."""
-    candidates = [Path(shutil.which("initdb")).resolve().parent] if shutil.which("initdb") else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
-    for directory in candidates:
-        if all((directory / tool).exists() for tool in ("initdb", "pg_ctl", "psql")):
-            return directory
-    pytest.fail(f"PostgreSQL server programs not found: {PG_HINT}", pytrace=False)
-
-
-def as_pg_owner(argv):
-    """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
 class Cluster:
@@ -107,42 +90,34 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def backend_binary():
-    """The backend's debug build (cargo builds it if it is missing or stale; quick after the Rust stages)."""
-    cargo = shutil.which("cargo")
-    if not cargo:
-        pytest.fail("cargo not found: install Rust with rustup (the test runs the real backend)", pytrace=False)
-    subprocess.run([cargo, "build", "--locked", "-q", "-p", "backend-api"], cwd=ROOT, check=True, timeout=1800)
-    meta = subprocess.run([cargo, "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
-                          capture_output=True, text=True)
-    return Path(json.loads(meta.stdout)["target_directory"]) / "debug" / "backend-api"
+def backend_binary(debug_dir):
+    return debug_dir / "backend-api"
 
 
-class Backend:
-    """The real backend-api process, connected as the given role."""
+class Service:
+    """A real service binary, started with exactly `env`."""
 
-    def __init__(self, binary, cluster, database, user, password, log):
-        self.port, = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
-               "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
+    def __init__(self, binary, env, log):
         self.log = log
         with open(log, "w") as out:
             self.process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
                                             stderr=subprocess.STDOUT)
 
-    def wait_ready(self):
+    def wait(self, url):
+        """The body of url once it answers 200; fails if the process exits first or after READY_WAIT."""
         deadline = time.monotonic() + READY_WAIT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"backend-api exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+                pytest.fail(f"{self.process.args[0]} exited with {self.process.returncode}:\n"
+                            f"{self.log.read_text()[-3000:]}", pytrace=False)
             try:
-                if http("GET", self.url + "/ready")[0] == 200:
-                    return
+                status, body = http("GET", url)
+                if status == 200:
+                    return body
             except OSError:
                 pass
             time.sleep(0.3)
-        pytest.fail(f"backend-api not ready after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
+        pytest.fail(f"{url} not answering after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
 
     def stop(self):
         self.process.terminate()
@@ -151,6 +126,20 @@ class Backend:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Backend(Service):
+    """The real backend-api, connected as the given role."""
+
+    def __init__(self, binary, cluster, database, user, password, log):
+        self.port, = free_ports(1)
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(binary, {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
+                                  "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"},
+                         log)
+
+    def wait_ready(self):
+        self.wait(self.url + "/ready")
 
 
 def role_attributes(cluster, database, role):

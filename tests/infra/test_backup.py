@@ -13,9 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, postgres_bin
 from planted import PLANT, RESTORE_PLANT, escalation
-from test_deploy_local import http, postgres_tool, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
+from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 FAKE_TOOL = Path(__file__).parent / "standins" / "fake_tool.py"
 COMMAND_TIMEOUT = 300
@@ -64,7 +64,7 @@ def pg_tool(stack, name, *args, app=False):
     user, password_file = ("taskmgr_app", "app_db_password") if app else ("taskmgr", "pg-password")
     env.update(PGHOST="127.0.0.1", PGPORT=str(stack.ports["LOCAL_PG_PORT"]), PGUSER=user,
                PGPASSWORD=(stack.data_dir / password_file).read_text().strip())
-    result = subprocess.run([postgres_tool(name), *args], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([str(postgres_bin() / name), *args], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, f"{name} {args}: {result.stderr}"
     return result.stdout
 
@@ -308,7 +308,7 @@ def kind_env(stack, tmp_path):
     for name in ("kind", "kubectl", "docker"):
         (bin_dir / name).symlink_to(FAKE_TOOL)
     (state / "state.json").write_text(json.dumps({"clusters": ["task-manager"], "secrets": {}}))
-    pg_bin = str(Path(postgres_tool("pg_dump")).parent)
+    pg_bin = str(postgres_bin())
     postgres = {"host": "127.0.0.1", "port": stack.ports["LOCAL_PG_PORT"], "user": "taskmgr", "db": "taskmgr",
                 "password": (stack.data_dir / "pg-password").read_text().strip(), "bin": pg_bin}
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_STATE": str(state),

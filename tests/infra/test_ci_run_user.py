@@ -11,7 +11,6 @@ copy first (root-owned, as a root install leaves them), so .ci/run only checks t
 As another user (GitHub's test job, after its `sudo bash .ci/run --install-only` step), the install already
 happened: the test checks that what it created in this tree belongs to the current user.
 """
-import json
 import os
 import pwd
 import shutil
@@ -73,17 +72,6 @@ def runner_user():
             subprocess.run(["userdel", USER], check=True)
 
 
-def debug_binaries(into):
-    subprocess.run(["cargo", "build", "--locked", "-q", "-p", "backend-api", "-p", "frontend"], cwd=ROOT,
-                   check=True, timeout=1200)
-    metadata = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout
-    built = Path(json.loads(metadata)["target_directory"]) / "debug"
-    (into / "debug").mkdir(parents=True)
-    for name in ("backend-api", "frontend"):
-        shutil.copy2(built / name, into / "debug" / name)
-
-
 def seed_venvs(tree):
     """This tree's venvs, copied in as root (as a root install makes them): .ci/run then only checks their
     pinned requirements, as on its second run, instead of downloading them again (minutes)."""
@@ -93,14 +81,16 @@ def seed_venvs(tree):
             subprocess.run(["cp", "-a", str(ROOT / ".local" / venv), str(tree / ".local" / venv)], check=True)
 
 
-def as_root_then_as_user(user):
+def as_root_then_as_user(user, debug_dir):
     work = Path(tempfile.mkdtemp(prefix="ci-run-user-", dir="/var/tmp"))
     try:
         work.chmod(0o755)
         tree = copy_tree(work)
         subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(tree)], check=True)
         seed_venvs(tree)
-        debug_binaries(work / "target")
+        (work / "target" / "debug").mkdir(parents=True)
+        for name in ("backend-api", "frontend"):
+            shutil.copy2(debug_dir / name, work / "target" / "debug" / name)
         (work / "bin").mkdir()
         (work / "bin" / "cargo").write_text(STAND_IN_CARGO)
         (work / "bin" / "cargo").chmod(0o755)
@@ -135,5 +125,5 @@ def test_tests_run_as_the_invoking_user_after_a_root_install(request):
         assert not left_to_others, (f"the install left these to another user than {pwd.getpwuid(uid).pw_name}:\n"
                                     + "\n".join(left_to_others[:20]))
         return
-    as_root_then_as_user(request.getfixturevalue("runner_user"))
+    as_root_then_as_user(request.getfixturevalue("runner_user"), request.getfixturevalue("debug_dir"))
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from standins.ports import free_ports
+from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
 
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
@@ -133,27 +132,19 @@ def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restar
     assert not any(port_open(p) for p in stack.ports.values())
 
 
-def postgres_tool(name):
-    """A PostgreSQL client or server program, found as deploy.sh finds it."""
-    for candidate in [shutil.which(name), *sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)]:
-        if candidate and Path(candidate).exists():
-            return str(candidate)
-    pytest.fail(f"{name} not found: install PostgreSQL (Debian: apt-get install postgresql)", pytrace=False)
-
-
 def psql(stack, password=None):
     """`select 1` over TCP as the local role, with the given password or none (no ~/.pgpass either)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["PGPASSFILE"] = str(stack.data_dir / "no-such-pgpass")
     if password is not None:
         env["PGPASSWORD"] = password
-    return subprocess.run([postgres_tool("psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
+    return subprocess.run([str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
                            "-U", "taskmgr", "-d", "taskmgr", "-w", "-tAc", "select 1"],
                           capture_output=True, text=True, env=env, timeout=30)
 
 
 def assert_database_requires_the_password(stack):
-    """Issue 11 item 5: no connection without the password, which is random and in a mode-600 file."""
+    """No connection without the password, which is random and in a mode-600 file."""
     password_file = stack.data_dir / "pg-password"
     assert password_file.stat().st_mode & 0o777 == 0o600, oct(password_file.stat().st_mode)
     password = password_file.read_text().strip()
@@ -173,11 +164,10 @@ def test_data_folder_of_an_older_version_with_trust_gets_a_password(stack):
     and the backend still serves from it."""
     pgdata = stack.data_dir / "pgdata"
     pgdata.mkdir()
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
     if os.getuid() == 0:
         shutil.chown(pgdata, "postgres", "postgres")
-    subprocess.run([*as_owner, postgres_tool("initdb"), "-D", str(pgdata), "-U", "taskmgr", "--auth=trust",
-                    "-E", "UTF8"], check=True, capture_output=True, timeout=120)
+    subprocess.run(as_pg_owner([str(postgres_bin() / "initdb"), "-D", str(pgdata), "-U", "taskmgr", "--auth=trust",
+                                "-E", "UTF8"]), check=True, capture_output=True, timeout=120)
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
     assert_database_requires_the_password(stack)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pod_exec
-from argv import flag_value
+from pod_exec import flag_value
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
 STATE_FILE = STATE_DIR / "state.json"

@@ -14,8 +14,6 @@ $KUBE_STACK_STATE. Commands:
   kube_stack.py deploy [ARGS]            a re-run of ./deploy.sh: a rolling restart, one pod at a time; with
                                          `backup` or `restore`, the real deploy.sh runs them (through this kubectl)
   kube_stack.py replace NAME             (internal) stop a pod and start its replacement, as a ReplicaSet does
-
-Only the standard library is used, so the stand-ins run under any python3.
 """
 import asyncio
 import itertools
@@ -30,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import pod_exec
-from argv import flag_value
+from pod_exec import flag_value
 
 ROOT = Path(__file__).resolve().parents[3]
 REPLICAS = 2
@@ -254,10 +252,24 @@ def kubectl(argv):
 
 # --- deploy.sh re-run -------------------------------------------------------------------------------------
 
+def unavailable_at_once(deployment):
+    """How many pods of the deployment the rollout may stop before their replacements are ready, from its
+    strategy in kubernetes/ (maxUnavailable, a count or a percentage rounded down, as Kubernetes does; Recreate
+    stops them all). The test of a broken strategy is this stand-in running the real manifest."""
+    import yaml  # here: only the re-run of deploy.sh reads the manifests
+
+    [spec] = [d["spec"] for f in sorted((ROOT / "kubernetes").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())
+              if d and d["kind"] == "Deployment" and d["metadata"]["name"] == deployment]
+    if spec.get("strategy", {}).get("type") == "Recreate":
+        return REPLICAS
+    value = str(spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"))
+    return REPLICAS * int(value[:-1]) // 100 if value.endswith("%") else int(value)
+
+
 def deploy(args):
-    """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled one pod at a time (the manifests'
-    maxUnavailable 0 / maxSurge 1 keep one ready pod; here the other replica keeps serving). `backup` and
-    `restore` are the real deploy.sh's, whose kubectl calls come back here."""
+    """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled as its manifest's strategy says; with
+    maxUnavailable 0 one pod at a time, while the other replica serves. `backup` and `restore` are the real
+    deploy.sh's, whose kubectl calls come back here."""
     if args[:1] in (["backup"], ["restore"]):
         os.execv(str(ROOT / "deploy.sh"), [str(ROOT / "deploy.sh"), *args])
     tag = os.environ.get("IMAGE_TAG")
@@ -267,13 +279,15 @@ def deploy(args):
     with open(state_dir() / "deploy.calls", "a") as calls:
         calls.write(tag + "\n")
     for deployment in DEPLOYMENTS:
-        if os.environ.get("KUBE_STACK_ALL_AT_ONCE"):  # a broken rollout (maxUnavailable 100%), for the tests
-            for pod in pod_names(deployment):
+        pods = pod_names(deployment)
+        batch = max(1, unavailable_at_once(deployment))
+        for start in range(0, len(pods), batch):
+            for pod in pods[start:start + batch]:
                 stop_pod(pod)
-        for pod in pod_names(deployment):
-            replace_pod(pod)
-            if not wait_until(lambda: pod_ready(pod), 120, pod):
-                return 1
+            for pod in pods[start:start + batch]:
+                replace_pod(pod)
+                if not wait_until(lambda: pod_ready(pod), 120, pod):
+                    return 1
         print(f'deployment "{deployment}" successfully rolled out (image tag {tag})')
     return 0
 

@@ -1,5 +1,5 @@
 """`kubectl exec` into the postgres pod, played against a real PostgreSQL on 127.0.0.1 (fake_tool.py and
-kube_stack.py use it): no cluster can run here, but what deploy.sh's backup and restore do in the pod is run for
+kube_stack.py use it, and its flag_value): no cluster can run here, but what deploy.sh's backup and restore do in the pod is run for
 real. As kubectl, it refuses a target other than the postgres Deployment (or one of its pods), a container
 other than `postgres`, a namespace other than task-manager and a command without `--`; it gives the command
 stdin only with -i (--stdin), as kubectl does. The command gets the pod's environment (POSTGRES_USER,
@@ -14,6 +14,16 @@ from pathlib import Path
 NAMESPACE = "task-manager"
 VALUED = {"--context": "--context", "--namespace": "--namespace", "-n": "--namespace", "-c": "--container",
           "--container": "--container"}
+
+
+def flag_value(argv, name):
+    """The value of `name VALUE` or `name=VALUE` in argv, or None."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def kubectl_exec(argv, postgres):
