@@ -1,12 +1,6 @@
-"""docker-compose.yml's db-role service: the backend's own role on the compose path.
-
-Read with `docker-compose config` (which merges the env files as compose does), then for real with docker-compose:
-postgres from the compose file, an "existing volume" whose tables the superuser created, the one-shot db-role
-service, and the role checked from inside the postgres container. The app images are not built here (slow; the
-docker stage, scripts/e2e-docker.sh, runs the whole stack). Image: POSTGRES_IMAGE if set, else what
-scripts/offline-images.sh provides (the official image when present, otherwise its Debian-based stand-in);
-the engine: conftest's docker_engine (scripts/test-infra.sh starts dockerd as root when none runs).
-Every compose call is bounded; the project (named deploysec-role-<pid>) is removed with its volume."""
+"""docker-compose.yml's db-role service, the backend's own role on the compose path: read with `docker compose config`,
+and the kind db-role init container run as written against compose's postgres (the whole stack, db-role included,
+runs in scripts/e2e-docker.sh; db/app-role.sql itself in test_app_role.py). Project deploysec-role-<pid>, removed."""
 import os
 import shutil
 import subprocess
@@ -21,7 +15,6 @@ from conftest import ROOT, by_name
 
 COMPOSE_TIMEOUT = 300
 HEALTHY_WAIT = 90
-MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 
 
 def env_file(name):
@@ -138,51 +131,6 @@ def project(docker_engine, request):
         left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"],
                               capture_output=True, text=True).stdout.strip()
         assert not left, f"containers of {p.name} left behind"
-
-
-def test_db_role_takes_over_an_existing_volume_and_the_role_can_do_nothing_more(project):
-    project.run("up", "-d", "postgres")
-    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
-    # What an older stack left on its volume: the schema and a task, created by the superuser.
-    for up in sorted(MIGRATIONS.glob("*/up.sql")):
-        project.psql(up.read_text())
-    project.psql("INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000002', 'kept');")
-
-    project.run("up", "-d", "db-role")
-    assert project.wait_state("db-role", "{{.State.Status}} {{.State.ExitCode}}", {"exited 0", "exited 1",
-                                                                                    "exited 3"}) == "exited 0", \
-        project.run("logs", "--no-color", "db-role").stdout
-
-    app = env_file("backend")
-    user, password = app["POSTGRES_USER"], app["POSTGRES_PASSWORD"]
-    attributes = project.psql(f"SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{user}'")
-    assert attributes.stdout.strip() == "f|f|f"
-    owners = project.psql("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
-                          "WHERE relnamespace = 'public'::regnamespace").stdout.split()
-    assert owners == [user]
-    as_app = project.psql("UPDATE tasks SET completed = true RETURNING title;", user=user, password=password)
-    assert as_app.stdout.strip() == "kept", "the backend's role owns the old data"
-    for sql in ("CREATE ROLE deploysec_intruder;", "COPY (SELECT 1) TO PROGRAM 'true';"):
-        refused = project.psql(sql, user=user, password=password, check=False)
-        assert refused.returncode != 0, f"the app role may run: {sql}"
-        assert "permission denied" in refused.stderr or "must be superuser" in refused.stderr, refused.stderr
-
-    again = project.run("run", "--rm", "-T", "db-role", check=False)
-    assert again.returncode == 0, f"a second run (every `up`) must succeed:\n{again.stderr}"
-
-
-def test_db_role_fails_clearly_without_the_backend_role_settings(project, tmp_path):
-    """A failure exits non-zero, which keeps the backend from starting (service_completed_successfully)."""
-    empty = tmp_path / "backend.env"
-    empty.write_text("# nothing\n")
-    empty.chmod(0o644)
-    override = tmp_path / "override.yml"
-    # Compose merges volumes by their path in the container: this one replaces compose/backend.env.
-    override.write_text(yaml.safe_dump({"services": {"db-role": {"volumes": [
-        f"{empty}:/etc/taskmgr/db/backend.env:ro"]}}}))
-    result = project.run("run", "--rm", "-T", "db-role", check=False, override=override)
-    assert result.returncode != 0
-    assert "set APP_DB_USER and APP_DB_PASSWORD" in result.stdout + result.stderr
 
 
 def test_the_kind_init_container_as_written_sets_up_the_role(project):
