@@ -1,16 +1,7 @@
-"""One postmaster per data volume: two containers of the postgres image on one volume, started the way
-kubernetes/postgres-deployment.yaml starts its container (its command, args, PGDATA, read-only root file
-system, writable /var/run/postgresql and /tmp, no capabilities), as the replacement of a deleted pod starts
-while the old pod still runs. The second must not start PostgreSQL until the first has exited, and the table
-both wrote must pass amcheck afterwards.
-
-Needs a Docker engine, so it runs in the docker stage of scripts/test.sh (its file name keeps it out of the
-infra stage's collection): `scripts/test-infra.sh tests/infra/docker_postgres_lock.py`. The image is the one
-scripts/offline-images.sh names for POSTGRES_IMAGE (the official image when it can be pulled, else the local
-stand-in), or POSTGRES_LOCK_IMAGE. Each container runs as the image's own postgres user (70 in the official
-Alpine image the manifest names, 999 in the stand-in). Docker stands in for the kubelet: both containers share
-one kernel and one volume, as two pods on one node share a local-path or an attached ReadWriteOnce volume.
-"""
+"""One postmaster per data volume: two containers of the postgres image on one volume, started as
+kubernetes/postgres-deployment.yaml starts its container (a replacement pod while the old one still runs): the
+second must not start PostgreSQL until the first exits, and the table both wrote passes amcheck. Docker stage
+of scripts/test.sh; image: POSTGRES_LOCK_IMAGE, else scripts/offline-images.sh's POSTGRES_IMAGE."""
 import os
 import re
 import subprocess

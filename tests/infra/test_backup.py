@@ -1,11 +1,6 @@
-"""`./deploy.sh backup` and `./deploy.sh restore` (scripts/lib/backup.sh), for real on the local path: a real
-`./deploy.sh local` stack (PostgreSQL, backend, frontend), tasks made through the API, backups taken, the data
-folder destroyed, restores compared field by field (ids and times included), and every refusal shown to change
-nothing. The kind path runs the same commands through the stand-in kubectl (standins/fake_tool.py), whose
-`exec` runs them against the local stack's real PostgreSQL (no cluster can run here); broken variants of the
-script (no -i, a wrong deployment name) are shown to fail against it. The compose path is checked by
-scripts/e2e-docker.sh, and a real kind cluster by tests/infra/e2e-kind.sh on GitHub.
-Only 127.0.0.1 is contacted; every wait is bounded."""
+"""`./deploy.sh backup` and `restore` (scripts/lib/backup.sh) for real on a `./deploy.sh local` stack, restores
+compared field by field, every refusal changing nothing; the kind path through the stand-in kubectl, whose exec
+runs against the stack's PostgreSQL (compose: scripts/e2e-docker.sh; a real cluster: e2e-kind.sh on GitHub)."""
 import json
 import os
 import shutil
@@ -228,7 +223,7 @@ def test_api_reads_answer_while_a_restore_waits_for_its_lock(stack):
     stack.start()
     before = seed(stack)
     backup = backup_of(stack)
-    blocker = subprocess.Popen([postgres_tool("psql"), "-X", "-q", "-h", "127.0.0.1", "-p",
+    blocker = subprocess.Popen([str(postgres_bin() / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p",
                                 str(stack.ports["LOCAL_PG_PORT"]), "-U", "taskmgr_app", "-d", "taskmgr"],
                                stdin=subprocess.PIPE, text=True, env={**os.environ, "PGPASSWORD": (
                                    stack.data_dir / "app_db_password").read_text().strip()})

@@ -1,8 +1,5 @@
-"""`./deploy.sh compose` where the base images cannot be had, with the real Docker engine and compose.
-
-Base images that cannot be pulled anywhere (names under the reserved `.invalid` domain) stand for "no registry
-reachable", so the test behaves the same on a machine with a registry. Every run uses its own compose project
-`newcomer-<random>`, and the test removes what it made."""
+"""`./deploy.sh compose` when the base images cannot be had (`.invalid` names), with the real engine and compose;
+each run its own project newcomer-<random>, removed after."""
 import json
 import shutil
 import subprocess

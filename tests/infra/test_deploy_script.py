@@ -1,11 +1,5 @@
-"""deploy.sh's kind deployment, driven against stand-in `kind`, `kubectl` and `docker` commands.
-
-The stand-ins (standins/fake_tool.py) exist because no Kubernetes cluster can run on the machines that run this
-suite (kind's node image cannot be pulled, there is no API server). They record every call, so these tests check
-what deploy.sh asks of the real tools: the cluster it creates or keeps, the images it builds and loads, the
-Secret it creates once, the order and content of what it applies, and what it prints when something fails.
-The real thing runs in the e2e-kind job of .github/workflows/ci.yml.
-"""
+"""deploy.sh's kind path against the recording stand-ins of standins/fake_tool.py (no cluster can run here): the
+cluster, images, Secret and applied objects it asks for, and what it prints on failure."""
 import json
 import os
 import shutil

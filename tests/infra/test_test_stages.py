@@ -1,7 +1,4 @@
-"""`./scripts/test.sh` by stage: --list, a selection, the default of every stage, and an unknown name.
-
-The selected stage here is rust-lint with a recording stand-in `cargo` first on PATH, so the test checks which
-commands the script runs without running the slow stages themselves (their own tests do that)."""
+"""`./scripts/test.sh` by stage, with a recording stand-in `cargo` so no slow stage runs."""
 import os
 import subprocess
 

@@ -1,16 +1,8 @@
 #!/usr/bin/env python3
-"""Stand-in for `kind`, `kubectl` and `docker`, used by test_deploy_script.py and test_kustomize.py.
-
-They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
-suite. Installed on PATH under those three names, this script records every call (argv and, for
-`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
-the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
-$STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
-environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. A cluster's node publishes the port
-30443, as kind-config.yaml has it (`docker port`), unless STANDIN_OLD_PORT_MAPPING is set (an older cluster).
-`kubectl exec` into the postgres pod runs its command against the real PostgreSQL that $STANDIN_POSTGRES
-describes (JSON; see pod_exec.py).
-"""
+"""Stand-in for `kind`, `kubectl` and `docker` (no cluster can run here), for deploy.sh's tests: records every call
+(and what `apply -f -`, `patch --patch-file /dev/stdin` and `apply -k` would apply) in $STANDIN_STATE/calls.jsonl,
+keeps clusters and Secrets in state.json, fails as STANDIN_* variables say; `exec` runs against the real
+PostgreSQL of $STANDIN_POSTGRES (pod_exec.py)."""
 import base64
 import json
 import os

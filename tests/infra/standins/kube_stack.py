@@ -1,20 +1,9 @@
 #!/usr/bin/env python3
-"""A local stand-in for the kind deployment that tests/infra/e2e-kind.sh checks, used by test_e2e_kind.py.
-
-No Kubernetes cluster can run on the machines that run this suite, so the deployment is played by real
-processes on 127.0.0.1: a throwaway PostgreSQL, two backend-api and two frontend "pods" (the debug binaries),
-and two "Services" (TCP proxies that spread connections over the pods of a deployment and skip a pod that
-refuses the connection, as endpoints without a ready pod are skipped). The state (ports, pids) lives in
-$KUBE_STACK_STATE. Commands:
-
-  kube_stack.py proxy PORT UPSTREAM...   a Service: listens on PORT, forwards each connection to an upstream
-  kube_stack.py kubectl ARGS...          the kubectl calls e2e-kind.sh and deploy.sh's backup and restore make
-                                         (port-forward, get pods -o jsonpath, delete pod, rollout status,
-                                         config get-contexts, exec into postgres), mapped onto those processes
-  kube_stack.py deploy [ARGS]            a re-run of ./deploy.sh: a rolling restart, one pod at a time; with
-                                         `backup` or `restore`, the real deploy.sh runs them (through this kubectl)
-  kube_stack.py replace NAME             (internal) stop a pod and start its replacement, as a ReplicaSet does
-"""
+"""The kind deployment that tests/infra/e2e-kind.sh checks, played by real processes on 127.0.0.1 (no cluster can
+run here): a throwaway PostgreSQL, two backend-api and two frontend "pods", and "Services" (TCP proxies that
+skip a pod refusing connections, as endpoints skip unready pods). State in $KUBE_STACK_STATE. Commands:
+proxy PORT UPSTREAM..., kubectl ARGS... (the calls of e2e-kind.sh and deploy.sh backup/restore), deploy [ARGS]
+(a re-run of ./deploy.sh), replace NAME (internal: a ReplicaSet replacing a deleted pod)."""
 import asyncio
 import itertools
 import json

@@ -1,11 +1,6 @@
-"""`kubectl exec` into the postgres pod, played against a real PostgreSQL on 127.0.0.1 (fake_tool.py and
-kube_stack.py use it, and its flag_value): no cluster can run here, but what deploy.sh's backup and restore do in the pod is run for
-real. As kubectl, it refuses a target other than the postgres Deployment (or one of its pods), a container
-other than `postgres`, a namespace other than task-manager and a command without `--`; it gives the command
-stdin only with -i (--stdin), as kubectl does. The command gets the pod's environment (POSTGRES_USER,
-POSTGRES_PASSWORD, POSTGRES_DB; libpq's PGHOST/PGPORT stand for the pod's own socket) and PostgreSQL's programs
-first on PATH; as root it runs as the postgres user, in /, as the pod runs UID 70 on a read-only root.
-"""
+"""`kubectl exec` into the postgres pod, run against a real PostgreSQL on 127.0.0.1. Like kubectl it refuses another
+target, container or namespace, a command without `--`, and gives stdin only with -i; the command gets the pod's
+environment and runs as the postgres user when root, as the pod runs UID 70."""
 import os
 import subprocess
 import sys
