@@ -57,18 +57,6 @@ def test_images_are_pinned_and_never_pulled_needlessly(name):
         assert c["imagePullPolicy"] == "IfNotPresent"
 
 
-@pytest.mark.parametrize("name", DEPLOYMENTS)
-def test_containers_have_requests_limits_and_probes(name):
-    spec = pod_spec(name)
-    for c in spec["containers"]:
-        for kind in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name}: {kind}"
-        assert "readinessProbe" in c and "livenessProbe" in c
-    for c in spec.get("initContainers", []):
-        for kind in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name} init {c['name']}: {kind}"
-
-
 @pytest.mark.parametrize("name", ["backend-api", "frontend"])
 def test_stateless_services_roll_out_without_downtime(name):
     dep = by_name("Deployment", name)
