@@ -208,16 +208,6 @@ def test_recreate_deletes_the_cluster_first_and_the_tag_defaults_to_the_git_revi
     assert loads and all(image.split(":", 1)[1].startswith(rev) for image in loads), loads
 
 
-def test_hpa_flag_applies_the_autoscalers_and_no_extras_skips_the_policies(deploy):
-    run = deploy("--hpa")
-    assert run.returncode == 0, run.stderr
-    assert {"HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget"} <= applied_kinds(run)
-    run = deploy("--no-extras")
-    assert run.returncode == 0, run.stderr
-    kinds = applied_kinds(run)
-    assert "Deployment" in kinds and not kinds & {"NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
-
-
 @pytest.mark.parametrize("missing,hint", [("kind", "go install sigs.k8s.io/kind"),
                                           ("kubectl", "apt-get install kubernetes-client"),
                                           ("docker", "apt-get install docker.io")])
