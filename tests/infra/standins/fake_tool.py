@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pod_exec
-from pod_exec import flag_value
+from pod_exec import flag_value, words_of
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
 STATE_FILE = STATE_DIR / "state.json"
@@ -102,8 +102,7 @@ def kind(argv):
 
 def kubectl(argv):
     state = load_state()
-    skip = {flag_value(argv, "--context"), flag_value(argv, "--namespace")}
-    words = [a for a in argv if not a.startswith("-") and a not in skip]
+    words = words_of(argv)
     if words[:1] == ["exec"]:
         record("kubectl", argv)
         if "STANDIN_POSTGRES" not in os.environ:
@@ -175,7 +174,7 @@ def kubectl(argv):
         print(f"Name: {words[1]}\nEvents: Liveness probe failed")
         return 0
     if words[:1] == ["logs"]:
-        print(f"log line from {words[1]}")
+        print(f"log line from {(words + [flag_value(argv, '-l')])[1]}")
         return 0
     if words[:2] == ["delete", "namespace"]:
         state["secrets"] = {}

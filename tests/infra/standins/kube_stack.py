@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pod_exec
-from pod_exec import flag_value
+from pod_exec import flag_value, words_of
 
 ROOT = Path(__file__).resolve().parents[3]
 REPLICAS = 2
@@ -155,22 +155,6 @@ def postgres_ready():
 
 
 # --- kubectl ----------------------------------------------------------------------------------------------
-
-
-
-def words_of(argv):
-    """The positional words of a kubectl command line (flags and their values left out)."""
-    valued = {"--context", "--namespace", "-n", "-l", "-o", "--timeout", "--selector"}
-    words, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in valued:
-            skip = True
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return words
-
 
 def port_forward(mapping):
     """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed."""

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 NAMESPACE = "task-manager"
-VALUED = {"--context": "--context", "--namespace": "--namespace", "-n": "--namespace", "-c": "--container",
-          "--container": "--container"}
+VALUED = ("--context", "--namespace", "-n", "-l", "--selector", "-o", "--timeout", "-c", "--container")
 
 
 def flag_value(argv, name):
@@ -21,6 +20,15 @@ def flag_value(argv, name):
     return None
 
 
+def words_of(argv):
+    """The positional words of a kubectl command line (flags and the values of VALUED flags left out)."""
+    words, skip = [], False
+    for arg in argv:
+        words += [] if skip or arg.startswith("-") else [arg]
+        skip = arg in VALUED and not skip
+    return words
+
+
 def kubectl_exec(argv, postgres):
     """argv: kubectl's arguments (flags included). postgres: host, port, user, password, db and bin of the real
     server. Returns the command's exit status, or kubectl's error status."""
@@ -28,23 +36,9 @@ def kubectl_exec(argv, postgres):
         print("error: exec needs the command after --, e.g. kubectl exec deploy/postgres -- sh", file=sys.stderr)
         return 1
     head, command = argv[:argv.index("--")], argv[argv.index("--") + 1:]
-    flags, words, i = {}, [], 0
-    while i < len(head):
-        arg = head[i]
-        if arg in VALUED and i + 1 < len(head):
-            flags[VALUED[arg]] = head[i + 1]
-            i += 2
-            continue
-        if arg.startswith("--") and "=" in arg:
-            flags[arg.split("=", 1)[0]] = arg.split("=", 1)[1]
-        elif arg.startswith("-"):
-            flags[arg] = True
-        else:
-            words.append(arg)
-        i += 1
-    namespace = flags.get("--namespace", "default")
-    target = words[1] if len(words) > 1 else ""
-    container = flags.get("--container", "postgres")
+    namespace = flag_value(head, "--namespace") or flag_value(head, "-n") or "default"
+    target = (words_of(head) + ["", ""])[1]
+    container = flag_value(head, "-c") or flag_value(head, "--container") or "postgres"
     if namespace != NAMESPACE or target not in ("deploy/postgres", "deployment/postgres") and \
             not target.startswith("postgres-"):
         kind = "deployments.apps" if "/" in target else "pods"
@@ -53,7 +47,7 @@ def kubectl_exec(argv, postgres):
     if container != "postgres":
         print(f"error: container {container} is not valid for pod postgres-0", file=sys.stderr)
         return 1
-    interactive = "-i" in flags or flags.get("--stdin") in (True, "true")
+    interactive = "-i" in head or "--stdin" in head or flag_value(head, "--stdin") == "true"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(POSTGRES_USER=postgres["user"], POSTGRES_PASSWORD=postgres["password"], POSTGRES_DB=postgres["db"],
                PGHOST=postgres["host"], PGPORT=str(postgres["port"]), PGPASSFILE="/nonexistent",
