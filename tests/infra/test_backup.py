@@ -24,11 +24,16 @@ TASKS = [
 ]
 
 
-def deploy(stack, *args, env=None, script=ROOT / "deploy.sh"):
-    """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there)."""
-    full_env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir), **(env or {})}
-    return subprocess.run([str(script), *args], capture_output=True, text=True, env=full_env, cwd=stack.log_dir,
-                          timeout=COMMAND_TIMEOUT)
+def deploy(stack, *args, env=None, script=ROOT / "deploy.sh", wait=True):
+    """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there);
+    with wait=False the running process (output on its stdout)."""
+    process = subprocess.Popen([str(script), *args], env={**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir),
+                                                          **(env or {})}, cwd=stack.log_dir, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE if wait else subprocess.STDOUT)
+    if not wait:
+        return process
+    stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def api(stack, method, path, body=None, expect=200):
@@ -113,23 +118,18 @@ def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(st
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
     backup = backup_of(stack)
-    assert backup.stat().st_mode & 0o777 == 0o600, oct(backup.stat().st_mode)
-    assert not list(stack.log_dir.glob("*.partial"))
+    assert backup.stat().st_mode & 0o777 == 0o600 and not list(stack.log_dir.glob("*.partial"))
     again = deploy(stack, "backup", "--local", "tasks.dump")
     assert again.returncode == 1 and "exists" in again.stderr and backup.stat().st_size > 0
-
-    # Destroy the data: stop, delete the data folder, start on an empty one (the backend migrates it).
-    stack.ctrl_c()
+    stack.ctrl_c()  # destroy the data: a new, empty data folder (the backend migrates it)
     shutil.rmtree(stack.data_dir)
-    stack.data_dir.mkdir(mode=0o755)
+    stack.data_dir.mkdir()
     stack.data_dir.chmod(0o755)
     stack.start()
     assert "initialising" in stack.log.read_text() and all_tasks(stack) == []
     result = deploy(stack, "restore", str(backup), "--local")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"restored: {len(TASKS)} tasks from {backup} (they replaced 0)" in result.stdout, result.stdout
+    assert f"restored: {len(TASKS)} tasks from {backup} (they replaced 0)" in result.stdout, result.stdout + result.stderr
     assert all_tasks(stack) == before, "every field of every task comes back, ids and times included"
-
     # Tasks exist now: a restore without --force refuses and says how many and how to force; --force replaces.
     extra = api(stack, "POST", "/tasks", {"title": "made after the backup"}, expect=201)
     api(stack, "PATCH", f"/tasks/{before[0]['id']}", {"title": "changed after the backup"})
@@ -229,9 +229,7 @@ def test_api_reads_answer_while_a_restore_waits_for_its_lock(stack):
                                    stack.data_dir / "app_db_password").read_text().strip()})
     blocker.stdin.write("BEGIN; SELECT count(*) FROM tasks;\n")
     blocker.stdin.flush()
-    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
-    restore = subprocess.Popen([str(ROOT / "deploy.sh"), "restore", str(backup), "--force", "--local"],
-                               cwd=stack.log_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    restore = deploy(stack, "restore", str(backup), "--force", "--local", wait=False)
     time.sleep(1)  # the restore is past its checks and waits for the lock
     waits = []
     for _ in range(6):
@@ -250,9 +248,7 @@ def test_two_restores_at_once_both_succeed(stack):
     stack.start()
     before = seed(stack)
     backup = backup_of(stack)
-    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
-    runs = [subprocess.Popen([str(ROOT / "deploy.sh"), "restore", str(backup), "--force", "--local"], cwd=stack.log_dir,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    runs = [deploy(stack, "restore", str(backup), "--force", "--local", wait=False) for _ in range(2)]
     outputs = [run.communicate(timeout=COMMAND_TIMEOUT)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert all_tasks(stack) == before and leftovers(stack) == ""

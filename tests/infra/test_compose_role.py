@@ -56,18 +56,13 @@ def test_the_backend_gets_only_its_own_role_and_the_superuser_stays_with_postgre
         assert all("local-dev-only" in v for k, v in values.items() if "PASSWORD" in k), "marked local defaults"
 
 
-def test_the_backend_starts_only_after_db_role_succeeded(config):
-    assert config["backend-api"]["depends_on"]["db-role"]["condition"] == "service_completed_successfully"
-    assert config["db-role"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert config["db-role"]["image"] == config["postgres"]["image"]
-    assert config["db-role"].get("restart", "no") == "no", "a one-shot service"
-
-
-def test_db_role_runs_unprivileged(config):
+def test_the_backend_starts_only_after_db_role_succeeded_which_runs_unprivileged(config):
     role = config["db-role"]
+    assert config["backend-api"]["depends_on"]["db-role"]["condition"] == "service_completed_successfully"
+    assert role["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert role["image"] == config["postgres"]["image"] and role.get("restart", "no") == "no", "a one-shot service"
     assert role["user"].split(":")[0] not in ("0", "root")
-    assert role["read_only"] is True and role["cap_drop"] == ["ALL"]
-    assert "no-new-privileges:true" in role["security_opt"]
+    assert role["read_only"] is True and role["cap_drop"] == ["ALL"] and "no-new-privileges:true" in role["security_opt"]
 
 
 def test_the_backend_role_has_one_name_on_every_deploy_path():
@@ -78,42 +73,31 @@ def test_the_backend_role_has_one_name_on_every_deploy_path():
 
 class Project:
     def __init__(self, image):
-        self.name = f"deploysec-role-{os.getpid()}"
+        self.name = f"infra-role-{os.getpid()}"
         self.base = [*compose_command(), "-p", self.name, "-f", str(ROOT / "docker-compose.yml")]
         self.env = {**os.environ, "POSTGRES_IMAGE": image}
 
-    def run(self, *args, stdin=None, check=True, override=None):
-        """A compose command on the project; override: an extra compose file merged over docker-compose.yml."""
-        files = ["-f", str(override)] if override else []
-        result = subprocess.run([*self.base, *files, *args], capture_output=True, text=True, cwd=ROOT,
-                                env=self.env, input=stdin, timeout=COMPOSE_TIMEOUT)
-        if check:
-            assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    def run(self, *args, stdin=None, check=True):
+        result = subprocess.run([*self.base, *args], capture_output=True, text=True, cwd=ROOT, env=self.env,
+                                input=stdin, timeout=COMPOSE_TIMEOUT)
+        assert result.returncode == 0 or not check, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return result
 
-    def container(self, service):
+    def wait_healthy(self, service):
         cid = self.run("ps", "-q", service).stdout.strip()
-        assert cid, f"no container for {service}"
-        return cid
-
-    def wait_state(self, service, template, wanted):
-        cid = self.container(service)
         deadline = time.monotonic() + HEALTHY_WAIT
         while time.monotonic() < deadline:
-            state = subprocess.run(["docker", "inspect", "-f", template, cid], capture_output=True,
-                                   text=True).stdout.strip()
-            if state in wanted:
-                return state
+            if subprocess.run(["docker", "inspect", "-f", "{{.State.Health.Status}}", cid], capture_output=True,
+                              text=True).stdout.strip() == "healthy":
+                return
             time.sleep(1)
-        pytest.fail(f"{service} not {wanted} after {HEALTHY_WAIT} s:\n{self.run('logs', '--no-color').stdout}")
+        pytest.fail(f"{service} not healthy after {HEALTHY_WAIT} s:\n{self.run('logs', '--no-color').stdout}")
 
-    def psql(self, sql, user=None, password=None, check=True):
-        """psql inside the postgres container: as the superuser over the socket, or as user over TCP."""
-        superuser = env_file("database")
-        target = ["-U", superuser["POSTGRES_USER"]] if user is None else ["-h", "127.0.0.1", "-U", user]
-        env = [] if password is None else ["-e", f"PGPASSWORD={password}"]
-        return self.run("exec", "-T", *env, "postgres", "psql", "-X", "-qtA", "-v", "ON_ERROR_STOP=1", *target,
-                        "-d", superuser["POSTGRES_DB"], "-f", "-", stdin=sql, check=check)
+    def psql(self, sql, user, password):
+        """psql as user over TCP inside the postgres container."""
+        return self.run("exec", "-T", "-e", f"PGPASSWORD={password}", "postgres", "psql", "-X", "-qtA", "-v",
+                        "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", user, "-d", env_file("database")["POSTGRES_DB"],
+                        "-f", "-", stdin=sql)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +124,7 @@ def test_the_kind_init_container_as_written_sets_up_the_role(project):
     project's postgres (reached as `postgres`, the Service's name) and the image of this test instead of
     postgres:16-alpine."""
     project.run("up", "-d", "postgres")
-    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
+    project.wait_healthy("postgres")
     deployment = by_name("Deployment", "backend-api")["spec"]["template"]["spec"]
     [init] = [c for c in deployment["initContainers"] if c["name"] == "db-role"]
     config = by_name("ConfigMap", "app-config")["data"]

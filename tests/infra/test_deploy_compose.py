@@ -1,5 +1,5 @@
 """`./deploy.sh compose` when the base images cannot be had (`.invalid` names), with the real engine and compose;
-each run its own project newcomer-<random>, removed after."""
+each run its own project infra-newcomer-<random>, removed after."""
 import json
 import shutil
 import subprocess
@@ -26,7 +26,7 @@ def compose_ready(docker_engine):
 
 @pytest.fixture
 def compose_env(clean_env, compose_ready):
-    project = f"newcomer-{uuid.uuid4().hex[:8]}"
+    project = f"infra-newcomer-{uuid.uuid4().hex[:8]}"
     env = {**clean_env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
     for name in ABSENT:
         env.pop(name, None)

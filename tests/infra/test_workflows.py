@@ -73,27 +73,20 @@ def test_permissions_are_least_privilege(workflow):
             assert writes == {"packages", "id-token"}, "only the release may write: packages, and the OIDC token"
         else:
             assert not granted, f"job {name} needs no permission beyond the workflow's"
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            if step.get("uses", "").startswith("actions/checkout@"):
-                assert step["with"]["persist-credentials"] is False
+    assert all(step["with"]["persist-credentials"] is False for job in workflow["jobs"].values()
+               for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
 
 
 def test_images_are_pushed_only_from_main_after_every_other_job(workflow):
     job = workflow["jobs"]["images"]
     assert "refs/heads/main" in job["if"] and "push" in job["if"]
-    assert set(job["needs"]) == {"lint", "test", "docker", "e2e-kind"}
-    assert "ghcr.io" == uses(job, "docker/login-action")["with"]["registry"]
-    assert "${GITHUB_SHA}" in "\n".join(runs(job))
-    build = uses(job, "docker/build-push-action")["with"]
-    assert build["push"] is True and build["tags"] == "${{ steps.name.outputs.image }}"
+    assert set(job["needs"]) == set(workflow["jobs"]) - {"images"}
 
 
 def test_ci_runs_the_deploy_and_test_commands(workflow):
-    """./deploy.sh (run by e2e-kind) and ./scripts/test.sh (the end of .ci/run, which the test jobs use)."""
-    assert "./deploy.sh" in run_lines(workflow["jobs"]["e2e-kind"])
-    ci_run = (ROOT / ".ci" / "run").read_text().strip().splitlines()
-    assert ci_run[-1].strip() == "./scripts/test.sh", ".ci/run must end by running ./scripts/test.sh"
+    """./deploy.sh and e2e-kind.sh in e2e-kind; .ci/run's install in the test jobs, and it ends with the tests."""
+    assert {"./deploy.sh", "./tests/infra/e2e-kind.sh"} <= set(run_lines(workflow["jobs"]["e2e-kind"]))
+    assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1].strip() == "./scripts/test.sh"
     for job in ("test", "docker"):
         assert "bash .ci/run --install-only" in " ".join(run_lines(workflow["jobs"][job])), job
 
@@ -127,8 +120,6 @@ def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses(workflow):
     action = uses(job, "helm/kind-action")["with"]
     assert action["config"] == "kind-config.yaml"
     assert action["cluster_name"] == kind_config["name"] == job["env"]["KIND_CLUSTER_NAME"]
-    deploy = (ROOT / "deploy.sh").read_text()
-    assert "KIND_CLUSTER_NAME" in deploy and 'kind load docker-image --name "$CLUSTER"' in deploy
 
 
 def test_release_images_use_no_layer_cache_and_the_dockerfiles_stay_classic_builder_friendly(workflow):
