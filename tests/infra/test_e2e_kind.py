@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -121,25 +120,18 @@ def stack(debug_dir, monkeypatch):
 
 
 def repo_copy(tmp_path):
-    """A git repository holding the real e2e-kind.sh and a stand-in ./deploy.sh (the script runs both from
-    its repository root, and names the re-run's image tag after HEAD)."""
-    repo = tmp_path / "repo"
-    (repo / "tests" / "infra").mkdir(parents=True)
+    """A git repository with the real e2e-kind.sh (and planted/) and a stand-in ./deploy.sh (the script runs both
+    from its root and tags the re-run after HEAD); and a bin/ with the stand-in kubectl."""
+    repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
+    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")
     shutil.copy2(SCRIPT, repo / "tests" / "infra" / "e2e-kind.sh")
-    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")  # what it plants
-    deploy = repo / "deploy.sh"
-    deploy.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" deploy "$@"\n')
-    deploy.chmod(0o755)
-    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@taskmgr.invalid"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "copy"], check=True)
-    bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" kubectl "$@"\n')
-    kubectl.chmod(0o755)
-    assert (repo / "tests" / "infra" / "e2e-kind.sh").read_bytes() == SCRIPT.read_bytes()
+    for path, command in ((repo / "deploy.sh", "deploy"), (bin_dir / "kubectl", "kubectl")):
+        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" {command} "$@"\n')
+        path.chmod(0o755)
+    git = ["git", "-C", str(repo), "-c", "user.name=ci", "-c", "user.email=ci@taskmgr.invalid"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "copy"]):
+        subprocess.run([*git, *args], check=True)
     return repo, bin_dir
 
 

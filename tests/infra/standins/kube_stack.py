@@ -157,8 +157,10 @@ def postgres_ready():
 # --- kubectl ----------------------------------------------------------------------------------------------
 
 def port_forward(mapping):
-    """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed."""
+    """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed
+    (its pid file lets the test stop it: the script kills only the subshell it ran kubectl from)."""
     local = int(mapping.split(":")[0])
+    (state_dir() / "port-forward.pid").write_text(str(os.getpid()))
     os.execv(sys.executable, [sys.executable, __file__, "proxy", str(local),
                               str(config()["service_ports"]["backend-api"])])
 
