@@ -218,8 +218,8 @@ def test_planted_code_never_runs_as_superuser_and_is_skipped_by_name(stack):
 
 
 def test_api_reads_answer_while_a_restore_waits_for_its_lock(stack):
-    """An open transaction on tasks holds the restore's lock off; meanwhile reads still answer within a try,
-    and the restore goes through once the transaction ends."""
+    """An open transaction on tasks holds the restore's lock off (it is seen waiting); meanwhile reads still
+    answer within a try, and the restore goes through once the transaction ends."""
     stack.start()
     before = seed(stack)
     backup = backup_of(stack)
@@ -230,7 +230,12 @@ def test_api_reads_answer_while_a_restore_waits_for_its_lock(stack):
     blocker.stdin.write("BEGIN; SELECT count(*) FROM tasks;\n")
     blocker.stdin.flush()
     restore = deploy(stack, "restore", str(backup), "--force", "--local", wait=False)
-    time.sleep(1)  # the restore is past its checks and waits for the lock
+    waiting = ("SELECT count(*) FROM pg_locks WHERE relation = 'public.tasks'::regclass "
+               "AND mode = 'AccessExclusiveLock' AND NOT granted")
+    deadline = time.monotonic() + 60
+    while superuser_sql(stack, "taskmgr", waiting).strip() == "0":  # past its checks, the restore waits for the lock
+        assert restore.poll() is None and time.monotonic() < deadline, "the restore never waited for the tasks lock"
+        time.sleep(0.05)
     waits = []
     for _ in range(6):
         start = time.monotonic()

@@ -176,37 +176,6 @@ def test_data_folder_of_an_older_version_with_trust_gets_a_password(stack):
     stack.ctrl_c()
 
 
-def test_first_build_is_announced_with_its_cost_before_it_starts(tmp_path):
-    """A stand-in `cargo` that fails at once, so nothing is compiled: deploy.sh has printed the line about the
-    first build's cost before it calls cargo, and a later build gets the short line."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "cargo").write_text('#!/bin/sh\necho "stand-in cargo $1"\nexit 3\n')
-    (bin_dir / "cargo").chmod(0o755)
-    target = tmp_path / "target"
-    data = Path(tempfile.mkdtemp(prefix="taskmgr-deploy-local-", dir="/var/tmp"))
-    data.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CARGO_TARGET_DIR": str(target),
-           "TASKMGR_LOCAL_DATA": str(data)}
-    try:
-        first = subprocess.run([str(ROOT / "deploy.sh"), "local"], capture_output=True, text=True, env=env,
-                               cwd=ROOT, timeout=60)
-        (target / "release").mkdir(parents=True)
-        for name in ("backend-api", "frontend"):
-            (target / "release" / name).write_text("#!/bin/sh\n")
-            (target / "release" / name).chmod(0o755)
-        later = subprocess.run([str(ROOT / "deploy.sh"), "local"], capture_output=True, text=True, env=env,
-                               cwd=ROOT, timeout=60)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
-    assert first.returncode != 0 and later.returncode != 0
-    lines = first.stdout.splitlines()
-    announce = next(i for i, line in enumerate(lines) if "the first build compiles every dependency" in line)
-    assert re.search(r"\d+ minutes", " ".join(lines[announce:announce + 2])), "the cost, in minutes"
-    assert lines.index("stand-in cargo build") > announce, "announced before the build starts"
-    assert "only what changed is recompiled" in later.stdout and "minutes" not in later.stdout
-
-
 def test_default_local_data_folder_is_git_ignored():
     ignored = subprocess.run(["git", "check-ignore", "-q", ".local/deploy-local/pgdata"], cwd=ROOT)
     assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
