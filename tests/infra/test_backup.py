@@ -1,18 +1,16 @@
 """`./deploy.sh backup` and `restore` (scripts/lib/backup.sh) for real on a `./deploy.sh local` stack, restores
-compared field by field, every refusal changing nothing; the kind path through the stand-in kubectl, whose exec
-runs against the stack's PostgreSQL (compose: scripts/e2e-docker.sh; a real cluster: e2e-kind.sh on GitHub)."""
+compared field by field, every refusal changing nothing. The same commands through the postgres pod: e2e-kind.sh,
+here against its stand-ins (test_e2e_kind.py); compose: scripts/e2e-docker.sh."""
 import json
 import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from conftest import ROOT, postgres_bin
 from planted import PLANT, RESTORE_PLANT, escalation
 from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
-FAKE_TOOL = Path(__file__).parent / "standins" / "fake_tool.py"
 COMMAND_TIMEOUT = 300
 LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
 LATEST = LATEST_DIR.split("_")[0].replace("-", "")
@@ -291,83 +289,3 @@ def test_local_commands_say_when_the_local_stack_is_not_running(tmp_path):
         assert result.returncode == 1, result.stdout + result.stderr
         assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
     assert not list(tmp_path.glob("taskmgr-backup-*"))
-
-
-# ---------------------------------------------------------------- kind, through the stand-in kubectl
-
-def kind_env(stack, tmp_path):
-    """PATH with the stand-in kind/kubectl/docker (a kind cluster `task-manager` exists), whose `kubectl exec`
-    runs against the local stack's PostgreSQL as the postgres pod's would (the owner's credentials in its env)."""
-    bin_dir, state = tmp_path / "standin-bin", tmp_path / "standin-state"
-    bin_dir.mkdir()
-    state.mkdir()
-    for name in ("kind", "kubectl", "docker"):
-        (bin_dir / name).symlink_to(FAKE_TOOL)
-    (state / "state.json").write_text(json.dumps({"clusters": ["task-manager"], "secrets": {}}))
-    pg_bin = str(postgres_bin())
-    postgres = {"host": "127.0.0.1", "port": stack.ports["LOCAL_PG_PORT"], "user": "taskmgr", "db": "taskmgr",
-                "password": (stack.data_dir / "pg-password").read_text().strip(), "bin": pg_bin}
-    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_STATE": str(state),
-            "STANDIN_POSTGRES": json.dumps(postgres), "KIND_CLUSTER_NAME": ""}
-
-
-def exec_calls(env):
-    calls = [json.loads(line) for line in (Path(env["STANDIN_STATE"]) / "calls.jsonl").read_text().splitlines()]
-    return [c["argv"] for c in calls if c["tool"] == "kubectl" and "exec" in c["argv"]]
-
-
-def broken_copy(tmp_path, name, old, new):
-    """A copy of deploy.sh and what it reads, with `old` replaced by `new` in scripts/lib/backup.sh."""
-    copy = tmp_path / name
-    for part in ("deploy.sh", "kind-config.yaml", "scripts/lib", "scripts/deploy-local.sh", "crates/backend-api/migrations"):
-        source, target = ROOT / part, copy / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
-    library = copy / "scripts/lib/backup.sh"
-    assert old in library.read_text()
-    library.write_text(library.read_text().replace(old, new))
-    return copy / "deploy.sh"
-
-
-def test_kind_backup_and_restore_through_the_postgres_pod(stack, tmp_path):
-    stack.start()
-    env = kind_env(stack, tmp_path)
-    before = seed(stack)
-    result = deploy(stack, "backup", "kind.dump", env=env)  # kind is the default path
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"({len(TASKS)} tasks" in result.stdout
-    api(stack, "DELETE", f"/tasks/{before[2]['id']}")
-    api(stack, "POST", "/tasks", {"title": "after the kind backup"}, expect=201)
-    refused(deploy(stack, "restore", "kind.dump", "--kind", env=env), f"holds {len(TASKS)} tasks", "--force")
-    result = deploy(stack, "restore", "kind.dump", "--kind", "--force", env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert all_tasks(stack) == before
-    calls = exec_calls(env)
-    assert calls and all(c[:4] == ["--context", "kind-task-manager", "--namespace", "task-manager"] for c in calls)
-    assert all(c[4:9] == ["exec", "-i", "deploy/postgres", "-c", "postgres"] for c in calls), calls[0]
-
-
-BROKEN_EXECS = [  # (name, what backup.sh says, what the broken copy says instead, the error it must end with)
-    ("no-stdin", "kc exec -i deploy/postgres", "kc exec deploy/postgres", "is not a pg_dump archive"),
-    ("wrong-deployment", "kc exec -i deploy/postgres", "kc exec -i deploy/postgresql",
-     'deployments.apps "postgresql" not found'),
-    ("wrong-container", "-c postgres --", "-c db --", "container db is not valid"),
-]
-
-
-def test_kind_stand_in_fails_a_broken_exec(stack, tmp_path):
-    """The stand-in is faithful enough to fail: without -i the dump never reaches pg_restore; a wrong
-    deployment or container name is refused as kubectl refuses it. Nothing is changed."""
-    stack.start()
-    env = kind_env(stack, tmp_path)
-    before = seed(stack)
-    backup = backup_of(stack)
-    api(stack, "DELETE", f"/tasks/{before[0]['id']}")
-    after_delete = all_tasks(stack)
-    for name, old, new, error in BROKEN_EXECS:
-        broken = broken_copy(tmp_path, name, old, new)
-        result = deploy(stack, "restore", str(backup), "--force", env=env, script=broken)
-        assert result.returncode == 1 and error in result.stderr.strip().splitlines()[-1], (name, result.stderr)
-        assert all_tasks(stack) == after_delete, name
-    result = deploy(stack, "restore", str(backup), "--force", env=env)
-    assert result.returncode == 0 and all_tasks(stack) == before, "the unbroken script restores"

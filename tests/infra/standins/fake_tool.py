@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Stand-in for `kind`, `kubectl` and `docker` (no cluster can run here), for deploy.sh's tests: records every call
 (and what `apply -f -`, `patch --patch-file /dev/stdin` and `apply -k` would apply) in $STANDIN_STATE/calls.jsonl,
-keeps clusters and Secrets in state.json, fails as STANDIN_* variables say; `exec` runs against the real
-PostgreSQL of $STANDIN_POSTGRES (pod_exec.py)."""
+keeps clusters and Secrets in state.json, and fails as STANDIN_* variables say."""
 import base64
 import json
 import os
@@ -11,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pod_exec
 from pod_exec import flag_value, words_of
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
@@ -103,11 +101,6 @@ def kind(argv):
 def kubectl(argv):
     state = load_state()
     words = words_of(argv)
-    if words[:1] == ["exec"]:
-        record("kubectl", argv)
-        if "STANDIN_POSTGRES" not in os.environ:
-            sys.exit("fake kubectl: exec needs STANDIN_POSTGRES (the PostgreSQL that plays the pod's)")
-        return pod_exec.kubectl_exec(argv, json.loads(os.environ["STANDIN_POSTGRES"]))
     reads_stdin = (words[:1] == ["apply"] and flag_value(argv, "-f") == "-") or \
         (words[:1] == ["patch"] and flag_value(argv, "--patch-file") == "/dev/stdin")
     stdin = sys.stdin.read() if reads_stdin else None
