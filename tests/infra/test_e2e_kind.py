@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -31,12 +30,7 @@ import kube_stack  # noqa: E402
 
 
 def wait_for(check, what):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not come up within {START_TIMEOUT} s")
+    assert kube_stack.wait_until(check, START_TIMEOUT, what), f"{what} did not come up within {START_TIMEOUT} s"
 
 
 class Stack:

@@ -49,15 +49,12 @@ def pod_port(cfg, pod):
 
 
 def pod_env(cfg, pod):
-    deployment = pod.rsplit("-", 1)[0]
     # METRICS_PORT=0: each process its own free metrics port (pods each have their own IP; processes share one).
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(pod_port(cfg, pod)), "METRICS_PORT": "0", "RUST_LOG": "warn"}
-    if deployment == "backend-api":
-        env["DATABASE_URL"] = cfg["database_url"]
-    else:
-        env["BACKEND_API_URL"] = f"http://127.0.0.1:{cfg['service_ports']['backend-api']}"
-        env["SECRET_KEY"] = cfg["secret_key"]
-    return env
+    if pod.startswith("backend-api"):
+        return {**env, "DATABASE_URL": cfg["database_url"]}
+    return {**env, "BACKEND_API_URL": f"http://127.0.0.1:{cfg['service_ports']['backend-api']}",
+            "SECRET_KEY": cfg["secret_key"]}
 
 
 def pid_file(pod):
@@ -82,15 +79,10 @@ def start_pod(pod):
 
 
 def stop_pod(pod):
-    if not pid_file(pod).exists():
-        return
-    pid = int(pid_file(pod).read_text())
-    if alive(pid):
+    pid = int(pid_file(pod).read_text()) if pid_file(pod).exists() else None
+    if pid and alive(pid):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
+        if not wait_until(lambda: not alive(pid), STOP_TIMEOUT, f"{pod} to exit"):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -103,9 +95,8 @@ def ready(url):
 
 
 def pod_ready(pod):
-    if (state_dir() / f"{pod}.replacing").exists() or not pid_file(pod).exists():
-        return False
-    return alive(int(pid_file(pod).read_text())) and ready(f"http://127.0.0.1:{pod_port(config(), pod)}/ready")
+    return not (state_dir() / f"{pod}.replacing").exists() and pid_file(pod).exists() and \
+        alive(int(pid_file(pod).read_text())) and ready(f"http://127.0.0.1:{pod_port(config(), pod)}/ready")
 
 
 def replace_pod(pod):
@@ -121,12 +112,12 @@ def replace_pod(pod):
 
 def wait_until(check, timeout, what):
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    log(f"timed out after {timeout} s waiting for {what}")
-    return False
+    while not check():
+        if time.monotonic() > deadline:
+            log(f"timed out after {timeout} s waiting for {what}")
+            return False
+        time.sleep(0.1)
+    return True
 
 
 # --- postgres ---------------------------------------------------------------------------------------------
