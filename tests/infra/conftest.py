@@ -3,8 +3,10 @@ import functools
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,39 @@ def offline_images(docker_engine):
                             cwd=ROOT, timeout=1200)
     assert result.returncode == 0, f"scripts/offline-images.sh could not provide the images:\n{result.stderr[-3000:]}"
     return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
+
+def free_ports(count):
+    """`count` distinct free ports of 127.0.0.1, all held until chosen (one at a time may repeat a port)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
+def postgres_bin():
+    """The directory of initdb, pg_ctl and psql: on PATH, or Debian's newest /usr/lib/postgresql/<version>/bin."""
+    candidates = [Path(shutil.which("initdb")).resolve().parent] if shutil.which("initdb") else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    for directory in candidates:
+        if all((directory / name).exists() for name in ("initdb", "pg_ctl", "psql")):
+            return directory
+    pytest.fail("PostgreSQL server programs not found: apt-get install postgresql, or put its bin on PATH",
+                pytrace=False)
+
+
+def as_pg_owner(argv):
+    """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@pytest.fixture(scope="session")
+def debug_dir():
+    """The directory of both services' debug builds (cargo builds them if missing or stale)."""
+    cargo = tool("cargo", "install Rust with rustup (the tests run the real binaries)")
+    subprocess.run([cargo, "build", "--locked", "-q", "-p", "backend-api", "-p", "frontend"], cwd=ROOT, check=True,
+                   timeout=1800)
+    meta = subprocess.run([cargo, "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+    return Path(json.loads(meta)["target_directory"]) / "debug"

@@ -1,18 +1,8 @@
-"""One postmaster per data volume: two containers of the postgres image on one volume, started the way
-kubernetes/postgres-deployment.yaml starts its container (its command, args, PGDATA, read-only root file
-system, writable /var/run/postgresql and /tmp, no capabilities), as the replacement of a deleted pod starts
-while the old pod still runs. The second must not start PostgreSQL until the first has exited, and the table
-both wrote must pass amcheck afterwards.
-
-Needs a Docker engine, so it runs in the docker stage of scripts/test.sh (its file name keeps it out of the
-infra stage's collection): `scripts/test-infra.sh tests/infra/docker_postgres_lock.py`. The image is the one
-scripts/offline-images.sh names for POSTGRES_IMAGE (the official image when it can be pulled, else the local
-stand-in), or POSTGRES_LOCK_IMAGE. Each container runs as the image's own postgres user (70 in the official
-Alpine image the manifest names, 999 in the stand-in). Docker stands in for the kubelet: both containers share
-one kernel and one volume, as two pods on one node share a local-path or an attached ReadWriteOnce volume.
-"""
+"""One postmaster per data volume: two containers of the postgres image on one volume, started as
+kubernetes/postgres-deployment.yaml starts its container (a replacement pod while the old one still runs): the
+second must not start PostgreSQL until the first exits, and the table both wrote passes amcheck. Docker stage
+of scripts/test.sh; image: POSTGRES_LOCK_IMAGE, else scripts/offline-images.sh's POSTGRES_IMAGE."""
 import os
-import re
 import subprocess
 import time
 import uuid
@@ -20,7 +10,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import MANIFEST_DIR, ROOT
+from conftest import MANIFEST_DIR
 
 START_TIMEOUT = 120  # initdb on the first start, then crash recovery at most
 OBSERVE_SECONDS = 5  # how long the second container is watched while the first one serves
@@ -32,15 +22,6 @@ def docker(*args, check=True, timeout=120):
     if check and result.returncode != 0:
         pytest.fail(f"docker {' '.join(args)} failed:\n{result.stdout}{result.stderr}", pytrace=False)
     return result
-
-
-def postgres_image():
-    if os.environ.get("POSTGRES_LOCK_IMAGE"):
-        return os.environ["POSTGRES_LOCK_IMAGE"]
-    result = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
-                            timeout=1800)
-    assert result.returncode == 0, f"scripts/offline-images.sh failed (needs root and debootstrap):\n{result.stderr}"
-    return re.search(r"^POSTGRES_IMAGE=(.+)$", result.stdout, re.M).group(1)
 
 
 def manifest_container():
@@ -104,10 +85,8 @@ class Pods:
 
 
 @pytest.fixture
-def pods():
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        pytest.fail("no Docker engine answers: start dockerd (scripts/e2e-docker.sh does)", pytrace=False)
-    pods = Pods(postgres_image())
+def pods(docker_engine, request):
+    pods = Pods(os.environ.get("POSTGRES_LOCK_IMAGE") or request.getfixturevalue("offline_images")["POSTGRES_IMAGE"])
     try:
         yield pods
     finally:

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end checks of a real kind deployment made by ./deploy.sh, run from outside the cluster.
-# NEEDS A REAL CLUSTER: it runs in the e2e-kind job of .github/workflows/ci.yml, not on our own machines.
-# All traffic goes to localhost (the NodePort mapping and kubectl port-forward); every loop is bounded.
+# End-to-end checks of a kind deployment made by ./deploy.sh, from outside the cluster (the e2e-kind job of
+# .github/workflows/ci.yml; here tests/infra/test_e2e_kind.py runs it against stand-ins). Only localhost; bounded loops.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -9,35 +8,28 @@ cd "$ROOT"
 
 CLUSTER="${KIND_CLUSTER_NAME:-task-manager}"
 NAMESPACE=task-manager
-# The NodePort and the local end of the port-forward; overridable only so that the stand-in test
-# (tests/infra/test_e2e_kind.py) can use free ports on a shared machine.
+# The NodePort and the port-forward's local end; overridable so that the stand-in test can use free ports.
 UI="${E2E_UI_URL:-http://localhost:30080}"
 API_PORT="${E2E_API_PORT:-15000}"
 API="http://localhost:$API_PORT"
 WORK="$(mktemp -d)"
 PF_PID=""
 LOAD_PID=""
-# --tls and --pgadmin (check_tls_and_pgadmin): the Gateway on kind-config.yaml's localhost:30443, the local end of
-# pgAdmin's port-forward. E2E_SKIP_TLS=1 skips that part: only tests/infra/test_e2e_kind.py sets it, as its
-# stand-ins serve neither a Gateway nor pgAdmin.
+PGADMIN_PF_PID=""
+# --tls and --pgadmin: the Gateway on kind-config.yaml's localhost:30443, pgAdmin's port-forward (E2E_SKIP_TLS=1,
+# set only by the stand-in test, skips them).
 TLS_UI="https://localhost:30443"
 PGADMIN_PORT=15050
-PGADMIN_PF_PID=""
 
 kc() {
   kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" "$@"
 }
 
 cleanup() {
-  if [[ -n "$PF_PID" ]]; then
-    kill "$PF_PID" 2>/dev/null || true
-  fi
-  if [[ -n "$LOAD_PID" ]]; then
-    kill "$LOAD_PID" 2>/dev/null || true
-  fi
-  if [[ -n "$PGADMIN_PF_PID" ]]; then
-    kill "$PGADMIN_PF_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "$PF_PID" "$LOAD_PID" "$PGADMIN_PF_PID"; do
+    [[ -z "$pid" ]] || kill "$pid" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -53,13 +45,9 @@ pass() {
 
 # http METHOD URL [JSON]: prints the status code; the body goes to $WORK/body.
 http() {
-  local method="$1" url="$2" data="${3:-}"
-  if [[ -n "$data" ]]; then
-    curl -sS --max-time 10 -o "$WORK/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
-      --data "$data" "$url"
-  else
-    curl -sS --max-time 10 -o "$WORK/body" -w '%{http_code}' -X "$method" "$url"
-  fi
+  local json=()
+  [[ -z "${3:-}" ]] || json=(-H 'Content-Type: application/json' --data "$3")
+  curl -sS --max-time 10 -o "$WORK/body" -w '%{http_code}' -X "$1" "${json[@]}" "$2"
 }
 
 json_field() {
@@ -116,8 +104,7 @@ load_loop() {
   echo "$failures $total" >"$WORK/$name.failures"
 }
 
-# start_load NAME: load_loop NAME in the background of this shell, its PID in LOAD_PID. Not `pid="$(...)"`:
-# a command substitution would wait for the whole loop, and its PID would be no child of this shell.
+# start_load NAME: load_loop NAME in the background, its PID in LOAD_PID (not `pid="$(...)"`: that would wait).
 start_load() {
   load_loop "$1" &
   LOAD_PID=$!
@@ -177,9 +164,8 @@ check_rolling_update() {
   pass "./deploy.sh re-run: rolling update with no failed request"
 }
 
-# Backup and restore through the postgres pod (./deploy.sh backup/restore --kind): the tasks backed up, changed,
-# a restore without --force refused, then the restore with --force while requests run (none may fail); every task
-# comes back field by field, ids and times included.
+# Backup and restore through the postgres pod: a restore without --force is refused; with --force, under load,
+# every task comes back field by field.
 check_backup_restore() {
   local dump="$WORK/kind.dump" id
   expect 201 "$(http POST "$UI/api/tasks" '{"title":"kept by the backup","description":"two\nlines","priority":"low"}')" \
@@ -213,8 +199,7 @@ pod_psql_as() {
     sh -c 'psql -X -q -tA -v ON_ERROR_STOP=1 -U "$1" -d "$POSTGRES_DB" -f -' sh "$1"
 }
 
-# Code the backend's role plants (tests/infra/planted/*.sql) never runs as superuser in a backup and its restore
-# through the postgres pod: no new superuser, membership or superuser run, and the restore names what it skipped.
+# Code the backend's role plants (tests/infra/planted/*.sql) never runs as superuser in a backup and restore.
 check_planted_code_stays_unprivileged() {
   local planted="tests/infra/planted" dump="$WORK/planted.dump" before after
   cat "$planted/plant.sql" "$planted/restore-plant.sql" | pod_psql_as taskmgr_app >/dev/null ||
@@ -238,8 +223,8 @@ pod_superuser() {
 
 # ---------------------------------------------------------------- --tls and --pgadmin
 
-# A second deploy adds them to the running deployment; the first --pgadmin deploy prints pgAdmin's login once.
-# The certificate it generated is what curl trusts below (--cacert, never -k): a check of the certificate too.
+# A second deploy adds them; the first --pgadmin deploy prints pgAdmin's login once. curl trusts the generated
+# certificate (--cacert, never -k).
 deploy_tls_and_pgadmin() {
   ./deploy.sh --tls --pgadmin | tee "$WORK/deploy-tls.log"
   grep -q "login (shown this once; kept in Secret pgadmin-login): email " "$WORK/deploy-tls.log" ||
@@ -247,8 +232,7 @@ deploy_tls_and_pgadmin() {
   kc get secret taskmgr-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$WORK/taskmgr-localhost.crt"
 }
 
-# https GET URL [CURL ARGS]: like http GET through the Gateway, trusting the generated certificate; response headers
-# go to $WORK/headers.
+# https GET URL [CURL ARGS]: http GET through the Gateway; response headers go to $WORK/headers.
 https_get() {
   local url="$1"
   shift
@@ -256,9 +240,7 @@ https_get() {
     -w '%{http_code}' "$@" "$url"
 }
 
-# The task list over HTTPS: a task created through the NodePort is on the page served through the Gateway (so the
-# controller runs, the Gateway is programmed and its route serves). A new route is served within seconds; up to 60 s
-# are allowed.
+# A task created through the NodePort is on the page served through the Gateway (up to 60 s for a new route).
 check_tls_task_list() {
   local code i
   expect 201 "$(http POST "$UI/api/tasks" '{"title":"seen over https"}')" "create before the HTTPS check"
@@ -273,10 +255,8 @@ check_tls_task_list() {
   pass "the task list is served over $TLS_UI with the generated certificate"
 }
 
-# Behind the Gateway the form page's CSRF cookie is Secure; through the NodePort (plain HTTP) it is not, even when
-# the client claims HTTPS itself: only the Gateway is believed. HSTS is the frontend's own decision, and for
-# localhost it sends none (it would bind every port of localhost, http://localhost:30080 included); the Gateway
-# adds none of its own.
+# The CSRF cookie is Secure behind the Gateway, not through the NodePort even when the client claims HTTPS. No HSTS
+# for localhost (it would bind http://localhost:30080 too), from the frontend or the Gateway.
 check_secure_cookie() {
   expect 200 "$(https_get "$TLS_UI/")" "the form page over HTTPS"
   grep -qi '^set-cookie: taskmgr_csrf=.*; *Secure' "$WORK/headers" || fail "no Secure CSRF cookie over HTTPS: $(cat "$WORK/headers")"
@@ -308,9 +288,8 @@ check_pgadmin_login_page() {
   pass "pgAdmin's login page answers through a port-forward and through the Gateway"
 }
 
-# From inside the pgAdmin pod, with its own Python and driver and the server it has registered (servers.json),
-# a connection to PostgreSQL that counts the tasks: the NetworkPolicies let pgAdmin through. The superuser's
-# password goes through stdin, never a command line.
+# From the pgAdmin pod, its registered server (servers.json) counts the tasks: the NetworkPolicies let it through.
+# The password goes through stdin.
 check_pgadmin_reaches_postgres() {
   local count
   count="$(kc get secret app-secrets -o jsonpath='{.data.POSTGRES_PASSWORD}' | base64 -d |

@@ -1,7 +1,5 @@
-"""db/app-role.sql for real, against a throwaway PostgreSQL on 127.0.0.1: the backend's own role on a fresh
-database and on one where an older deploy created the tables as the superuser (an existing volume); then the real
-backend, connected as that role, runs its migrations and serves create, read, update and delete, while the role
-cannot make roles, run programs on the server or become superuser. Every wait is bounded."""
+"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database and on an existing
+volume whose tables the superuser created; the real backend then serves as that role, which cannot escalate."""
 import json
 import os
 import shutil
@@ -13,50 +11,30 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
 from planted import PLANT, escalation
-from standins.ports import free_ports
 from test_deploy_local import http
 
-ROLE_SQL = ROOT / "db" / "app-role.sql"
 MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
-PG_HINT = "install PostgreSQL 15 or newer (Debian: apt-get install postgresql), or put its bin directory on PATH"
 READY_WAIT = 60
-
-
-def postgres_bin():
-    """The directory of initdb, pg_ctl and psql: on PATH, or Debian's newest /usr/lib/postgresql/<version>/bin."""
-    candidates = [Path(shutil.which("initdb")).resolve().parent] if shutil.which("initdb") else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
-    for directory in candidates:
-        if all((directory / tool).exists() for tool in ("initdb", "pg_ctl", "psql")):
-            return directory
-    pytest.fail(f"PostgreSQL server programs not found: {PG_HINT}", pytrace=False)
-
-
-def as_pg_owner(argv):
-    """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
 class Cluster:
     def __init__(self, bin_dir, directory):
-        self.bin = bin_dir
-        self.dir = directory
-        self.port, = free_ports(1)
+        self.bin, self.dir, (self.port,) = bin_dir, directory, free_ports(1)
 
     def start(self):
-        data = self.dir / "data"
         pwfile = self.dir / "pw"
         pwfile.write_text(SUPERUSER_PASSWORD + "\n")
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
             shutil.chown(pwfile, "postgres")
-        subprocess.run(as_pg_owner([str(self.bin / "initdb"), "-D", str(data), "-U", SUPERUSER, f"--pwfile={pwfile}",
-                                    "--auth=scram-sha-256", "-E", "UTF8"]), check=True, capture_output=True)
-        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w",
-                                    "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} "
+        subprocess.run(as_pg_owner([str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", SUPERUSER,
+                                    f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8"]), check=True,
+                       capture_output=True)
+        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
+                                    "-w", "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} "
                                     "-c unix_socket_directories=''", "start"]),
                        check=True, capture_output=True, stdin=subprocess.DEVNULL)
 
@@ -64,28 +42,23 @@ class Cluster:
         subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
                                     "-w", "stop"]), capture_output=True)
 
+    def run_psql(self, database, args, user=SUPERUSER, password=SUPERUSER_PASSWORD, **env):
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
+               "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": user, "PGPASSWORD": password,
+               "PGDATABASE": database}
+        return subprocess.run([str(self.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args], env=env,
+                              capture_output=True, text=True, timeout=60)
+
     def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
         """Runs sql as user; returns the completed process (stdout: unaligned tuples)."""
-        env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": user,
-               "PGPASSWORD": password, "PGDATABASE": database}
-        result = subprocess.run([str(self.bin / "psql"), "-X", "-qtA", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                                env=env, capture_output=True, text=True, timeout=60)
-        if check:
-            assert result.returncode == 0, f"{user}: {sql}\n{result.stderr}"
+        result = self.run_psql(database, ["-tA", "-c", sql], user, password)
+        assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
 
     def run_role_sql(self, database, app_user, app_password):
         """db/app-role.sql as the superuser, the way every deploy path runs it."""
-        env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": SUPERUSER,
-               "PGPASSWORD": SUPERUSER_PASSWORD, "PGDATABASE": database}
-        env.pop("APP_DB_USER", None)
-        env.pop("APP_DB_PASSWORD", None)
-        if app_user is not None:
-            env["APP_DB_USER"] = app_user
-        if app_password is not None:
-            env["APP_DB_PASSWORD"] = app_password
-        return subprocess.run([str(self.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROLE_SQL)],
-                              env=env, capture_output=True, text=True, timeout=60)
+        app = {k: v for k, v in (("APP_DB_USER", app_user), ("APP_DB_PASSWORD", app_password)) if v is not None}
+        return self.run_psql(database, ["-f", str(ROOT / "db" / "app-role.sql")], **app)
 
     def new_database(self, name):
         self.psql("postgres", f'CREATE DATABASE "{name}"')
@@ -107,42 +80,34 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def backend_binary():
-    """The backend's debug build (cargo builds it if it is missing or stale; quick after the Rust stages)."""
-    cargo = shutil.which("cargo")
-    if not cargo:
-        pytest.fail("cargo not found: install Rust with rustup (the test runs the real backend)", pytrace=False)
-    subprocess.run([cargo, "build", "--locked", "-q", "-p", "backend-api"], cwd=ROOT, check=True, timeout=1800)
-    meta = subprocess.run([cargo, "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
-                          capture_output=True, text=True)
-    return Path(json.loads(meta.stdout)["target_directory"]) / "debug" / "backend-api"
+def backend_binary(debug_dir):
+    return debug_dir / "backend-api"
 
 
-class Backend:
-    """The real backend-api process, connected as the given role."""
+class Service:
+    """A real service binary, started with exactly `env`."""
 
-    def __init__(self, binary, cluster, database, user, password, log):
-        self.port, = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
-               "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
+    def __init__(self, binary, env, log):
         self.log = log
         with open(log, "w") as out:
             self.process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
                                             stderr=subprocess.STDOUT)
 
-    def wait_ready(self):
+    def wait(self, url):
+        """The body of url once it answers 200; fails if the process exits first or after READY_WAIT."""
         deadline = time.monotonic() + READY_WAIT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"backend-api exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+                pytest.fail(f"{self.process.args[0]} exited with {self.process.returncode}:\n"
+                            f"{self.log.read_text()[-3000:]}", pytrace=False)
             try:
-                if http("GET", self.url + "/ready")[0] == 200:
-                    return
+                status, body = http("GET", url)
+                if status == 200:
+                    return body
             except OSError:
                 pass
             time.sleep(0.3)
-        pytest.fail(f"backend-api not ready after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
+        pytest.fail(f"{url} not answering after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
 
     def stop(self):
         self.process.terminate()
@@ -151,6 +116,20 @@ class Backend:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Backend(Service):
+    """The real backend-api, connected as the given role."""
+
+    def __init__(self, binary, cluster, database, user, password, log):
+        self.port, = free_ports(1)
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(binary, {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
+                                  "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"},
+                         log)
+
+    def wait_ready(self):
+        self.wait(self.url + "/ready")
 
 
 def role_attributes(cluster, database, role):
@@ -265,46 +244,32 @@ def test_existing_volume_hands_the_superusers_tables_to_the_role_and_keeps_the_d
     assert_cannot_escalate(cluster, db, "app_existing", "existing-password")
 
 
-def test_rerunning_is_harmless_and_sets_the_new_password(cluster):
+def test_rerunning_keeps_the_data_sets_the_new_password_and_never_runs_planted_code(cluster):
+    """The app role plants operators and functions in public that match the script's expressions better than
+    PostgreSQL's own: the script pins search_path, so none of them runs when it runs again, as superuser or at all."""
     db = cluster.new_database("deploysec_rerun")
     assert cluster.run_role_sql(db, "app_rerun", "first-password").returncode == 0
-    cluster.psql(db, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)", user="app_rerun",
-                 password="first-password")
+    cluster.psql(db, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)", "app_rerun", "first-password")
+    cluster.psql(db, PLANT, user="app_rerun", password="first-password")
+    before = escalation(lambda sql: cluster.psql(db, sql).stdout)
     again = cluster.run_role_sql(db, "app_rerun", "second-password")
     assert again.returncode == 0, again.stderr
-    assert cluster.psql(db, "SELECT v FROM kept", user="app_rerun", password="second-password").stdout.strip() == "7"
+    assert escalation(lambda sql: cluster.psql(db, sql).stdout) == before
+    assert cluster.psql(db, "SELECT count(*) FROM planted_runs").stdout.strip() == "0", "no planted code ran"
+    assert cluster.psql(db, "SELECT v FROM kept", "app_rerun", "second-password").stdout.strip() == "7"
     old = cluster.psql(db, "SELECT 1", user="app_rerun", password="first-password", check=False)
     assert old.returncode != 0 and "password authentication failed" in old.stderr
 
 
-def test_code_the_app_role_planted_never_runs_when_the_script_runs_again(cluster):
-    """Operators and functions in public (the app role's) that match the script's expressions better than
-    PostgreSQL's own: the script pins search_path, so none of them runs, as superuser or at all."""
-    db = cluster.new_database("deploysec_planted")
-    assert cluster.run_role_sql(db, "app_planted", "planted-pw").returncode == 0
-    cluster.psql(db, PLANT, user="app_planted", password="planted-pw")
-    before = escalation(lambda sql: cluster.psql(db, sql).stdout)
-    again = cluster.run_role_sql(db, "app_planted", "planted-pw")
-    assert again.returncode == 0, again.stderr
-    assert escalation(lambda sql: cluster.psql(db, sql).stdout) == before
-    assert cluster.psql(db, "SELECT count(*) FROM planted_runs").stdout.strip() == "0", "no planted code ran"
-
-
-def test_pods_starting_together_all_succeed(cluster):
-    """Each backend pod's init container runs the script at the same moment on the first deploy."""
+def test_pods_starting_together_all_succeed_and_the_role_can_install_pg_trgm(cluster):
+    """Each backend pod's init container runs the script at the same moment on the first deploy; the search
+    migration runs CREATE EXTENSION pg_trgm as the app role (hence CREATE on the database)."""
     db = cluster.new_database("deploysec_together")
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_together", "together-pw"), range(4)))
     assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
-    cluster.psql(db, "SELECT 1", user="app_together", password="together-pw")
-
-
-def test_the_role_can_install_the_trusted_trigram_extension(cluster):
-    """The search migration runs CREATE EXTENSION pg_trgm as the app role: hence CREATE on the database."""
-    db = cluster.new_database("deploysec_trgm")
-    assert cluster.run_role_sql(db, "app_trgm", "trgm-password").returncode == 0
     cluster.psql(db, "CREATE EXTENSION IF NOT EXISTS pg_trgm; SELECT similarity('task', 'tasks')",
-                 user="app_trgm", password="trgm-password")
+                 user="app_together", password="together-pw")
 
 
 @pytest.mark.parametrize("user,password,message", [
@@ -312,21 +277,16 @@ def test_the_role_can_install_the_trusted_trigram_extension(cluster):
     ("app_nopw", None, "set APP_DB_USER and APP_DB_PASSWORD"),
     ("app_empty", "", "set APP_DB_USER and APP_DB_PASSWORD"),
     (SUPERUSER, "pw", "must differ from the superuser"),
+    ("other_admin", "pw", "names an existing superuser"),
 ])
 def test_bad_settings_are_refused_with_a_clear_message_and_change_nothing(cluster, user, password, message):
     db = cluster.new_database(f"deploysec_bad_{abs(hash((user, password))) % 10**8}")
+    cluster.psql(db, "DO $$ BEGIN CREATE ROLE other_admin LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN END $$")
     result = cluster.run_role_sql(db, user, password)
     assert result.returncode != 0 and message in result.stderr, result.stderr
     assert owners_in_public(cluster, db) == {"schema public": "pg_database_owner"}
-    assert role_attributes(cluster, db, SUPERUSER)["super"], "the superuser keeps its rights"
-
-
-def test_an_existing_superuser_is_never_demoted(cluster):
-    db = cluster.new_database("deploysec_other_admin")
-    cluster.psql(db, "CREATE ROLE other_admin LOGIN SUPERUSER")
-    result = cluster.run_role_sql(db, "other_admin", "pw")
-    assert result.returncode != 0 and "names an existing superuser" in result.stderr, result.stderr
-    assert role_attributes(cluster, db, "other_admin")["super"]
+    assert role_attributes(cluster, db, SUPERUSER)["super"] and role_attributes(cluster, db, "other_admin")["super"], \
+        "no superuser is ever demoted"
 
 
 def local_app_role(cluster, data_dir, database):

@@ -1,23 +1,16 @@
-"""`./deploy.sh backup` and `./deploy.sh restore` (scripts/lib/backup.sh), for real on the local path: a real
-`./deploy.sh local` stack (PostgreSQL, backend, frontend), tasks made through the API, backups taken, the data
-folder destroyed, restores compared field by field (ids and times included), and every refusal shown to change
-nothing. The kind path runs the same commands through the stand-in kubectl (standins/fake_tool.py), whose
-`exec` runs them against the local stack's real PostgreSQL (no cluster can run here); broken variants of the
-script (no -i, a wrong deployment name) are shown to fail against it. The compose path is checked by
-scripts/e2e-docker.sh, and a real kind cluster by tests/infra/e2e-kind.sh on GitHub.
-Only 127.0.0.1 is contacted; every wait is bounded."""
+"""`./deploy.sh backup` and `restore` (scripts/lib/backup.sh) for real on a `./deploy.sh local` stack, restores
+compared field by field, every refusal changing nothing. The same commands through the postgres pod: e2e-kind.sh,
+here against its stand-ins (test_e2e_kind.py); compose: scripts/e2e-docker.sh."""
 import json
 import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, postgres_bin
 from planted import PLANT, RESTORE_PLANT, escalation
-from test_deploy_local import http, postgres_tool, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
+from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
-FAKE_TOOL = Path(__file__).parent / "standins" / "fake_tool.py"
 COMMAND_TIMEOUT = 300
 LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
 LATEST = LATEST_DIR.split("_")[0].replace("-", "")
@@ -29,11 +22,16 @@ TASKS = [
 ]
 
 
-def deploy(stack, *args, env=None, script=ROOT / "deploy.sh"):
-    """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there)."""
-    full_env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir), **(env or {})}
-    return subprocess.run([str(script), *args], capture_output=True, text=True, env=full_env, cwd=stack.log_dir,
-                          timeout=COMMAND_TIMEOUT)
+def deploy(stack, *args, env=None, script=ROOT / "deploy.sh", wait=True):
+    """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there);
+    with wait=False the running process (output on its stdout)."""
+    process = subprocess.Popen([str(script), *args], env={**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir),
+                                                          **(env or {})}, cwd=stack.log_dir, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE if wait else subprocess.STDOUT)
+    if not wait:
+        return process
+    stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def api(stack, method, path, body=None, expect=200):
@@ -64,7 +62,7 @@ def pg_tool(stack, name, *args, app=False):
     user, password_file = ("taskmgr_app", "app_db_password") if app else ("taskmgr", "pg-password")
     env.update(PGHOST="127.0.0.1", PGPORT=str(stack.ports["LOCAL_PG_PORT"]), PGUSER=user,
                PGPASSWORD=(stack.data_dir / password_file).read_text().strip())
-    result = subprocess.run([postgres_tool(name), *args], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([str(postgres_bin() / name), *args], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, f"{name} {args}: {result.stderr}"
     return result.stdout
 
@@ -118,23 +116,18 @@ def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(st
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
     backup = backup_of(stack)
-    assert backup.stat().st_mode & 0o777 == 0o600, oct(backup.stat().st_mode)
-    assert not list(stack.log_dir.glob("*.partial"))
+    assert backup.stat().st_mode & 0o777 == 0o600 and not list(stack.log_dir.glob("*.partial"))
     again = deploy(stack, "backup", "--local", "tasks.dump")
     assert again.returncode == 1 and "exists" in again.stderr and backup.stat().st_size > 0
-
-    # Destroy the data: stop, delete the data folder, start on an empty one (the backend migrates it).
-    stack.ctrl_c()
+    stack.ctrl_c()  # destroy the data: a new, empty data folder (the backend migrates it)
     shutil.rmtree(stack.data_dir)
-    stack.data_dir.mkdir(mode=0o755)
+    stack.data_dir.mkdir()
     stack.data_dir.chmod(0o755)
     stack.start()
     assert "initialising" in stack.log.read_text() and all_tasks(stack) == []
     result = deploy(stack, "restore", str(backup), "--local")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"restored: {len(TASKS)} tasks from {backup} (they replaced 0)" in result.stdout, result.stdout
+    assert f"restored: {len(TASKS)} tasks from {backup} (they replaced 0)" in result.stdout, result.stdout + result.stderr
     assert all_tasks(stack) == before, "every field of every task comes back, ids and times included"
-
     # Tasks exist now: a restore without --force refuses and says how many and how to force; --force replaces.
     extra = api(stack, "POST", "/tasks", {"title": "made after the backup"}, expect=201)
     api(stack, "PATCH", f"/tasks/{before[0]['id']}", {"title": "changed after the backup"})
@@ -223,21 +216,24 @@ def test_planted_code_never_runs_as_superuser_and_is_skipped_by_name(stack):
 
 
 def test_api_reads_answer_while_a_restore_waits_for_its_lock(stack):
-    """An open transaction on tasks holds the restore's lock off; meanwhile reads still answer within a try,
-    and the restore goes through once the transaction ends."""
+    """An open transaction on tasks holds the restore's lock off (it is seen waiting); meanwhile reads still
+    answer within a try, and the restore goes through once the transaction ends."""
     stack.start()
     before = seed(stack)
     backup = backup_of(stack)
-    blocker = subprocess.Popen([postgres_tool("psql"), "-X", "-q", "-h", "127.0.0.1", "-p",
+    blocker = subprocess.Popen([str(postgres_bin() / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p",
                                 str(stack.ports["LOCAL_PG_PORT"]), "-U", "taskmgr_app", "-d", "taskmgr"],
                                stdin=subprocess.PIPE, text=True, env={**os.environ, "PGPASSWORD": (
                                    stack.data_dir / "app_db_password").read_text().strip()})
     blocker.stdin.write("BEGIN; SELECT count(*) FROM tasks;\n")
     blocker.stdin.flush()
-    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
-    restore = subprocess.Popen([str(ROOT / "deploy.sh"), "restore", str(backup), "--force", "--local"],
-                               cwd=stack.log_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(1)  # the restore is past its checks and waits for the lock
+    restore = deploy(stack, "restore", str(backup), "--force", "--local", wait=False)
+    waiting = ("SELECT count(*) FROM pg_locks WHERE relation = 'public.tasks'::regclass "
+               "AND mode = 'AccessExclusiveLock' AND NOT granted")
+    deadline = time.monotonic() + 60
+    while superuser_sql(stack, "taskmgr", waiting).strip() == "0":  # past its checks, the restore waits for the lock
+        assert restore.poll() is None and time.monotonic() < deadline, "the restore never waited for the tasks lock"
+        time.sleep(0.05)
     waits = []
     for _ in range(6):
         start = time.monotonic()
@@ -255,9 +251,7 @@ def test_two_restores_at_once_both_succeed(stack):
     stack.start()
     before = seed(stack)
     backup = backup_of(stack)
-    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
-    runs = [subprocess.Popen([str(ROOT / "deploy.sh"), "restore", str(backup), "--force", "--local"], cwd=stack.log_dir,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    runs = [deploy(stack, "restore", str(backup), "--force", "--local", wait=False) for _ in range(2)]
     outputs = [run.communicate(timeout=COMMAND_TIMEOUT)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert all_tasks(stack) == before and leftovers(stack) == ""
@@ -295,83 +289,3 @@ def test_local_commands_say_when_the_local_stack_is_not_running(tmp_path):
         assert result.returncode == 1, result.stdout + result.stderr
         assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
     assert not list(tmp_path.glob("taskmgr-backup-*"))
-
-
-# ---------------------------------------------------------------- kind, through the stand-in kubectl
-
-def kind_env(stack, tmp_path):
-    """PATH with the stand-in kind/kubectl/docker (a kind cluster `task-manager` exists), whose `kubectl exec`
-    runs against the local stack's PostgreSQL as the postgres pod's would (the owner's credentials in its env)."""
-    bin_dir, state = tmp_path / "standin-bin", tmp_path / "standin-state"
-    bin_dir.mkdir()
-    state.mkdir()
-    for name in ("kind", "kubectl", "docker"):
-        (bin_dir / name).symlink_to(FAKE_TOOL)
-    (state / "state.json").write_text(json.dumps({"clusters": ["task-manager"], "secrets": {}}))
-    pg_bin = str(Path(postgres_tool("pg_dump")).parent)
-    postgres = {"host": "127.0.0.1", "port": stack.ports["LOCAL_PG_PORT"], "user": "taskmgr", "db": "taskmgr",
-                "password": (stack.data_dir / "pg-password").read_text().strip(), "bin": pg_bin}
-    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_STATE": str(state),
-            "STANDIN_POSTGRES": json.dumps(postgres), "KIND_CLUSTER_NAME": ""}
-
-
-def exec_calls(env):
-    calls = [json.loads(line) for line in (Path(env["STANDIN_STATE"]) / "calls.jsonl").read_text().splitlines()]
-    return [c["argv"] for c in calls if c["tool"] == "kubectl" and "exec" in c["argv"]]
-
-
-def broken_copy(tmp_path, name, old, new):
-    """A copy of deploy.sh and what it reads, with `old` replaced by `new` in scripts/lib/backup.sh."""
-    copy = tmp_path / name
-    for part in ("deploy.sh", "kind-config.yaml", "scripts/lib", "scripts/deploy-local.sh", "crates/backend-api/migrations"):
-        source, target = ROOT / part, copy / part
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
-    library = copy / "scripts/lib/backup.sh"
-    assert old in library.read_text()
-    library.write_text(library.read_text().replace(old, new))
-    return copy / "deploy.sh"
-
-
-def test_kind_backup_and_restore_through_the_postgres_pod(stack, tmp_path):
-    stack.start()
-    env = kind_env(stack, tmp_path)
-    before = seed(stack)
-    result = deploy(stack, "backup", "kind.dump", env=env)  # kind is the default path
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"({len(TASKS)} tasks" in result.stdout
-    api(stack, "DELETE", f"/tasks/{before[2]['id']}")
-    api(stack, "POST", "/tasks", {"title": "after the kind backup"}, expect=201)
-    refused(deploy(stack, "restore", "kind.dump", "--kind", env=env), f"holds {len(TASKS)} tasks", "--force")
-    result = deploy(stack, "restore", "kind.dump", "--kind", "--force", env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert all_tasks(stack) == before
-    calls = exec_calls(env)
-    assert calls and all(c[:4] == ["--context", "kind-task-manager", "--namespace", "task-manager"] for c in calls)
-    assert all(c[4:9] == ["exec", "-i", "deploy/postgres", "-c", "postgres"] for c in calls), calls[0]
-
-
-BROKEN_EXECS = [  # (name, what backup.sh says, what the broken copy says instead, the error it must end with)
-    ("no-stdin", "kc exec -i deploy/postgres", "kc exec deploy/postgres", "is not a pg_dump archive"),
-    ("wrong-deployment", "kc exec -i deploy/postgres", "kc exec -i deploy/postgresql",
-     'deployments.apps "postgresql" not found'),
-    ("wrong-container", "-c postgres --", "-c db --", "container db is not valid"),
-]
-
-
-def test_kind_stand_in_fails_a_broken_exec(stack, tmp_path):
-    """The stand-in is faithful enough to fail: without -i the dump never reaches pg_restore; a wrong
-    deployment or container name is refused as kubectl refuses it. Nothing is changed."""
-    stack.start()
-    env = kind_env(stack, tmp_path)
-    before = seed(stack)
-    backup = backup_of(stack)
-    api(stack, "DELETE", f"/tasks/{before[0]['id']}")
-    after_delete = all_tasks(stack)
-    for name, old, new, error in BROKEN_EXECS:
-        broken = broken_copy(tmp_path, name, old, new)
-        result = deploy(stack, "restore", str(backup), "--force", env=env, script=broken)
-        assert result.returncode == 1 and error in result.stderr.strip().splitlines()[-1], (name, result.stderr)
-        assert all_tasks(stack) == after_delete, name
-    result = deploy(stack, "restore", str(backup), "--force", env=env)
-    assert result.returncode == 0 and all_tasks(stack) == before, "the unbroken script restores"

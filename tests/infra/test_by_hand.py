@@ -13,13 +13,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ROOT
-from standins.ports import free_ports
-from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, Backend, cluster, postgres_bin  # noqa: F401 (its fixture)
+from conftest import ROOT, free_ports
+from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, Service, cluster  # noqa: F401 (its fixture)
 from test_deploy_local import http
 
 RUNNING = ROOT / "docs" / "RUNNING.md"
-READY_WAIT = 60
 EXIT_CANNOT_LISTEN = 3  # crates/service-kit/src/listen.rs; docs/RUNNING.md documents it
 
 
@@ -38,19 +36,6 @@ def recipe():
     return commands
 
 
-@pytest.fixture(scope="module")
-def binaries():
-    """Both debug builds (cargo builds them if missing or stale; quick after the Rust stages)."""
-    cargo = os.environ.get("CARGO", "cargo")
-    try:
-        subprocess.run([cargo, "build", "--locked", "-q", "-p", "backend-api", "-p", "frontend"], cwd=ROOT,
-                       check=True, timeout=1800)
-    except FileNotFoundError:
-        pytest.fail("cargo not found: install Rust with rustup (the test runs the real binaries)", pytrace=False)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return {name: target / "debug" / name for name in ("backend-api", "frontend")}
-
-
 def port_free(port):
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -61,33 +46,7 @@ def port_free(port):
             return False
 
 
-class Process(Backend):
-    """A service binary started with exactly `env` (its stop() is Backend's)."""
-
-    def __init__(self, binary, env, log):
-        assert "METRICS_PORT" not in env
-        self.log = log
-        with open(log, "w") as out:
-            self.process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT)
-
-    def wait_answering(self, url):
-        deadline = time.monotonic() + READY_WAIT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.process.args[0]} exited with {self.process.returncode}:\n"
-                            f"{self.log.read_text()[-3000:]}", pytrace=False)
-            try:
-                status, body = http("GET", url)
-                if status == 200:
-                    return body
-            except OSError:
-                pass
-            time.sleep(0.3)
-        pytest.fail(f"{url} not answering after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
-
-
-def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, binaries, tmp_path):  # noqa: F811
+def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, debug_dir, tmp_path):  # noqa: F811
     commands = recipe()
     backend_env, frontend_env = commands["backend-api"], commands["frontend"]
     for env in commands.values():
@@ -110,12 +69,12 @@ def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, binaries, tm
     frontend_env = {**frontend_env, "PATH": os.environ["PATH"], "PORT": str(ui_port),
                     "BACKEND_API_URL": backend_url._replace(netloc=f"127.0.0.1:{api_port}").geturl()}
 
-    backend = Process(binaries["backend-api"], backend_env, tmp_path / "backend.log")
+    backend = Service(debug_dir / "backend-api", backend_env, tmp_path / "backend.log")
     try:
-        backend.wait_answering(f"http://127.0.0.1:{api_port}/ready")
-        frontend = Process(binaries["frontend"], frontend_env, tmp_path / "frontend.log")
+        backend.wait(f"http://127.0.0.1:{api_port}/ready")
+        frontend = Service(debug_dir / "frontend", frontend_env, tmp_path / "frontend.log")
         try:
-            page = frontend.wait_answering(f"http://127.0.0.1:{ui_port}/")
+            page = frontend.wait(f"http://127.0.0.1:{ui_port}/")
             assert "· taskmgr</title>" in page
             status, body = http("POST", f"http://127.0.0.1:{ui_port}/api/tasks", {"title": "by hand"})
             assert status == 201, body
@@ -131,7 +90,7 @@ def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, binaries, tm
 
 @pytest.mark.parametrize("service", ["backend-api", "frontend"])
 @pytest.mark.parametrize("variable", ["PORT", "METRICS_PORT"])
-def test_a_taken_port_names_its_address_and_variable(cluster, binaries, service, variable):  # noqa: F811
+def test_a_taken_port_names_its_address_and_variable(cluster, debug_dir, service, variable):  # noqa: F811
     database = cluster.new_database(f"taken_{service.replace('-', '_')}_{variable.lower()}")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -141,7 +100,7 @@ def test_a_taken_port_names_its_address_and_variable(cluster, binaries, service,
         env = {"PATH": os.environ["PATH"], "HOST": "127.0.0.1", variable: str(port), other: "0",
                "DATABASE_URL": f"postgres://{SUPERUSER}:{SUPERUSER_PASSWORD}@127.0.0.1:{cluster.port}/{database}",
                "BACKEND_API_URL": "http://127.0.0.1:9", "RUST_LOG": "warn"}
-        result = subprocess.run([str(binaries[service])], env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run([str(debug_dir / service)], env=env, capture_output=True, text=True, timeout=60)
     expected = f"{service}: cannot listen on 127.0.0.1:{port} ({variable}): address already in use"
     assert expected in result.stderr.splitlines(), result.stderr
     assert result.returncode == EXIT_CANNOT_LISTEN, result.stderr

@@ -1,12 +1,6 @@
-"""docker-compose.yml's db-role service: the backend's own role on the compose path.
-
-Read with `docker-compose config` (which merges the env files as compose does), then for real with docker-compose:
-postgres from the compose file, an "existing volume" whose tables the superuser created, the one-shot db-role
-service, and the role checked from inside the postgres container. The app images are not built here (slow; the
-docker stage, scripts/e2e-docker.sh, runs the whole stack). Image: POSTGRES_IMAGE if set, else what
-scripts/offline-images.sh provides (the official image when present, otherwise its Debian-based stand-in);
-the engine: conftest's docker_engine (scripts/test-infra.sh starts dockerd as root when none runs).
-Every compose call is bounded; the project (named deploysec-role-<pid>) is removed with its volume."""
+"""docker-compose.yml's db-role service, the backend's own role on the compose path: read with `docker compose config`,
+and the kind db-role init container run as written against compose's postgres (the whole stack, db-role included,
+runs in scripts/e2e-docker.sh; db/app-role.sql itself in test_app_role.py). Project deploysec-role-<pid>, removed."""
 import os
 import shutil
 import subprocess
@@ -21,7 +15,6 @@ from conftest import ROOT, by_name
 
 COMPOSE_TIMEOUT = 300
 HEALTHY_WAIT = 90
-MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 
 
 def env_file(name):
@@ -63,18 +56,13 @@ def test_the_backend_gets_only_its_own_role_and_the_superuser_stays_with_postgre
         assert all("local-dev-only" in v for k, v in values.items() if "PASSWORD" in k), "marked local defaults"
 
 
-def test_the_backend_starts_only_after_db_role_succeeded(config):
-    assert config["backend-api"]["depends_on"]["db-role"]["condition"] == "service_completed_successfully"
-    assert config["db-role"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert config["db-role"]["image"] == config["postgres"]["image"]
-    assert config["db-role"].get("restart", "no") == "no", "a one-shot service"
-
-
-def test_db_role_runs_unprivileged(config):
+def test_the_backend_starts_only_after_db_role_succeeded_which_runs_unprivileged(config):
     role = config["db-role"]
+    assert config["backend-api"]["depends_on"]["db-role"]["condition"] == "service_completed_successfully"
+    assert role["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert role["image"] == config["postgres"]["image"] and role.get("restart", "no") == "no", "a one-shot service"
     assert role["user"].split(":")[0] not in ("0", "root")
-    assert role["read_only"] is True and role["cap_drop"] == ["ALL"]
-    assert "no-new-privileges:true" in role["security_opt"]
+    assert role["read_only"] is True and role["cap_drop"] == ["ALL"] and "no-new-privileges:true" in role["security_opt"]
 
 
 def test_the_backend_role_has_one_name_on_every_deploy_path():
@@ -85,42 +73,31 @@ def test_the_backend_role_has_one_name_on_every_deploy_path():
 
 class Project:
     def __init__(self, image):
-        self.name = f"deploysec-role-{os.getpid()}"
+        self.name = f"infra-role-{os.getpid()}"
         self.base = [*compose_command(), "-p", self.name, "-f", str(ROOT / "docker-compose.yml")]
         self.env = {**os.environ, "POSTGRES_IMAGE": image}
 
-    def run(self, *args, stdin=None, check=True, override=None):
-        """A compose command on the project; override: an extra compose file merged over docker-compose.yml."""
-        files = ["-f", str(override)] if override else []
-        result = subprocess.run([*self.base, *files, *args], capture_output=True, text=True, cwd=ROOT,
-                                env=self.env, input=stdin, timeout=COMPOSE_TIMEOUT)
-        if check:
-            assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    def run(self, *args, stdin=None, check=True):
+        result = subprocess.run([*self.base, *args], capture_output=True, text=True, cwd=ROOT, env=self.env,
+                                input=stdin, timeout=COMPOSE_TIMEOUT)
+        assert result.returncode == 0 or not check, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return result
 
-    def container(self, service):
+    def wait_healthy(self, service):
         cid = self.run("ps", "-q", service).stdout.strip()
-        assert cid, f"no container for {service}"
-        return cid
-
-    def wait_state(self, service, template, wanted):
-        cid = self.container(service)
         deadline = time.monotonic() + HEALTHY_WAIT
         while time.monotonic() < deadline:
-            state = subprocess.run(["docker", "inspect", "-f", template, cid], capture_output=True,
-                                   text=True).stdout.strip()
-            if state in wanted:
-                return state
+            if subprocess.run(["docker", "inspect", "-f", "{{.State.Health.Status}}", cid], capture_output=True,
+                              text=True).stdout.strip() == "healthy":
+                return
             time.sleep(1)
-        pytest.fail(f"{service} not {wanted} after {HEALTHY_WAIT} s:\n{self.run('logs', '--no-color').stdout}")
+        pytest.fail(f"{service} not healthy after {HEALTHY_WAIT} s:\n{self.run('logs', '--no-color').stdout}")
 
-    def psql(self, sql, user=None, password=None, check=True):
-        """psql inside the postgres container: as the superuser over the socket, or as user over TCP."""
-        superuser = env_file("database")
-        target = ["-U", superuser["POSTGRES_USER"]] if user is None else ["-h", "127.0.0.1", "-U", user]
-        env = [] if password is None else ["-e", f"PGPASSWORD={password}"]
-        return self.run("exec", "-T", *env, "postgres", "psql", "-X", "-qtA", "-v", "ON_ERROR_STOP=1", *target,
-                        "-d", superuser["POSTGRES_DB"], "-f", "-", stdin=sql, check=check)
+    def psql(self, sql, user, password):
+        """psql as user over TCP inside the postgres container."""
+        return self.run("exec", "-T", "-e", f"PGPASSWORD={password}", "postgres", "psql", "-X", "-qtA", "-v",
+                        "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", user, "-d", env_file("database")["POSTGRES_DB"],
+                        "-f", "-", stdin=sql)
 
 
 @pytest.fixture(scope="module")
@@ -140,51 +117,6 @@ def project(docker_engine, request):
         assert not left, f"containers of {p.name} left behind"
 
 
-def test_db_role_takes_over_an_existing_volume_and_the_role_can_do_nothing_more(project):
-    project.run("up", "-d", "postgres")
-    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
-    # What an older stack left on its volume: the schema and a task, created by the superuser.
-    for up in sorted(MIGRATIONS.glob("*/up.sql")):
-        project.psql(up.read_text())
-    project.psql("INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000002', 'kept');")
-
-    project.run("up", "-d", "db-role")
-    assert project.wait_state("db-role", "{{.State.Status}} {{.State.ExitCode}}", {"exited 0", "exited 1",
-                                                                                    "exited 3"}) == "exited 0", \
-        project.run("logs", "--no-color", "db-role").stdout
-
-    app = env_file("backend")
-    user, password = app["POSTGRES_USER"], app["POSTGRES_PASSWORD"]
-    attributes = project.psql(f"SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{user}'")
-    assert attributes.stdout.strip() == "f|f|f"
-    owners = project.psql("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
-                          "WHERE relnamespace = 'public'::regnamespace").stdout.split()
-    assert owners == [user]
-    as_app = project.psql("UPDATE tasks SET completed = true RETURNING title;", user=user, password=password)
-    assert as_app.stdout.strip() == "kept", "the backend's role owns the old data"
-    for sql in ("CREATE ROLE deploysec_intruder;", "COPY (SELECT 1) TO PROGRAM 'true';"):
-        refused = project.psql(sql, user=user, password=password, check=False)
-        assert refused.returncode != 0, f"the app role may run: {sql}"
-        assert "permission denied" in refused.stderr or "must be superuser" in refused.stderr, refused.stderr
-
-    again = project.run("run", "--rm", "-T", "db-role", check=False)
-    assert again.returncode == 0, f"a second run (every `up`) must succeed:\n{again.stderr}"
-
-
-def test_db_role_fails_clearly_without_the_backend_role_settings(project, tmp_path):
-    """A failure exits non-zero, which keeps the backend from starting (service_completed_successfully)."""
-    empty = tmp_path / "backend.env"
-    empty.write_text("# nothing\n")
-    empty.chmod(0o644)
-    override = tmp_path / "override.yml"
-    # Compose merges volumes by their path in the container: this one replaces compose/backend.env.
-    override.write_text(yaml.safe_dump({"services": {"db-role": {"volumes": [
-        f"{empty}:/etc/taskmgr/db/backend.env:ro"]}}}))
-    result = project.run("run", "--rm", "-T", "db-role", check=False, override=override)
-    assert result.returncode != 0
-    assert "set APP_DB_USER and APP_DB_PASSWORD" in result.stdout + result.stderr
-
-
 def test_the_kind_init_container_as_written_sets_up_the_role(project):
     """The backend Deployment's db-role init container, run with docker as the kubelet would: its command, its
     user, a read-only root and no capabilities, the ConfigMap's app-role.sql mounted where it says, and its
@@ -192,7 +124,7 @@ def test_the_kind_init_container_as_written_sets_up_the_role(project):
     project's postgres (reached as `postgres`, the Service's name) and the image of this test instead of
     postgres:16-alpine."""
     project.run("up", "-d", "postgres")
-    project.wait_state("postgres", "{{.State.Health.Status}}", {"healthy"})
+    project.wait_healthy("postgres")
     deployment = by_name("Deployment", "backend-api")["spec"]["template"]["spec"]
     [init] = [c for c in deployment["initContainers"] if c["name"] == "db-role"]
     config = by_name("ConfigMap", "app-config")["data"]

@@ -1,8 +1,5 @@
-"""`./deploy.sh compose` where the base images cannot be had, with the real Docker engine and compose.
-
-Base images that cannot be pulled anywhere (names under the reserved `.invalid` domain) stand for "no registry
-reachable", so the test behaves the same on a machine with a registry. Every run uses its own compose project
-`newcomer-<random>`, and the test removes what it made."""
+"""`./deploy.sh compose` when the base images cannot be had (`.invalid` names), with the real engine and compose;
+each run its own project infra-newcomer-<random>, removed after."""
 import json
 import shutil
 import subprocess
@@ -29,7 +26,7 @@ def compose_ready(docker_engine):
 
 @pytest.fixture
 def compose_env(clean_env, compose_ready):
-    project = f"newcomer-{uuid.uuid4().hex[:8]}"
+    project = f"infra-newcomer-{uuid.uuid4().hex[:8]}"
     env = {**clean_env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
     for name in ABSENT:
         env.pop(name, None)

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from standins.ports import free_ports
+from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
 
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
@@ -133,27 +132,19 @@ def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restar
     assert not any(port_open(p) for p in stack.ports.values())
 
 
-def postgres_tool(name):
-    """A PostgreSQL client or server program, found as deploy.sh finds it."""
-    for candidate in [shutil.which(name), *sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)]:
-        if candidate and Path(candidate).exists():
-            return str(candidate)
-    pytest.fail(f"{name} not found: install PostgreSQL (Debian: apt-get install postgresql)", pytrace=False)
-
-
 def psql(stack, password=None):
     """`select 1` over TCP as the local role, with the given password or none (no ~/.pgpass either)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["PGPASSFILE"] = str(stack.data_dir / "no-such-pgpass")
     if password is not None:
         env["PGPASSWORD"] = password
-    return subprocess.run([postgres_tool("psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
+    return subprocess.run([str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
                            "-U", "taskmgr", "-d", "taskmgr", "-w", "-tAc", "select 1"],
                           capture_output=True, text=True, env=env, timeout=30)
 
 
 def assert_database_requires_the_password(stack):
-    """Issue 11 item 5: no connection without the password, which is random and in a mode-600 file."""
+    """No connection without the password, which is random and in a mode-600 file."""
     password_file = stack.data_dir / "pg-password"
     assert password_file.stat().st_mode & 0o777 == 0o600, oct(password_file.stat().st_mode)
     password = password_file.read_text().strip()
@@ -173,48 +164,16 @@ def test_data_folder_of_an_older_version_with_trust_gets_a_password(stack):
     and the backend still serves from it."""
     pgdata = stack.data_dir / "pgdata"
     pgdata.mkdir()
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
     if os.getuid() == 0:
         shutil.chown(pgdata, "postgres", "postgres")
-    subprocess.run([*as_owner, postgres_tool("initdb"), "-D", str(pgdata), "-U", "taskmgr", "--auth=trust",
-                    "-E", "UTF8"], check=True, capture_output=True, timeout=120)
+    subprocess.run(as_pg_owner([str(postgres_bin() / "initdb"), "-D", str(pgdata), "-U", "taskmgr", "--auth=trust",
+                                "-E", "UTF8"]), check=True, capture_output=True, timeout=120)
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
     assert_database_requires_the_password(stack)
     status, body = http("POST", stack.ui + "/api/tasks", {"title": "after the move to a password"})
     assert status == 201, body
     stack.ctrl_c()
-
-
-def test_first_build_is_announced_with_its_cost_before_it_starts(tmp_path):
-    """A stand-in `cargo` that fails at once, so nothing is compiled: deploy.sh has printed the line about the
-    first build's cost before it calls cargo, and a later build gets the short line."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "cargo").write_text('#!/bin/sh\necho "stand-in cargo $1"\nexit 3\n')
-    (bin_dir / "cargo").chmod(0o755)
-    target = tmp_path / "target"
-    data = Path(tempfile.mkdtemp(prefix="taskmgr-deploy-local-", dir="/var/tmp"))
-    data.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CARGO_TARGET_DIR": str(target),
-           "TASKMGR_LOCAL_DATA": str(data)}
-    try:
-        first = subprocess.run([str(ROOT / "deploy.sh"), "local"], capture_output=True, text=True, env=env,
-                               cwd=ROOT, timeout=60)
-        (target / "release").mkdir(parents=True)
-        for name in ("backend-api", "frontend"):
-            (target / "release" / name).write_text("#!/bin/sh\n")
-            (target / "release" / name).chmod(0o755)
-        later = subprocess.run([str(ROOT / "deploy.sh"), "local"], capture_output=True, text=True, env=env,
-                               cwd=ROOT, timeout=60)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
-    assert first.returncode != 0 and later.returncode != 0
-    lines = first.stdout.splitlines()
-    announce = next(i for i, line in enumerate(lines) if "the first build compiles every dependency" in line)
-    assert re.search(r"\d+ minutes", " ".join(lines[announce:announce + 2])), "the cost, in minutes"
-    assert lines.index("stand-in cargo build") > announce, "announced before the build starts"
-    assert "only what changed is recompiled" in later.stdout and "minutes" not in later.stdout
 
 
 def test_default_local_data_folder_is_git_ignored():

@@ -1,11 +1,5 @@
-"""deploy.sh's kind deployment, driven against stand-in `kind`, `kubectl` and `docker` commands.
-
-The stand-ins (standins/fake_tool.py) exist because no Kubernetes cluster can run on the machines that run this
-suite (kind's node image cannot be pulled, there is no API server). They record every call, so these tests check
-what deploy.sh asks of the real tools: the cluster it creates or keeps, the images it builds and loads, the
-Secret it creates once, the order and content of what it applies, and what it prints when something fails.
-The real thing runs in the e2e-kind job of .github/workflows/ci.yml.
-"""
+"""deploy.sh's kind path against the recording stand-ins of standins/fake_tool.py (no cluster can run here): the
+cluster, images, Secret and applied objects it asks for, and what it prints on failure."""
 import json
 import os
 import shutil
@@ -29,17 +23,15 @@ TAG = "0123456789ab"
 
 class Run:
     def __init__(self, result, state_dir):
-        self.returncode = result.returncode
-        self.stdout = result.stdout
-        self.stderr = result.stderr
+        self.returncode, self.stdout, self.stderr = result.returncode, result.stdout, result.stderr
         log = state_dir / "calls.jsonl"
         self.calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
     def of(self, tool):
         return [c for c in self.calls if c["tool"] == tool]
 
-    def kubectl_words(self):
-        return [" ".join(c["argv"]) for c in self.of("kubectl")]
+    def secrets(self):
+        return json.loads((self.state / "state.json").read_text())["secrets"]
 
     def index(self, fragment):
         """Position of the first call whose command line contains fragment."""
@@ -75,7 +67,9 @@ def deploy(tmp_path, clean_env):
                                 cwd=ROOT, timeout=60)
         for name in without:
             (bin_dir / name).symlink_to(STANDIN)
-        return Run(result, state)
+        outcome = Run(result, state)
+        outcome.state = state
+        return outcome
 
     run.state = state
     return run
@@ -89,13 +83,10 @@ def applied_objects(run):
 def applied_by(call):
     """The objects one kubectl call applied (none if it was no apply)."""
     argv = call["argv"]
-    if "apply" not in argv:
-        return []
-    if "-k" in argv:
-        return call["applied"]
+    if "apply" not in argv or "-k" in argv:
+        return call.get("applied") or []
     source = argv[argv.index("-f") + 1]
-    text = call["stdin"] if source == "-" else Path(source).read_text()
-    return [d for d in yaml.safe_load_all(text) if d]
+    return [d for d in yaml.safe_load_all(call["stdin"] if source == "-" else Path(source).read_text()) if d]
 
 
 def first_apply_of(run, kind, name=None):
@@ -111,10 +102,14 @@ def applied_kinds(run):
     return {o["kind"] for o in applied_objects(run)}
 
 
+def created_secret(run):
+    created = [c["secret"] for c in run.of("kubectl") if "create" in c["argv"]]
+    return created[-1] if created else None
+
+
 def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
     run = deploy()
     assert run.returncode == 0, run.stderr
-
     kind_calls = [" ".join(c["argv"]) for c in run.of("kind")]
     assert f"create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s" in kind_calls
     for svc in ("backend-api", "frontend"):
@@ -122,10 +117,7 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
             " ".join(c["argv"]) for c in run.of("docker")), svc
         assert f"load docker-image --name task-manager taskmgr/{svc}:{TAG}" in kind_calls
     assert run.index("docker build") < run.index("load docker-image") < run.index("apply")
-
-    for c in run.of("kubectl"):
-        assert c["argv"][:2] == ["--context", "kind-task-manager"], c["argv"]
-
+    assert all(c["argv"][:2] == ["--context", "kind-task-manager"] for c in run.of("kubectl"))
     kinds = [(o["kind"], o["metadata"]["name"]) for o in applied_objects(run)]
     assert kinds[:2] == [("Namespace", NAMESPACE), ("ConfigMap", "app-config")]
     assert ("Secret", "app-secrets") not in kinds, "the placeholder secret.yaml must not be applied"
@@ -136,11 +128,9 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
              first_apply_of(run, "NetworkPolicy"), first_apply_of(run, "PodDisruptionBudget")]
     assert order == sorted(order), "apply order: namespace, config, secret, postgres, backend, frontend, extras"
     assert "HorizontalPodAutoscaler" not in applied_kinds(run), "HPAs only with --hpa"
-
     images = {c["image"] for o in applied_objects(run) if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
     assert images == {f"taskmgr/backend-api:{TAG}", f"taskmgr/frontend:{TAG}", "postgres:16-alpine"}
-
     assert "http://localhost:30080" in run.stdout
     assert "port-forward svc/backend-api 5000:5000" in run.stdout and "curl http://localhost:5000/api/tasks" in run.stdout
 
@@ -148,105 +138,70 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
 def test_first_deploy_generates_random_secrets_and_never_passes_them_on_the_command_line(deploy):
     run = deploy()
     assert run.returncode == 0, run.stderr
-    created = [c for c in run.of("kubectl") if "create" in c["argv"]]
-    assert len(created) == 1
-    secret = created[0]["secret"]
+    assert len([c for c in run.of("kubectl") if "create" in c["argv"]]) == 1
+    secret = created_secret(run)
     assert set(secret) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}
-    assert len(secret["POSTGRES_PASSWORD"]) >= 32 and len(secret["SECRET_KEY"]) >= 64
-    assert len(secret["POSTGRES_APP_PASSWORD"]) >= 32
+    assert len(secret["POSTGRES_PASSWORD"]) >= 32 and len(secret["POSTGRES_APP_PASSWORD"]) >= 32
+    assert len(secret["SECRET_KEY"]) >= 64 and "local-dev-only" not in str(secret)
     assert secret["POSTGRES_APP_PASSWORD"] != secret["POSTGRES_PASSWORD"], "the backend's role has its own password"
-    assert "local-dev-only" not in secret["POSTGRES_PASSWORD"] + secret["POSTGRES_APP_PASSWORD"]
-    for c in run.of("kubectl"):
-        for value in secret.values():
-            assert value not in " ".join(c["argv"])
-    other = deploy("down")
-    assert other.returncode == 0
-    again = deploy()
-    second = [c for c in again.of("kubectl") if "create" in c["argv"]][-1]["secret"]
-    assert second["POSTGRES_PASSWORD"] != secret["POSTGRES_PASSWORD"], "each new namespace gets a new password"
+    assert not any(value in " ".join(c["argv"]) for c in run.of("kubectl") for value in secret.values())
+    assert deploy("down").returncode == 0
+    again = created_secret(deploy())
+    assert again["POSTGRES_PASSWORD"] != secret["POSTGRES_PASSWORD"], "each new namespace gets a new password"
 
 
 def test_first_deploy_takes_the_password_from_the_environment(deploy):
     run = deploy(env={"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"})
     assert run.returncode == 0, run.stderr
-    secret = [c for c in run.of("kubectl") if "create" in c["argv"]][0]["secret"]
+    secret = created_secret(run)
     assert secret.pop("POSTGRES_APP_PASSWORD") not in ("", "from-the-env")
     assert secret == {"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"}
 
 
-def test_redeploy_keeps_the_cluster_and_the_secret(deploy):
+def test_redeploy_keeps_the_cluster_and_the_secret_and_names_the_cluster_as_ci_does(deploy):
     first = deploy()
     assert first.returncode == 0, first.stderr
-    state_after_first = json.loads((deploy.state / "state.json").read_text())
-
     second = deploy(env={"IMAGE_TAG": "second", "POSTGRES_PASSWORD": "ignored-now"})
     assert second.returncode == 0, second.stderr
     assert not any(c["argv"][:2] == ["create", "cluster"] for c in second.of("kind"))
-    assert not any("create" in c["argv"] for c in second.of("kubectl")), "the Secret must be kept"
-    assert not any("patch" in c["argv"] for c in second.of("kubectl")), "it already has every key"
-    assert "keeping it" in second.stdout
-    assert json.loads((deploy.state / "state.json").read_text())["secrets"] == state_after_first["secrets"]
+    assert not any({"create", "patch"} & set(c["argv"]) for c in second.of("kubectl")), "the Secret is kept as is"
+    assert "keeping it" in second.stdout and second.secrets() == first.secrets()
     images = {c["image"] for o in applied_objects(second) if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
-    assert "taskmgr/backend-api:second" in images and "taskmgr/frontend:second" in images
-
-
-def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_other_keys(deploy):
-    """A Secret made before the backend had its own role lacks POSTGRES_APP_PASSWORD: the key is added, the
-    superuser's password (which the volume was initialised with) and the cookie key stay as they were."""
-    assert deploy().returncode == 0
-    state = json.loads((deploy.state / "state.json").read_text())
-    older = {"POSTGRES_PASSWORD": "volume-password", "SECRET_KEY": "cookie-key"}
-    state["secrets"]["app-secrets"] = dict(older)
-    (deploy.state / "state.json").write_text(json.dumps(state))
-
-    run = deploy()
-    assert run.returncode == 0, run.stderr
-    assert not any("create" in c["argv"] for c in run.of("kubectl"))
-    secret = json.loads((deploy.state / "state.json").read_text())["secrets"]["app-secrets"]
-    added = secret.pop("POSTGRES_APP_PASSWORD")
-    assert secret == older
-    assert len(added) >= 32 and added not in older.values()
-    patch = [c for c in run.of("kubectl") if "patch" in c["argv"]]
-    assert len(patch) == 1 and added not in " ".join(patch[0]["argv"]), "the value goes through stdin"
-    assert run.index("patch secret") < first_apply_of(run, "Deployment", "backend-api"), "before the backend needs it"
-    assert "adding POSTGRES_APP_PASSWORD" in run.stdout
-
-    again = deploy()
-    assert again.returncode == 0, again.stderr
-    assert not any("patch" in c["argv"] for c in again.of("kubectl")), "added once"
-    assert json.loads((deploy.state / "state.json").read_text())["secrets"]["app-secrets"]["POSTGRES_APP_PASSWORD"] \
-        == added
-
-
-def test_cluster_name_comes_from_the_environment_as_in_ci(deploy):
-    """helm/kind-action names its cluster itself: KIND_CLUSTER_NAME makes kind load and kubectl use that name."""
+    assert {"taskmgr/backend-api:second", "taskmgr/frontend:second"} <= images
+    # helm/kind-action names its cluster itself: KIND_CLUSTER_NAME makes kind load and kubectl use that name.
     run = deploy(env={"KIND_CLUSTER_NAME": "chart-testing"})
     assert run.returncode == 0, run.stderr
     assert any(c["argv"][:4] == ["load", "docker-image", "--name", "chart-testing"] for c in run.of("kind"))
     assert all(c["argv"][:2] == ["--context", "kind-chart-testing"] for c in run.of("kubectl"))
 
 
-def test_recreate_deletes_the_cluster_first(deploy):
+def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_other_keys(deploy):
+    """A Secret from before the backend had its own role: the key is added through stdin, before the backend needs
+    it; the superuser's password (the volume's) and the cookie key stay."""
     assert deploy().returncode == 0
-    run = deploy("--recreate")
+    state = json.loads((deploy.state / "state.json").read_text())
+    older = {"POSTGRES_PASSWORD": "volume-password", "SECRET_KEY": "cookie-key"}
+    state["secrets"]["app-secrets"] = dict(older)
+    (deploy.state / "state.json").write_text(json.dumps(state))
+    run = deploy()
+    assert run.returncode == 0 and "adding POSTGRES_APP_PASSWORD" in run.stdout, run.stderr
+    secret = run.secrets()["app-secrets"]
+    added = secret.pop("POSTGRES_APP_PASSWORD")
+    assert secret == older and len(added) >= 32 and added not in older.values()
+    patch = [c for c in run.of("kubectl") if "patch" in c["argv"]]
+    assert len(patch) == 1 and added not in " ".join(patch[0]["argv"]) and created_secret(run) is None
+    assert run.index("patch secret") < first_apply_of(run, "Deployment", "backend-api")
+    again = deploy()
+    assert not any("patch" in c["argv"] for c in again.of("kubectl")), "added once"
+    assert again.secrets()["app-secrets"]["POSTGRES_APP_PASSWORD"] == added
+
+
+def test_recreate_deletes_the_cluster_first_and_the_tag_defaults_to_the_git_revision(deploy):
+    assert deploy().returncode == 0
+    run = deploy("--recreate", env={"IMAGE_TAG": ""})
     assert run.returncode == 0, run.stderr
     assert run.index("delete cluster --name task-manager") < run.index("create cluster --name task-manager")
-
-
-def test_hpa_flag_applies_the_autoscalers_and_no_extras_skips_the_policies(deploy):
-    run = deploy("--hpa")
-    assert run.returncode == 0, run.stderr
-    assert {"HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget"} <= applied_kinds(run)
-    run = deploy("--no-extras")
-    assert run.returncode == 0, run.stderr
-    kinds = applied_kinds(run)
-    assert "Deployment" in kinds and not kinds & {"NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
-
-
-def test_default_tag_is_the_git_revision(deploy):
-    run = deploy(env={"IMAGE_TAG": ""})
-    assert run.returncode == 0, run.stderr
     rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, cwd=ROOT,
                          check=True).stdout.strip()
     loads = [c["argv"][-1] for c in run.of("kind") if c["argv"][:2] == ["load", "docker-image"]]
@@ -258,23 +213,20 @@ def test_default_tag_is_the_git_revision(deploy):
                                           ("docker", "apt-get install docker.io")])
 def test_missing_prerequisite_stops_before_doing_anything_and_says_how_to_get_it(deploy, missing, hint):
     run = deploy(without=[missing])
-    assert run.returncode != 0
-    assert f"missing: {missing}" in run.stderr and hint in run.stderr
+    assert run.returncode != 0 and f"missing: {missing}" in run.stderr and hint in run.stderr
     assert "deploy.sh local" in run.stderr, "point at the way to run without a cluster"
     assert not any(c["argv"][:1] in (["build"], ["create"], ["apply"]) for c in run.calls)
 
 
 def test_unreachable_docker_daemon_is_reported(deploy):
     run = deploy(env={"STANDIN_DOCKER_DOWN": "1"})
-    assert run.returncode != 0
-    assert "Docker daemon" in run.stderr
-    assert not run.of("kind") or not any("create" in c["argv"] for c in run.of("kind"))
+    assert run.returncode != 0 and "Docker daemon" in run.stderr
+    assert not any("create" in c["argv"] for c in run.of("kind"))
 
 
 def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
     run = deploy(env={"STANDIN_FAIL_ROLLOUT": "backend-api"})
-    assert run.returncode != 0
-    assert "deploy failed" in run.stderr
+    assert run.returncode != 0 and "deploy failed" in run.stderr
     assert "Back-off restarting failed container" in run.stderr, "recent events"
     assert "describe pod/backend-api-abc" in run.stderr and "Liveness probe failed" in run.stderr
     assert "log line from pod/backend-api-abc" in run.stderr
@@ -283,38 +235,29 @@ def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
         "stops at the first failure"
 
 
-def test_down_deletes_the_namespace_and_down_all_the_cluster(deploy):
+def test_logs_unknown_commands_down_and_down_all(deploy):
     assert deploy().returncode == 0
+    run = deploy("logs", "backend-api")
+    assert run.returncode == 0 and any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
+    assert deploy("logs", "nosuch").returncode != 0
+    bad = deploy("frobnicate")
+    assert bad.returncode != 0 and "unknown command" in bad.stderr
     run = deploy("down")
     assert run.returncode == 0, run.stderr
     assert any(c["argv"][2:5] == ["delete", "namespace", NAMESPACE] for c in run.of("kubectl"))
     assert not any("delete" in c["argv"] for c in run.of("kind"))
     assert json.loads((deploy.state / "state.json").read_text())["clusters"] == ["task-manager"]
-    run = deploy("down", "--all")
-    assert run.returncode == 0, run.stderr
+    assert deploy("down", "--all").returncode == 0
     assert json.loads((deploy.state / "state.json").read_text())["clusters"] == []
-
-
-def test_logs_and_unknown_commands(deploy):
-    assert deploy().returncode == 0
-    run = deploy("logs", "backend-api")
-    assert run.returncode == 0, run.stderr
-    assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
-    assert deploy("logs", "nosuch").returncode != 0
-    bad = deploy("frobnicate")
-    assert bad.returncode != 0 and "unknown command" in bad.stderr
 
 
 @pytest.mark.parametrize("command", [("status",), ("logs",), ("logs", "frontend"), ("down",)])
 def test_day2_commands_without_the_cluster_say_so_in_one_line(deploy, command):
     """No kind cluster: one line naming the cluster and what to run instead; no header, no raw kubectl error."""
     run = deploy(*command)
-    assert run.returncode != 0
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    assert "there is no kind cluster task-manager" in lines[0]
-    hint = "docker compose down" if command == ("down",) else "run ./deploy.sh to create it"
-    assert hint in lines[0], lines[0]
+    assert run.returncode != 0 and len(lines) == 1 and "there is no kind cluster task-manager" in lines[0], run.stderr
+    assert ("docker compose down" if command == ("down",) else "run ./deploy.sh to create it") in lines[0], lines[0]
     assert run.stdout == "", "nothing announced before the refusal"
     assert [c["argv"] for c in run.of("kubectl")] == [["config", "get-contexts", "-o", "name"]]
 

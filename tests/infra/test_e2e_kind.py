@@ -1,23 +1,10 @@
-"""tests/infra/e2e-kind.sh, the real and unchanged script, run here against stand-ins of the kind deployment.
-
-The script normally needs a kind cluster made by ./deploy.sh (the e2e-kind job of the GitHub workflow). Here
-`kubectl` and `./deploy.sh` are stand-ins (tests/infra/standins/kube_stack.py) over a stack that really serves
-HTTP on 127.0.0.1: a throwaway PostgreSQL, two backend-api and two frontend processes (the debug builds), and
-two "Services" that spread connections over the live processes of a deployment. `delete pod` sends SIGTERM to
-a process and starts its replacement, `rollout status` waits until every replica answers /ready, the postgres
-pod's deletion stops and restarts PostgreSQL on the same data directory, `port-forward` forwards to the backend
-Service, and the re-run of ./deploy.sh restarts the replicas one at a time; `./deploy.sh backup` and `restore` are
-the real deploy.sh's, whose `kubectl exec` into postgres runs against that PostgreSQL. The script runs in a copy of the
-repository (byte-identical e2e-kind.sh, stand-in deploy.sh); only its two ports are set, through E2E_UI_URL
-and E2E_API_PORT, to free ones, and E2E_SKIP_TLS=1 skips its --tls and --pgadmin part (a second deploy, then
-HTTPS through the NGINX ingress controller and pgAdmin), which these stand-ins do not serve; test_deploy_tls_pgadmin.py
-drives that deploy against the recording stand-ins instead.
-
-What the stand-ins cannot reproduce, and only the GitHub job proves: images, scheduling, probes, endpoint
-propagation delays and kube-proxy, NetworkPolicies, the PersistentVolume, and the rolling update's surge. A
-Service here fails over to the other replica as soon as a process refuses connections, which is what a ready
-second replica gives on Kubernetes; so "zero failed requests" holds here by the same mechanism (two replicas,
-graceful SIGTERM), not by the same timing. A rollout that takes every replica down at once is shown to fail.
+"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment of standins/kube_stack.py: real
+processes on 127.0.0.1 (a throwaway PostgreSQL, two backend-api and two frontend debug builds, two Service proxies)
+driven by stand-in `kubectl` and `./deploy.sh` (whose re-run rolls the pods as the manifests' strategy says;
+backup and restore are the real deploy.sh's). E2E_SKIP_TLS=1 skips the --tls/--pgadmin part, which
+test_deploy_tls_pgadmin.py and test_e2e_kind_tls.py cover. Only the GitHub job proves images, scheduling, probes,
+kube-proxy, NetworkPolicies and the volume; here "zero failed requests" holds by the same mechanism (two replicas,
+graceful SIGTERM), not the same timing: a strategy that stops every replica at once makes the script fail.
 """
 import json
 import os
@@ -26,53 +13,24 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, free_ports, postgres_bin
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 KUBE_STACK = STANDINS / "kube_stack.py"
 SCRIPT = ROOT / "tests" / "infra" / "e2e-kind.sh"
-BUILD_TIMEOUT = 1200  # a cold debug build of both services
-SCRIPT_TIMEOUT = 300  # the fixed script takes about a minute; the broken one waited for 3000 requests first
+SCRIPT_TIMEOUT = 300  # about a minute; a broken one may wait for 3000 requests first
 START_TIMEOUT = 60
 
 sys.path.insert(0, str(STANDINS))
 import kube_stack  # noqa: E402
-from standins.ports import free_ports  # noqa: E402
-
-
-def postgres_bin():
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    found = [c for c in candidates if (c / "initdb").exists()]
-    if not found and shutil.which("initdb"):
-        found = [Path(shutil.which("initdb")).resolve().parent]
-    if not found:
-        pytest.fail("PostgreSQL server binaries not found: apt-get install postgresql (.ci/run does)", pytrace=False)
-    return found[0]
-
-
-def debug_binaries():
-    for tool in ("cargo", "curl", "git"):
-        assert shutil.which(tool), f"{tool} is needed (cargo: rustup; curl, git: apt-get install curl git)"
-    subprocess.run(["cargo", "build", "--locked", "-q", "-p", "backend-api", "-p", "frontend"], cwd=ROOT,
-                   check=True, timeout=BUILD_TIMEOUT)
-    metadata = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout
-    return Path(json.loads(metadata)["target_directory"]) / "debug"
 
 
 def wait_for(check, what):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not come up within {START_TIMEOUT} s")
+    assert kube_stack.wait_until(check, START_TIMEOUT, what), f"{what} did not come up within {START_TIMEOUT} s"
 
 
 class Stack:
@@ -139,13 +97,8 @@ class Stack:
             kube_stack.stop_postgres()
 
 
-@pytest.fixture(scope="module")
-def bin_dir():
-    return debug_binaries()
-
-
 @pytest.fixture
-def stack(bin_dir, monkeypatch):
+def stack(debug_dir, monkeypatch):
     # As root, PostgreSQL runs as the postgres user, which must reach its data directory: /var/tmp, not the
     # private per-user pytest directory.
     state = Path(tempfile.mkdtemp(prefix="ci-e2e-kind-", dir="/var/tmp"))
@@ -153,7 +106,7 @@ def stack(bin_dir, monkeypatch):
     monkeypatch.setenv("KUBE_STACK_STATE", str(state))
     local = Stack(state)
     try:
-        local.start(bin_dir)
+        local.start(debug_dir)
         yield local
     finally:
         local.stop()
@@ -161,25 +114,18 @@ def stack(bin_dir, monkeypatch):
 
 
 def repo_copy(tmp_path):
-    """A git repository holding the real e2e-kind.sh and a stand-in ./deploy.sh (the script runs both from
-    its repository root, and names the re-run's image tag after HEAD)."""
-    repo = tmp_path / "repo"
-    (repo / "tests" / "infra").mkdir(parents=True)
+    """A git repository with the real e2e-kind.sh (and planted/) and a stand-in ./deploy.sh (the script runs both
+    from its root and tags the re-run after HEAD); and a bin/ with the stand-in kubectl."""
+    repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
+    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")
     shutil.copy2(SCRIPT, repo / "tests" / "infra" / "e2e-kind.sh")
-    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")  # what it plants
-    deploy = repo / "deploy.sh"
-    deploy.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" deploy "$@"\n')
-    deploy.chmod(0o755)
-    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@taskmgr.invalid"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "copy"], check=True)
-    bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" kubectl "$@"\n')
-    kubectl.chmod(0o755)
-    assert (repo / "tests" / "infra" / "e2e-kind.sh").read_bytes() == SCRIPT.read_bytes()
+    for path, command in ((repo / "deploy.sh", "deploy"), (bin_dir / "kubectl", "kubectl")):
+        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" {command} "$@"\n')
+        path.chmod(0o755)
+    git = ["git", "-C", str(repo), "-c", "user.name=ci", "-c", "user.email=ci@taskmgr.invalid"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "copy"]):
+        subprocess.run([*git, *args], check=True)
     return repo, bin_dir
 
 
@@ -221,11 +167,3 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
         assert any(expected in call for call in calls), (expected, calls)
     tags = (stack.state / "deploy.calls").read_text().split()
     assert len(tags) == 1 and tags[0].endswith("-rerun"), tags
-
-
-def test_stand_ins_make_a_rollout_without_a_ready_replica_fail_the_script(stack, tmp_path):
-    """The stand-ins are faithful enough to fail: a rollout that stops every replica before starting the new
-    ones (as maxUnavailable 100% would) leaves the Service without a pod, and the load check counts the refusals."""
-    code, output = run_script(stack, tmp_path, KUBE_STACK_ALL_AT_ONCE="1")
-    assert code != 0, output
-    assert "FAIL: rolling-update:" in output and "requests failed" in output, output

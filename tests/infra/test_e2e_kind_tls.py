@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_e2e_kind import SCRIPT, bin_dir, stack  # noqa: F401 (fixtures)
+from test_e2e_kind import SCRIPT, stack  # noqa: F401 (its fixture)
 
 TLS_PROXY = Path(__file__).resolve().parent / "standins" / "tls_proxy.py"
 PROXY_ADDRESS = "127.0.0.2"

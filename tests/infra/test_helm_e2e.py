@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_e2e_kind import Stack, bin_dir  # noqa: F401 (bin_dir: the fixture with the services' debug builds)
+from test_e2e_kind import Stack
 from test_helm_chart import helm, render  # noqa: F401 (helm: the fixture that loads Helm's engine)
 
 STANDIN = Path(__file__).resolve().parent / "standins" / "helm_release.py"
@@ -120,7 +120,7 @@ def helm_test_pods(helm):
             for o in hooks if o["kind"] == "Pod"}, hosts
 
 
-def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(bin_dir, helm_test_pods, monkeypatch):
+def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(debug_dir, helm_test_pods, monkeypatch):
     """The pods' scripts, run by sh with curl against the real services (the e2e-kind stand-in stack: PostgreSQL,
     two backend-api and two frontend processes, with the chart's ALLOWED_HOSTS), the Service names played by
     ServiceNames. They pass, and the round trip leaves no task behind; with the API's Service unreachable from the
@@ -133,7 +133,7 @@ def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(bin
     stack = Stack(state)
     monkeypatch.setenv("KUBE_STACK_STATE", str(state))
     try:
-        stack.start(bin_dir)
+        stack.start(debug_dir)
         config = json.loads((state / "config.json").read_text())
         ports = {"frontend:8080": stack.ui_port, "backend-api:5000": config["service_ports"]["backend-api"]}
         without_api = {"frontend:8080": stack.ui_port}  # the UI still reaches the API itself, as in the cluster

@@ -1,11 +1,5 @@
-"""The kustomize packaging: `kubectl kustomize` output through the offline checks, and deploy.sh applying exactly
-what kustomize renders.
-
-`kubectl kustomize` is the real client (it renders without a cluster). deploy.sh runs against the recording
-stand-ins of test_deploy_script.py (no cluster can run here); the stand-in kubectl renders each `apply -k` with
-the real client and keeps the objects its `--selector` picks, so what is compared is what a real
-`kubectl apply` would send. The real apply runs in the e2e-kind job of .github/workflows/ci.yml.
-"""
+"""`kubectl kustomize` (the real client, no cluster needed) through the offline checks, and deploy.sh (against the
+stand-ins, whose `apply -k` renders with the real client and applies its --selector) applying exactly that."""
 import os
 import re
 import subprocess

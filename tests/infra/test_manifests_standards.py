@@ -25,27 +25,18 @@ def test_namespace_enforces_the_restricted_pod_security_profile():
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
 def test_pods_meet_the_restricted_profile(name):
+    """What checkov (test_kustomize.py) does not check of the restricted profile: capabilities beyond dropping all
+    (NET_BIND_SERVICE only, with its reason recorded) and the volume types it allows."""
     spec = pod_spec(name)
     assert spec["securityContext"]["runAsNonRoot"] is True
-    assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-    assert spec.get("automountServiceAccountToken") is False
-    assert "hostNetwork" not in spec and "hostPID" not in spec
     for c in spec["containers"] + spec.get("initContainers", []):
         sc = c["securityContext"]
-        assert sc["runAsNonRoot"] is True and isinstance(sc["runAsUser"], int) and sc["runAsUser"] > 0
-        assert sc["allowPrivilegeEscalation"] is False
-        assert sc["capabilities"]["drop"] == ["ALL"]
-        # Restricted lets a container add NET_BIND_SERVICE and nothing else; an addition must say why (the
-        # checkov finding it raises is accepted with its reason in the manifest).
+        assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0 and sc["capabilities"]["drop"] == ["ALL"]
         if "add" in sc["capabilities"]:
             assert sc["capabilities"]["add"] == ["NET_BIND_SERVICE"], sc["capabilities"]
-            assert "CKV_K8S_25=" in str(by_name("Deployment", name)["metadata"]["annotations"]), \
-                f"{name} adds NET_BIND_SERVICE without recording why"
-        assert sc["seccompProfile"]["type"] == "RuntimeDefault"
-        assert sc["readOnlyRootFilesystem"] is True
-        # Restricted allows only these volume types.
-        for volume in spec.get("volumes", []):
-            assert set(volume) - {"name"} <= {"emptyDir", "persistentVolumeClaim", "configMap", "secret"}, volume
+            assert "CKV_K8S_25=" in str(by_name("Deployment", name)["metadata"]["annotations"]), name
+    for volume in spec.get("volumes", []):
+        assert set(volume) - {"name"} <= {"emptyDir", "persistentVolumeClaim", "configMap", "secret"}, volume
 
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
@@ -55,18 +46,6 @@ def test_images_are_pinned_and_never_pulled_needlessly(name):
         repo, _, tag = c["image"].rpartition(":")
         assert repo and tag and tag != "latest", c["image"]
         assert c["imagePullPolicy"] == "IfNotPresent"
-
-
-@pytest.mark.parametrize("name", DEPLOYMENTS)
-def test_containers_have_requests_limits_and_probes(name):
-    spec = pod_spec(name)
-    for c in spec["containers"]:
-        for kind in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name}: {kind}"
-        assert "readinessProbe" in c and "livenessProbe" in c
-    for c in spec.get("initContainers", []):
-        for kind in ("requests", "limits"):
-            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name} init {c['name']}: {kind}"
 
 
 @pytest.mark.parametrize("name", ["backend-api", "frontend"])
@@ -79,7 +58,6 @@ def test_stateless_services_roll_out_without_downtime(name):
     assert c["livenessProbe"]["httpGet"]["path"] == "/health"
     assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert c["lifecycle"]["preStop"]["sleep"]["seconds"] > 0, "endpoints must drain before SIGTERM"
-    assert c["securityContext"]["runAsUser"] == 10001
     spread = dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]
     assert spread["topologyKey"] == "kubernetes.io/hostname"
 

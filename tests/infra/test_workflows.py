@@ -73,32 +73,20 @@ def test_permissions_are_least_privilege(workflow):
             assert writes == {"packages", "id-token"}, "only the release may write: packages, and the OIDC token"
         else:
             assert not granted, f"job {name} needs no permission beyond the workflow's"
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            if step.get("uses", "").startswith("actions/checkout@"):
-                assert step["with"]["persist-credentials"] is False
-
-
-def test_concurrency_group_and_triggers(workflow):
-    assert "${{ github.ref }}" in workflow["concurrency"]["group"]
-    assert {"push", "pull_request", "workflow_dispatch"} <= set(workflow["on"])
+    assert all(step["with"]["persist-credentials"] is False for job in workflow["jobs"].values()
+               for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
 
 
 def test_images_are_pushed_only_from_main_after_every_other_job(workflow):
     job = workflow["jobs"]["images"]
     assert "refs/heads/main" in job["if"] and "push" in job["if"]
-    assert set(job["needs"]) == {"lint", "test", "docker", "e2e-kind"}
-    assert "ghcr.io" == uses(job, "docker/login-action")["with"]["registry"]
-    assert "${GITHUB_SHA}" in "\n".join(runs(job))
-    build = uses(job, "docker/build-push-action")["with"]
-    assert build["push"] is True and build["tags"] == "${{ steps.name.outputs.image }}"
+    assert set(job["needs"]) == set(workflow["jobs"]) - {"images"}
 
 
 def test_ci_runs_the_deploy_and_test_commands(workflow):
-    """./deploy.sh (run by e2e-kind) and ./scripts/test.sh (the end of .ci/run, which the test jobs use)."""
-    assert "./deploy.sh" in run_lines(workflow["jobs"]["e2e-kind"])
-    ci_run = (ROOT / ".ci" / "run").read_text().strip().splitlines()
-    assert ci_run[-1].strip() == "./scripts/test.sh", ".ci/run must end by running ./scripts/test.sh"
+    """./deploy.sh and e2e-kind.sh in e2e-kind; .ci/run's install in the test jobs, and it ends with the tests."""
+    assert {"./deploy.sh", "./tests/infra/e2e-kind.sh"} <= set(run_lines(workflow["jobs"]["e2e-kind"]))
+    assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1].strip() == "./scripts/test.sh"
     for job in ("test", "docker"):
         assert "bash .ci/run --install-only" in " ".join(run_lines(workflow["jobs"][job])), job
 
@@ -124,13 +112,6 @@ def test_the_test_and_docker_jobs_together_run_every_stage_of_the_test_command_o
     assert sorted(ran) == sorted(all_stages()), ran
 
 
-def test_lint_job_runs_the_rust_checks_of_the_test_command(workflow):
-    test_sh = (ROOT / "scripts" / "test.sh").read_text()
-    lint = run_lines(workflow["jobs"]["lint"])
-    for command in ("cargo fmt --all -- --check", "cargo clippy --workspace --all-targets --locked -- -D warnings"):
-        assert command in test_sh and command in lint, command
-
-
 def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses(workflow):
     """helm/kind-action names its cluster chart-testing unless told: name it as kind-config.yaml does, and let
     deploy.sh (kind load, kubectl context) know through KIND_CLUSTER_NAME."""
@@ -139,16 +120,6 @@ def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses(workflow):
     action = uses(job, "helm/kind-action")["with"]
     assert action["config"] == "kind-config.yaml"
     assert action["cluster_name"] == kind_config["name"] == job["env"]["KIND_CLUSTER_NAME"]
-    deploy = (ROOT / "deploy.sh").read_text()
-    assert "KIND_CLUSTER_NAME" in deploy and 'kind load docker-image --name "$CLUSTER"' in deploy
-
-
-def test_images_job_builds_with_the_same_dockerfiles_as_deploy_sh(workflow):
-    deploy = (ROOT / "deploy.sh").read_text()
-    assert 'docker build -f "crates/$svc/Dockerfile"' in deploy
-    job = workflow["jobs"]["images"]
-    assert job["strategy"]["matrix"]["svc"] == ["backend-api", "frontend"]
-    assert uses(job, "docker/build-push-action")["with"]["file"] == "crates/${{ matrix.svc }}/Dockerfile"
 
 
 def test_release_images_use_no_layer_cache_and_the_dockerfiles_stay_classic_builder_friendly(workflow):
@@ -162,18 +133,6 @@ def test_release_images_use_no_layer_cache_and_the_dockerfiles_stay_classic_buil
     for svc in ("backend-api", "frontend"):
         dockerfile = (ROOT / "crates" / svc / "Dockerfile").read_text()
         assert "--mount=" not in dockerfile and "# syntax=" not in dockerfile, svc
-
-
-def test_the_release_is_multi_arch_attested_signed_and_verified_with_the_chart(workflow):
-    job = workflow["jobs"]["images"]
-    build = uses(job, "docker/build-push-action")["with"]
-    assert build["platforms"] == "linux/amd64,linux/arm64"
-    assert build["sbom"] is True and build["provenance"] == "mode=max"
-    script = "\n".join(runs(job))
-    for command in ("cosign sign --yes", "cosign verify", "imagetools inspect", "--platform linux/arm64",
-                    "helm package", "helm push", "helm pull", "helm template"):
-        assert command in script, command
-    assert script.count("cosign sign --yes") == 2, "the images and the chart are signed"
 
 
 def dockerfile_rust_versions():
@@ -194,11 +153,6 @@ def test_ci_uses_the_rust_of_the_dockerfiles(workflow):
         assert install == ['rustup toolchain install "$RUST_TOOLCHAIN" --profile minimal --component rustfmt,clippy'
                            ' && rustup default "$RUST_TOOLCHAIN"'], name
         assert "stable" not in " ".join(run_lines(workflow["jobs"][name]))
-
-
-def test_rust_cache_is_saved_also_when_the_job_fails(workflow):
-    for name in ("lint", "test"):
-        assert uses(workflow["jobs"][name], "Swatinem/rust-cache")["with"]["cache-on-failure"] is True
 
 
 # kind releases and the Kubernetes version of their default node image (kind's release notes).
@@ -229,14 +183,6 @@ def test_every_timeout_is_at_least_twice_the_estimate_and_estimates_cover_the_me
         stages = stages_run_by(job)
         needed = sum(measured[stage] for stage in stages) / budget["speedup"] / 60
         assert estimates[name] >= needed, f"{name}: {estimates[name]} min < {needed:.1f} min for {stages}"
-
-
-def test_e2e_job_uploads_diagnostics_on_failure(workflow):
-    job = workflow["jobs"]["e2e-kind"]
-    upload = uses(job, "actions/upload-artifact")
-    assert upload["if"] == "failure()"
-    assert "./tests/infra/e2e-kind.sh" in run_lines(job)
-    assert (ROOT / "tests" / "infra" / "e2e-kind.sh").exists()
 
 
 def test_every_job_that_installs_with_ci_run_uses_the_runners_chrome(workflow):

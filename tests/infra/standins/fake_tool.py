@@ -1,16 +1,7 @@
 #!/usr/bin/env python3
-"""Stand-in for `kind`, `kubectl` and `docker`, used by test_deploy_script.py and test_kustomize.py.
-
-They exist because no Kubernetes cluster (and no kind node image) can run on the machines that run this test
-suite. Installed on PATH under those three names, this script records every call (argv and, for
-`kubectl apply -f -` and `kubectl patch --patch-file /dev/stdin`, what it was given; for `kubectl apply -k DIR`,
-the objects it would apply) in $STANDIN_STATE/calls.jsonl, and keeps just enough state (clusters, Secrets) in
-$STANDIN_STATE/state.json to answer the questions deploy.sh asks. Failures are injected with STANDIN_*
-environment variables; STANDIN_KUBECTL_SLEEP makes `create secret` block. A cluster's node publishes the port
-30443, as kind-config.yaml has it (`docker port`), unless STANDIN_OLD_PORT_MAPPING is set (an older cluster).
-`kubectl exec` into the postgres pod runs its command against the real PostgreSQL that $STANDIN_POSTGRES
-describes (JSON; see pod_exec.py).
-"""
+"""Stand-in for `kind`, `kubectl` and `docker` (no cluster can run here), for deploy.sh's tests: records every call
+(and what `apply -f -`, `patch --patch-file /dev/stdin` and `apply -k` would apply) in $STANDIN_STATE/calls.jsonl,
+keeps clusters and Secrets in state.json, and fails as STANDIN_* variables say."""
 import base64
 import json
 import os
@@ -19,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import pod_exec
-from argv import flag_value
+from pod_exec import flag_value, words_of
 
 STATE_DIR = Path(os.environ["STANDIN_STATE"])
 STATE_FILE = STATE_DIR / "state.json"
@@ -110,13 +100,7 @@ def kind(argv):
 
 def kubectl(argv):
     state = load_state()
-    skip = {flag_value(argv, "--context"), flag_value(argv, "--namespace")}
-    words = [a for a in argv if not a.startswith("-") and a not in skip]
-    if words[:1] == ["exec"]:
-        record("kubectl", argv)
-        if "STANDIN_POSTGRES" not in os.environ:
-            sys.exit("fake kubectl: exec needs STANDIN_POSTGRES (the PostgreSQL that plays the pod's)")
-        return pod_exec.kubectl_exec(argv, json.loads(os.environ["STANDIN_POSTGRES"]))
+    words = words_of(argv)
     reads_stdin = (words[:1] == ["apply"] and flag_value(argv, "-f") == "-") or \
         (words[:1] == ["patch"] and flag_value(argv, "--patch-file") == "/dev/stdin")
     stdin = sys.stdin.read() if reads_stdin else None
@@ -183,7 +167,7 @@ def kubectl(argv):
         print(f"Name: {words[1]}\nEvents: Liveness probe failed")
         return 0
     if words[:1] == ["logs"]:
-        print(f"log line from {words[1]}")
+        print(f"log line from {(words + [flag_value(argv, '-l')])[1]}")
         return 0
     if words[:2] == ["delete", "namespace"]:
         state["secrets"] = {}

@@ -1,22 +1,9 @@
 #!/usr/bin/env python3
-"""A local stand-in for the kind deployment that tests/infra/e2e-kind.sh checks, used by test_e2e_kind.py.
-
-No Kubernetes cluster can run on the machines that run this suite, so the deployment is played by real
-processes on 127.0.0.1: a throwaway PostgreSQL, two backend-api and two frontend "pods" (the debug binaries),
-and two "Services" (TCP proxies that spread connections over the pods of a deployment and skip a pod that
-refuses the connection, as endpoints without a ready pod are skipped). The state (ports, pids) lives in
-$KUBE_STACK_STATE. Commands:
-
-  kube_stack.py proxy PORT UPSTREAM...   a Service: listens on PORT, forwards each connection to an upstream
-  kube_stack.py kubectl ARGS...          the kubectl calls e2e-kind.sh and deploy.sh's backup and restore make
-                                         (port-forward, get pods -o jsonpath, delete pod, rollout status,
-                                         config get-contexts, exec into postgres), mapped onto those processes
-  kube_stack.py deploy [ARGS]            a re-run of ./deploy.sh: a rolling restart, one pod at a time; with
-                                         `backup` or `restore`, the real deploy.sh runs them (through this kubectl)
-  kube_stack.py replace NAME             (internal) stop a pod and start its replacement, as a ReplicaSet does
-
-Only the standard library is used, so the stand-ins run under any python3.
-"""
+"""The kind deployment that tests/infra/e2e-kind.sh checks, played by real processes on 127.0.0.1 (no cluster can
+run here): a throwaway PostgreSQL, two backend-api and two frontend "pods", and "Services" (TCP proxies that
+skip a pod refusing connections, as endpoints skip unready pods). State in $KUBE_STACK_STATE. Commands:
+proxy PORT UPSTREAM..., kubectl ARGS... (the calls of e2e-kind.sh and deploy.sh backup/restore), deploy [ARGS]
+(a re-run of ./deploy.sh), replace NAME (internal: a ReplicaSet replacing a deleted pod)."""
 import asyncio
 import itertools
 import json
@@ -30,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pod_exec
-from argv import flag_value
+from pod_exec import flag_value, words_of
 
 ROOT = Path(__file__).resolve().parents[3]
 REPLICAS = 2
@@ -62,15 +49,12 @@ def pod_port(cfg, pod):
 
 
 def pod_env(cfg, pod):
-    deployment = pod.rsplit("-", 1)[0]
     # METRICS_PORT=0: each process its own free metrics port (pods each have their own IP; processes share one).
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(pod_port(cfg, pod)), "METRICS_PORT": "0", "RUST_LOG": "warn"}
-    if deployment == "backend-api":
-        env["DATABASE_URL"] = cfg["database_url"]
-    else:
-        env["BACKEND_API_URL"] = f"http://127.0.0.1:{cfg['service_ports']['backend-api']}"
-        env["SECRET_KEY"] = cfg["secret_key"]
-    return env
+    if pod.startswith("backend-api"):
+        return {**env, "DATABASE_URL": cfg["database_url"]}
+    return {**env, "BACKEND_API_URL": f"http://127.0.0.1:{cfg['service_ports']['backend-api']}",
+            "SECRET_KEY": cfg["secret_key"]}
 
 
 def pid_file(pod):
@@ -95,15 +79,10 @@ def start_pod(pod):
 
 
 def stop_pod(pod):
-    if not pid_file(pod).exists():
-        return
-    pid = int(pid_file(pod).read_text())
-    if alive(pid):
+    pid = int(pid_file(pod).read_text()) if pid_file(pod).exists() else None
+    if pid and alive(pid):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
+        if not wait_until(lambda: not alive(pid), STOP_TIMEOUT, f"{pod} to exit"):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -116,9 +95,8 @@ def ready(url):
 
 
 def pod_ready(pod):
-    if (state_dir() / f"{pod}.replacing").exists() or not pid_file(pod).exists():
-        return False
-    return alive(int(pid_file(pod).read_text())) and ready(f"http://127.0.0.1:{pod_port(config(), pod)}/ready")
+    return not (state_dir() / f"{pod}.replacing").exists() and pid_file(pod).exists() and \
+        alive(int(pid_file(pod).read_text())) and ready(f"http://127.0.0.1:{pod_port(config(), pod)}/ready")
 
 
 def replace_pod(pod):
@@ -134,12 +112,12 @@ def replace_pod(pod):
 
 def wait_until(check, timeout, what):
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    log(f"timed out after {timeout} s waiting for {what}")
-    return False
+    while not check():
+        if time.monotonic() > deadline:
+            log(f"timed out after {timeout} s waiting for {what}")
+            return False
+        time.sleep(0.1)
+    return True
 
 
 # --- postgres ---------------------------------------------------------------------------------------------
@@ -169,25 +147,11 @@ def postgres_ready():
 
 # --- kubectl ----------------------------------------------------------------------------------------------
 
-
-
-def words_of(argv):
-    """The positional words of a kubectl command line (flags and their values left out)."""
-    valued = {"--context", "--namespace", "-n", "-l", "-o", "--timeout", "--selector"}
-    words, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in valued:
-            skip = True
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return words
-
-
 def port_forward(mapping):
-    """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed."""
+    """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed
+    (its pid file lets the test stop it: the script kills only the subshell it ran kubectl from)."""
     local = int(mapping.split(":")[0])
+    (state_dir() / "port-forward.pid").write_text(str(os.getpid()))
     os.execv(sys.executable, [sys.executable, __file__, "proxy", str(local),
                               str(config()["service_ports"]["backend-api"])])
 
@@ -254,10 +218,24 @@ def kubectl(argv):
 
 # --- deploy.sh re-run -------------------------------------------------------------------------------------
 
+def unavailable_at_once(deployment):
+    """How many pods of the deployment the rollout may stop before their replacements are ready, from its
+    strategy in kubernetes/ (maxUnavailable, a count or a percentage rounded down, as Kubernetes does; Recreate
+    stops them all). The test of a broken strategy is this stand-in running the real manifest."""
+    import yaml  # here: only the re-run of deploy.sh reads the manifests
+
+    [spec] = [d["spec"] for f in sorted((ROOT / "kubernetes").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())
+              if d and d["kind"] == "Deployment" and d["metadata"]["name"] == deployment]
+    if spec.get("strategy", {}).get("type") == "Recreate":
+        return REPLICAS
+    value = str(spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"))
+    return REPLICAS * int(value[:-1]) // 100 if value.endswith("%") else int(value)
+
+
 def deploy(args):
-    """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled one pod at a time (the manifests'
-    maxUnavailable 0 / maxSurge 1 keep one ready pod; here the other replica keeps serving). `backup` and
-    `restore` are the real deploy.sh's, whose kubectl calls come back here."""
+    """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled as its manifest's strategy says; with
+    maxUnavailable 0 one pod at a time, while the other replica serves. `backup` and `restore` are the real
+    deploy.sh's, whose kubectl calls come back here."""
     if args[:1] in (["backup"], ["restore"]):
         os.execv(str(ROOT / "deploy.sh"), [str(ROOT / "deploy.sh"), *args])
     tag = os.environ.get("IMAGE_TAG")
@@ -267,13 +245,15 @@ def deploy(args):
     with open(state_dir() / "deploy.calls", "a") as calls:
         calls.write(tag + "\n")
     for deployment in DEPLOYMENTS:
-        if os.environ.get("KUBE_STACK_ALL_AT_ONCE"):  # a broken rollout (maxUnavailable 100%), for the tests
-            for pod in pod_names(deployment):
+        pods = pod_names(deployment)
+        batch = max(1, unavailable_at_once(deployment))
+        for start in range(0, len(pods), batch):
+            for pod in pods[start:start + batch]:
                 stop_pod(pod)
-        for pod in pod_names(deployment):
-            replace_pod(pod)
-            if not wait_until(lambda: pod_ready(pod), 120, pod):
-                return 1
+            for pod in pods[start:start + batch]:
+                replace_pod(pod)
+                if not wait_until(lambda: pod_ready(pod), 120, pod):
+                    return 1
         print(f'deployment "{deployment}" successfully rolled out (image tag {tag})')
     return 0
 

@@ -1,19 +1,32 @@
-"""`kubectl exec` into the postgres pod, played against a real PostgreSQL on 127.0.0.1 (fake_tool.py and
-kube_stack.py use it): no cluster can run here, but what deploy.sh's backup and restore do in the pod is run for
-real. As kubectl, it refuses a target other than the postgres Deployment (or one of its pods), a container
-other than `postgres`, a namespace other than task-manager and a command without `--`; it gives the command
-stdin only with -i (--stdin), as kubectl does. The command gets the pod's environment (POSTGRES_USER,
-POSTGRES_PASSWORD, POSTGRES_DB; libpq's PGHOST/PGPORT stand for the pod's own socket) and PostgreSQL's programs
-first on PATH; as root it runs as the postgres user, in /, as the pod runs UID 70 on a read-only root.
-"""
+"""`kubectl exec` into the postgres pod, run against a real PostgreSQL on 127.0.0.1. Like kubectl it refuses another
+target, container or namespace, a command without `--`, and gives stdin only with -i; the command gets the pod's
+environment and runs as the postgres user when root, as the pod runs UID 70."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 NAMESPACE = "task-manager"
-VALUED = {"--context": "--context", "--namespace": "--namespace", "-n": "--namespace", "-c": "--container",
-          "--container": "--container"}
+VALUED = ("--context", "--namespace", "-n", "-l", "--selector", "-o", "--timeout", "-c", "--container")
+
+
+def flag_value(argv, name):
+    """The value of `name VALUE` or `name=VALUE` in argv, or None."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def words_of(argv):
+    """The positional words of a kubectl command line (flags and the values of VALUED flags left out)."""
+    words, skip = [], False
+    for arg in argv:
+        words += [] if skip or arg.startswith("-") else [arg]
+        skip = arg in VALUED and not skip
+    return words
 
 
 def kubectl_exec(argv, postgres):
@@ -23,23 +36,9 @@ def kubectl_exec(argv, postgres):
         print("error: exec needs the command after --, e.g. kubectl exec deploy/postgres -- sh", file=sys.stderr)
         return 1
     head, command = argv[:argv.index("--")], argv[argv.index("--") + 1:]
-    flags, words, i = {}, [], 0
-    while i < len(head):
-        arg = head[i]
-        if arg in VALUED and i + 1 < len(head):
-            flags[VALUED[arg]] = head[i + 1]
-            i += 2
-            continue
-        if arg.startswith("--") and "=" in arg:
-            flags[arg.split("=", 1)[0]] = arg.split("=", 1)[1]
-        elif arg.startswith("-"):
-            flags[arg] = True
-        else:
-            words.append(arg)
-        i += 1
-    namespace = flags.get("--namespace", "default")
-    target = words[1] if len(words) > 1 else ""
-    container = flags.get("--container", "postgres")
+    namespace = flag_value(head, "--namespace") or flag_value(head, "-n") or "default"
+    target = (words_of(head) + ["", ""])[1]
+    container = flag_value(head, "-c") or flag_value(head, "--container") or "postgres"
     if namespace != NAMESPACE or target not in ("deploy/postgres", "deployment/postgres") and \
             not target.startswith("postgres-"):
         kind = "deployments.apps" if "/" in target else "pods"
@@ -48,7 +47,7 @@ def kubectl_exec(argv, postgres):
     if container != "postgres":
         print(f"error: container {container} is not valid for pod postgres-0", file=sys.stderr)
         return 1
-    interactive = "-i" in flags or flags.get("--stdin") in (True, "true")
+    interactive = "-i" in head or "--stdin" in head or flag_value(head, "--stdin") == "true"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(POSTGRES_USER=postgres["user"], POSTGRES_PASSWORD=postgres["password"], POSTGRES_DB=postgres["db"],
                PGHOST=postgres["host"], PGPORT=str(postgres["port"]), PGPASSFILE="/nonexistent",

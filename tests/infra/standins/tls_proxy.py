@@ -12,14 +12,7 @@ import ssl
 import sys
 from pathlib import Path
 
-
-async def pipe(reader, writer):
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
+from kube_stack import pipe
 
 
 def main(cert, key, upstream, source, port_file):
