@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # One way to run taskmgr's parts as local processes on 127.0.0.1: a PostgreSQL cluster from its binaries, the
 # services in the background, a bounded wait for each, and one stop for everything. Sourced by `./deploy.sh local`
-# (scripts/deploy-local.sh), scripts/test-browser.sh, scripts/test-fuzz.sh and scripts/bench.sh.
+# (scripts/deploy-local.sh), scripts/bench.sh, and the test scripts through scripts/lib/test-stack.sh.
 #
 # Every function takes what it needs as arguments; what it keeps is in the STACK_* variables below, which
 # stack_stop reads. Errors print one line (prefixed with the running script's name) and exit 1.
