@@ -6,11 +6,6 @@ use frontend::config::{self, Settings};
 use frontend::startup::{Application, StartupError};
 use service_kit::cli::{Failure, Service};
 
-/// A page allocates many small strings (the task views, tera's values and escaped text); mimalloc
-/// serves them faster than glibc's malloc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let service = Service {
         name: "frontend",
