@@ -255,10 +255,12 @@ async fn read_at_most(
     limit: usize,
     too_large: BackendError,
 ) -> Result<Vec<u8>, BackendError> {
-    if response.content_length().is_some_and(|n| n > limit as u64) {
+    let declared = response.content_length().unwrap_or(0);
+    if declared > limit as u64 {
         return Err(too_large);
     }
-    let mut body = Vec::new();
+    // The declared length is at most `limit` here: room for the whole answer at once.
+    let mut body = Vec::with_capacity(declared as usize);
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if body.len() + chunk.len() > limit {
             return Err(too_large);

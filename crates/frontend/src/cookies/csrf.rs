@@ -63,7 +63,13 @@ fn cookie_token(req: &HttpRequest, key: &CookieKey) -> Option<String> {
 fn random_token() -> String {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut token = String::with_capacity(2 * TOKEN_BYTES);
+    for byte in bytes {
+        token.push(char::from(HEX[usize::from(byte >> 4)]));
+        token.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    token
 }
 
 #[cfg(test)]
@@ -110,6 +116,18 @@ mod tests {
         let again = session(&req_a, &key);
         assert!(again.new_cookie.is_none());
         assert_eq!(again.form_token, a.form_token);
+    }
+
+    #[test]
+    fn tokens_are_random_lowercase_hex() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 2 * TOKEN_BYTES);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            "{a}"
+        );
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -22,6 +22,7 @@ const TEMPLATES: [(&str, &str); 6] = [
 
 static TERA: LazyLock<Tera> = LazyLock::new(|| {
     let mut tera = Tera::default();
+    tera.set_escape_fn(escape_html);
     tera.register_function("priorities", constant(Priority::names()));
     tera.register_function("title_max_chars", constant(TITLE_MAX_CHARS));
     tera.add_raw_templates(TEMPLATES)
@@ -40,16 +41,57 @@ pub fn load() {
     LazyLock::force(&TERA);
 }
 
-/// Renders `name`. The templates are fixed and tested, so a failure is a bug: it is logged and
-/// the caller gets a plain message instead of a page.
-pub fn render(name: &str, context: &Context) -> Result<String, tera::Error> {
-    TERA.render(name, context)
-        .inspect_err(|e| log::error!("rendering {name}: {e:?}"))
+/// Renders `name` as UTF-8 bytes (a response body needs no `String`). The templates are fixed and
+/// tested, so a failure is a bug: it is logged and the caller gets a plain message instead of a page.
+pub fn render(name: &str, context: &Context) -> Result<Vec<u8>, tera::Error> {
+    // The size of a list page of 20; larger pages grow the buffer a few times.
+    let mut html = Vec::with_capacity(32 * 1024);
+    TERA.render_to(name, context, &mut html)
+        .inspect_err(|e| log::error!("rendering {name}: {e:?}"))?;
+    Ok(html)
+}
+
+/// tera's own `escape_html`, character for character (`&<>"'/`), but copying the text between
+/// them in one piece instead of pushing every character: a list page escapes each value it shows.
+fn escape_html(input: &str) -> String {
+    let mut output = String::with_capacity(input.len() + input.len() / 8);
+    let mut plain = 0;
+    for (i, byte) in input.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#x27;",
+            b'/' => "&#x2F;",
+            _ => continue,
+        };
+        // ASCII bytes never fall inside a multi-byte character, so `i` is a character boundary.
+        output.push_str(&input[plain..i]);
+        output.push_str(entity);
+        plain = i + 1;
+    }
+    output.push_str(&input[plain..]);
+    output
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_is_teras_own() {
+        for text in [
+            "",
+            "plain text",
+            "<script>alert('x')</script> & \"quotes\" / slashes",
+            "é<ü>ß&日本語/'\"",
+            "&&&<<<",
+            "tail/",
+        ] {
+            assert_eq!(escape_html(text), tera::escape_html(text), "{text}");
+        }
+    }
 
     /// The forms offer exactly the priorities and title bound of the contract, from its constants.
     #[test]

@@ -13,7 +13,7 @@ use crate::cookies::flash::{self, Flash};
 use crate::cookies::key::CookieKey;
 use crate::render;
 
-/// A task as a page shows it.
+/// A task as its own pages (edit, delete) show it.
 #[derive(Debug, Serialize)]
 pub struct TaskView {
     pub id: String,
@@ -22,13 +22,6 @@ pub struct TaskView {
     pub priority: &'static str,
     pub priority_label: &'static str,
     pub completed: bool,
-    /// What the toggle button sets `completed` to, and what it says.
-    pub toggle_to: &'static str,
-    pub toggle_label: &'static str,
-    pub toggle_url: String,
-    /// The edit and delete pages, with `?back=` the list view to return to (see [`TaskView::with_back`]).
-    pub edit_url: String,
-    pub delete_url: String,
     pub created: String,
     pub created_iso: String,
 }
@@ -40,50 +33,50 @@ impl From<&Task> for TaskView {
             title: task.title.clone(),
             description: task.description.clone(),
             priority: task.priority.as_str(),
-            priority_label: match task.priority {
-                Priority::Low => "Low",
-                Priority::Medium => "Medium",
-                Priority::High => "High",
-            },
+            priority_label: priority_label(task.priority),
             completed: task.completed,
-            toggle_to: if task.completed { "false" } else { "true" },
-            toggle_label: if task.completed {
-                "Mark as pending"
-            } else {
-                "Mark as completed"
-            },
-            toggle_url: format!("/tasks/{}/toggle", task.id),
-            edit_url: format!("/tasks/{}/edit", task.id),
-            delete_url: format!("/tasks/{}/delete", task.id),
             created: human_time(&task.created_at),
             created_iso: task.created_at.to_rfc3339(),
         }
     }
 }
 
-impl TaskView {
-    /// Adds `back_param` (`?back=...` or empty) to the edit and delete links.
-    pub fn with_back(mut self, back_param: &str) -> Self {
-        self.edit_url.push_str(back_param);
-        self.delete_url.push_str(back_param);
-        self
+/// A priority as pages name it.
+pub fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "Low",
+        Priority::Medium => "Medium",
+        Priority::High => "High",
     }
 }
 
 /// A time as pages show it: `21 Nov 2026, 23:22 UTC`. Written out by hand: chrono's strftime
-/// parses its format string on every call, and a list has a time on every row.
+/// parses its format string on every call, and `format!`'s padding costs more than the digits; a
+/// list has a time on every row.
 pub fn human_time(at: &DateTime<Utc>) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let month = MONTHS[at.month0() as usize];
-    format!(
-        "{} {month} {}, {:02}:{:02} UTC",
-        at.day(),
-        at.year(),
-        at.hour(),
-        at.minute()
-    )
+    let digit = |n: u32| char::from_digit(n % 10, 10).expect("a decimal digit");
+    let mut text = String::with_capacity(24);
+    if at.day() >= 10 {
+        text.push(digit(at.day() / 10));
+    }
+    text.push(digit(at.day()));
+    text.push(' ');
+    text.push_str(MONTHS[at.month0() as usize]);
+    text.push(' ');
+    text.push_str(&at.year().to_string());
+    text.push_str(", ");
+    for (i, n) in [at.hour(), at.minute()].into_iter().enumerate() {
+        if i == 1 {
+            text.push(':');
+        }
+        text.push(digit(n / 10));
+        text.push(digit(n));
+    }
+    text.push_str(" UTC");
+    text
 }
 
 /// What a page with forms gets beside its own context.
@@ -141,6 +134,7 @@ mod tests {
         for at in [
             Utc.with_ymd_and_hms(2026, 11, 1, 3, 7, 0).unwrap(),
             Utc.with_ymd_and_hms(1999, 1, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2000, 12, 9, 0, 5, 0).unwrap(),
         ] {
             assert_eq!(
                 human_time(&at),

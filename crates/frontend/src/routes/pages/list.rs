@@ -4,14 +4,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use serde::Serialize;
-use task_types::Priority;
+use task_types::{Priority, Task};
+use uuid::Uuid;
 
 use super::form::{FormErrors, FormState};
 use super::listing::{ListParams, RawListParams, SortOrder, StatusFilter, DEFAULT_PER_PAGE};
 use crate::backend::Counts;
 use crate::config::limits;
 use crate::error::{PageError, PageResult};
-use crate::render::view::{page, TaskView};
+use crate::render::view::{human_time, page, priority_label};
 use crate::state::AppState;
 
 /// `index.html`'s context.
@@ -23,12 +24,44 @@ struct ListPage<'a> {
     default_per_page: u32,
     statuses: Vec<Choice>,
     sorts: Vec<Choice>,
-    tasks: Vec<TaskView>,
+    tasks: Vec<Row<'a>>,
     paging: Paging,
     /// The view as a query string, carried by the forms so that they come back to it.
     back: String,
+    /// `?back=` and that query string (or nothing), for the links to a task's own pages.
+    back_param: String,
     form: FormState,
     errors: FormErrors,
+}
+
+/// A task as a row of the list: its text borrowed from the backend's answer. The page's hottest
+/// loop converts and looks up every field of every row, so the template writes the links from `id`
+/// and the toggle's wording from `completed` instead of taking them ready-made.
+#[derive(Serialize)]
+struct Row<'a> {
+    id: &'a Uuid,
+    title: &'a str,
+    description: &'a str,
+    priority: &'static str,
+    priority_label: &'static str,
+    completed: bool,
+    created: String,
+    created_iso: String,
+}
+
+impl<'a> From<&'a Task> for Row<'a> {
+    fn from(task: &'a Task) -> Self {
+        Row {
+            id: &task.id,
+            title: &task.title,
+            description: &task.description,
+            priority: task.priority.as_str(),
+            priority_label: priority_label(task.priority),
+            completed: task.completed,
+            created: human_time(&task.created_at),
+            created_iso: task.created_at.to_rfc3339(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -149,11 +182,7 @@ pub(super) async fn list_page(
                 label: s.label().to_owned(),
             })
             .collect(),
-        tasks: list
-            .tasks
-            .iter()
-            .map(|t| TaskView::from(t).with_back(&back_param))
-            .collect(),
+        tasks: list.tasks.iter().map(Row::from).collect(),
         paging: Paging {
             page: view.page,
             pages,
@@ -168,6 +197,7 @@ pub(super) async fn list_page(
                 .then(|| view.url_with_per_page(list.tasks.len() as u32)),
         },
         back,
+        back_param,
         form,
         errors,
     };
