@@ -86,7 +86,10 @@ fn migrations_wait_while_another_replica_holds_the_lock() {
     holder
         .batch_execute(&format!("SELECT pg_advisory_unlock({key})"))
         .unwrap();
-    assert!(migrating.join().unwrap().unwrap(), "it migrates once the lock is free");
+    assert!(
+        migrating.join().unwrap().unwrap(),
+        "it migrates once the lock is free"
+    );
     assert!(table_exists(&mut holder, "tasks"));
 }
 
