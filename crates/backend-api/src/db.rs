@@ -2,7 +2,7 @@
 //! errors) and the [`tasks`] table's rows and queries.
 //!
 //! Queries are plain sync functions taking `&mut PgConnection`; the routes call them through [`Db`], which
-//! runs them on the request's worker where that cannot stall it, and on the blocking thread pool otherwise.
+//! runs them on the blocking thread pool, so diesel never runs on the async executor.
 
 pub mod connection;
 pub mod migrate;
@@ -10,8 +10,7 @@ pub mod schema;
 pub mod tasks;
 
 pub use connection::{
-    build_pool, connect, ping, run_on, search_budget, with_conn, Conn, Db, DbError, LockWait,
-    Manager, Pool, INLINE_LOCK_WAIT, INLINE_PAUSE,
+    build_pool, connect, ping, search_budget, with_conn, Conn, Db, DbError, Manager, Pool,
 };
 pub use migrate::{migrate, MigrateError, MIGRATIONS};
 pub use tasks::{

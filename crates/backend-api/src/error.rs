@@ -177,8 +177,7 @@ impl From<DbError> for ApiError {
             DbError::QueueTimeout(_)
             | DbError::Checkout(_)
             | DbError::ConnectionLost(_)
-            | DbError::StatementTimeout { .. }
-            | DbError::LockWait(_) => ApiError::Unavailable(cause),
+            | DbError::StatementTimeout { .. } => ApiError::Unavailable(cause),
             DbError::QueueClosed | DbError::Blocking(_) | DbError::Query(_) => {
                 ApiError::Internal(cause)
             }

@@ -1,7 +1,6 @@
-//! Connections to PostgreSQL: how one is opened (connect, statement and lock timeouts), recognised as broken,
+//! Connections to PostgreSQL: how one is opened (connect and statement timeouts), recognised as broken,
 //! and checked out through the fair queue [`Db`]; and why a call failed ([`DbError`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,10 +29,6 @@ pub enum DbError {
         #[source]
         source: DieselError,
     },
-    /// Only between [`Db`]'s two paths: the statement waited [`INLINE_LOCK_WAIT`] for a lock and was
-    /// cancelled (it had no effect), so it runs again on the blocking pool.
-    #[error("lock not granted within {0:?}")]
-    LockWait(Duration),
     #[error("blocking task failed")]
     Blocking(#[source] actix_web::error::BlockingError),
     /// A failure that retrying will not fix: a bug, or a schema that is not what the code expects.
@@ -59,43 +54,6 @@ pub struct Conn {
     broken: bool,
     /// The session's `statement_timeout`, to recognise a query it cut off.
     statement_timeout: Duration,
-    /// The session's `lock_timeout` as last set.
-    lock_wait: LockWait,
-}
-
-/// How long a statement may wait for a lock: PostgreSQL's `lock_timeout`, set on the session only when it
-/// changes (a request on the other path than the connection's last one pays one round trip).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockWait {
-    /// [`INLINE_LOCK_WAIT`], for a statement run on the request's own actix worker.
-    Short,
-    /// Up to the statement timeout, on the blocking pool.
-    Full,
-    /// Whatever the session has: statements that take no lock (the readiness ping).
-    Any,
-}
-
-/// How long a statement run on an actix worker may wait for a lock (a restore holds one on `tasks`): past
-/// it the worker, which also answers `/health`, is freed and the request runs again on the blocking pool.
-pub const INLINE_LOCK_WAIT: Duration = Duration::from_millis(50);
-/// After a statement waited [`INLINE_LOCK_WAIT`] out, plain requests take the blocking pool for this long,
-/// so a held lock stalls the worker once per second at most, not once per request.
-pub const INLINE_PAUSE: Duration = Duration::from_secs(1);
-
-impl Conn {
-    fn set_lock_wait(&mut self, wait: LockWait) -> QueryResult<()> {
-        if wait == LockWait::Any || wait == self.lock_wait {
-            return Ok(());
-        }
-        let millis = match wait {
-            LockWait::Short => INLINE_LOCK_WAIT.as_millis(),
-            _ => 0,
-        };
-        self.pg
-            .batch_execute(&format!("SET lock_timeout = {millis}"))?;
-        self.lock_wait = wait;
-        Ok(())
-    }
 }
 
 pub struct Manager {
@@ -112,16 +70,14 @@ impl r2d2::ManageConnection for Manager {
         // No request holds a connection longer than this: PostgreSQL cancels the statement itself, so a
         // query keeps no connection busy after its client has given up either.
         pg.batch_execute(&format!(
-            "SET statement_timeout = {}; SET lock_timeout = {}",
-            self.statement_timeout.as_millis(),
-            INLINE_LOCK_WAIT.as_millis()
+            "SET statement_timeout = {}",
+            self.statement_timeout.as_millis()
         ))
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
         Ok(Conn {
             pg,
             broken: false,
             statement_timeout: self.statement_timeout,
-            lock_wait: LockWait::Short,
         })
     }
 
@@ -177,26 +133,16 @@ pub fn build_pool(
         })
 }
 
-/// Checks out a connection (waiting at most `timeout`) and runs `f` on it with [`run_on`].
+/// Checks out a connection (waiting at most `timeout`), runs `f`, and classifies the outcome.
+/// A connection that saw an unexpected error is discarded rather than reused.
 pub fn with_conn<T>(
     pool: &Pool,
     timeout: Duration,
-    wait: LockWait,
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
 ) -> Result<T, DbError> {
     let mut conn = pool.get_timeout(timeout).map_err(DbError::Checkout)?;
-    run_on(&mut conn, wait, f)
-}
-
-/// Runs `f` on `conn` with the lock wait `wait`, and classifies the outcome.
-/// A connection that saw an unexpected error is discarded rather than reused.
-pub fn run_on<T>(
-    conn: &mut Conn,
-    wait: LockWait,
-    f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
-) -> Result<T, DbError> {
     let started = Instant::now();
-    match conn.set_lock_wait(wait).and_then(|()| f(&mut conn.pg)) {
+    match f(&mut conn.pg) {
         Ok(value) => Ok(value),
         Err(DieselError::NotFound) => Err(DbError::NotFound),
         Err(err) => {
@@ -213,9 +159,6 @@ pub fn run_on<T>(
                     timeout: conn.statement_timeout,
                     source: err,
                 })
-            } else if wait == LockWait::Short && started.elapsed() >= INLINE_LOCK_WAIT {
-                // Likewise SQLSTATE 55P03: only `lock_timeout` fails a plain statement this late.
-                Err(DbError::LockWait(INLINE_LOCK_WAIT))
             } else {
                 conn.broken = true;
                 Err(DbError::Query(err))
@@ -231,11 +174,7 @@ pub fn ping(conn: &mut PgConnection) -> QueryResult<()> {
 
 /// The pool behind a fair queue: requests wait for a connection in arrival order (a tokio semaphore
 /// with one permit per connection) instead of racing on the pool's condition variable, which starved
-/// some requests for hundreds of milliseconds under load.
-///
-/// A plain read or write runs on the request's own actix worker when nobody queues, a permit is free
-/// and the pool has an idle connection, with a lock wait of [`INLINE_LOCK_WAIT`]: two thread hand-offs
-/// fewer per request. Otherwise it runs on the blocking thread pool, which never stalls the worker.
+/// some requests for hundreds of milliseconds under load. Queries run on the blocking thread pool.
 ///
 /// Searches (the list with `q`) may be slow whatever the index, so they first queue for a smaller
 /// budget of their own ([`search_budget`]): however many run at once, the other connections stay free
@@ -246,9 +185,6 @@ pub struct Db {
     permits: Arc<Semaphore>,
     search_permits: Arc<Semaphore>,
     timeout: Duration,
-    /// Until when (milliseconds since `epoch`; 0: no pause) plain requests skip the inline path.
-    inline_paused_until: Arc<AtomicU64>,
-    epoch: Instant,
 }
 
 /// How many connections searches may hold at once: half the pool (at least 1; a pool of 1 has nothing
@@ -266,8 +202,6 @@ impl Db {
             search_permits: Arc::new(Semaphore::new(search_budget(size))),
             pool,
             timeout,
-            inline_paused_until: Arc::default(),
-            epoch: Instant::now(),
         }
     }
 
@@ -275,44 +209,12 @@ impl Db {
         &self.pool
     }
 
-    /// Runs `f` with a connection once one is free (503 after the timeout): inline when it can (see
-    /// [`Db`]), else on the blocking pool. `f` may run twice: when its first run waited its lock wait out,
-    /// which had no effect.
+    /// Runs `f` with a connection, on the blocking pool, once a connection is free (503 after the timeout).
     pub async fn run<T: Send + 'static>(
         &self,
-        f: impl Fn(&mut PgConnection) -> QueryResult<T> + Send + 'static,
+        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, DbError> {
-        let Some(permit) = self.inline_permit() else {
-            return self.run_within(None, f).await;
-        };
-        let deadline = Instant::now() + self.timeout;
-        if let Some(mut conn) = self.pool.try_get() {
-            match run_on(&mut conn, LockWait::Short, &f) {
-                Err(DbError::LockWait(_)) => self.pause_inline(),
-                done => return done,
-            }
-        }
-        self.block(deadline, (permit, None), f).await
-    }
-
-    /// A permit for the inline path: none while it is paused, or when the queue is full (a free permit
-    /// means nobody waits: tokio hands a released permit to the first waiter).
-    fn inline_permit(&self) -> Option<OwnedSemaphorePermit> {
-        let paused_until = self.inline_paused_until.load(Ordering::Relaxed);
-        if paused_until != 0 && self.now_millis() < paused_until {
-            return None;
-        }
-        self.permits.clone().try_acquire_owned().ok()
-    }
-
-    fn pause_inline(&self) {
-        let until = self.now_millis() + INLINE_PAUSE.as_millis() as u64;
-        self.inline_paused_until.store(until, Ordering::Relaxed);
-        log::warn!("a statement waited {INLINE_LOCK_WAIT:?} for a lock: plain requests run on the blocking pool for {INLINE_PAUSE:?}");
-    }
-
-    fn now_millis(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        self.run_within(None, f).await
     }
 
     /// [`Db::run`] for a search: it waits for one of the searches' connections first.
@@ -334,23 +236,13 @@ impl Db {
             None => None,
         };
         let permit = self.acquire_by(&self.permits, deadline).await?;
-        self.block(deadline, (permit, budget_permit), f).await
-    }
-
-    /// Runs `f` on the blocking pool, holding `permits` until it is done.
-    async fn block<T: Send + 'static>(
-        &self,
-        deadline: Instant,
-        permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
-        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
-    ) -> Result<T, DbError> {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let _permits = permits;
+            let _permits = (permit, budget_permit);
             let left = deadline
                 .saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1));
-            with_conn(&pool, left, LockWait::Full, f)
+            with_conn(&pool, left, f)
         })
         .await
         .map_err(DbError::Blocking)?

@@ -51,7 +51,7 @@ pub struct ReadyBody {
 async fn database_answers(db: &web::Data<Db>, timeout: Duration) -> bool {
     // Probes skip the request queue: a busy server is still alive and, unless the pool is stuck, ready.
     let pool = db.pool().clone();
-    let check = web::block(move || db::with_conn(&pool, timeout, db::LockWait::Any, db::ping));
+    let check = web::block(move || db::with_conn(&pool, timeout, db::ping));
     matches!(tokio::time::timeout(timeout, check).await, Ok(Ok(Ok(()))))
 }
 

@@ -1,4 +1,4 @@
-//! `/api/tasks` and `/api/tasks/{id}`: parse and validate, call one db function through [`Db`], answer.
+//! `/api/tasks` and `/api/tasks/{id}`: parse and validate, call one db function in `web::block`, answer.
 
 use actix_web::http::header;
 use actix_web::{mime, web, HttpResponse};

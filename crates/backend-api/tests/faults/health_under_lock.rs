@@ -1,7 +1,7 @@
 //! A read waiting on a table lock (a restore holds one on `tasks`) must not stall the one actix worker the
 //! pod runs: `/health` and `/ready` still answer within 250 ms while reads wait. The real binary, pinned to
-//! one CPU so that it starts one worker (as under the pod's 500m limit), with reads in flight before and
-//! after the pause of the inline path ends.
+//! one CPU so that it starts one worker (as under the pod's 500m limit), with two waves of reads in flight:
+//! queries run on the blocking pool, never on the worker that answers the probes.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ const POOL_SIZE: usize = 10;
 const READS: usize = 4;
 /// The bound each probe must answer within.
 const PROBE_BOUND: Duration = Duration::from_millis(250);
-/// How long the table stays locked: past the inline path's pause (1 s), so the second wave tries it again.
+/// How long the table stays locked: both waves of reads wait on it.
 const HOLD: Duration = Duration::from_millis(1800);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
