@@ -3,10 +3,6 @@ use std::process::ExitCode;
 use backend_api::{config, Application, Settings, StartupError};
 use service_kit::cli::{Failure, Service};
 
-/// mimalloc instead of glibc's malloc: fewer instructions per allocation, and a request makes dozens.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let service = Service {
         name: "backend-api",
