@@ -22,14 +22,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/lib/ports.sh"
 # shellcheck source=scripts/lib/stack.sh
 source "$ROOT/scripts/lib/stack.sh"
-# shellcheck source=scripts/lib/bench-setup.sh
-source "$ROOT/scripts/lib/bench-setup.sh"
-# shellcheck source=scripts/lib/bench-throughput.sh
-source "$ROOT/scripts/lib/bench-throughput.sh"
-# shellcheck source=scripts/lib/bench-instructions.sh
-source "$ROOT/scripts/lib/bench-instructions.sh"
-# shellcheck source=scripts/lib/bench-report.sh
-source "$ROOT/scripts/lib/bench-report.sh"
+# shellcheck source=scripts/bench/setup.sh
+source "$ROOT/scripts/bench/setup.sh"
+# shellcheck source=scripts/bench/throughput.sh
+source "$ROOT/scripts/bench/throughput.sh"
+# shellcheck source=scripts/bench/instructions.sh
+source "$ROOT/scripts/bench/instructions.sh"
+# shellcheck source=scripts/bench/report.sh
+source "$ROOT/scripts/bench/report.sh"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'

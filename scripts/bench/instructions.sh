@@ -1,11 +1,11 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034,SC2153 # globals shared with the other bench libraries (see bench-setup.sh)
+# shellcheck disable=SC2034,SC2153 # globals shared with the other bench libraries (see setup.sh)
 # scripts/bench.sh's instructions per request: callgrind counts every instruction of the whole service process
 # (all threads, start-up to exit) over $CALLGRIND_REQUESTS sequential requests, minus a run with none; the
 # difference divided by the requests is the row's figure. It does not depend on the machine's load. The service
 # runs the release build with the same settings as the throughput rows; the client (curl, one kept-alive
 # connection) is not under valgrind. For the UI row the frontend is under valgrind and its backend runs normally.
-# Records "ir" per row in results.tsv (round 0). Sourced after bench-setup.sh and bench-throughput.sh.
+# Records "ir" per row in results.tsv (round 0). Sourced after setup.sh and throughput.sh.
 
 CALLGRIND_REQUESTS="${BENCH_CALLGRIND_REQUESTS:-300}"
 LAST_IR=""

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # scripts/bench.sh's report: the header (machine, load, settings, command), one table of every row (medians over
 # the rounds, the baseline's beside them), instructions per request, the guards, and a verdict against each
-# target. Reads $WORK_DIR/results.tsv (see bench-throughput.sh). Sourced after the other bench libraries.
+# target. Reads $WORK_DIR/results.tsv (see throughput.sh). Sourced after the other bench libraries.
 
 # The targets, one per row: "row|label|ceiling|minimum ratio|maximum p99 in ms". The ceiling is "pgbench" (the
 # row's own SQL under pgbench) or the row whose req/s it is; rows without a ratio target are ceilings themselves.

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034,SC2153 # globals shared with the other bench libraries (see bench-setup.sh)
+# shellcheck disable=SC2034,SC2153 # globals shared with the other bench libraries (see setup.sh)
 # scripts/bench.sh's throughput rows: wrk on each row, pgbench on each backend row's own SQL, the backend calls
 # per UI page, and the rounds that alternate the binaries. Every figure goes to $WORK_DIR/results.tsv as
 # "variant  round  row  field  value" (fields: rps, p99 in ms, ceiling in TPS, calls per UI request, rss in MB,
-# workers), which bench-report.sh reads. Sourced after bench-setup.sh.
+# workers), which report.sh reads. Sourced after setup.sh.
 
 SEARCH_TASKS=100000
 # A word found in one task's description (md5 of 4321, as seeded by bench_search).
