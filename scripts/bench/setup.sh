@@ -32,9 +32,9 @@ API=""          # the backend start_seeded_backend started: its URL, metrics URL
 API_METRICS=""
 BACKEND_PID=""
 
+# stack.sh's one way to fail ("bench.sh: ..."), under the short name the bench libraries use.
 die() {
-  echo "bench: $*" >&2
-  exit 1
+  stack_die "$@"
 }
 
 require() {
