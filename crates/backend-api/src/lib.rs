@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod request_log;
 pub mod routes;
 pub mod startup;
+pub mod task_json;
 pub mod typed_json;
 
 pub use config::Settings;
