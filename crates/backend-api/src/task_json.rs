@@ -82,14 +82,15 @@ fn escaped(out: &mut Vec<u8>, text: &str) {
 /// `time` as chrono's `to_rfc3339_opts(SecondsFormat::AutoSi, true)` writes it (what `Task` serializes):
 /// digits written here for the years 0-9999, chrono itself for the rest and for leap seconds.
 fn rfc3339(out: &mut Vec<u8>, time: &DateTime<Utc>) {
-    let (date, clock) = (time.date_naive(), time.time());
+    let naive = time.naive_utc();
+    let (date, clock) = (naive.date(), naive.time());
     let (year, nanos) = (date.year(), clock.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         let text = time.to_rfc3339_opts(SecondsFormat::AutoSi, true);
         out.extend_from_slice(text.as_bytes());
         return;
     }
-    let mut text = *b"0000-00-00T00:00:00.000000000Z";
+    let mut text = *b"0000-00-00T00:00:00.000000000";
     digits(&mut text[0..4], year as u32);
     digits(&mut text[5..7], date.month());
     digits(&mut text[8..10], date.day());
@@ -97,28 +98,44 @@ fn rfc3339(out: &mut Vec<u8>, time: &DateTime<Utc>) {
     digits(&mut text[14..16], clock.minute());
     digits(&mut text[17..19], clock.second());
     // AutoSi: no fraction, or milli-, micro- or nanoseconds, whichever is exact.
-    let fraction = match nanos {
-        0 => 0,
-        n if n % 1_000_000 == 0 => 3,
-        n if n % 1_000 == 0 => 6,
-        _ => 9,
+    let (fraction, width) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+        n if n % 1_000 == 0 => (n / 1_000, 6),
+        n => (n, 9),
     };
-    if fraction == 0 {
-        out.extend_from_slice(&text[..19]);
-    } else {
-        digits(&mut text[20..29], nanos);
-        out.extend_from_slice(&text[..20 + fraction]);
-    }
+    let end = match width {
+        0 => 19,
+        _ => {
+            digits(&mut text[20..20 + width], fraction);
+            20 + width
+        }
+    };
+    out.extend_from_slice(&text[..end]);
     out.push(b'Z');
 }
 
-/// Fills `slot` with the last `slot.len()` decimal digits of `value`, zero-padded.
+/// Fills `slot` with the last `slot.len()` decimal digits of `value`, zero-padded, two at a time.
 fn digits(slot: &mut [u8], mut value: u32) {
-    for digit in slot.iter_mut().rev() {
-        *digit = b'0' + (value % 10) as u8;
-        value /= 10;
+    let mut end = slot.len();
+    while end >= 2 {
+        let pair = (value % 100) as usize;
+        slot[end - 2..end].copy_from_slice(&PAIRS[2 * pair..2 * pair + 2]);
+        value /= 100;
+        end -= 2;
+    }
+    if end == 1 {
+        slot[0] = b'0' + (value % 10) as u8;
     }
 }
+
+/// "00" to "99", for [`digits`].
+const PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
 
 #[cfg(test)]
 mod tests {

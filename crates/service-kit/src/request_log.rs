@@ -4,6 +4,7 @@
 //! A log line shows a method only if it is one of [`methods::KNOWN`], and at most [`MAX_LOGGED_CHARS`] of
 //! the path and of a 5xx's cause, so a client cannot write lines of any length.
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -66,19 +67,39 @@ pub async fn log_with_cause<B: MessageBody>(
 
     let mut res = CURRENT.scope(id.to_owned(), next.call(req)).await?;
 
-    let status = res.status().as_u16();
-    let millis = start.elapsed().as_secs_f64() * 1000.0;
-    let method = methods::shown(res.request().method());
-    let path = bounded(res.request().path());
-    match res.response().error().and_then(cause) {
-        Some(cause) if status >= 500 => {
-            let cause = bounded(&cause);
-            log::error!("{method} {path} {status} {millis:.1}ms request_id={id} error={cause}")
+    let status = res.status();
+    let cause = match status.as_u16() >= 500 {
+        true => res.response().error().and_then(cause),
+        false => None,
+    };
+    let level = match cause {
+        Some(_) => log::Level::Error,
+        None => log::Level::Info,
+    };
+    if log::log_enabled!(level) {
+        let method = methods::shown(res.request().method());
+        let line = access_line(method, res.request().path(), status.as_str(), start, id);
+        match cause {
+            Some(cause) => log::error!("{line} error={}", bounded(&cause)),
+            None => log::info!("{line}"),
         }
-        _ => log::info!("{method} {path} {status} {millis:.1}ms request_id={id}"),
     }
     res.headers_mut().insert(REQUEST_ID, header);
     Ok(res)
+}
+
+/// `METHOD path status 12.3ms request_id=id`, built in one string: the logger then copies one piece instead
+/// of formatting each field (and a float) through its writer, which cost more than the rest of the line.
+fn access_line(method: &str, path: &str, status: &str, start: Instant, id: &str) -> String {
+    let path = bounded(path);
+    let tenths = (start.elapsed().as_micros() + 50) / 100;
+    let mut line = String::with_capacity(64 + path.len() + id.len());
+    for part in [method, " ", &path, " ", status, " "] {
+        line.push_str(part);
+    }
+    // Writing to a String cannot fail.
+    let _ = write!(line, "{}.{}ms request_id={id}", tenths / 10, tenths % 10);
+    line
 }
 
 /// `text`, cut after [`MAX_LOGGED_CHARS`] characters.
@@ -104,6 +125,26 @@ mod tests {
         assert_eq!(
             bounded(&long[..2 * MAX_LOGGED_CHARS]),
             long[..2 * MAX_LOGGED_CHARS]
+        );
+    }
+
+    #[test]
+    fn the_access_line_shows_each_field_once_and_the_time_in_tenths_of_a_millisecond() {
+        let now = Instant::now();
+        let line = access_line("GET", "/api/tasks", "200", now, "r-1");
+        let (head, tail) = line.split_once(" request_id=").unwrap();
+        assert_eq!(tail, "r-1");
+        let took = head.strip_prefix("GET /api/tasks 200 ").unwrap();
+        let (whole, tenth) = took.strip_suffix("ms").unwrap().split_once('.').unwrap();
+        assert!(whole.parse::<u64>().is_ok() && tenth.len() == 1, "{line}");
+        assert!(
+            now.elapsed().as_secs_f64() * 1000.0 + 0.05 >= took[..took.len() - 2].parse().unwrap()
+        );
+        let long = "/".repeat(MAX_LOGGED_CHARS + 1);
+        let cut = access_line("GET", &long, "404", now, "r-2");
+        assert!(
+            cut.starts_with(&format!("GET {} 404 ", bounded(&long))),
+            "{cut}"
         );
     }
 
