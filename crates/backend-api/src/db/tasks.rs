@@ -77,10 +77,11 @@ pub fn insert_task(conn: &mut PgConnection, new: &ValidNewTask) -> QueryResult<T
 }
 
 pub fn get_task(conn: &mut PgConnection, id: Uuid) -> QueryResult<Task> {
+    // `get_result`, not `first`: the key matches one row at most, and `LIMIT 1` would be one more bind.
     tasks::table
         .find(id)
         .select(TaskRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map(Task::from)
 }
 
@@ -170,7 +171,10 @@ pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Pag
         .limit(query.limit)
         .offset(query.offset)
         .load_iter::<(TaskRow, i64), diesel::pg::PgRowByRowLoadingMode>(conn)?;
-    let (mut tasks, mut total, mut bytes, mut truncated) = (Vec::new(), None, 0, false);
+    // Sized for a default page up front (a larger one grows): a page of 100 grew through 7 copies.
+    let capacity = query.limit.clamp(0, task_types::limits::LIST_LIMIT_DEFAULT) as usize;
+    let (mut tasks, mut total, mut bytes, mut truncated) =
+        (Vec::with_capacity(capacity), None, 0, false);
     for row in rows {
         let (row, count) = row?;
         total.get_or_insert(count);
