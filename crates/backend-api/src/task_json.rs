@@ -10,6 +10,8 @@ use task_types::Task;
 
 /// Bytes of one task's JSON besides its title and description (keys, id, times), to size buffers.
 const FIXED_BYTES: usize = 200;
+/// Bytes of a task's JSON with a short title and a sentence of description, to size a page's buffer.
+const TYPICAL_TASK_BYTES: usize = 320;
 
 /// One task, as `serde_json::to_vec(task)` writes it.
 pub fn task(task: &Task) -> Vec<u8> {
@@ -18,23 +20,30 @@ pub fn task(task: &Task) -> Vec<u8> {
     out
 }
 
-/// A list of tasks, as `serde_json::to_vec(tasks)` writes it, in a buffer sized for it up front (growing
-/// a small one step by step copied a page several times).
-pub fn tasks(tasks: &[Task]) -> Vec<u8> {
-    let size: usize = tasks
-        .iter()
-        .map(|t| FIXED_BYTES + t.title.len() + t.description.len())
-        .sum();
-    let mut out = Vec::with_capacity(2 + size);
-    out.push(b'[');
-    for (i, t) in tasks.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_task(&mut out, t);
+/// A list of tasks as `serde_json::to_vec` writes a slice of them, written a task at a time so that a page's
+/// tasks need not be held until it is complete.
+pub struct TaskArray(Vec<u8>);
+
+impl TaskArray {
+    /// An array with room for `tasks` typical tasks: growing a small buffer step by step copied a page
+    /// several times (measurable in the list benchmark); a page of longer tasks still grows.
+    pub fn with_room_for(tasks: usize) -> Self {
+        let mut out = Vec::with_capacity(2 + tasks * TYPICAL_TASK_BYTES);
+        out.push(b'[');
+        TaskArray(out)
     }
-    out.push(b']');
-    out
+
+    pub fn push(&mut self, task: &Task) {
+        if self.0.len() > 1 {
+            self.0.push(b',');
+        }
+        write_task(&mut self.0, task);
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.0.push(b']');
+        self.0
+    }
 }
 
 fn write_task(out: &mut Vec<u8>, task: &Task) {
@@ -196,12 +205,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(super::tasks(&all), serde_json::to_vec(&all).unwrap());
-        assert_eq!(
-            super::tasks(&all[..1]),
-            serde_json::to_vec(&all[..1]).unwrap()
-        );
-        assert_eq!(super::tasks(&[]), b"[]");
+        for tasks in [&all[..], &all[..1], &[]] {
+            let mut array = TaskArray::with_room_for(1);
+            tasks.iter().for_each(|task| array.push(task));
+            assert_eq!(array.finish(), serde_json::to_vec(tasks).unwrap());
+        }
     }
 
     #[test]

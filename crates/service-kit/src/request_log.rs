@@ -104,6 +104,10 @@ fn access_line(method: &str, path: &str, status: &str, start: Instant, id: &str)
 
 /// `text`, cut after [`MAX_LOGGED_CHARS`] characters.
 fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    // No more bytes than the bound: no more characters either, without counting them.
+    if text.len() <= MAX_LOGGED_CHARS {
+        return text.into();
+    }
     match text.char_indices().nth(MAX_LOGGED_CHARS) {
         Some((end, _)) => format!("{}...", &text[..end]).into(),
         None => text.into(),

@@ -125,9 +125,8 @@ pub fn delete_task(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
 /// where 1,000 tasks of 10,000 control characters would otherwise be 60 MB.
 pub const PAGE_TEXT_BYTES: usize = 512 * 1024;
 
-/// One page of the list.
+/// One page of the list (its tasks went to the caller one by one).
 pub struct Page {
-    pub tasks: Vec<Task>,
     /// The number of tasks matching the filters (`X-Total-Count`).
     pub total: i64,
     /// The page stopped at [`PAGE_TEXT_BYTES`] before `limit` tasks (and before the last match).
@@ -155,12 +154,16 @@ pub fn count_all(conn: &mut PgConnection) -> QueryResult<Counts> {
 
 /// One page of the list and the number of tasks matching the filters, in one round trip thanks to
 /// `count(*) OVER ()`. Rows are read one at a time (libpq's single-row mode), so that the rows past the
-/// byte bound are never held in memory: they are read off the connection and dropped.
-pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Page> {
+/// byte bound are never held in memory: they are read off the connection and dropped. Each task of the page
+/// goes to `each` as soon as it is read (the route writes it as JSON), so no row outlives its turn.
+pub fn list_tasks(
+    conn: &mut PgConnection,
+    query: &ListQuery,
+    mut each: impl FnMut(Task),
+) -> QueryResult<Page> {
     if query.search.as_deref().is_some_and(|s| s.contains('\0')) {
         // No stored text can hold U+0000 (PostgreSQL refuses it), so nothing matches.
         return Ok(Page {
-            tasks: Vec::new(),
             total: 0,
             truncated: false,
             counts: query.counts.then(|| count_all(conn)).transpose()?,
@@ -171,19 +174,17 @@ pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Pag
         .limit(query.limit)
         .offset(query.offset)
         .load_iter::<(TaskRow, i64), diesel::pg::PgRowByRowLoadingMode>(conn)?;
-    // Sized for a default page up front (a larger one grows): a page of 100 grew through 7 copies.
-    let capacity = query.limit.clamp(0, task_types::limits::LIST_LIMIT_DEFAULT) as usize;
-    let (mut tasks, mut total, mut bytes, mut truncated) =
-        (Vec::with_capacity(capacity), None, 0, false);
+    let (mut listed, mut total, mut bytes, mut truncated) = (0, None, 0, false);
     for row in rows {
         let (row, count) = row?;
         total.get_or_insert(count);
         bytes += row.title.len() + row.description.len();
-        if bytes > PAGE_TEXT_BYTES && !tasks.is_empty() {
+        if bytes > PAGE_TEXT_BYTES && listed > 0 {
             truncated = true;
             break;
         }
-        tasks.push(Task::from(row));
+        each(Task::from(row));
+        listed += 1;
     }
     let total = match total {
         Some(total) => total,
@@ -195,7 +196,6 @@ pub fn list_tasks(conn: &mut PgConnection, query: &ListQuery) -> QueryResult<Pag
     // separate requests would.
     let counts = query.counts.then(|| count_all(conn)).transpose()?;
     Ok(Page {
-        tasks,
         total,
         truncated,
         counts,

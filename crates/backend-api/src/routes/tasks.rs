@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{mime, web, HttpResponse, HttpResponseBuilder};
+use task_types::limits::LIST_LIMIT_DEFAULT;
 use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
 use uuid::Uuid;
 
@@ -10,7 +11,7 @@ use crate::db::{self, Db};
 use crate::domain::{ValidNewTask, ValidPatch};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, ListQueryString};
-use crate::task_json;
+use crate::task_json::{self, TaskArray};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -81,8 +82,14 @@ pub async fn list_tasks(
     ListQueryString(query): ListQueryString,
 ) -> Result<HttpResponse, ApiError> {
     let searching = query.search.is_some();
-    let list = move |conn: &mut _| db::list_tasks(conn, &query);
-    let page = if searching {
+    // A default page's room at most up front; a longer page grows.
+    let room = query.limit.clamp(0, LIST_LIMIT_DEFAULT) as usize;
+    let list = move |conn: &mut _| {
+        let mut body = TaskArray::with_room_for(room);
+        let page = db::list_tasks(conn, &query, |task| body.push(&task))?;
+        Ok((page, body.finish()))
+    };
+    let (page, body) = if searching {
         db.run_search(list).await?
     } else {
         db.run(list).await?
@@ -96,9 +103,7 @@ pub async fn list_tasks(
         response.insert_header((COUNT_ALL, counts.all.to_string()));
         response.insert_header((COUNT_COMPLETED, counts.completed.to_string()));
     }
-    Ok(response
-        .content_type(mime::APPLICATION_JSON)
-        .body(task_json::tasks(&page.tasks)))
+    Ok(response.content_type(mime::APPLICATION_JSON).body(body))
 }
 
 /// A task as the JSON body of a response (what `HttpResponse::json` would send, written by [`task_json`]).
