@@ -1,5 +1,5 @@
-//! Turning data into pages: the context every page with forms adds (CSRF token, flash), task
-//! rows as the templates show them, and post-redirect-get redirects.
+//! Turning data into pages: the context every page with forms adds (CSRF token, flash), a task
+//! as its own pages show it, and post-redirect-get redirects.
 
 use actix_web::cookie::Cookie;
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
