@@ -32,8 +32,13 @@ pub fn html<C: Serialize>(status: StatusCode, template: &str, context: &C) -> Ht
         Ok(body) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(body),
-        Err(_) => HttpResponse::InternalServerError()
-            .content_type("text/plain; charset=utf-8")
-            .body("Internal error"),
+        Err(_) => failure(),
     }
+}
+
+/// The answer when a template fails (a bug, already logged).
+pub fn failure() -> HttpResponse {
+    HttpResponse::InternalServerError()
+        .content_type("text/plain; charset=utf-8")
+        .body("Internal error")
 }

@@ -31,7 +31,7 @@ pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
 pub const TASK_BYTES: usize = 128 * 1024;
 
 /// List pages fetched and rendered at once: each holds up to [`PAGE_BYTES`] of JSON and a few copies of
-/// the rows (parsed, as views, rendered), so 4 keep the worst case near 40 MiB. Others wait their turn.
+/// the rows (parsed, rendered, in the page), so 4 keep the worst case near 40 MiB. Others wait their turn.
 pub const LIST_RENDERS: usize = 4;
 
 /// How long a list page waits for its turn before it answers 503 "busy" with `Retry-After`.

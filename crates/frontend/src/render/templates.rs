@@ -7,14 +7,19 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use serde::Serialize;
 use task_types::limits::TITLE_MAX_CHARS;
 use task_types::Priority;
 use tera::{Context, Tera, Value};
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 7] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
+    (
+        "task_row.html",
+        include_str!("../../templates/task_row.html"),
+    ),
     ("edit.html", include_str!("../../templates/edit.html")),
     ("delete.html", include_str!("../../templates/delete.html")),
     ("error.html", include_str!("../../templates/error.html")),
@@ -49,6 +54,38 @@ pub fn render(name: &str, context: &Context) -> Result<Vec<u8>, tera::Error> {
     TERA.render_to(name, context, &mut html)
         .inspect_err(|e| log::error!("rendering {name}: {e:?}"))?;
     Ok(html)
+}
+
+/// Pieces of HTML, each rendered from a template (so autoescaped like every page), for a page to
+/// show as they are (`| safe`): a list renders its rows this way. Nothing else goes in but fixed
+/// text between them.
+pub struct Fragments(Vec<u8>);
+
+impl Fragments {
+    pub fn with_capacity(bytes: usize) -> Self {
+        Fragments(Vec::with_capacity(bytes))
+    }
+
+    /// Appends `name` rendered with `context`, then `after`.
+    pub fn push(
+        &mut self,
+        name: &str,
+        context: &Context,
+        after: &'static str,
+    ) -> Result<(), tera::Error> {
+        TERA.render_to(name, context, &mut self.0)
+            .inspect_err(|e| log::error!("rendering {name}: {e:?}"))?;
+        self.0.extend_from_slice(after.as_bytes());
+        Ok(())
+    }
+}
+
+/// As a string value of the page's context.
+impl Serialize for Fragments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let html = std::str::from_utf8(&self.0).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(html)
+    }
 }
 
 /// tera's own `escape_html`, character for character (`&<>"'/`), but copying the text between

@@ -1,6 +1,7 @@
-//! Turning data into pages: the context every page with forms adds (CSRF token, flash), task
-//! rows as the templates show them, and post-redirect-get redirects.
+//! Turning data into pages: the context every page with forms adds (CSRF token, flash), a task
+//! as its own pages show it, and post-redirect-get redirects.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -88,8 +89,55 @@ struct WithForms<'a, C> {
     page: &'a C,
 }
 
-/// Renders a page with forms: adds the CSRF token (setting the cookie for a new session) and
-/// the waiting flash message (removing its cookie). Pages carry a per-session token: no caching.
+/// What a page with forms adds to its context: the browser's CSRF token (and the cookie that
+/// starts a new session) and the waiting flash message (and the cookie that removes it).
+pub struct FormSession {
+    csrf: csrf::CsrfSession,
+    flash: Option<Flash>,
+    flash_removal: Option<Cookie<'static>>,
+}
+
+impl FormSession {
+    pub fn open(req: &HttpRequest, key: &CookieKey) -> Self {
+        let csrf = csrf::session(req, key);
+        let (flash, flash_removal) = flash::take(req, key);
+        FormSession {
+            csrf,
+            flash,
+            flash_removal,
+        }
+    }
+
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf.form_token
+    }
+
+    /// Renders the page, setting the cookies. Pages carry a per-session token: no caching.
+    pub fn render<C: Serialize>(
+        self,
+        status: StatusCode,
+        template: &str,
+        context: &C,
+    ) -> HttpResponse {
+        let context = WithForms {
+            csrf_token: &self.csrf.form_token,
+            flash: self.flash.as_ref(),
+            page: context,
+        };
+        let mut response = render::html(status, template, &context);
+        for cookie in self.csrf.new_cookie.iter().chain(self.flash_removal.iter()) {
+            // Cookies built here are always valid header values.
+            let _ = response.add_cookie(cookie);
+        }
+        response.headers_mut().insert(
+            CACHE_CONTROL,
+            "no-store".parse().expect("a valid header value"),
+        );
+        response
+    }
+}
+
+/// Renders a page with forms (see [`FormSession`]).
 pub fn page<C: Serialize>(
     req: &HttpRequest,
     key: &CookieKey,
@@ -97,23 +145,7 @@ pub fn page<C: Serialize>(
     template: &str,
     context: &C,
 ) -> HttpResponse {
-    let session = csrf::session(req, key);
-    let (message, removal) = flash::take(req, key);
-    let context = WithForms {
-        csrf_token: &session.form_token,
-        flash: message.as_ref(),
-        page: context,
-    };
-    let mut response = render::html(status, template, &context);
-    for cookie in session.new_cookie.iter().chain(removal.iter()) {
-        // Cookies built here are always valid header values.
-        let _ = response.add_cookie(cookie);
-    }
-    response.headers_mut().insert(
-        CACHE_CONTROL,
-        "no-store".parse().expect("a valid header value"),
-    );
-    response
+    FormSession::open(req, key).render(status, template, context)
 }
 
 /// Post-redirect-get: 303 to `location` (a path on this site) with a flash message.
