@@ -98,19 +98,10 @@ def test_the_kustomizations_hold_every_manifest_exactly_once(tmp_path):
     assert sorted(map(key, rendered(tmp_path, ("--tls", "--pgadmin")))) == wanted
 
 
-def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
-    """The placeholder Secret must never overwrite the one deploy.sh (or the user) created."""
-    for flags in [(), ("--hpa",), ("--tls", "--pgadmin")]:
-        assert "Secret" not in {o["kind"] for o in rendered(tmp_path, flags)}
-    for path in MANIFEST_DIR.rglob(KUSTOMIZATION):
-        spec = yaml.safe_load(path.read_text())
-        assert not {"secretGenerator", "generators"} & set(spec), path
-
-
 @pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",), ("--tls", "--pgadmin")],
                          ids=lambda f: " ".join(f) or "no flags")
 def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
-    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **gateway_env(tmp_path)})
+    run = deploy(*flags, env=gateway_env(tmp_path))
     assert run.returncode == 0, run.stderr
     expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
     # taskmgr's objects: from files and the overlay, not the Gateway's manifests (given on stdin, see
@@ -130,16 +121,10 @@ def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(d
 
 
 def test_the_throwaway_overlay_is_removed_when_a_rollout_fails(deploy, tmp_path):  # noqa: F811
-    run = deploy(env={"TMPDIR": str(private_tmp(tmp_path)), "STANDIN_FAIL_ROLLOUT": "backend-api"})
+    run = deploy(env={"STANDIN_FAIL_ROLLOUT": "backend-api"})
     assert run.returncode != 0 and "deploy failed" in run.stderr
     assert any("-k" in c["argv"] for c in run.of("kubectl")), "the control: the overlay was applied"
     assert not list((tmp_path / "tmp").iterdir())
-
-
-def private_tmp(tmp_path):
-    """A TMPDIR for deploy.sh, so a test sees what its temporary directories leave behind."""
-    (tmp_path / "tmp").mkdir()
-    return tmp_path / "tmp"
 
 
 @pytest.fixture(scope="module")
