@@ -26,8 +26,7 @@ WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_co
                        "the HPAs are opt-in (--hpa)"}
 WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
-                  f"{CONSISTENCY}::test_network_policies_allow_the_flows_the_services_use": "no NetworkPolicies",
-                  f"{CONSISTENCY}::test_network_policies_allow_nothing_else": "no NetworkPolicies"}
+                  f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use": "no NetworkPolicies"}
 WITHOUT_PGADMIN = {f"{CONSISTENCY}::test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points":
                    "pgAdmin is opt-in (--pgadmin)"}
 # name: (deploy.sh flags, image tag set in an overlay or None for the manifests' own, deselected checks)

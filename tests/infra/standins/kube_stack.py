@@ -258,14 +258,6 @@ def deploy(args):
     return 0
 
 
-def replace(name):
-    if name == "postgres":
-        start_postgres()
-    else:
-        replace_pod(name)
-    return 0
-
-
 # --- Services ---------------------------------------------------------------------------------------------
 
 async def pipe(reader, writer):
@@ -318,7 +310,8 @@ def main(argv):
     if command == "deploy":
         return deploy(args)
     if command == "replace":
-        return replace(args[0])
+        start_postgres() if args[0] == "postgres" else replace_pod(args[0])
+        return 0
     print(f"usage: {__file__} proxy|kubectl|deploy|replace ...", file=sys.stderr)
     return 2
 
