@@ -86,23 +86,20 @@ def backend_binary(debug_dir):
 
 
 @contextmanager
-def backend_serving(binary, cluster, database, user, password, log):
-    """The real backend-api connected as the given role: its URL once /ready answers 200 (it fails if the process
-    exits first or after READY_WAIT); stopped on leaving."""
-    port, = free_ports(1)
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RUST_LOG": "info",
-           "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
+def serving(binary, env, log, url):
+    """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (fails
+    if the process exits first or after READY_WAIT); stopped on leaving."""
     with open(log, "w") as out:
         process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + READY_WAIT
-        while not ready(f"http://127.0.0.1:{port}/ready"):
+        while (answer := answered(url)) is None:
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"backend-api not ready (exit status {process.poll()}):\n{log.read_text()[-3000:]}",
-                            pytrace=False)
+                pytest.fail(f"{url} not answering; {binary.name} exit status {process.poll()}:\n"
+                            f"{log.read_text()[-3000:]}", pytrace=False)
             time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
+        yield answer, process
     finally:
         process.terminate()
         try:
@@ -112,11 +109,13 @@ def backend_serving(binary, cluster, database, user, password, log):
             process.wait()
 
 
-def ready(url):
+def answered(url):
+    """The body of url if it answers 200, else None."""
     try:
-        return http("GET", url)[0] == 200
+        status, body = http("GET", url)
     except OSError:
-        return False
+        return None
+    return body if status == 200 else None
 
 
 def role_attributes(cluster, database, role):
@@ -162,8 +161,11 @@ def create_tables_as_the_superuser(cluster, database):
 def crud_as_the_backend(binary, cluster, database, user, password, log):
     """Create, read, update and delete through the real API, the backend connected as the role; returns the titles
     listed in between."""
-    with backend_serving(binary, cluster, database, user, password, log) as url:
-        return crud(url)
+    port, = free_ports(1)
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RUST_LOG": "info",
+           "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
+    with serving(binary, env, log, f"http://127.0.0.1:{port}/ready"):
+        return crud(f"http://127.0.0.1:{port}")
 
 
 def crud(url):

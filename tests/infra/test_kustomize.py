@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, all_objects, \
-    checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SECRET_EXAMPLE, SERVICES, \
+    all_objects, checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
 from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
 from test_deploy_tls_pgadmin import gateway_env
 
@@ -26,7 +26,8 @@ WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_co
                        "the HPAs are opt-in (--hpa)"}
 WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
-                  f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use": "no NetworkPolicies"}
+                  f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use":
+                  "no NetworkPolicies"}
 WITHOUT_PGADMIN = {f"{CONSISTENCY}::test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points":
                    "pgAdmin is opt-in (--pgadmin)"}
 # name: (deploy.sh flags, image tag set in an overlay or None for the manifests' own, deselected checks)
@@ -128,10 +129,10 @@ def test_the_throwaway_overlay_is_removed_when_a_rollout_fails(deploy, tmp_path)
 
 @pytest.fixture(scope="module")
 def rendered_variants(tmp_path_factory):
-    """Each variant's kustomize output, one file each: {name: path}."""
-    return write_renders(tmp_path_factory.mktemp("rendered"), {
-        name: rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
-        for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items())})
+    """Each variant's kustomize output, one file each, and the example Secret (no part of a render): {name: path}."""
+    renders = {name: rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
+               for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items())}
+    return write_renders(tmp_path_factory.mktemp("rendered"), {**renders, "example Secret": load_docs(SECRET_EXAMPLE)})
 
 
 def test_kustomize_output_matches_the_kubernetes_schema_strictly(rendered_variants):
