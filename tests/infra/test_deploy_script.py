@@ -72,7 +72,7 @@ def deploy(tmp_path, clean_env):
         outcome.state = state
         return outcome
 
-    run.state = state
+    run.state, run.tmp = state, tmp
     return run
 
 
@@ -225,6 +225,8 @@ def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
     assert "describe pod/postgres-123" not in run.stderr, "only pods that are not ready"
     assert "frontend" not in {o["metadata"]["name"] for o in applied_objects(run) if o["kind"] == "Deployment"}, \
         "stops at the first failure"
+    assert any("-k" in c["argv"] for c in run.of("kubectl")) and not list(deploy.tmp.iterdir()), \
+        "the throwaway overlay, applied, is removed"
 
 
 def test_logs_unknown_commands_down_and_down_all(deploy):

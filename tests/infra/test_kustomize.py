@@ -120,13 +120,6 @@ def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(d
     assert not list((tmp_path / "tmp").iterdir()), "the throwaway overlay is removed"
 
 
-def test_the_throwaway_overlay_is_removed_when_a_rollout_fails(deploy, tmp_path):  # noqa: F811
-    run = deploy(env={"STANDIN_FAIL_ROLLOUT": "backend-api"})
-    assert run.returncode != 0 and "deploy failed" in run.stderr
-    assert any("-k" in c["argv"] for c in run.of("kubectl")), "the control: the overlay was applied"
-    assert not list((tmp_path / "tmp").iterdir())
-
-
 @pytest.fixture(scope="module")
 def rendered_variants(tmp_path_factory):
     """Each variant's kustomize output, one file each, and the example Secret (no part of a render): {name: path}."""
