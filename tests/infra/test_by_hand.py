@@ -7,8 +7,6 @@ import re
 import shlex
 import socket
 import subprocess
-import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
