@@ -211,26 +211,6 @@ def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluste
     assert_cannot_escalate(cluster, db, "app_fresh", "fresh-password")
 
 
-def test_existing_volume_hands_the_superusers_tables_to_the_role_and_keeps_the_data(cluster, backend_binary,
-                                                                                   tmp_path):
-    db = cluster.new_database("deploysec_existing")
-    create_tables_as_the_superuser(cluster, db)
-    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
-
-    result = cluster.run_role_sql(db, "app_existing", "existing-password")
-    assert result.returncode == 0, result.stderr
-    owners = owners_in_public(cluster, db)
-    assert set(owners.values()) == {"app_existing"}, owners
-    assert {"r tasks", "r __diesel_schema_migrations", "S legacy_counter_id_seq", "type task_priority",
-            "function legacy_touch"} <= set(owners)
-
-    titles = crud_as_the_backend(backend_binary, cluster, db, "app_existing", "existing-password",
-                                 tmp_path / "backend.log")
-    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
-    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="app_existing", password="existing-password")
-    assert_cannot_escalate(cluster, db, "app_existing", "existing-password")
-
-
 def test_rerunning_keeps_the_data_sets_the_new_password_and_never_runs_planted_code(cluster):
     """The app role plants operators and functions in public that match the script's expressions better than
     PostgreSQL's own: the script pins search_path, so none of them runs when it runs again, as superuser or at all."""
@@ -297,8 +277,12 @@ def local_app_role(cluster, data_dir, database):
 
 def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, backend_binary,
                                                                                           tmp_path):
+    """A data folder from before the backend had its own role: the superuser's tables, sequence, type and function
+    are handed to the role (db/app-role.sql, as every deploy path runs it), the data is kept, and the role cannot
+    escalate."""
     db = cluster.new_database("deploysec_local")
-    create_tables_as_the_superuser(cluster, db)  # a data folder from before the backend had its own role
+    create_tables_as_the_superuser(cluster, db)
+    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
     url = local_app_role(cluster, tmp_path, db)
     password_file = tmp_path / "app_db_password"
     assert oct(password_file.stat().st_mode & 0o777) == "0o600"
@@ -306,7 +290,13 @@ def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_da
     assert len(password) >= 32
     assert url == f"postgres://taskmgr_app:{password}@127.0.0.1:{cluster.port}/{db}"
     assert role_attributes(cluster, db, "taskmgr_app")["super"] is False
-    assert set(owners_in_public(cluster, db).values()) == {"taskmgr_app"}
+    owners = owners_in_public(cluster, db)
+    assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
+                                                         "S legacy_counter_id_seq", "type task_priority",
+                                                         "function legacy_touch"} <= set(owners), owners
     assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
-    assert crud_as_the_backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log") == {
-        "made before the role", "as the app role"}
+
+    titles = crud_as_the_backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
+    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
+    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
+    assert_cannot_escalate(cluster, db, "taskmgr_app", password)
