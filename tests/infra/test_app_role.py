@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,52 +85,37 @@ def backend_binary(debug_dir):
     return debug_dir / "backend-api"
 
 
-class Service:
-    """A real service binary, started with exactly `env`."""
-
-    def __init__(self, binary, env, log):
-        self.log = log
-        with open(log, "w") as out:
-            self.process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT)
-
-    def wait(self, url):
-        """The body of url once it answers 200; fails if the process exits first or after READY_WAIT."""
+@contextmanager
+def serving(binary, env, log, url):
+    """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (fails
+    if the process exits first or after READY_WAIT); stopped on leaving."""
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
         deadline = time.monotonic() + READY_WAIT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.process.args[0]} exited with {self.process.returncode}:\n"
-                            f"{self.log.read_text()[-3000:]}", pytrace=False)
-            try:
-                status, body = http("GET", url)
-                if status == 200:
-                    return body
-            except OSError:
-                pass
+        while (answer := answered(url)) is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{url} not answering; {binary.name} exit status {process.poll()}:\n"
+                            f"{log.read_text()[-3000:]}", pytrace=False)
             time.sleep(0.3)
-        pytest.fail(f"{url} not answering after {READY_WAIT} s:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self):
-        self.process.terminate()
+        yield answer, process
+    finally:
+        process.terminate()
         try:
-            self.process.wait(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()
 
 
-class Backend(Service):
-    """The real backend-api, connected as the given role."""
-
-    def __init__(self, binary, cluster, database, user, password, log):
-        self.port, = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(binary, {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "RUST_LOG": "info",
-                                  "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"},
-                         log)
-
-    def wait_ready(self):
-        self.wait(self.url + "/ready")
+def answered(url):
+    """The body of url if it answers 200, else None."""
+    try:
+        status, body = http("GET", url)
+    except OSError:
+        return None
+    return body if status == 200 else None
 
 
 def role_attributes(cluster, database, role):
@@ -172,19 +158,28 @@ def create_tables_as_the_superuser(cluster, database):
         INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
 
 
-def crud_as_the_backend(backend):
-    """Create, read, update and delete through the real API; returns the titles listed in between."""
-    status, body = http("POST", backend.url + "/api/tasks", {"title": "as the app role", "priority": "high"})
+def crud_as_the_backend(binary, cluster, database, user, password, log):
+    """Create, read, update and delete through the real API, the backend connected as the role; returns the titles
+    listed in between."""
+    port, = free_ports(1)
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RUST_LOG": "info",
+           "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
+    with serving(binary, env, log, f"http://127.0.0.1:{port}/ready"):
+        return crud(f"http://127.0.0.1:{port}")
+
+
+def crud(url):
+    status, body = http("POST", url + "/api/tasks", {"title": "as the app role", "priority": "high"})
     assert status == 201, body
     task = json.loads(body)
-    status, body = http("PATCH", f"{backend.url}/api/tasks/{task['id']}", {"completed": True})
+    status, body = http("PATCH", f"{url}/api/tasks/{task['id']}", {"completed": True})
     assert status == 200 and json.loads(body)["completed"] is True, body
-    status, body = http("GET", backend.url + "/api/tasks")
+    status, body = http("GET", url + "/api/tasks")
     assert status == 200, body
     titles = {t["title"] for t in json.loads(body)}
-    status, body = http("DELETE", f"{backend.url}/api/tasks/{task['id']}")
+    status, body = http("DELETE", f"{url}/api/tasks/{task['id']}")
     assert status == 200, body
-    assert http("GET", f"{backend.url}/api/tasks/{task['id']}")[0] == 404
+    assert http("GET", f"{url}/api/tasks/{task['id']}")[0] == 404
     return titles
 
 
@@ -209,39 +204,11 @@ def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluste
         "login": True}
     assert owners_in_public(cluster, db) == {"schema public": "app_fresh"}
 
-    backend = Backend(backend_binary, cluster, db, "app_fresh", "fresh-password", tmp_path / "backend.log")
-    try:
-        backend.wait_ready()
-        assert "as the app role" in crud_as_the_backend(backend)
-    finally:
-        backend.stop()
+    assert "as the app role" in crud_as_the_backend(backend_binary, cluster, db, "app_fresh", "fresh-password",
+                                                    tmp_path / "backend.log")
     owners = owners_in_public(cluster, db)
     assert owners["r tasks"] == owners["r __diesel_schema_migrations"] == "app_fresh", owners
     assert_cannot_escalate(cluster, db, "app_fresh", "fresh-password")
-
-
-def test_existing_volume_hands_the_superusers_tables_to_the_role_and_keeps_the_data(cluster, backend_binary,
-                                                                                   tmp_path):
-    db = cluster.new_database("deploysec_existing")
-    create_tables_as_the_superuser(cluster, db)
-    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
-
-    result = cluster.run_role_sql(db, "app_existing", "existing-password")
-    assert result.returncode == 0, result.stderr
-    owners = owners_in_public(cluster, db)
-    assert set(owners.values()) == {"app_existing"}, owners
-    assert {"r tasks", "r __diesel_schema_migrations", "S legacy_counter_id_seq", "type task_priority",
-            "function legacy_touch"} <= set(owners)
-
-    backend = Backend(backend_binary, cluster, db, "app_existing", "existing-password", tmp_path / "backend.log")
-    try:
-        backend.wait_ready()
-        titles = crud_as_the_backend(backend)
-    finally:
-        backend.stop()
-    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
-    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="app_existing", password="existing-password")
-    assert_cannot_escalate(cluster, db, "app_existing", "existing-password")
 
 
 def test_rerunning_keeps_the_data_sets_the_new_password_and_never_runs_planted_code(cluster):
@@ -310,8 +277,12 @@ def local_app_role(cluster, data_dir, database):
 
 def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, backend_binary,
                                                                                           tmp_path):
+    """A data folder from before the backend had its own role: the superuser's tables, sequence, type and function
+    are handed to the role (db/app-role.sql, as every deploy path runs it), the data is kept, and the role cannot
+    escalate."""
     db = cluster.new_database("deploysec_local")
-    create_tables_as_the_superuser(cluster, db)  # a data folder from before the backend had its own role
+    create_tables_as_the_superuser(cluster, db)
+    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
     url = local_app_role(cluster, tmp_path, db)
     password_file = tmp_path / "app_db_password"
     assert oct(password_file.stat().st_mode & 0o777) == "0o600"
@@ -319,12 +290,13 @@ def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_da
     assert len(password) >= 32
     assert url == f"postgres://taskmgr_app:{password}@127.0.0.1:{cluster.port}/{db}"
     assert role_attributes(cluster, db, "taskmgr_app")["super"] is False
-    assert set(owners_in_public(cluster, db).values()) == {"taskmgr_app"}
+    owners = owners_in_public(cluster, db)
+    assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
+                                                         "S legacy_counter_id_seq", "type task_priority",
+                                                         "function legacy_touch"} <= set(owners), owners
     assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
 
-    backend = Backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
-    try:
-        backend.wait_ready()
-        assert crud_as_the_backend(backend) == {"made before the role", "as the app role"}
-    finally:
-        backend.stop()
+    titles = crud_as_the_backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
+    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
+    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
+    assert_cannot_escalate(cluster, db, "taskmgr_app", password)

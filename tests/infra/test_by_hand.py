@@ -7,14 +7,12 @@ import re
 import shlex
 import socket
 import subprocess
-import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from conftest import ROOT, free_ports
-from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, Service, cluster  # noqa: F401 (its fixture)
+from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, cluster, serving  # noqa: F401 (its fixture)
 from test_deploy_local import http
 
 RUNNING = ROOT / "docs" / "RUNNING.md"
@@ -69,23 +67,17 @@ def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, debug_dir, t
     frontend_env = {**frontend_env, "PATH": os.environ["PATH"], "PORT": str(ui_port),
                     "BACKEND_API_URL": backend_url._replace(netloc=f"127.0.0.1:{api_port}").geturl()}
 
-    backend = Service(debug_dir / "backend-api", backend_env, tmp_path / "backend.log")
-    try:
-        backend.wait(f"http://127.0.0.1:{api_port}/ready")
-        frontend = Service(debug_dir / "frontend", frontend_env, tmp_path / "frontend.log")
-        try:
-            page = frontend.wait(f"http://127.0.0.1:{ui_port}/")
-            assert "· taskmgr</title>" in page
-            status, body = http("POST", f"http://127.0.0.1:{ui_port}/api/tasks", {"title": "by hand"})
-            assert status == 201, body
-            for port in (9090, 9091):
-                status, metrics = http("GET", f"http://127.0.0.1:{port}/metrics")
-                assert status == 200 and "# TYPE" in metrics, f":{port}/metrics -> {status}"
-            assert backend.process.poll() is None and frontend.process.poll() is None
-        finally:
-            frontend.stop()
-    finally:
-        backend.stop()
+    with serving(debug_dir / "backend-api", backend_env, tmp_path / "backend.log",
+                 f"http://127.0.0.1:{api_port}/ready") as (_, backend), \
+            serving(debug_dir / "frontend", frontend_env, tmp_path / "frontend.log",
+                    f"http://127.0.0.1:{ui_port}/") as (page, frontend):
+        assert "· taskmgr</title>" in page
+        status, body = http("POST", f"http://127.0.0.1:{ui_port}/api/tasks", {"title": "by hand"})
+        assert status == 201, body
+        for port in (9090, 9091):
+            status, metrics = http("GET", f"http://127.0.0.1:{port}/metrics")
+            assert status == 200 and "# TYPE" in metrics, f":{port}/metrics -> {status}"
+        assert backend.poll() is None and frontend.poll() is None
 
 
 @pytest.mark.parametrize("service", ["backend-api", "frontend"])

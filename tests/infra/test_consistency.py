@@ -279,39 +279,28 @@ def flow(src, dst, port):
     return egress and ingress
 
 
-def test_network_policies_allow_the_flows_the_services_use():
-    backend_port = int(config_value("BACKEND_API_URL").rsplit(":", 1)[1])
-    assert flow(OUTSIDE, "frontend", config_const("frontend", "DEFAULT_PORT"))
-    assert flow("frontend", "backend-api", backend_port)
-    assert flow("backend-api", "postgres", int(config_value("POSTGRES_PORT")))
-    for pod in ("frontend", "backend-api"):
-        assert allowed("Egress", pod, DNS, 53, "UDP") and allowed("Egress", pod, DNS, 53, "TCP"), pod
-    assert flow(CONTROLLER, "frontend", config_const("frontend", "DEFAULT_PORT"))
-    if gateway_pod_labels():  # --tls: browsers reach the Gateway's port 443; its agent reaches the control plane
-        assert flow(OUTSIDE, CONTROLLER, 443)
-        assert allowed("Egress", CONTROLLER, GATEWAY_CONTROL, 8443)
-        assert allowed("Egress", CONTROLLER, DNS, 53, "UDP") and allowed("Egress", CONTROLLER, DNS, 53, "TCP")
-    if "pgadmin" in pods():  # the opt-in pgAdmin (extras/pgadmin)
-        assert flow("pgadmin", "postgres", int(config_value("POSTGRES_PORT")))
-        assert flow(CONTROLLER, "pgadmin", 8080)
-        assert allowed("Egress", "pgadmin", DNS, 53, "UDP") and allowed("Egress", "pgadmin", DNS, 53, "TCP")
-
-
-def test_network_policies_allow_nothing_else():
-    """pgAdmin and the backend, and only those, reach PostgreSQL; behind TLS only the Gateway's NGINX pods among the
-    cluster's pods reach the UI."""
-    ports = {"frontend": 8080, "backend-api": 5000, "postgres": 5432, "pgadmin": 8080}
+def test_network_policies_allow_exactly_the_flows_the_services_use():
+    """Between the pods, the browser and the Gateway, exactly the flows the services use: pgAdmin and the backend,
+    and only those, reach PostgreSQL; behind TLS only the Gateway's NGINX pods among the cluster's pods reach the UI.
+    Names resolve through kube-dns, but not from postgres."""
+    ports = {"frontend": config_const("frontend", "DEFAULT_PORT"), "postgres": int(config_value("POSTGRES_PORT")),
+             "backend-api": int(config_value("BACKEND_API_URL").rsplit(":", 1)[1]), "pgadmin": 8080}
     ports = {pod: port for pod, port in ports.items() if pod in pods()}
     wanted = {(OUTSIDE, "frontend"), (CONTROLLER, "frontend"), ("frontend", "backend-api"),
               ("backend-api", "postgres"), ("pgadmin", "postgres"), (CONTROLLER, "pgadmin")}
     if "TRUSTED_PROXIES" not in env_of("frontend"):
         wanted.add((OTHER_POD, "frontend"))  # without TLS, the UI's port is open to every client alike
-    for src in [OUTSIDE, CONTROLLER, OTHER_POD, *ports]:
-        for dst, port in ports.items():
-            if src != dst and (src, dst) not in wanted:
-                assert not flow(src, dst, port), f"{src} -> {dst}:{port} should be denied"
+    sources = [OUTSIDE, CONTROLLER, OTHER_POD, *ports]
+    flows = {(src, dst) for src in sources for dst, port in ports.items() if src != dst and flow(src, dst, port)}
+    assert flows == {(src, dst) for src, dst in wanted if src in sources and dst in ports}
+    assert not allowed("Egress", "frontend", "postgres", ports["postgres"])
+    resolvers = [*{"frontend", "backend-api", "pgadmin"} & set(ports), *([CONTROLLER] if gateway_pod_labels() else [])]
+    for pod in resolvers:
+        assert allowed("Egress", pod, DNS, 53, "UDP") and allowed("Egress", pod, DNS, 53, "TCP"), pod
     assert not allowed("Egress", "postgres", DNS, 53, "UDP"), "postgres resolves no names"
-    assert not allowed("Egress", "frontend", "postgres", 5432)
+    if gateway_pod_labels():  # --tls: browsers reach the Gateway's port 443; its agent reaches the control plane
+        assert flow(OUTSIDE, CONTROLLER, 443)
+        assert allowed("Egress", CONTROLLER, GATEWAY_CONTROL, 8443)
 
 
 def test_x_forwarded_proto_is_believed_only_from_the_gateway():

@@ -145,10 +145,6 @@ def run_script(stack, tmp_path, **extra_env):
     return process.returncode, output
 
 
-def kubectl_calls(stack):
-    return [json.loads(line) for line in (stack.state / "kubectl.calls").read_text().splitlines()]
-
-
 def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path):
     before = stack.pids()
     code, output = run_script(stack, tmp_path)
@@ -161,7 +157,7 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
     # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
     after = stack.pids()
     assert all(after[pod] != before[pod] for pod in before), (before, after)
-    calls = [" ".join(c) for c in kubectl_calls(stack)]
+    calls = [" ".join(json.loads(line)) for line in (stack.state / "kubectl.calls").read_text().splitlines()]
     for expected in ("delete pod backend-api-0", "delete pod frontend-0", "delete pod -l app.kubernetes.io/name=postgres",
                      "rollout status deployment/postgres", "port-forward svc/backend-api", "exec -i deploy/postgres"):
         assert any(expected in call for call in calls), (expected, calls)

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SERVICES, all_objects, \
-    checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
+from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, ROOT, SECRET_EXAMPLE, SERVICES, \
+    all_objects, checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, write_renders
 from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
 from test_deploy_tls_pgadmin import gateway_env
 
@@ -26,8 +26,8 @@ WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_co
                        "the HPAs are opt-in (--hpa)"}
 WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
-                  f"{CONSISTENCY}::test_network_policies_allow_the_flows_the_services_use": "no NetworkPolicies",
-                  f"{CONSISTENCY}::test_network_policies_allow_nothing_else": "no NetworkPolicies"}
+                  f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use":
+                  "no NetworkPolicies"}
 WITHOUT_PGADMIN = {f"{CONSISTENCY}::test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points":
                    "pgAdmin is opt-in (--pgadmin)"}
 # name: (deploy.sh flags, image tag set in an overlay or None for the manifests' own, deselected checks)
@@ -98,19 +98,10 @@ def test_the_kustomizations_hold_every_manifest_exactly_once(tmp_path):
     assert sorted(map(key, rendered(tmp_path, ("--tls", "--pgadmin")))) == wanted
 
 
-def test_no_kustomization_includes_or_generates_a_secret(tmp_path):
-    """The placeholder Secret must never overwrite the one deploy.sh (or the user) created."""
-    for flags in [(), ("--hpa",), ("--tls", "--pgadmin")]:
-        assert "Secret" not in {o["kind"] for o in rendered(tmp_path, flags)}
-    for path in MANIFEST_DIR.rglob(KUSTOMIZATION):
-        spec = yaml.safe_load(path.read_text())
-        assert not {"secretGenerator", "generators"} & set(spec), path
-
-
 @pytest.mark.parametrize("flags", [(), ("--hpa",), ("--no-extras",), ("--tls", "--pgadmin")],
                          ids=lambda f: " ".join(f) or "no flags")
 def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(deploy, tmp_path, flags):  # noqa: F811
-    run = deploy(*flags, env={"TMPDIR": str(private_tmp(tmp_path)), **gateway_env(tmp_path)})
+    run = deploy(*flags, env=gateway_env(tmp_path))
     assert run.returncode == 0, run.stderr
     expected = {key(o): o for o in rendered(tmp_path, flags, TAG)}
     # taskmgr's objects: from files and the overlay, not the Gateway's manifests (given on stdin, see
@@ -129,25 +120,12 @@ def test_deploy_sh_applies_exactly_what_kubectl_kustomize_renders_with_the_tag(d
     assert not list((tmp_path / "tmp").iterdir()), "the throwaway overlay is removed"
 
 
-def test_the_throwaway_overlay_is_removed_when_a_rollout_fails(deploy, tmp_path):  # noqa: F811
-    run = deploy(env={"TMPDIR": str(private_tmp(tmp_path)), "STANDIN_FAIL_ROLLOUT": "backend-api"})
-    assert run.returncode != 0 and "deploy failed" in run.stderr
-    assert any("-k" in c["argv"] for c in run.of("kubectl")), "the control: the overlay was applied"
-    assert not list((tmp_path / "tmp").iterdir())
-
-
-def private_tmp(tmp_path):
-    """A TMPDIR for deploy.sh, so a test sees what its temporary directories leave behind."""
-    (tmp_path / "tmp").mkdir()
-    return tmp_path / "tmp"
-
-
 @pytest.fixture(scope="module")
 def rendered_variants(tmp_path_factory):
-    """Each variant's kustomize output, one file each: {name: path}."""
-    return write_renders(tmp_path_factory.mktemp("rendered"), {
-        name: rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
-        for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items())})
+    """Each variant's kustomize output, one file each, and the example Secret (no part of a render): {name: path}."""
+    renders = {name: rendered(tmp_path_factory.mktemp(f"overlay{i}"), flags, tag)
+               for i, (name, (flags, tag, _)) in enumerate(VARIANTS.items())}
+    return write_renders(tmp_path_factory.mktemp("rendered"), {**renders, "example Secret": load_docs(SECRET_EXAMPLE)})
 
 
 def test_kustomize_output_matches_the_kubernetes_schema_strictly(rendered_variants):

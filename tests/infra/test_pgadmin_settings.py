@@ -10,9 +10,7 @@ import json
 import re
 import subprocess
 
-import pytest
-
-from conftest import ROOT, by_name, load_docs
+from conftest import ROOT, by_name
 
 try:
     import email_validator  # noqa: F811

@@ -10,7 +10,6 @@ import yaml
 from conftest import ROOT, VENV_HINT, run_checkov, tool
 
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +48,10 @@ def test_checkov_github_actions_checks_find_nothing():
     assert not failed, "\n".join(failed)
 
 
-def test_every_job_has_a_timeout(workflow):
-    for name, job in workflow["jobs"].items():
-        assert 0 < job.get("timeout-minutes", 0) <= 60, f"job {name} needs timeout-minutes"
-
-
-def test_every_action_is_pinned_to_a_full_commit_sha_with_its_tag_noted(workflow):
-    lines = WORKFLOW.read_text().splitlines()
-    used = [line for line in lines if re.match(r"\s*(- )?uses:", line)]
-    assert used
-    for line in used:
-        ref, _, comment = line.split("uses:", 1)[1].partition("#")
-        assert FULL_SHA.match(ref.strip()), f"not pinned to a full SHA: {line.strip()}"
-        assert re.match(r"\s*v\d", comment), f"say which tag the SHA is: {line.strip()}"
+def test_every_action_pinned_to_a_commit_notes_its_tag():
+    """zizmor (pedantic) already refuses an action not pinned to a full commit SHA; the comment says which tag."""
+    used = [line.strip() for line in WORKFLOW.read_text().splitlines() if re.match(r"\s*(- )?uses:", line)]
+    assert used and [line for line in used if not re.search(r"@[0-9a-f]{40} # v\d", line)] == []
 
 
 def test_permissions_are_least_privilege(workflow):
@@ -178,8 +168,8 @@ def test_every_timeout_is_at_least_twice_the_estimate_and_estimates_cover_the_me
     assert set(estimates) == set(workflow["jobs"]), f"{ESTIMATES.name} estimates {sorted(estimates)}"
     assert set(measured) == set(all_stages()), f"{ESTIMATES.name} measures {sorted(measured)}"
     for name, job in workflow["jobs"].items():
-        assert job["timeout-minutes"] >= 2 * estimates[name], \
-            f"{name}: timeout {job['timeout-minutes']} < 2 x {estimates[name]} min"
+        assert 2 * estimates[name] <= job.get("timeout-minutes", 0) <= 60, \
+            f"{name}: timeout-minutes {job.get('timeout-minutes')}, not within 2 x {estimates[name]} min and 60"
         stages = stages_run_by(job)
         needed = sum(measured[stage] for stage in stages) / budget["speedup"] / 60
         assert estimates[name] >= needed, f"{name}: {estimates[name]} min < {needed:.1f} min for {stages}"

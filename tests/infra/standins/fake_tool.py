@@ -5,6 +5,7 @@ keeps clusters and Secrets in state.json, and fails as STANDIN_* variables say."
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,7 +35,8 @@ def record(tool, argv, **extra):
 def kustomized(argv):
     """The objects `kubectl apply -k DIR [--selector S]` applies: DIR rendered by the real client's
     `kubectl kustomize` ($STANDIN_REAL_KUBECTL; rendering needs no cluster), then filtered by the selector as
-    kubectl does (comma-separated `key=value`, `key!=value`, `key`, `!key`). Exits like kubectl on an error."""
+    kubectl does; of selectors, only the `key=value,...` form deploy.sh uses is understood. Exits like kubectl on
+    an error."""
     result = subprocess.run([os.environ["STANDIN_REAL_KUBECTL"], "kustomize", flag_value(argv, "-k")],
                             capture_output=True, text=True)
     if result.returncode != 0:
@@ -46,19 +48,10 @@ def kustomized(argv):
     selector = flag_value(argv, "--selector") or flag_value(argv, "-l")
     if not selector:
         return objects
-    if "(" in selector or " " in selector:
+    if not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
         sys.exit(f"error: the stand-in does not understand the selector {selector!r}")
-    return [o for o in objects if all(selects(term, o["metadata"].get("labels", {})) for term in selector.split(","))]
-
-
-def selects(term, labels):
-    if "!=" in term:
-        key, value = term.split("!=", 1)
-        return labels.get(key) != value
-    if "=" in term:
-        key, value = term.split("=", 1)
-        return labels.get(key) == value
-    return term[1:] not in labels if term.startswith("!") else term in labels
+    wanted = dict(term.split("=", 1) for term in selector.split(","))
+    return [o for o in objects if wanted.items() <= o["metadata"].get("labels", {}).items()]
 
 
 def docker(argv):

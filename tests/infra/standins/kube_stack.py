@@ -33,10 +33,6 @@ def config():
     return json.loads((state_dir() / "config.json").read_text())
 
 
-def log(message):
-    print(f"[kube-stand-in] {message}", file=sys.stderr, flush=True)
-
-
 # --- pods -----------------------------------------------------------------------------------------------
 
 def pod_names(deployment):
@@ -114,7 +110,7 @@ def wait_until(check, timeout, what):
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            log(f"timed out after {timeout} s waiting for {what}")
+            print(f"[kube-stand-in] timed out after {timeout} s waiting for {what}", file=sys.stderr, flush=True)
             return False
         time.sleep(0.1)
     return True
@@ -140,11 +136,6 @@ def stop_postgres():
     pg("pg_ctl", "-D", config()["pg_data"], "-m", "fast", "-w", "stop", check=False)
 
 
-def postgres_ready():
-    cfg = config()
-    return pg("pg_isready", "-h", "127.0.0.1", "-p", str(cfg["pg_port"]), check=False).returncode == 0
-
-
 # --- kubectl ----------------------------------------------------------------------------------------------
 
 def port_forward(mapping):
@@ -159,7 +150,8 @@ def port_forward(mapping):
 def rollout_status(target, timeout):
     deployment = target.split("/", 1)[1]
     if deployment == "postgres":
-        ok = wait_until(postgres_ready, timeout, "postgres")
+        ok = wait_until(lambda: pg("pg_isready", "-h", "127.0.0.1", "-p", str(config()["pg_port"]), check=False)
+                        .returncode == 0, timeout, "postgres")
     else:
         ok = wait_until(lambda: all(pod_ready(p) for p in pod_names(deployment)), timeout, deployment)
     if not ok:
@@ -258,14 +250,6 @@ def deploy(args):
     return 0
 
 
-def replace(name):
-    if name == "postgres":
-        start_postgres()
-    else:
-        replace_pod(name)
-    return 0
-
-
 # --- Services ---------------------------------------------------------------------------------------------
 
 async def pipe(reader, writer):
@@ -318,7 +302,8 @@ def main(argv):
     if command == "deploy":
         return deploy(args)
     if command == "replace":
-        return replace(args[0])
+        start_postgres() if args[0] == "postgres" else replace_pod(args[0])
+        return 0
     print(f"usage: {__file__} proxy|kubectl|deploy|replace ...", file=sys.stderr)
     return 2
 
