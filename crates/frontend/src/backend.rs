@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use service_kit::request_log;
 use task_types::{ErrorBody, ListQuery, NewTask, Task, TaskPatch};
@@ -94,13 +94,7 @@ impl Backend {
 
     /// `GET /api/tasks` with filters, sort and paging.
     pub async fn list_tasks(&self, request: &ListQuery) -> Result<TaskList, BackendError> {
-        let response = check(
-            self.get("/api/tasks")
-                .query(&request.to_pairs())
-                .send()
-                .await,
-        )
-        .await?;
+        let response = check(self.get("/api/tasks").query(&request.to_pairs())).await?;
         // Header names match case-insensitively; a missing or non-numeric count is not the documented answer.
         let count = |name: &str| {
             response
@@ -137,13 +131,13 @@ impl Backend {
 
     /// `GET /api/tasks/{id}`.
     pub async fn get_task(&self, id: Uuid) -> Result<Task, BackendError> {
-        json(check(self.get(&format!("/api/tasks/{id}")).send().await).await?).await
+        json(check(self.get(&format!("/api/tasks/{id}"))).await?).await
     }
 
     /// `POST /api/tasks`.
     pub async fn create_task(&self, task: &NewTask) -> Result<Task, BackendError> {
         let request = self.request(Method::POST, "/api/tasks").json(task);
-        json(check(request.send().await).await?).await
+        json(check(request).await?).await
     }
 
     /// `PATCH /api/tasks/{id}`.
@@ -151,13 +145,13 @@ impl Backend {
         let request = self
             .request(Method::PATCH, &format!("/api/tasks/{id}"))
             .json(patch);
-        json(check(request.send().await).await?).await
+        json(check(request).await?).await
     }
 
     /// `DELETE /api/tasks/{id}`.
     pub async fn delete_task(&self, id: Uuid) -> Result<(), BackendError> {
         let request = self.request(Method::DELETE, &format!("/api/tasks/{id}"));
-        check(request.send().await).await.map(drop)
+        check(request).await.map(drop)
     }
 
     /// Whether the backend process answers `GET /health` with 200.
@@ -185,7 +179,7 @@ impl Backend {
             .headers(headers)
             .timeout(PASS_THROUGH_TIMEOUT)
             .body(body);
-        request.send().await.map_err(unreachable)
+        send(request).await.map_err(unreachable)
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -210,9 +204,26 @@ fn with_request_id(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder 
     }
 }
 
+/// Sends `request`. A read (GET or HEAD) that fails before any answer, on a pooled connection the backend
+/// closed as the request went out, is sent once more: a backend pod that shuts down closes its idle
+/// keep-alive connections at once, so the request reached no handler, and a read changes nothing. Writes are
+/// never repeated, and neither is a timeout (the deadline is the whole exchange's).
+async fn send(request: RequestBuilder) -> Result<Response, reqwest::Error> {
+    let (client, request) = request.build_split();
+    let request = request?;
+    let again = match *request.method() {
+        Method::GET | Method::HEAD => request.try_clone(),
+        _ => None,
+    };
+    match (client.execute(request).await, again) {
+        (Err(e), Some(again)) if e.is_request() && !e.is_timeout() => client.execute(again).await,
+        (sent, _) => sent,
+    }
+}
+
 /// The one place where a backend answer (or its absence) becomes a [`BackendError`].
-async fn check(sent: Result<Response, reqwest::Error>) -> Result<Response, BackendError> {
-    let response = sent.map_err(unreachable)?;
+async fn check(request: RequestBuilder) -> Result<Response, BackendError> {
+    let response = send(request).await.map_err(unreachable)?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);

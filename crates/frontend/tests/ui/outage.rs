@@ -1,5 +1,13 @@
 //! The backend stopped: pages answer 503 with a visible banner (never an empty list), the API
-//! answers 503 JSON, health stays 200; and everything is back once the backend returns.
+//! answers 503 JSON, health stays 200; and everything is back once the backend returns. A backend
+//! that hangs up a pooled connection as it shuts down costs a read nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use test_support::frontend::spawn_frontend;
 
 use crate::support::{count, get, json_of, titles, Stack};
 
@@ -76,4 +84,55 @@ async fn a_stopped_backend_gives_a_503_banner_then_recovery() {
     );
     let health = get(&stack.frontend.url("/health")).await;
     assert_eq!(json_of(&health.text().await.unwrap())["backend"], "healthy");
+}
+
+/// A backend pod going away as a request arrives: on its first connection it answers one request,
+/// then reads the next and hangs up unanswered (as actix closes idle keep-alive connections on
+/// SIGTERM); every later connection gets an answer. Returns its URL and the requests read per
+/// connection.
+fn backend_that_hangs_up_its_first_connection() -> (String, Arc<Mutex<Vec<usize>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let counted = reads.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(3).enumerate() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            counted.lock().unwrap().push(0);
+            let mut read_request = || {
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                counted.lock().unwrap()[n] += 1;
+            };
+            read_request();
+            let answer =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]";
+            stream.write_all(answer.as_bytes()).unwrap();
+            if n == 0 {
+                read_request();
+            }
+        }
+    });
+    (url, reads)
+}
+
+#[tokio::test]
+async fn a_read_survives_the_backend_hanging_up_a_pooled_connection() {
+    let (backend, reads) = backend_that_hangs_up_its_first_connection();
+    let frontend = spawn_frontend(&backend);
+    for attempt in 1..=2 {
+        let response = get(&frontend.url("/api/tasks")).await;
+        assert_eq!(response.status(), 200, "GET number {attempt}");
+        assert_eq!(response.text().await.unwrap(), "[]");
+        // Time for the first connection to go back to the pool, so that the second GET uses it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        reads.lock().unwrap()[..2],
+        [2, 1],
+        "the second GET went out on the pooled connection, then again on a new one"
+    );
 }
