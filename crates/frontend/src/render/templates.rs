@@ -51,9 +51,14 @@ pub fn load() {
 pub fn render(name: &str, context: &Context) -> Result<Vec<u8>, tera::Error> {
     // The size of a list page of 20; larger pages grow the buffer a few times.
     let mut html = Vec::with_capacity(32 * 1024);
-    TERA.render_to(name, context, &mut html)
-        .inspect_err(|e| log::error!("rendering {name}: {e:?}"))?;
+    render_into(name, context, &mut html)?;
     Ok(html)
+}
+
+/// `name` rendered onto the end of `out`, a failure logged as [`render`] says.
+fn render_into(name: &str, context: &Context, out: &mut Vec<u8>) -> Result<(), tera::Error> {
+    TERA.render_to(name, context, out)
+        .inspect_err(|e| log::error!("rendering {name}: {e:?}"))
 }
 
 /// Pieces of HTML, each rendered from a template (so autoescaped like every page), for a page to
@@ -73,8 +78,7 @@ impl Fragments {
         context: &Context,
         after: &'static str,
     ) -> Result<(), tera::Error> {
-        TERA.render_to(name, context, &mut self.0)
-            .inspect_err(|e| log::error!("rendering {name}: {e:?}"))?;
+        render_into(name, context, &mut self.0)?;
         self.0.extend_from_slice(after.as_bytes());
         Ok(())
     }
