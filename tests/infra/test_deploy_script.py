@@ -24,14 +24,14 @@ TAG = "0123456789ab"
 class Run:
     def __init__(self, result, state_dir):
         self.returncode, self.stdout, self.stderr = result.returncode, result.stdout, result.stderr
-        log = state_dir / "calls.jsonl"
+        log, self.state = state_dir / "calls.jsonl", state_dir
         self.calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
     def of(self, tool):
         return [c for c in self.calls if c["tool"] == tool]
 
-    def secrets(self):
-        return json.loads((self.state / "state.json").read_text())["secrets"]
+    def stored(self):
+        return json.loads((self.state / "state.json").read_text())
 
     def index(self, fragment):
         """Position of the first call whose command line contains fragment."""
@@ -44,11 +44,9 @@ class Run:
 @pytest.fixture
 def deploy(tmp_path, clean_env):
     """Runs ./deploy.sh with only the stand-ins and the basic system tools on PATH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    state, tmp = tmp_path / "state", tmp_path / "tmp"  # tmp: TMPDIR, so a test sees what deploy.sh leaves there
-    state.mkdir()
-    tmp.mkdir()
+    bin_dir, state, tmp = tmp_path / "bin", tmp_path / "state", tmp_path / "tmp"  # tmp: TMPDIR, to see what is left
+    for directory in (bin_dir, state, tmp):
+        directory.mkdir()
     for name in ("kind", "kubectl", "docker"):
         (bin_dir / name).symlink_to(STANDIN)
     for name in SYSTEM_TOOLS:
@@ -58,21 +56,22 @@ def deploy(tmp_path, clean_env):
     (bin_dir / "python3").symlink_to(sys.executable)
     real_kubectl = tool("kubectl", KUBECTL_HINT)  # the stand-in renders `apply -k` with it (no cluster needed)
 
-    def run(*args, env=None, without=()):
+    def environment(extra):
+        return {**clean_env, "PATH": str(bin_dir), "STANDIN_STATE": str(state), "IMAGE_TAG": TAG, "TMPDIR": str(tmp),
+                "STANDIN_REAL_KUBECTL": real_kubectl, **extra}
+
+    def run(*args, env=None, without=(), check=False):
         (state / "calls.jsonl").unlink(missing_ok=True)  # each Run sees its own calls; state.json persists
         for name in without:
             (bin_dir / name).unlink()
-        full_env = {**clean_env, "PATH": str(bin_dir), "STANDIN_STATE": str(state), "IMAGE_TAG": TAG,
-                    "TMPDIR": str(tmp), "STANDIN_REAL_KUBECTL": real_kubectl, **(env or {})}
-        result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True, env=full_env,
-                                cwd=ROOT, timeout=60)
+        result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True,
+                                env=environment(env or {}), cwd=ROOT, timeout=60)
         for name in without:
             (bin_dir / name).symlink_to(STANDIN)
-        outcome = Run(result, state)
-        outcome.state = state
-        return outcome
+        assert result.returncode == 0 or not check, result.stderr
+        return Run(result, state)
 
-    run.state, run.tmp = state, tmp
+    run.state, run.tmp, run.bin, run.environment, run.real_kubectl = state, tmp, bin_dir, environment, real_kubectl
     return run
 
 
@@ -99,14 +98,13 @@ def first_apply_of(run, kind, name=None):
     raise AssertionError(f"no {kind} {name or ''} was applied")
 
 
-def created_secret(run):
-    created = [c["secret"] for c in run.of("kubectl") if "create" in c["argv"]]
-    return created[-1] if created else None
+def created_secrets(run, name="app-secrets"):
+    """The values of each Secret NAME the run created."""
+    return [c["secret"] for c in run.of("kubectl") if "create" in c["argv"] and name in c["argv"]]
 
 
 def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
-    run = deploy()
-    assert run.returncode == 0, run.stderr
+    run = deploy(check=True)
     kind_calls = [" ".join(c["argv"]) for c in run.of("kind")]
     assert f"create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s" in kind_calls
     for svc in ("backend-api", "frontend"):
@@ -123,47 +121,42 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
              first_apply_of(run, "Deployment", "frontend"), run.index("rollout status deployment/frontend"),
              first_apply_of(run, "NetworkPolicy"), first_apply_of(run, "PodDisruptionBudget")]
     assert order == sorted(order), "apply order: namespace, config, secret, postgres, backend, frontend, extras"
-    assert "http://localhost:30080" in run.stdout
-    assert "port-forward svc/backend-api 5000:5000" in run.stdout and "curl http://localhost:5000/api/tasks" in run.stdout
+    assert "http://localhost:30080" in run.stdout and "port-forward svc/backend-api 5000:5000" in run.stdout
+    assert "curl http://localhost:5000/api/tasks" in run.stdout
 
 
 def test_first_deploy_generates_random_secrets_and_never_passes_them_on_the_command_line(deploy):
-    run = deploy()
-    assert run.returncode == 0, run.stderr
+    run = deploy(check=True)
     assert len([c for c in run.of("kubectl") if "create" in c["argv"]]) == 1
-    secret = created_secret(run)
+    [secret] = created_secrets(run)
     assert set(secret) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}
     assert len(secret["POSTGRES_PASSWORD"]) >= 32 and len(secret["POSTGRES_APP_PASSWORD"]) >= 32
     assert len(secret["SECRET_KEY"]) >= 64 and "local-dev-only" not in str(secret)
     assert secret["POSTGRES_APP_PASSWORD"] != secret["POSTGRES_PASSWORD"], "the backend's role has its own password"
     assert not any(value in " ".join(c["argv"]) for c in run.of("kubectl") for value in secret.values())
     assert deploy("down").returncode == 0
-    again = created_secret(deploy())
+    [again] = created_secrets(deploy())
     assert again["POSTGRES_PASSWORD"] != secret["POSTGRES_PASSWORD"], "each new namespace gets a new password"
 
 
 def test_first_deploy_takes_the_password_from_the_environment(deploy):
-    run = deploy(env={"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"})
-    assert run.returncode == 0, run.stderr
-    secret = created_secret(run)
+    [secret] = created_secrets(deploy(env={"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"},
+                                      check=True))
     assert secret.pop("POSTGRES_APP_PASSWORD") not in ("", "from-the-env")
     assert secret == {"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"}
 
 
 def test_redeploy_keeps_the_cluster_and_the_secret_and_names_the_cluster_as_ci_does(deploy):
-    first = deploy()
-    assert first.returncode == 0, first.stderr
-    second = deploy(env={"IMAGE_TAG": "second", "POSTGRES_PASSWORD": "ignored-now"})
-    assert second.returncode == 0, second.stderr
+    first = deploy(check=True)
+    second = deploy(env={"IMAGE_TAG": "second", "POSTGRES_PASSWORD": "ignored-now"}, check=True)
     assert not any(c["argv"][:2] == ["create", "cluster"] for c in second.of("kind"))
     assert not any({"create", "patch"} & set(c["argv"]) for c in second.of("kubectl")), "the Secret is kept as is"
-    assert "keeping it" in second.stdout and second.secrets() == first.secrets()
+    assert "keeping it" in second.stdout and second.stored() == first.stored()
     images = {c["image"] for o in applied_objects(second) if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
     assert {"taskmgr/backend-api:second", "taskmgr/frontend:second"} <= images
     # helm/kind-action names its cluster itself: KIND_CLUSTER_NAME makes kind load and kubectl use that name.
-    run = deploy(env={"KIND_CLUSTER_NAME": "chart-testing"})
-    assert run.returncode == 0, run.stderr
+    run = deploy(env={"KIND_CLUSTER_NAME": "chart-testing"}, check=True)
     assert any(c["argv"][:4] == ["load", "docker-image", "--name", "chart-testing"] for c in run.of("kind"))
     assert all(c["argv"][:2] == ["--context", "kind-chart-testing"] for c in run.of("kubectl"))
 
@@ -171,28 +164,26 @@ def test_redeploy_keeps_the_cluster_and_the_secret_and_names_the_cluster_as_ci_d
 def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_other_keys(deploy):
     """A Secret from before the backend had its own role: the key is added through stdin, before the backend needs
     it; the superuser's password (the volume's) and the cookie key stay."""
-    assert deploy().returncode == 0
-    state = json.loads((deploy.state / "state.json").read_text())
+    state = deploy(check=True).stored()
     older = {"POSTGRES_PASSWORD": "volume-password", "SECRET_KEY": "cookie-key"}
     state["secrets"]["app-secrets"] = dict(older)
     (deploy.state / "state.json").write_text(json.dumps(state))
     run = deploy()
     assert run.returncode == 0 and "adding POSTGRES_APP_PASSWORD" in run.stdout, run.stderr
-    secret = run.secrets()["app-secrets"]
+    secret = run.stored()["secrets"]["app-secrets"]
     added = secret.pop("POSTGRES_APP_PASSWORD")
     assert secret == older and len(added) >= 32 and added not in older.values()
     patch = [c for c in run.of("kubectl") if "patch" in c["argv"]]
-    assert len(patch) == 1 and added not in " ".join(patch[0]["argv"]) and created_secret(run) is None
+    assert len(patch) == 1 and added not in " ".join(patch[0]["argv"]) and created_secrets(run) == []
     assert run.index("patch secret") < first_apply_of(run, "Deployment", "backend-api")
     again = deploy()
     assert not any("patch" in c["argv"] for c in again.of("kubectl")), "added once"
-    assert again.secrets()["app-secrets"]["POSTGRES_APP_PASSWORD"] == added
+    assert again.stored()["secrets"]["app-secrets"]["POSTGRES_APP_PASSWORD"] == added
 
 
 def test_recreate_deletes_the_cluster_first_and_the_tag_defaults_to_the_git_revision(deploy):
-    assert deploy().returncode == 0
-    run = deploy("--recreate", env={"IMAGE_TAG": ""})
-    assert run.returncode == 0, run.stderr
+    deploy(check=True)
+    run = deploy("--recreate", env={"IMAGE_TAG": ""}, check=True)
     assert run.index("delete cluster --name task-manager") < run.index("create cluster --name task-manager")
     rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, cwd=ROOT,
                          check=True).stdout.strip()
@@ -200,20 +191,17 @@ def test_recreate_deletes_the_cluster_first_and_the_tag_defaults_to_the_git_revi
     assert loads and all(image.split(":", 1)[1].startswith(rev) for image in loads), loads
 
 
-@pytest.mark.parametrize("missing,hint", [("kind", "go install sigs.k8s.io/kind"),
-                                          ("kubectl", "apt-get install kubernetes-client"),
-                                          ("docker", "apt-get install docker.io")])
-def test_missing_prerequisite_stops_before_doing_anything_and_says_how_to_get_it(deploy, missing, hint):
-    run = deploy(without=[missing])
-    assert run.returncode != 0 and f"missing: {missing}" in run.stderr and hint in run.stderr
+@pytest.mark.parametrize("without,env,says", [
+    (["kind"], {}, ["missing: kind", "go install sigs.k8s.io/kind"]),
+    (["kubectl"], {}, ["missing: kubectl", "apt-get install kubernetes-client"]),
+    (["docker"], {}, ["missing: docker", "apt-get install docker.io"]),
+    ([], {"STANDIN_DOCKER_DOWN": "1"}, ["missing: a reachable Docker daemon", "start it"]),
+], ids=["kind", "kubectl", "docker", "docker daemon unreachable"])
+def test_missing_prerequisite_stops_before_doing_anything_and_says_how_to_get_it(deploy, without, env, says):
+    run = deploy(without=without, env=env)
+    assert run.returncode != 0 and all(text in run.stderr for text in says), run.stderr
     assert "deploy.sh local" in run.stderr, "point at the way to run without a cluster"
     assert not any(c["argv"][:1] in (["build"], ["create"], ["apply"]) for c in run.calls)
-
-
-def test_unreachable_docker_daemon_is_reported(deploy):
-    run = deploy(env={"STANDIN_DOCKER_DOWN": "1"})
-    assert run.returncode != 0 and "Docker daemon" in run.stderr
-    assert not any("create" in c["argv"] for c in run.of("kind"))
 
 
 def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
@@ -230,29 +218,24 @@ def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
 
 
 def test_logs_unknown_commands_down_and_down_all(deploy):
-    assert deploy().returncode == 0
-    run = deploy("logs", "backend-api")
-    assert run.returncode == 0 and any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
+    deploy(check=True)
+    run = deploy("logs", "backend-api", check=True)
+    assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
     assert deploy("logs", "nosuch").returncode != 0
     bad = deploy("frobnicate")
     assert bad.returncode != 0 and "unknown command" in bad.stderr
-    run = deploy("down")
-    assert run.returncode == 0, run.stderr
+    run = deploy("down", check=True)
     assert any(c["argv"][2:5] == ["delete", "namespace", NAMESPACE] for c in run.of("kubectl"))
-    assert not any("delete" in c["argv"] for c in run.of("kind"))
-    assert json.loads((deploy.state / "state.json").read_text())["clusters"] == ["task-manager"]
-    assert deploy("down", "--all").returncode == 0
-    assert json.loads((deploy.state / "state.json").read_text())["clusters"] == []
+    assert not any("delete" in c["argv"] for c in run.of("kind")) and run.stored()["clusters"] == ["task-manager"]
+    assert deploy("down", "--all", check=True).stored()["clusters"] == []
 
 
 @pytest.mark.parametrize("command", [("status",), ("logs",), ("logs", "frontend"), ("down",)])
 def test_day2_commands_without_the_cluster_say_so_in_one_line(deploy, tmp_path, command):
     """No kind cluster: one line naming the cluster and what to run instead; no header, no raw kubectl error. With
     the real kubectl and an empty kubeconfig (no API server is contacted)."""
-    real = shutil.which("kubectl")
-    assert real, "kubectl is needed here (apt-get install kubernetes-client, or the release binary)"
-    (tmp_path / "bin" / "kubectl").unlink()
-    (tmp_path / "bin" / "kubectl").symlink_to(real)
+    (deploy.bin / "kubectl").unlink()
+    (deploy.bin / "kubectl").symlink_to(deploy.real_kubectl)
     run = deploy(*command, env={"KUBECONFIG": str(tmp_path / "no-kubeconfig")})
     [line] = run.stderr.strip().splitlines()
     assert run.returncode != 0 and line.startswith(
@@ -262,25 +245,20 @@ def test_day2_commands_without_the_cluster_say_so_in_one_line(deploy, tmp_path, 
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, tmp_path, clean_env, sig, code):
+def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, sig, code):
     """SIGTERM or Ctrl-C (to the process group, as a terminal or a service manager sends them) while
     `kubectl create secret` is running: deploy.sh exits and its temporary files with the values are gone."""
-    deploy()  # the fixture's bin/ and state/ exist from here on
-    (deploy.state / "state.json").unlink()  # no cluster, no Secret: the next run creates them
-    tmp = tmp_path / "tmp"
-    env = {**clean_env, "PATH": str(tmp_path / "bin"), "STANDIN_STATE": str(deploy.state), "IMAGE_TAG": TAG,
-           "TMPDIR": str(tmp), "STANDIN_KUBECTL_SLEEP": "30", "POSTGRES_PASSWORD": "pw-that-must-not-stay"}
+    env = deploy.environment({"STANDIN_KUBECTL_SLEEP": "30", "POSTGRES_PASSWORD": "pw-that-must-not-stay"})
     process = subprocess.Popen([str(ROOT / "deploy.sh")], env=env, cwd=ROOT, start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    blocking = deploy.state / "blocking"
     deadline = time.monotonic() + 30
-    while not blocking.exists():
+    while not (deploy.state / "blocking").exists():
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "deploy.sh never reached kubectl create secret"
         time.sleep(0.1)
-    assert any(tmp.rglob("POSTGRES_PASSWORD")), "the control: the value file exists while kubectl runs"
+    assert any(deploy.tmp.rglob("POSTGRES_PASSWORD")), "the control: the value file exists while kubectl runs"
     os.killpg(process.pid, sig)
     process.communicate(timeout=30)
     assert process.returncode == code
-    left = [str(p) for p in tmp.rglob("*")]
+    left = [str(p) for p in deploy.tmp.rglob("*")]
     assert left == [], f"left on disk after {sig.name}: {left}"

@@ -20,7 +20,7 @@ import threading
 import pytest
 
 from conftest import ROOT
-from test_deploy_script import applied_objects, deploy  # noqa: F401 (deploy is the stand-in fixture)
+from test_deploy_script import applied_objects, created_secrets, deploy  # noqa: F401 (deploy: the stand-in fixture)
 
 STANDIN_CRDS = """\
 # Stand-in for the Gateway API CRDs (the real ones are fetched only by the e2e-kind job).
@@ -54,12 +54,6 @@ def gateway_env(tmp_path, served=(STANDIN_CRDS, STANDIN_CONTROLLER), expected=(S
     pins = tmp_path / "gateway-manifests.txt"
     pins.write_text("# sha256 url\n" + "\n".join(lines) + "\n")
     return {"GATEWAY_MANIFESTS": str(pins)}
-
-
-def created_secret(run, name):
-    calls = [c for c in run.of("kubectl") if "create" in c["argv"] and name in c["argv"]]
-    assert len(calls) == 1, f"expected one creation of Secret {name}, got {len(calls)}"
-    return calls[0]
 
 
 def position(run, predicate, what):
@@ -124,8 +118,7 @@ def check_leaf_certificate(tmp_path, certificate, key):
 
 
 def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secrets(deploy, tmp_path):
-    run = deploy("--tls", "--pgadmin", env=gateway_env(tmp_path))
-    assert run.returncode == 0, run.stderr
+    run = deploy("--tls", "--pgadmin", env=gateway_env(tmp_path), check=True)
     for text in (STANDIN_CRDS, STANDIN_CONTROLLER):
         assert f"sha256 {sha(text)}: as expected" in run.stdout
 
@@ -148,13 +141,13 @@ def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secre
     assert {("Gateway", "taskmgr"), ("HTTPRoute", "frontend"), ("HTTPRoute", "pgadmin")} <= applied
 
     # The certificate: a leaf for the names the routes serve; its key never on a command line or left on disk.
-    tls = created_secret(run, "taskmgr-tls")["secret"]
+    [tls] = created_secrets(run, "taskmgr-tls")
     check_leaf_certificate(tmp_path, tls["tls.crt"], tls["tls.key"])
     key_line = tls["tls.key"].splitlines()[1]
     assert not any(key_line in " ".join(c["argv"]) for c in run.calls)
 
     # pgAdmin's login: generated, printed once, never on a command line.
-    login = created_secret(run, "pgadmin-login")["secret"]
+    [login] = created_secrets(run, "pgadmin-login")
     assert login["PGADMIN_DEFAULT_EMAIL"] == "admin@example.com"
     password = login["PGADMIN_DEFAULT_PASSWORD"]
     assert re.fullmatch(r"[0-9a-f]{32}", password)
@@ -170,8 +163,8 @@ def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secre
 def test_a_second_deploy_keeps_the_certificate_and_the_login_and_prints_no_password(deploy, tmp_path):
     first = deploy("--tls", "--pgadmin", env=gateway_env(tmp_path))
     assert first.returncode == 0, first.stderr
-    password = created_secret(first, "pgadmin-login")["secret"]["PGADMIN_DEFAULT_PASSWORD"]
-    certificate = created_secret(first, "taskmgr-tls")["secret"]["tls.crt"]
+    [login], [tls] = created_secrets(first, "pgadmin-login"), created_secrets(first, "taskmgr-tls")
+    password, certificate = login["PGADMIN_DEFAULT_PASSWORD"], tls["tls.crt"]
 
     second = deploy("--tls", "--pgadmin", env={**gateway_env(tmp_path), "PGADMIN_EMAIL": "other@example.com"})
     assert second.returncode == 0, second.stderr
@@ -180,7 +173,7 @@ def test_a_second_deploy_keeps_the_certificate_and_the_login_and_prints_no_passw
     assert "Secret taskmgr-tls exists: keeping its certificate" in second.stdout
     assert "Secret pgadmin-login exists" in second.stdout
     assert password not in second.stdout and "other@example.com" not in second.stdout
-    secrets = json.loads((deploy.state / "state.json").read_text())["secrets"]
+    secrets = second.stored()["secrets"]
     assert secrets["taskmgr-tls"]["tls.crt"] == certificate
     assert secrets["pgadmin-login"]["PGADMIN_DEFAULT_PASSWORD"] == password
 
@@ -288,8 +281,7 @@ def test_a_cluster_made_before_the_gateway_port_is_refused_with_the_way_out(depl
 
 
 def test_the_default_deploy_installs_no_gateway_and_creates_no_extra_secret(deploy):
-    run = deploy()
-    assert run.returncode == 0, run.stderr
+    run = deploy(check=True)
     assert not any(c["stdin"] for c in run.of("kubectl") if "apply" in c["argv"]), "no Gateway manifest applied"
     assert "pgadmin" not in run.stdout and "30443" not in run.stdout
 
