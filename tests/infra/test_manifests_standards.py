@@ -24,12 +24,14 @@ def test_namespace_enforces_the_restricted_pod_security_profile():
 
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
-def test_pods_meet_the_restricted_profile(name):
+def test_pods_meet_the_restricted_profile_and_pull_no_image_needlessly(name):
     """What checkov (test_kustomize.py) does not check of the restricted profile: capabilities beyond dropping all
-    (NET_BIND_SERVICE only, with its reason recorded) and the volume types it allows."""
+    (NET_BIND_SERVICE only, with its reason recorded) and the volume types it allows. Its CKV_K8S_14 refuses an
+    image without a tag or tagged latest; its CKV_K8S_15 (pull Always) is suppressed: kind loads the images."""
     spec = pod_spec(name)
     assert spec["securityContext"]["runAsNonRoot"] is True
     for c in spec["containers"] + spec.get("initContainers", []):
+        assert c["imagePullPolicy"] == "IfNotPresent", c["image"]
         sc = c["securityContext"]
         assert sc["runAsNonRoot"] is True and sc["runAsUser"] > 0 and sc["capabilities"]["drop"] == ["ALL"]
         if "add" in sc["capabilities"]:
@@ -37,15 +39,6 @@ def test_pods_meet_the_restricted_profile(name):
             assert "CKV_K8S_25=" in str(by_name("Deployment", name)["metadata"]["annotations"]), name
     for volume in spec.get("volumes", []):
         assert set(volume) - {"name"} <= {"emptyDir", "persistentVolumeClaim", "configMap", "secret"}, volume
-
-
-@pytest.mark.parametrize("name", DEPLOYMENTS)
-def test_images_are_pinned_and_never_pulled_needlessly(name):
-    spec = pod_spec(name)
-    for c in spec["containers"] + spec.get("initContainers", []):
-        repo, _, tag = c["image"].rpartition(":")
-        assert repo and tag and tag != "latest", c["image"]
-        assert c["imagePullPolicy"] == "IfNotPresent"
 
 
 @pytest.mark.parametrize("name", ["backend-api", "frontend"])
