@@ -15,9 +15,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
 @pytest.fixture(scope="module")
 def workflow():
-    data = yaml.safe_load(WORKFLOW.read_text())
-    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
-    return data
+    return yaml.safe_load(WORKFLOW.read_text())
 
 
 def runs(job):
@@ -94,14 +92,20 @@ def test_the_test_and_docker_jobs_together_run_every_stage_of_the_test_command_o
     assert sorted(ran) == sorted(STAGES), ran
 
 
-def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses(workflow):
+# kind releases and the Kubernetes version of their default node image (kind's release notes).
+KIND_NODE = {"v0.29.0": "v1.33.1"}
+
+
+def test_kind_cluster_in_ci_is_the_one_deploy_sh_uses_with_the_nodes_kubectl(workflow):
     """helm/kind-action names its cluster chart-testing unless told: name it as kind-config.yaml does, and let
-    deploy.sh (kind load, kubectl context) know through KIND_CLUSTER_NAME."""
+    deploy.sh (kind load, kubectl context) know through KIND_CLUSTER_NAME. Its kubectl is v1.31.4 unless told."""
     job = workflow["jobs"]["e2e-kind"]
     kind_config = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
     action = uses(job, "helm/kind-action")["with"]
     assert action["config"] == "kind-config.yaml"
     assert action["cluster_name"] == kind_config["name"] == job["env"]["KIND_CLUSTER_NAME"]
+    node, kubectl = KIND_NODE[action["version"]], action.get("kubectl_version", "v1.31.4")
+    assert kubectl.split(".")[:2] == node.split(".")[:2], f"use the node's own minor: kubectl {kubectl}, node {node}"
 
 
 def test_release_images_use_no_layer_cache_and_the_dockerfiles_stay_classic_builder_friendly(workflow):
@@ -127,18 +131,6 @@ def test_ci_uses_the_rust_of_the_dockerfiles(workflow):
         assert install == ['rustup toolchain install "$RUST_TOOLCHAIN" --profile minimal --component rustfmt,clippy'
                            ' && rustup default "$RUST_TOOLCHAIN"'], name
         assert "stable" not in " ".join(run_lines(workflow["jobs"][name]))
-
-
-# kind releases and the Kubernetes version of their default node image (kind's release notes).
-KIND_NODE = {"v0.29.0": "v1.33.1"}
-
-
-def test_kubectl_in_the_kind_job_is_within_one_minor_of_the_node(workflow):
-    action = uses(workflow["jobs"]["e2e-kind"], "helm/kind-action")["with"]
-    node = KIND_NODE[action["version"]]
-    kubectl = action.get("kubectl_version")
-    assert kubectl, "helm/kind-action installs kubectl v1.31.4 unless kubectl_version is set"
-    assert kubectl.split(".")[:2] == node.split(".")[:2], f"use the node's own minor: {kubectl}, node {node}"
 
 
 ESTIMATES = ROOT / ".ci" / "job-estimates.yml"

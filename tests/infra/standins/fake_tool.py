@@ -18,9 +18,7 @@ STATE_FILE = STATE_DIR / "state.json"
 
 
 def load_state():
-    if STATE_FILE.exists():
-        return json.loads(STATE_FILE.read_text())
-    return {"clusters": [], "secrets": {}}
+    return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {"clusters": [], "secrets": {}}
 
 
 def save_state(state):
@@ -40,12 +38,11 @@ def kustomized(argv):
     result = subprocess.run([os.environ["STANDIN_REAL_KUBECTL"], "kustomize", flag_value(argv, "-k")],
                             capture_output=True, text=True)
     if result.returncode != 0:
-        sys.stderr.write(result.stderr)
-        sys.exit(1)
+        sys.exit(result.stderr)  # to stderr, exit status 1
     import yaml  # here: the other calls (most of them) need no YAML, and this script starts once per call
 
     objects = [d for d in yaml.safe_load_all(result.stdout) if d]
-    selector = flag_value(argv, "--selector") or flag_value(argv, "-l")
+    selector = flag_value(argv, "--selector")
     if not selector:
         return objects
     if not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
@@ -113,14 +110,10 @@ def kubectl(argv):
             words[2] not in state["secrets"]:
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
         return 1
-    if words[:2] == ["get", "secret"]:
-        data = state["secrets"][words[2]]
-        output = flag_value(argv, "-o") or ""
-        if output.startswith("jsonpath={.data.") and output.endswith("}"):
-            value = data.get(output[len("jsonpath={.data."):-1].replace("\\.", "."))
-            print(base64.b64encode(value.encode()).decode() if value is not None else "", end="")
-        else:
-            print(f"{words[2]}   Opaque   {len(data)}      1m")
+    if words[:2] == ["get", "secret"]:  # prints one key's value with -o jsonpath={.data.KEY} (deploy.sh's only form)
+        key = (flag_value(argv, "-o") or "").removeprefix("jsonpath={.data.").removesuffix("}").replace("\\.", ".")
+        value = state["secrets"][words[2]].get(key)
+        print(base64.b64encode(value.encode()).decode() if value is not None else "", end="")
         return 0
     if words[:2] == ["delete", "secret"]:
         del state["secrets"][words[2]]
@@ -134,11 +127,11 @@ def kubectl(argv):
         state["secrets"][words[2]].update(json.loads(stdin)["stringData"])
         save_state(state)
         return 0
-    if secret_files is not None and os.environ.get("STANDIN_KUBECTL_SLEEP"):
-        # Blocks like a slow API server, so a test can interrupt deploy.sh while the value files exist.
-        (STATE_DIR / "blocking").write_text(str(os.getpid()))
-        time.sleep(float(os.environ["STANDIN_KUBECTL_SLEEP"]))
     if secret_files is not None:
+        if os.environ.get("STANDIN_KUBECTL_SLEEP"):
+            # Blocks like a slow API server, so a test can interrupt deploy.sh while the value files exist.
+            (STATE_DIR / "blocking").write_text(str(os.getpid()))
+            time.sleep(float(os.environ["STANDIN_KUBECTL_SLEEP"]))
         state["secrets"][words[3]] = secret_files
         save_state(state)
         return 0
@@ -153,8 +146,7 @@ def kubectl(argv):
         print("10s         Warning   BackOff     pod/backend-api-abc    Back-off restarting failed container")
         return 0
     if words[:2] == ["get", "pods"] and "jsonpath" in (flag_value(argv, "-o") or ""):
-        print("postgres-123 true")
-        print("backend-api-abc false")
+        print("postgres-123 true\nbackend-api-abc false")
         return 0
     if words[:1] == ["describe"]:
         print(f"Name: {words[1]}\nEvents: Liveness probe failed")
@@ -169,8 +161,7 @@ def kubectl(argv):
 
 
 def main():
-    tool = Path(sys.argv[0]).name
-    return {"docker": docker, "kind": kind, "kubectl": kubectl}[tool](sys.argv[1:])
+    return {"docker": docker, "kind": kind, "kubectl": kubectl}[Path(sys.argv[0]).name](sys.argv[1:])
 
 
 if __name__ == "__main__":
