@@ -27,14 +27,6 @@ def copy_tree(tree):
             shutil.copy2(ROOT / name, tree / name, follow_symlinks=False)
 
 
-def seed_venvs(tree):
-    """This tree's venvs, copied in as root (as a root install makes them): .ci/run then only checks their
-    pinned requirements, as on its second run, instead of downloading them again (minutes)."""
-    for venv in ("infra-venv", "fuzz-venv", "docker-venv"):
-        if (ROOT / ".local" / venv).is_dir():
-            shutil.copytree(ROOT / ".local" / venv, tree / ".local" / venv, symlinks=True)
-
-
 @pytest.fixture
 def installed():
     """(tree, uid of its user): as another user, this tree after its install; as root, a copy of it owned by USER
@@ -48,16 +40,20 @@ def installed():
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/bash", USER], check=True)
     user = pwd.getpwnam(USER)
     work = Path(tempfile.mkdtemp(prefix="ci-run-user-", dir="/var/tmp"))
+    tree = work / "tree"
     try:
         work.chmod(0o755)
-        copy_tree(work / "tree")
-        subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(work / "tree")], check=True)
-        seed_venvs(work / "tree")
+        copy_tree(tree)
+        subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(tree)], check=True)
+        # This tree's venvs, copied in as root (as a root install makes them): .ci/run then only checks their
+        # pinned requirements, as on its second run, instead of downloading them again (minutes).
+        for venv in [v for v in ("infra-venv", "fuzz-venv", "docker-venv") if (ROOT / ".local" / v).is_dir()]:
+            shutil.copytree(ROOT / ".local" / venv, tree / ".local" / venv, symlinks=True)
         sudo_env = {**os.environ, "SUDO_UID": str(user.pw_uid), "SUDO_GID": str(user.pw_gid), "SUDO_USER": USER}
-        install = subprocess.run(["bash", ".ci/run", "--install-only"], cwd=work / "tree", env=sudo_env,
+        install = subprocess.run(["bash", ".ci/run", "--install-only"], cwd=tree, env=sudo_env,
                                  capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
         assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
-        yield work / "tree", user.pw_uid
+        yield tree, user.pw_uid
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if created:

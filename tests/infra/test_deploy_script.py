@@ -101,6 +101,7 @@ def created_secrets(run, name="app-secrets"):
 
 
 def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
+    """Then the Secret: random values, never on a command line, new for each new namespace."""
     run = deploy(check=True)
     kind_calls = [" ".join(c["argv"]) for c in run.of("kind")]
     assert f"create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s" in kind_calls
@@ -120,10 +121,6 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
     assert order == sorted(order), "apply order: namespace, config, secret, postgres, backend, frontend, extras"
     assert "http://localhost:30080" in run.stdout and "port-forward svc/backend-api 5000:5000" in run.stdout
     assert "curl http://localhost:5000/api/tasks" in run.stdout
-
-
-def test_first_deploy_generates_random_secrets_and_never_passes_them_on_the_command_line(deploy):
-    run = deploy(check=True)
     assert len([c for c in run.of("kubectl") if "create" in c["argv"]]) == 1
     [secret] = created_secrets(run)
     assert set(secret) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}

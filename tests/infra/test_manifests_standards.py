@@ -3,12 +3,9 @@ resources, labels, rollout strategy), read from the YAML itself."""
 import pytest
 
 from conftest import NAMESPACE, SECRET_EXAMPLE, all_objects, by_name, load_docs, objects_of
+from test_consistency import pod_spec
 
 DEPLOYMENTS = [d["metadata"]["name"] for d in objects_of("Deployment")]
-
-
-def pod_spec(name):
-    return by_name("Deployment", name)["spec"]["template"]["spec"]
 
 
 def test_every_object_lives_in_the_namespace_and_carries_the_part_of_label():
