@@ -60,13 +60,12 @@ def deploy(tmp_path, clean_env):
                 "STANDIN_REAL_KUBECTL": real_kubectl, **extra}
 
     def run(*args, env=None, without=(), check=False):
+        """without: stand-ins taken off PATH from this run on."""
         (state / "calls.jsonl").unlink(missing_ok=True)  # each Run sees its own calls; state.json persists
         for name in without:
             (bin_dir / name).unlink()
         result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True,
                                 env=environment(env or {}), cwd=ROOT, timeout=60)
-        for name in without:
-            (bin_dir / name).symlink_to(STANDIN)
         assert result.returncode == 0 or not check, result.stderr
         return Run(result, state)
 
@@ -103,12 +102,11 @@ def created_secrets(run, name="app-secrets"):
 def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
     """Then the Secret: random values, never on a command line, new for each new namespace."""
     run = deploy(check=True)
-    kind_calls = [" ".join(c["argv"]) for c in run.of("kind")]
-    assert f"create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s" in kind_calls
+    calls = "".join(" ".join([c["tool"], *c["argv"]]) + "\n" for c in run.calls)  # one line per call
+    assert f"kind create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s\n" in calls
     for svc in ("backend-api", "frontend"):
-        assert f"build -f crates/{svc}/Dockerfile -t taskmgr/{svc}:{TAG}" in " ".join(
-            " ".join(c["argv"]) for c in run.of("docker")), svc
-        assert f"load docker-image --name task-manager taskmgr/{svc}:{TAG}" in kind_calls
+        assert f"docker build -f crates/{svc}/Dockerfile -t taskmgr/{svc}:{TAG} " in calls
+        assert f"kind load docker-image --name task-manager taskmgr/{svc}:{TAG}\n" in calls
     assert run.index("docker build") < run.index("load docker-image") < run.index("apply")
     assert all(c["argv"][:2] == ["--context", "kind-task-manager"] for c in run.of("kubectl"))
     kinds = [(o["kind"], o["metadata"]["name"]) for o in applied_objects(run)]

@@ -58,18 +58,13 @@ def rendered(tmp_path, flags=(), tag=None):
     that sets both taskmgr images to the tag and adds the components of the flags (OPT_IN); with --no-extras, minus
     the objects of the extras component."""
     components = [name for name, needs in OPT_IN.items() if needs <= set(flags)]
-    if tag is None and not components:
-        objects = kustomize(MANIFEST_DIR)
-    else:
-        overlay = tmp_path / "overlay"
-        overlay.mkdir(exist_ok=True)
-        spec = {"resources": [os.path.relpath(MANIFEST_DIR, overlay)]}
-        if components:
-            spec["components"] = [os.path.relpath(EXTRAS_DIR / name, overlay) for name in components]
-        if tag is not None:
-            spec["images"] = [{"name": f"taskmgr/{svc}", "newTag": tag} for svc in SERVICES]
-        (overlay / KUSTOMIZATION).write_text(yaml.safe_dump(spec))
-        objects = kustomize(overlay)
+    overlay = tmp_path / "overlay"
+    overlay.mkdir(exist_ok=True)
+    (overlay / KUSTOMIZATION).write_text(yaml.safe_dump({
+        "resources": [os.path.relpath(MANIFEST_DIR, overlay)],
+        "components": [os.path.relpath(EXTRAS_DIR / name, overlay) for name in components],
+        "images": [{"name": f"taskmgr/{svc}", "newTag": tag} for svc in SERVICES if tag is not None]}))
+    objects = kustomize(overlay if tag is not None or components else MANIFEST_DIR)
     if "--no-extras" in flags:
         extras = {key(o) for o in component_objects(EXTRAS_DIR)}
         objects = [o for o in objects if key(o) not in extras]
