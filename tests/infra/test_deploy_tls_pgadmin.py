@@ -117,7 +117,7 @@ def check_leaf_certificate(tmp_path, certificate, key):
         server.shutdown()
 
 
-def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secrets(deploy, tmp_path):
+def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secrets_kept_after(deploy, tmp_path):
     run = deploy("--tls", "--pgadmin", env=gateway_env(tmp_path), check=True)
     for text in (STANDIN_CRDS, STANDIN_CONTROLLER):
         assert f"sha256 {sha(text)}: as expected" in run.stdout
@@ -159,13 +159,7 @@ def test_tls_and_pgadmin_install_the_checked_gateway_first_and_create_both_secre
     assert "https://pgadmin.localhost:30443" in run.stdout and "--cacert" in run.stdout
     assert not list((tmp_path / "tmp").iterdir()), "no key, password, manifest or overlay left behind"
 
-
-def test_a_second_deploy_keeps_the_certificate_and_the_login_and_prints_no_password(deploy, tmp_path):
-    first = deploy("--tls", "--pgadmin", env=gateway_env(tmp_path))
-    assert first.returncode == 0, first.stderr
-    [login], [tls] = created_secrets(first, "pgadmin-login"), created_secrets(first, "taskmgr-tls")
-    password, certificate = login["PGADMIN_DEFAULT_PASSWORD"], tls["tls.crt"]
-
+    # A second deploy keeps the certificate and the login (a new PGADMIN_EMAIL is ignored) and prints no password.
     second = deploy("--tls", "--pgadmin", env={**gateway_env(tmp_path), "PGADMIN_EMAIL": "other@example.com"})
     assert second.returncode == 0, second.stderr
     assert not any("create" in c["argv"] or "delete" in c["argv"] for c in second.of("kubectl")), \
@@ -174,7 +168,7 @@ def test_a_second_deploy_keeps_the_certificate_and_the_login_and_prints_no_passw
     assert "Secret pgadmin-login exists" in second.stdout
     assert password not in second.stdout and "other@example.com" not in second.stdout
     secrets = second.stored()["secrets"]
-    assert secrets["taskmgr-tls"]["tls.crt"] == certificate
+    assert secrets["taskmgr-tls"]["tls.crt"] == tls["tls.crt"]
     assert secrets["pgadmin-login"]["PGADMIN_DEFAULT_PASSWORD"] == password
 
 
