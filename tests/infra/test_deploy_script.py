@@ -248,5 +248,4 @@ def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, sig, code):
     os.killpg(process.pid, sig)
     process.communicate(timeout=30)
     assert process.returncode == code
-    left = [str(p) for p in deploy.tmp.rglob("*")]
-    assert left == [], f"left on disk after {sig.name}: {left}"
+    assert list(deploy.tmp.rglob("*")) == [], f"left on disk after {sig.name}"

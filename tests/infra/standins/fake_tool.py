@@ -31,10 +31,8 @@ def record(tool, argv, **extra):
 
 
 def kustomized(argv):
-    """The objects `kubectl apply -k DIR [--selector S]` applies: DIR rendered by the real client's
-    `kubectl kustomize` ($STANDIN_REAL_KUBECTL; rendering needs no cluster), then filtered by the selector as
-    kubectl does; of selectors, only the `key=value,...` form deploy.sh uses is understood. Exits like kubectl on
-    an error."""
+    """The objects `kubectl apply -k DIR [--selector S]` applies: DIR rendered by the real `kubectl kustomize`
+    ($STANDIN_REAL_KUBECTL; no cluster needed), filtered by the selector (only deploy.sh's `key=value,...` form)."""
     result = subprocess.run([os.environ["STANDIN_REAL_KUBECTL"], "kustomize", flag_value(argv, "-k")],
                             capture_output=True, text=True)
     if result.returncode != 0:
