@@ -131,7 +131,7 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
     assert again["POSTGRES_PASSWORD"] != secret["POSTGRES_PASSWORD"], "each new namespace gets a new password"
 
 
-def test_first_deploy_takes_the_password_from_the_environment_and_a_redeploy_keeps_it_and_the_cluster(deploy):
+def test_redeploys_keep_the_cluster_and_the_secret_from_the_environment_and_recreate_replaces_the_cluster(deploy):
     first = deploy(env={"POSTGRES_PASSWORD": "from-the-env", "SECRET_KEY": "key-from-the-env"}, check=True)
     [secret] = created_secrets(first)
     assert secret["POSTGRES_APP_PASSWORD"] not in ("", "from-the-env")
@@ -143,6 +143,13 @@ def test_first_deploy_takes_the_password_from_the_environment_and_a_redeploy_kee
     images = {c["image"] for o in applied_objects(second) if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
     assert {"taskmgr/backend-api:second", "taskmgr/frontend:second"} <= images
+    # --recreate deletes the cluster first; without IMAGE_TAG the tag is the git revision.
+    run = deploy("--recreate", env={"IMAGE_TAG": ""}, check=True)
+    assert run.index("delete cluster --name task-manager") < run.index("create cluster --name task-manager")
+    rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                         check=True).stdout.strip()
+    loads = [c["argv"][-1] for c in run.of("kind") if c["argv"][:2] == ["load", "docker-image"]]
+    assert loads and all(image.split(":", 1)[1].startswith(rev) for image in loads), loads
     # helm/kind-action names its cluster itself: KIND_CLUSTER_NAME makes kind load and kubectl use that name.
     run = deploy(env={"KIND_CLUSTER_NAME": "chart-testing"}, check=True)
     assert any(c["argv"][:4] == ["load", "docker-image", "--name", "chart-testing"] for c in run.of("kind"))
@@ -167,16 +174,6 @@ def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_ot
     again = deploy()
     assert not any("patch" in c["argv"] for c in again.of("kubectl")), "added once"
     assert again.stored()["secrets"]["app-secrets"]["POSTGRES_APP_PASSWORD"] == added
-
-
-def test_recreate_deletes_the_cluster_first_and_the_tag_defaults_to_the_git_revision(deploy):
-    deploy(check=True)
-    run = deploy("--recreate", env={"IMAGE_TAG": ""}, check=True)
-    assert run.index("delete cluster --name task-manager") < run.index("create cluster --name task-manager")
-    rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, cwd=ROOT,
-                         check=True).stdout.strip()
-    loads = [c["argv"][-1] for c in run.of("kind") if c["argv"][:2] == ["load", "docker-image"]]
-    assert loads and all(image.split(":", 1)[1].startswith(rev) for image in loads), loads
 
 
 @pytest.mark.parametrize("without,env,says", [

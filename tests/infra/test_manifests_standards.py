@@ -44,9 +44,8 @@ def test_stateless_services_roll_out_without_downtime(name):
     assert dep["spec"]["replicas"] == 2
     assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     c = dep["spec"]["template"]["spec"]["containers"][0]
-    assert c["startupProbe"]["httpGet"]["path"] == "/health"
-    assert c["livenessProbe"]["httpGet"]["path"] == "/health"
-    assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+    paths = {probe: c[probe]["httpGet"]["path"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
+    assert paths == {"startupProbe": "/health", "livenessProbe": "/health", "readinessProbe": "/ready"}
     assert c["lifecycle"]["preStop"]["sleep"]["seconds"] > 0, "endpoints must drain before SIGTERM"
     spread = dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]
     assert spread["topologyKey"] == "kubernetes.io/hostname"
