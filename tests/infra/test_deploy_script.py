@@ -119,6 +119,9 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
     assert order == sorted(order), "apply order: namespace, config, secret, postgres, backend, frontend, extras"
     assert "http://localhost:30080" in run.stdout and "port-forward svc/backend-api 5000:5000" in run.stdout
     assert "curl http://localhost:5000/api/tasks" in run.stdout
+    # Without --tls and --pgadmin: no Gateway manifest (given on stdin), no word of either, one Secret only.
+    assert not any(c["stdin"] for c in run.of("kubectl") if "apply" in c["argv"])
+    assert "pgadmin" not in run.stdout and "30443" not in run.stdout
     assert len([c for c in run.of("kubectl") if "create" in c["argv"]]) == 1
     [secret] = created_secrets(run)
     assert set(secret) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}

@@ -274,12 +274,6 @@ def test_a_cluster_made_before_the_gateway_port_is_refused_with_the_way_out(depl
     assert recreated.returncode == 0, "--recreate makes a new cluster from kind-config.yaml: " + recreated.stderr
 
 
-def test_the_default_deploy_installs_no_gateway_and_creates_no_extra_secret(deploy):
-    run = deploy(check=True)
-    assert not any(c["stdin"] for c in run.of("kubectl") if "apply" in c["argv"]), "no Gateway manifest applied"
-    assert "pgadmin" not in run.stdout and "30443" not in run.stdout
-
-
 @pytest.mark.parametrize("email", ["admin@taskmgr.local", "admin@localhost", "not-an-address"])
 def test_an_address_pgadmin_would_refuse_stops_the_deploy_before_anything_is_created(deploy, email):
     run = deploy("--pgadmin", env={"PGADMIN_EMAIL": email})
