@@ -108,11 +108,8 @@ def rendered_variants(tmp_path_factory):
     return write_renders(tmp_path_factory.mktemp("rendered"), {**renders, "example Secret": load_docs(SECRET_EXAMPLE)})
 
 
-def test_kustomize_output_matches_the_kubernetes_schema_strictly(rendered_variants):
+def test_kustomize_output_matches_the_kubernetes_schema_strictly_and_checkov_finds_nothing(rendered_variants):
     validate_strictly(rendered_variants)
-
-
-def test_checkov_finds_nothing_in_the_kustomize_output(rendered_variants):
     checkov_finds_nothing_in(rendered_variants)
 
 

@@ -8,16 +8,12 @@ from test_consistency import pod_spec
 DEPLOYMENTS = [d["metadata"]["name"] for d in objects_of("Deployment")]
 
 
-def test_every_object_lives_in_the_namespace_and_carries_the_part_of_label():
+def test_every_object_lives_in_the_namespace_which_enforces_pod_security_restricted_and_carries_part_of():
     for path, obj in all_objects():
         if obj["kind"] != "Namespace":
             assert obj["metadata"].get("namespace") == NAMESPACE, f"{path.name}: {obj['metadata']['name']}"
         assert obj["metadata"]["labels"].get("app.kubernetes.io/part-of") == "taskmgr", path.name
-
-
-def test_namespace_enforces_the_restricted_pod_security_profile():
-    labels = by_name("Namespace", NAMESPACE)["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert by_name("Namespace", NAMESPACE)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
