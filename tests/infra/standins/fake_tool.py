@@ -40,12 +40,10 @@ def kustomized(argv):
     import yaml  # here: the other calls (most of them) need no YAML, and this script starts once per call
 
     objects = [d for d in yaml.safe_load_all(result.stdout) if d]
-    selector = flag_value(argv, "--selector")
-    if not selector:
-        return objects
-    if not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
+    selector = flag_value(argv, "--selector") or ""
+    if selector and not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
         sys.exit(f"error: the stand-in does not understand the selector {selector!r}")
-    wanted = dict(term.split("=", 1) for term in selector.split(","))
+    wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
     return [o for o in objects if wanted.items() <= o["metadata"].get("labels", {}).items()]
 
 
