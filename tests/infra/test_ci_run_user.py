@@ -18,13 +18,11 @@ INSTALL_TIMEOUT = 1200
 
 
 def copy_tree(tree):
-    """The tracked and untracked-but-not-ignored files of the working tree, as a checkout would have them."""
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout.split("\0")
-    for name in listed:
-        if name and (ROOT / name).exists():
-            (tree / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, tree / name, follow_symlinks=False)
+    """The tracked and untracked-but-not-ignored files of the working tree, as a checkout would have them (tar
+    skips the files deleted but not committed yet)."""
+    tree.mkdir()
+    copy = 'git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C "$1"'
+    subprocess.run(["bash", "-o", "pipefail", "-c", copy, "copy", str(tree)], cwd=ROOT, check=True)
 
 
 @pytest.fixture
