@@ -99,8 +99,9 @@ def created_secrets(run, name="app-secrets"):
     return [c["secret"] for c in run.of("kubectl") if "create" in c["argv"] and name in c["argv"]]
 
 
-def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(deploy):
-    """Then the Secret: random values, never on a command line, new for each new namespace."""
+def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order_then_day_2_commands(deploy):
+    """The Secret: random values, never on a command line, new for each new namespace. Then logs, an unknown
+    command, down (the namespace and its Secret; the cluster stays) and down --all."""
     run = deploy(check=True)
     calls = "".join(" ".join([c["tool"], *c["argv"]]) + "\n" for c in run.calls)  # one line per call
     assert f"kind create cluster --name task-manager --config {ROOT}/kind-config.yaml --wait 120s\n" in calls
@@ -129,9 +130,17 @@ def test_first_deploy_creates_the_cluster_builds_loads_and_applies_in_order(depl
     assert len(secret["SECRET_KEY"]) >= 64 and "local-dev-only" not in str(secret)
     assert secret["POSTGRES_APP_PASSWORD"] != secret["POSTGRES_PASSWORD"], "the backend's role has its own password"
     assert not any(value in " ".join(c["argv"]) for c in run.of("kubectl") for value in secret.values())
-    assert deploy("down").returncode == 0
+    logs = deploy("logs", "backend-api", check=True)
+    assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in logs.of("kubectl"))
+    assert deploy("logs", "nosuch").returncode != 0
+    bad = deploy("frobnicate")
+    assert bad.returncode != 0 and "unknown command" in bad.stderr
+    down = deploy("down", check=True)
+    assert any(c["argv"][2:5] == ["delete", "namespace", NAMESPACE] for c in down.of("kubectl"))
+    assert not any("delete" in c["argv"] for c in down.of("kind")) and down.stored()["clusters"] == ["task-manager"]
     [again] = created_secrets(deploy())
     assert again["POSTGRES_PASSWORD"] != secret["POSTGRES_PASSWORD"], "each new namespace gets a new password"
+    assert deploy("down", "--all", check=True).stored()["clusters"] == []
 
 
 def test_redeploys_keep_the_cluster_and_the_secret_from_the_environment_and_recreate_replaces_the_cluster(deploy):
@@ -203,19 +212,6 @@ def test_failed_rollout_prints_events_descriptions_and_logs(deploy):
         "stops at the first failure"
     assert any("-k" in c["argv"] for c in run.of("kubectl")) and not list(deploy.tmp.iterdir()), \
         "the throwaway overlay, applied, is removed"
-
-
-def test_logs_unknown_commands_down_and_down_all(deploy):
-    deploy(check=True)
-    run = deploy("logs", "backend-api", check=True)
-    assert any("app.kubernetes.io/name=backend-api" in c["argv"] for c in run.of("kubectl"))
-    assert deploy("logs", "nosuch").returncode != 0
-    bad = deploy("frobnicate")
-    assert bad.returncode != 0 and "unknown command" in bad.stderr
-    run = deploy("down", check=True)
-    assert any(c["argv"][2:5] == ["delete", "namespace", NAMESPACE] for c in run.of("kubectl"))
-    assert not any("delete" in c["argv"] for c in run.of("kind")) and run.stored()["clusters"] == ["task-manager"]
-    assert deploy("down", "--all", check=True).stored()["clusters"] == []
 
 
 @pytest.mark.parametrize("command", [("status",), ("logs",), ("logs", "frontend"), ("down",)])
