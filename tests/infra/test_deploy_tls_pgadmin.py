@@ -1,6 +1,5 @@
-"""deploy.sh --tls and --pgadmin, driven against the stand-in `kind`, `kubectl` and `docker` of
-test_deploy_script.py (no cluster can run here; the real deploy runs in the e2e-kind job of
-.github/workflows/ci.yml).
+"""deploy.sh --tls and --pgadmin against the stand-ins of test_deploy_script.py (no cluster can run here; the real
+deploy runs in the e2e-kind job of .github/workflows/ci.yml).
 
 The Gateway's real manifests (the Gateway API CRDs and NGINX Gateway Fabric) cannot be fetched here (no access to
 GitHub): the tests give deploy.sh stand-in manifests through GATEWAY_MANIFESTS (a file of "SHA256 URL" lines with
@@ -211,8 +210,7 @@ def test_an_existing_certificate_that_is_a_ca_or_near_expiry_is_replaced_and_sai
 def test_a_tampered_manifest_is_refused_before_anything_is_created(deploy, tmp_path):
     tampered = STANDIN_CONTROLLER.replace("name: nginx-gateway\n", "name: something-else\n", 1)
     run = deploy("--tls", env=gateway_env(tmp_path, served=(STANDIN_CRDS, tampered)))
-    assert run.returncode == 1
-    assert "refusing to apply it" in run.stderr and "Nothing was changed" in run.stderr
+    assert run.returncode == 1 and "refusing to apply it" in run.stderr and "Nothing was changed" in run.stderr
     assert sha(tampered) in run.stderr
     assert not run.of("kubectl"), "nothing may be applied"
     assert not [c for c in run.of("kind") if c["argv"][:1] != ["get"]] and not [
