@@ -37,8 +37,7 @@ def test_pods_meet_the_restricted_profile_and_pull_no_image_needlessly(name):
 @pytest.mark.parametrize("name", ["backend-api", "frontend"])
 def test_stateless_services_roll_out_without_downtime(name):
     dep = by_name("Deployment", name)
-    assert dep["spec"]["replicas"] == 2
-    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert (dep["spec"]["replicas"], dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"]) == (2, 0)
     c = dep["spec"]["template"]["spec"]["containers"][0]
     paths = {probe: c[probe]["httpGet"]["path"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
     assert paths == {"startupProbe": "/health", "livenessProbe": "/health", "readinessProbe": "/ready"}
@@ -59,13 +58,10 @@ def test_postgres_keeps_its_data_on_the_volume_and_recreates_on_update():
     assert mounts["/var/lib/postgresql/data"] == "data"
     env = {e["name"]: e.get("value") for e in c["env"]}
     assert env["PGDATA"].startswith("/var/lib/postgresql/data/"), "PGDATA must be a subdirectory of the volume"
-    for writable in ("/var/run/postgresql", "/tmp"):
-        volume = next(v for v in spec["volumes"] if v["name"] == mounts[writable])
-        assert "emptyDir" in volume, writable
-    claim = next(v for v in spec["volumes"] if v["name"] == "data")["persistentVolumeClaim"]["claimName"]
-    pvc = by_name("PersistentVolumeClaim", claim)
-    assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
-    assert pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert all("emptyDir" in volumes[mounts[path]] for path in ("/var/run/postgresql", "/tmp")), "writable, not kept"
+    pvc = by_name("PersistentVolumeClaim", volumes["data"]["persistentVolumeClaim"]["claimName"])
+    assert (pvc["spec"]["accessModes"], pvc["spec"]["resources"]["requests"]["storage"]) == (["ReadWriteOnce"], "1Gi")
     for probe in ("readinessProbe", "livenessProbe"):
         assert "pg_isready" in " ".join(c[probe]["exec"]["command"])
 
@@ -73,11 +69,10 @@ def test_postgres_keeps_its_data_on_the_volume_and_recreates_on_update():
 def test_secret_values_are_marked_as_local_placeholders():
     """The example Secret (outside kubernetes/) is visibly not for real use: its file says so, every value too."""
     [secret] = load_docs(SECRET_EXAMPLE)
-    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "app-secrets"
-    assert secret["metadata"]["namespace"] == NAMESPACE
+    assert (secret["kind"], secret["metadata"]["name"], secret["metadata"]["namespace"]) == (
+        "Secret", "app-secrets", NAMESPACE)
     assert set(secret["stringData"]) == {"POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "SECRET_KEY"}
-    for value in secret["stringData"].values():
-        assert "local-dev-only" in value
+    assert all("local-dev-only" in value for value in secret["stringData"].values()), secret["stringData"]
     assert SECRET_EXAMPLE.read_text().startswith("# LOCAL-DEVELOPMENT PLACEHOLDERS ONLY.")
 
 

@@ -76,10 +76,9 @@ def kind(argv):
     elif argv[:2] == ["delete", "cluster"]:
         state["clusters"] = [c for c in state["clusters"] if c != name]
         state["secrets"] = {}
-    elif argv[:2] == ["load", "docker-image"]:
-        if name not in state["clusters"]:
-            print(f'ERROR: no nodes found for cluster "{name}"', file=sys.stderr)
-            return 1
+    elif argv[:2] == ["load", "docker-image"] and name not in state["clusters"]:
+        print(f'ERROR: no nodes found for cluster "{name}"', file=sys.stderr)
+        return 1
     save_state(state)
     return 0
 
