@@ -133,6 +133,24 @@ def clean_env():
     return env
 
 
+def docker(*args, check=True, timeout=120):
+    """docker ARGS; with check, a failure fails the test with docker's output."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        pytest.fail(f"docker {' '.join(args)} failed:\n{result.stdout}{result.stderr}", pytrace=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def compose():
+    """The Docker Compose command: the plugin, else docker-compose (v1); fails saying how to get one."""
+    if docker("compose", "version", check=False).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail("no Docker Compose: install the compose plugin or apt-get install -y docker-compose", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     """The docker command, once an engine answers (scripts/test-infra.sh starts one as root); fails otherwise."""
@@ -177,6 +195,26 @@ def postgres_bin():
 def as_pg_owner(argv):
     """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def initdb(data, user, *options):
+    """A new cluster in the new directory data, superuser `user` (as root, owned by the postgres user)."""
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+    subprocess.run(as_pg_owner([str(postgres_bin() / "initdb"), "-D", str(data), "-U", user, "-E", "UTF8", *options]),
+                   check=True, capture_output=True, timeout=120)
+
+
+def pg_client(program, args, port, user, password=None, **env):
+    """A PostgreSQL client program (psql, pg_dump, ...) on 127.0.0.1:port as user, with that password or none:
+    none of the caller's PG* or APP_DB_* variables, no ~/.pgpass; env adds variables."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
+           "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass"}
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database and on an existing
 volume whose tables the superuser created; the real backend then serves as that role, which cannot escalate."""
-import json
 import os
 import shutil
 import subprocess
@@ -12,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
+from conftest import ROOT, as_pg_owner, free_ports, initdb, pg_client, postgres_bin
 from planted import PLANT, escalation
-from test_deploy_local import http
+from test_deploy_local import api_call, http
 
 MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
@@ -22,33 +21,14 @@ READY_WAIT = 60
 
 
 class Cluster:
-    def __init__(self, bin_dir, directory):
-        self.bin, self.dir, (self.port,) = bin_dir, directory, free_ports(1)
+    """A throwaway PostgreSQL on 127.0.0.1:port, its superuser SUPERUSER with a password."""
 
-    def start(self):
-        pwfile = self.dir / "pw"
-        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-            shutil.chown(pwfile, "postgres")
-        subprocess.run(as_pg_owner([str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", SUPERUSER,
-                                    f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8"]), check=True,
-                       capture_output=True)
-        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                                    "-w", "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} "
-                                    "-c unix_socket_directories=''", "start"]),
-                       check=True, capture_output=True, stdin=subprocess.DEVNULL)
-
-    def stop(self):
-        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
-                                    "-w", "stop"]), capture_output=True)
+    def __init__(self, directory):
+        self.bin, self.dir, (self.port,) = postgres_bin(), directory, free_ports(1)
 
     def run_psql(self, database, args, user=SUPERUSER, password=SUPERUSER_PASSWORD, **env):
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
-               "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": user, "PGPASSWORD": password,
-               "PGDATABASE": database}
-        return subprocess.run([str(self.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+        return pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", *args], self.port, user, password,
+                         PGDATABASE=database, **env)
 
     def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
         """Runs sql as user; returns the completed process (stdout: unaligned tuples)."""
@@ -68,21 +48,21 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    bin_dir = postgres_bin()
-    directory = Path(tempfile.mkdtemp(prefix="deploysec-pg-"))
-    directory.chmod(0o755)
-    pg = Cluster(bin_dir, directory)
+    # As root, PostgreSQL runs as the postgres user, which must own its directory: not pytest's private tmp_path.
+    pg = Cluster(Path(tempfile.mkdtemp(prefix="deploysec-pg-")))
+    if os.geteuid() == 0:
+        shutil.chown(pg.dir, "postgres")
+    (pg.dir / "pw").write_text(SUPERUSER_PASSWORD + "\n")
+    initdb(pg.dir / "data", SUPERUSER, f"--pwfile={pg.dir / 'pw'}", "--auth=scram-sha-256")
+    pg_ctl = as_pg_owner([str(pg.bin / "pg_ctl"), "-D", str(pg.dir / "data"), "-w"])
     try:
-        pg.start()
+        subprocess.run([*pg_ctl, "-l", str(pg.dir / "log"), "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 "
+                        f"-p {pg.port} -c unix_socket_directories=''", "start"], check=True, capture_output=True,
+                       stdin=subprocess.DEVNULL)
         yield pg
     finally:
-        pg.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def backend_binary(debug_dir):
-    return debug_dir / "backend-api"
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(pg.dir, ignore_errors=True)
 
 
 @contextmanager
@@ -158,29 +138,20 @@ def create_tables_as_the_superuser(cluster, database):
         INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
 
 
-def crud_as_the_backend(binary, cluster, database, user, password, log):
+def crud_as_the_backend(debug_dir, cluster, database, user, password, log):
     """Create, read, update and delete through the real API, the backend connected as the role; returns the titles
     listed in between."""
     port, = free_ports(1)
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RUST_LOG": "info",
            "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
-    with serving(binary, env, log, f"http://127.0.0.1:{port}/ready"):
-        return crud(f"http://127.0.0.1:{port}")
-
-
-def crud(url):
-    status, body = http("POST", url + "/api/tasks", {"title": "as the app role", "priority": "high"})
-    assert status == 201, body
-    task = json.loads(body)
-    status, body = http("PATCH", f"{url}/api/tasks/{task['id']}", {"completed": True})
-    assert status == 200 and json.loads(body)["completed"] is True, body
-    status, body = http("GET", url + "/api/tasks")
-    assert status == 200, body
-    titles = {t["title"] for t in json.loads(body)}
-    status, body = http("DELETE", f"{url}/api/tasks/{task['id']}")
-    assert status == 200, body
-    assert http("GET", f"{url}/api/tasks/{task['id']}")[0] == 404
-    return titles
+    url = f"http://127.0.0.1:{port}"
+    with serving(debug_dir / "backend-api", env, log, f"{url}/ready"):
+        task = api_call(url, "POST", "/api/tasks", {"title": "as the app role", "priority": "high"}, expect=201)
+        assert api_call(url, "PATCH", f"/api/tasks/{task['id']}", {"completed": True})["completed"] is True
+        titles = {t["title"] for t in api_call(url, "GET", "/api/tasks")}
+        api_call(url, "DELETE", f"/api/tasks/{task['id']}")
+        api_call(url, "GET", f"/api/tasks/{task['id']}", expect=404)
+        return titles
 
 
 def assert_cannot_escalate(cluster, database, role, password):
@@ -194,17 +165,20 @@ def assert_cannot_escalate(cluster, database, role, password):
         assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
 
 
-def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster, backend_binary, tmp_path):
+def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster, debug_dir, tmp_path):
+    """Each backend pod's init container runs the script at the same moment on the first deploy: all succeed, and
+    print nothing (the password least of all). The backend's search migration then runs CREATE EXTENSION pg_trgm
+    as the role (hence CREATE on the database)."""
     db = cluster.new_database("deploysec_fresh")
-    result = cluster.run_role_sql(db, "app_fresh", "fresh-password")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "", "nothing printed (the password least of all)"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_fresh", "fresh-password"), range(4)))
+    assert [(r.returncode, r.stdout) for r in results] == [(0, "")] * 4, [r.stderr for r in results]
     assert role_attributes(cluster, db, "app_fresh") == {
         "super": False, "createrole": False, "createdb": False, "replication": False, "bypassrls": False,
         "login": True}
     assert owners_in_public(cluster, db) == {"schema public": "app_fresh"}
 
-    assert "as the app role" in crud_as_the_backend(backend_binary, cluster, db, "app_fresh", "fresh-password",
+    assert "as the app role" in crud_as_the_backend(debug_dir, cluster, db, "app_fresh", "fresh-password",
                                                     tmp_path / "backend.log")
     owners = owners_in_public(cluster, db)
     assert owners["r tasks"] == owners["r __diesel_schema_migrations"] == "app_fresh", owners
@@ -226,17 +200,6 @@ def test_rerunning_keeps_the_data_sets_the_new_password_and_never_runs_planted_c
     assert cluster.psql(db, "SELECT v FROM kept", "app_rerun", "second-password").stdout.strip() == "7"
     old = cluster.psql(db, "SELECT 1", user="app_rerun", password="first-password", check=False)
     assert old.returncode != 0 and "password authentication failed" in old.stderr
-
-
-def test_pods_starting_together_all_succeed_and_the_role_can_install_pg_trgm(cluster):
-    """Each backend pod's init container runs the script at the same moment on the first deploy; the search
-    migration runs CREATE EXTENSION pg_trgm as the app role (hence CREATE on the database)."""
-    db = cluster.new_database("deploysec_together")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_together", "together-pw"), range(4)))
-    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
-    cluster.psql(db, "CREATE EXTENSION IF NOT EXISTS pg_trgm; SELECT similarity('task', 'tasks')",
-                 user="app_together", password="together-pw")
 
 
 @pytest.mark.parametrize("user,password,message", [
@@ -275,7 +238,7 @@ def local_app_role(cluster, data_dir, database):
     return result.stdout.strip()
 
 
-def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, backend_binary,
+def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, debug_dir,
                                                                                           tmp_path):
     """A data folder from before the backend had its own role: the superuser's tables, sequence, type and function
     are handed to the role (db/app-role.sql, as every deploy path runs it), the data is kept, and the role cannot
@@ -296,7 +259,7 @@ def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_da
                                                          "function legacy_touch"} <= set(owners), owners
     assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
 
-    titles = crud_as_the_backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
+    titles = crud_as_the_backend(debug_dir, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
     assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
     cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
     assert_cannot_escalate(cluster, db, "taskmgr_app", password)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
+from conftest import ROOT, free_ports, initdb, pg_client
 
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
@@ -37,6 +37,13 @@ def http(method, url, body=None):
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def api_call(url, method, path, body=None, expect=200):
+    """The JSON answer of the API at url, which must answer with the status expect."""
+    status, text = http(method, url + path, body)
+    assert status == expect, f"{method} {path}: {status} {text}"
+    return json.loads(text)
 
 
 class LocalStack:
@@ -111,9 +118,7 @@ def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restar
     status, page = http("GET", stack.ui + "/")
     assert status == 200 and "· taskmgr</title>" in page, page[:300]
     assert_database_requires_the_password(stack)
-    status, body = http("POST", stack.ui + "/api/tasks", {"title": "kept across restarts", "priority": "high"})
-    assert status == 201, body
-    task = json.loads(body)
+    task = api_call(stack.ui, "POST", "/api/tasks", {"title": "kept across restarts", "priority": "high"}, expect=201)
 
     assert stack.ctrl_c() == 130, "an interrupted command exits 128 + SIGINT"
     for name, port in stack.ports.items():
@@ -123,9 +128,7 @@ def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restar
 
     stack.start()
     assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
-    status, body = http("GET", f"{stack.ui}/api/tasks/{task['id']}")
-    assert status == 200, body
-    assert json.loads(body)["title"] == "kept across restarts"
+    assert api_call(stack.ui, "GET", f"/api/tasks/{task['id']}")["title"] == "kept across restarts"
     status, page = http("GET", stack.ui + "/")
     assert status == 200 and "kept across restarts" in page
     stack.ctrl_c()
@@ -133,14 +136,9 @@ def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restar
 
 
 def psql(stack, password=None):
-    """`select 1` over TCP as the local role, with the given password or none (no ~/.pgpass either)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["PGPASSFILE"] = str(stack.data_dir / "no-such-pgpass")
-    if password is not None:
-        env["PGPASSWORD"] = password
-    return subprocess.run([str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
-                           "-U", "taskmgr", "-d", "taskmgr", "-w", "-tAc", "select 1"],
-                          capture_output=True, text=True, env=env, timeout=30)
+    """`select 1` over TCP as the local superuser, with the given password or none (no ~/.pgpass either)."""
+    return pg_client("psql", ["-d", "taskmgr", "-w", "-tAc", "select 1"], stack.ports["LOCAL_PG_PORT"], "taskmgr",
+                     password)
 
 
 def assert_database_requires_the_password(stack):
@@ -162,17 +160,11 @@ def assert_database_requires_the_password(stack):
 def test_data_folder_of_an_older_version_with_trust_gets_a_password(stack):
     """A data folder made by the earlier `initdb --auth=trust`: the next start sets a password and requires it,
     and the backend still serves from it."""
-    pgdata = stack.data_dir / "pgdata"
-    pgdata.mkdir()
-    if os.getuid() == 0:
-        shutil.chown(pgdata, "postgres", "postgres")
-    subprocess.run(as_pg_owner([str(postgres_bin() / "initdb"), "-D", str(pgdata), "-U", "taskmgr", "--auth=trust",
-                                "-E", "UTF8"]), check=True, capture_output=True, timeout=120)
+    initdb(stack.data_dir / "pgdata", "taskmgr", "--auth=trust")
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
     assert_database_requires_the_password(stack)
-    status, body = http("POST", stack.ui + "/api/tasks", {"title": "after the move to a password"})
-    assert status == 201, body
+    api_call(stack.ui, "POST", "/api/tasks", {"title": "after the move to a password"}, expect=201)
     stack.ctrl_c()
 
 
