@@ -1,5 +1,6 @@
-"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database and on an existing
-volume whose tables the superuser created; the real backend then serves as that role, which cannot escalate."""
+"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database, and through
+`./deploy.sh local` on an older data folder whose tables the superuser created; the real backend then serves as that
+role, which cannot escalate."""
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from conftest import ROOT, as_pg_owner, free_ports, initdb, pg_client, postgres_bin
 from planted import PLANT, escalation
-from test_deploy_local import api_call, http
+from test_deploy_local import api_call, assert_database_requires_the_password, http, stack  # noqa: F401 (stack)
 
 MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
@@ -31,7 +32,6 @@ class Cluster:
                          PGDATABASE=database, **env)
 
     def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
-        """Runs sql as user; returns the completed process (stdout: unaligned tuples)."""
         result = self.run_psql(database, ["-tA", "-c", sql], user, password)
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
@@ -66,7 +66,7 @@ def cluster():
 
 
 @contextmanager
-def serving(binary, env, log, url):
+def serving(binary, env, log, url):  # test_by_hand.py's
     """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (fails
     if the process exits first or after READY_WAIT); stopped on leaving."""
     with open(log, "w") as out:
@@ -81,16 +81,11 @@ def serving(binary, env, log, url):
             time.sleep(0.3)
         yield answer, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
 
 
 def answered(url):
-    """The body of url if it answers 200, else None."""
     try:
         status, body = http("GET", url)
     except OSError:
@@ -123,37 +118,6 @@ def owners_in_public(cluster, database):
     return dict(line.split("|") for line in rows.splitlines())
 
 
-def create_tables_as_the_superuser(cluster, database):
-    """What an older deploy left on its volume: the migrations run by the superuser, diesel's bookkeeping table,
-    a trigger function, a serial sequence, and one task."""
-    for up in sorted(MIGRATIONS.glob("*/up.sql")):
-        cluster.psql(database, up.read_text())
-    versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in MIGRATIONS.glob("*/up.sql"))
-    cluster.psql(database, f"""
-        CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
-                                                 run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
-        INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
-        CREATE TABLE legacy_counter (id serial PRIMARY KEY);
-        CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
-        INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
-
-
-def crud_as_the_backend(debug_dir, cluster, database, user, password, log):
-    """Create, read, update and delete through the real API, the backend connected as the role; returns the titles
-    listed in between."""
-    port, = free_ports(1)
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RUST_LOG": "info",
-           "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
-    url = f"http://127.0.0.1:{port}"
-    with serving(debug_dir / "backend-api", env, log, f"{url}/ready"):
-        task = api_call(url, "POST", "/api/tasks", {"title": "as the app role", "priority": "high"}, expect=201)
-        assert api_call(url, "PATCH", f"/api/tasks/{task['id']}", {"completed": True})["completed"] is True
-        titles = {t["title"] for t in api_call(url, "GET", "/api/tasks")}
-        api_call(url, "DELETE", f"/api/tasks/{task['id']}")
-        api_call(url, "GET", f"/api/tasks/{task['id']}", expect=404)
-        return titles
-
-
 def assert_cannot_escalate(cluster, database, role, password):
     for sql, why in [("CREATE ROLE deploysec_intruder", "make roles"),
                      ("COPY (SELECT 1) TO PROGRAM 'true'", "run programs on the server"),
@@ -165,10 +129,9 @@ def assert_cannot_escalate(cluster, database, role, password):
         assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
 
 
-def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster, debug_dir, tmp_path):
+def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster):
     """Each backend pod's init container runs the script at the same moment on the first deploy: all succeed, and
-    print nothing (the password least of all). The backend's search migration then runs CREATE EXTENSION pg_trgm
-    as the role (hence CREATE on the database)."""
+    print nothing (the password least of all). (The backend then migrates as the role: test_by_hand.py.)"""
     db = cluster.new_database("deploysec_fresh")
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_fresh", "fresh-password"), range(4)))
@@ -177,11 +140,6 @@ def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluste
         "super": False, "createrole": False, "createdb": False, "replication": False, "bypassrls": False,
         "login": True}
     assert owners_in_public(cluster, db) == {"schema public": "app_fresh"}
-
-    assert "as the app role" in crud_as_the_backend(debug_dir, cluster, db, "app_fresh", "fresh-password",
-                                                    tmp_path / "backend.log")
-    owners = owners_in_public(cluster, db)
-    assert owners["r tasks"] == owners["r __diesel_schema_migrations"] == "app_fresh", owners
     assert_cannot_escalate(cluster, db, "app_fresh", "fresh-password")
 
 
@@ -219,47 +177,55 @@ def test_bad_settings_are_refused_with_a_clear_message_and_change_nothing(cluste
         "no superuser is ever demoted"
 
 
-def local_app_role(cluster, data_dir, database):
-    """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it (after
-    start_local_postgres: STACK_PG_BIN, LOCAL_PG_PORT and the superuser's password file set), against the throwaway
-    cluster. Returns the DATABASE_URL it gives the backend."""
-    superuser_password_file = data_dir / "pg-password"
-    superuser_password_file.write_text(SUPERUSER_PASSWORD)
-    script = f"""
-        set -euo pipefail
-        source {ROOT}/scripts/deploy-local.sh
-        STACK_PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database} PG_PASSWORD_FILE={superuser_password_file}
-        ensure_local_app_role {data_dir}
-        echo "$LOCAL_DATABASE_URL"
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+def test_an_older_local_data_folder_gets_a_password_and_hands_its_tables_to_the_backends_role(stack):
+    """A data folder of an older `./deploy.sh local`: `initdb --auth=trust`, and the tables, sequence, type and
+    function the superuser made before the backend had a role of its own. The next start sets a password and
+    requires it, hands them all to the role (db/app-role.sql, as every deploy path runs it), and the backend serves
+    the old data as that role, which cannot escalate; the next run keeps its password."""
+    pgdata, port = stack.data_dir / "pgdata", stack.ports["LOCAL_PG_PORT"]
+    initdb(pgdata, SUPERUSER, "--auth=trust")
+    pg_ctl = as_pg_owner([str(postgres_bin() / "pg_ctl"), "-D", str(pgdata), "-w"])
+    subprocess.run([*pg_ctl, "-l", str(pgdata / "older.log"), "-o", f"-c listen_addresses=127.0.0.1 -p {port} "
+                    "-c unix_socket_directories=''", "start"], check=True, capture_output=True)
+    stack.psql("postgres", "CREATE DATABASE taskmgr")
+    ups = sorted(MIGRATIONS.glob("*/up.sql"))
+    for up in ups:
+        stack.psql("taskmgr", up.read_text())
+    versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in ups)
+    stack.psql("taskmgr", f"""
+        CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
+                                                 run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
+        INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
+        CREATE TABLE legacy_counter (id serial PRIMARY KEY);
+        CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+        INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
+    assert set(owners_in_public(stack, "taskmgr").values()) == {SUPERUSER, "pg_database_owner"}
+    subprocess.run([*pg_ctl, "stop"], check=True, capture_output=True)
 
-
-def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, debug_dir,
-                                                                                          tmp_path):
-    """A data folder from before the backend had its own role: the superuser's tables, sequence, type and function
-    are handed to the role (db/app-role.sql, as every deploy path runs it), the data is kept, and the role cannot
-    escalate."""
-    db = cluster.new_database("deploysec_local")
-    create_tables_as_the_superuser(cluster, db)
-    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
-    url = local_app_role(cluster, tmp_path, db)
-    password_file = tmp_path / "app_db_password"
-    assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+    stack.start()
+    assert "trusted local connections: setting a password" in stack.log.read_text()
+    assert_database_requires_the_password(stack)
+    password_file = stack.data_dir / "app_db_password"
     password = password_file.read_text()
-    assert len(password) >= 32
-    assert url == f"postgres://taskmgr_app:{password}@127.0.0.1:{cluster.port}/{db}"
-    assert role_attributes(cluster, db, "taskmgr_app")["super"] is False
-    owners = owners_in_public(cluster, db)
+    assert password_file.stat().st_mode & 0o777 == 0o600 and len(password) >= 32
+    assert role_attributes(stack, "taskmgr", "taskmgr_app")["super"] is False
+    owners = owners_in_public(stack, "taskmgr")
     assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
                                                          "S legacy_counter_id_seq", "type task_priority",
                                                          "function legacy_touch"} <= set(owners), owners
-    assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
-
-    titles = crud_as_the_backend(debug_dir, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
+    task = api_call(stack.ui, "POST", "/api/tasks", {"title": "as the app role", "priority": "high"}, expect=201)
+    assert api_call(stack.ui, "PATCH", f"/api/tasks/{task['id']}", {"completed": True})["completed"] is True
+    titles = {t["title"] for t in api_call(stack.ui, "GET", "/api/tasks")}
     assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
-    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
-    assert_cannot_escalate(cluster, db, "taskmgr_app", password)
+    api_call(stack.ui, "DELETE", f"/api/tasks/{task['id']}")
+    api_call(stack.ui, "GET", f"/api/tasks/{task['id']}", expect=404)
+    sessions = "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'taskmgr' AND pid <> pg_backend_pid()"
+    assert stack.psql("taskmgr", sessions).stdout.split() == ["taskmgr_app"], "the backend connects as its role"
+    stack.psql("taskmgr", "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
+    assert_cannot_escalate(stack, "taskmgr", "taskmgr_app", password)
+
+    stack.ctrl_c()
+    stack.start()
+    assert password_file.read_text() == password, "the next run keeps the password"
+    api_call(stack.ui, "GET", "/api/tasks/00000000-0000-4000-8000-000000000001")
+    stack.ctrl_c()

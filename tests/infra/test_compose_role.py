@@ -77,7 +77,8 @@ def test_the_kind_init_container_as_written_sets_up_the_role(pods, tmp_path):  #
     docker("run", "--rm", "--name", f"{server}-init", "--network", pods.network,
            "--user", f"{sc['runAsUser']}:{sc['runAsGroup']}", "--read-only", "--cap-drop", "ALL",
            "--security-opt", "no-new-privileges:true", "-v", f"{run_dir}:{mount['mountPath']}:ro",
-           *[f"-e{k}={v}" for k, v in env.items()], "--entrypoint", init["command"][0], pods.image, *init["command"][1:])
+           *[f"-e{k}={v}" for k, v in env.items()], "--entrypoint", init["command"][0], pods.image,
+           *init["command"][1:])
     user = env["APP_DB_USER"]
     logged_in = pods.sql(server, "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user",
                          user=user, password="kind-app-pw")
