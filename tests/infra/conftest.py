@@ -181,29 +181,21 @@ def free_ports(count):
         return [s.getsockname()[1] for s in sockets]
 
 
+def stack_sh(script, *args):
+    """bash running script, with args as $1..., after sourcing scripts/lib/stack.sh (the one way `./deploy.sh local`
+    and the test scripts run PostgreSQL) and finding PostgreSQL as they do; its stdout. Fails with stack.sh's one
+    line (how to install PostgreSQL, why initdb or the start failed)."""
+    result = subprocess.run(["bash", "-c", f"source scripts/lib/stack.sh && stack_require_postgres && {script}",
+                             "stack_sh", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"{script}: {result.stderr.strip()}", pytrace=False)
+    return result.stdout
+
+
+@functools.cache
 def postgres_bin():
-    """The directory of initdb, pg_ctl and psql: on PATH, or Debian's newest /usr/lib/postgresql/<version>/bin."""
-    candidates = [Path(shutil.which("initdb")).resolve().parent] if shutil.which("initdb") else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
-    for directory in candidates:
-        if all((directory / name).exists() for name in ("initdb", "pg_ctl", "psql")):
-            return directory
-    pytest.fail("PostgreSQL server programs not found: apt-get install postgresql, or put its bin on PATH",
-                pytrace=False)
-
-
-def as_pg_owner(argv):
-    """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
-def initdb(data, user, *options):
-    """A new cluster in the new directory data, superuser `user` (as root, owned by the postgres user)."""
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    subprocess.run(as_pg_owner([str(postgres_bin() / "initdb"), "-D", str(data), "-U", user, "-E", "UTF8", *options]),
-                   check=True, capture_output=True, timeout=120)
+    """The directory of initdb, pg_ctl and psql."""
+    return Path(stack_sh('echo "$STACK_PG_BIN"').strip())
 
 
 def pg_client(program, args, port, user, password=None, **env):

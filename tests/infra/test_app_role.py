@@ -1,7 +1,6 @@
 """db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database, and through
 `./deploy.sh local` on an older data folder whose tables the superuser created; the real backend then serves as that
 role, which cannot escalate."""
-import os
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, as_pg_owner, free_ports, initdb, pg_client, postgres_bin
+from conftest import ROOT, free_ports, pg_client, stack_sh
 from planted import PLANT, escalation
 from test_deploy_local import api_call, assert_database_requires_the_password, http, stack  # noqa: F401 (stack)
 
@@ -25,7 +24,7 @@ class Cluster:
     """A throwaway PostgreSQL on 127.0.0.1:port, its superuser SUPERUSER with a password."""
 
     def __init__(self, directory):
-        self.bin, self.dir, (self.port,) = postgres_bin(), directory, free_ports(1)
+        self.dir, (self.port,) = directory, free_ports(1)
 
     def run_psql(self, database, args, user=SUPERUSER, password=SUPERUSER_PASSWORD, **env):
         return pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", *args], self.port, user, password,
@@ -48,20 +47,16 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    # As root, PostgreSQL runs as the postgres user, which must own its directory: not pytest's private tmp_path.
+    # As root, PostgreSQL runs as the postgres user, which must reach its directory: not pytest's private tmp_path.
     pg = Cluster(Path(tempfile.mkdtemp(prefix="deploysec-pg-")))
-    if os.geteuid() == 0:
-        shutil.chown(pg.dir, "postgres")
+    pg.dir.chmod(0o755)
     (pg.dir / "pw").write_text(SUPERUSER_PASSWORD + "\n")
-    initdb(pg.dir / "data", SUPERUSER, f"--pwfile={pg.dir / 'pw'}", "--auth=scram-sha-256")
-    pg_ctl = as_pg_owner([str(pg.bin / "pg_ctl"), "-D", str(pg.dir / "data"), "-w"])
     try:
-        subprocess.run([*pg_ctl, "-l", str(pg.dir / "log"), "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 "
-                        f"-p {pg.port} -c unix_socket_directories=''", "start"], check=True, capture_output=True,
-                       stdin=subprocess.DEVNULL)
+        stack_sh('stack_init_postgres "$1/data" "$2" "$1/pw" && stack_start_postgres "$1/data" "$3" "$1/log"',
+                 pg.dir, SUPERUSER, pg.port)
         yield pg
     finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        stack_sh('STACK_PG_DATA="$1/data" && stack_stop', pg.dir)
         shutil.rmtree(pg.dir, ignore_errors=True)
 
 
@@ -182,11 +177,9 @@ def test_an_older_local_data_folder_gets_a_password_and_hands_its_tables_to_the_
     function the superuser made before the backend had a role of its own. The next start sets a password and
     requires it, hands them all to the role (db/app-role.sql, as every deploy path runs it), and the backend serves
     the old data as that role, which cannot escalate; the next run keeps its password."""
-    pgdata, port = stack.data_dir / "pgdata", stack.ports["LOCAL_PG_PORT"]
-    initdb(pgdata, SUPERUSER, "--auth=trust")
-    pg_ctl = as_pg_owner([str(postgres_bin() / "pg_ctl"), "-D", str(pgdata), "-w"])
-    subprocess.run([*pg_ctl, "-l", str(pgdata / "older.log"), "-o", f"-c listen_addresses=127.0.0.1 -p {port} "
-                    "-c unix_socket_directories=''", "start"], check=True, capture_output=True)
+    pgdata = stack.data_dir / "pgdata"
+    stack_sh('stack_init_postgres "$1" "$2" "" && stack_start_postgres "$1" "$3" "$1.log"', pgdata, SUPERUSER,
+             stack.ports["LOCAL_PG_PORT"])
     stack.psql("postgres", "CREATE DATABASE taskmgr")
     ups = sorted(MIGRATIONS.glob("*/up.sql"))
     for up in ups:
@@ -200,7 +193,7 @@ def test_an_older_local_data_folder_gets_a_password_and_hands_its_tables_to_the_
         CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
         INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
     assert set(owners_in_public(stack, "taskmgr").values()) == {SUPERUSER, "pg_database_owner"}
-    subprocess.run([*pg_ctl, "stop"], check=True, capture_output=True)
+    stack_sh('STACK_PG_DATA="$1" && stack_stop', pgdata)
 
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
