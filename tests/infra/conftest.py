@@ -153,13 +153,12 @@ def compose():
 
 @pytest.fixture(scope="session")
 def docker_engine():
-    """The docker command, once an engine answers (scripts/test-infra.sh starts one as root); fails otherwise."""
-    docker = tool("docker", "apt-get install -y docker.io")
-    info = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=60)
+    """An engine that answers (scripts/test-infra.sh starts one as root); fails otherwise."""
+    tool("docker", "apt-get install -y docker.io")
+    info = docker("info", check=False, timeout=60)
     if info.returncode != 0:
         pytest.fail("no Docker engine answers: run ./scripts/test-infra.sh as root (it starts dockerd), "
                     f"or start one yourself (dockerd &): {info.stderr.strip()[-300:]}", pytrace=False)
-    return docker
 
 
 @pytest.fixture(scope="session")
@@ -207,6 +206,43 @@ def pg_client(program, args, port, user, password=None, **env):
         env["PGPASSWORD"] = password
     return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
                           timeout=120)
+
+
+def role_attributes(cluster, database, role):
+    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
+                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
+    assert row, f"role {role} does not exist"
+    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
+                    (v == "t" for v in row.split("|"))))
+
+
+def owners_in_public(cluster, database):
+    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
+    an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
+    rows = cluster.psql(database, """
+        SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
+        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
+          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
+          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
+          WHERE pronamespace = 'public'::regnamespace
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
+    return dict(line.split("|") for line in rows.splitlines())
+
+
+def assert_cannot_escalate(cluster, database, role, password):
+    for sql, why in [("CREATE ROLE deploysec_intruder", "make roles"),
+                     ("COPY (SELECT 1) TO PROGRAM 'true'", "run programs on the server"),
+                     (f"ALTER ROLE {role} SUPERUSER", "make itself superuser"),
+                     ("CREATE DATABASE deploysec_other", "create databases"),
+                     ("SELECT pg_read_file('PG_VERSION')", "read server files")]:
+        result = cluster.psql(database, sql, user=role, password=password, check=False)
+        refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
+        assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
+
 
 
 @pytest.fixture(scope="session")

@@ -74,8 +74,7 @@ class Pods:
 
     def processes(self, name):
         """The command names of the processes running in the container."""
-        lines = docker("top", name, "-eo", "pid,comm").stdout.splitlines()[1:]
-        return [line.split(None, 1)[1].strip() for line in lines if line.strip()]
+        return docker("top", name, "-eo", "comm").stdout.split()[1:]
 
     def logs(self, name):
         result = docker("logs", name, check=False)

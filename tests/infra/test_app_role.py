@@ -1,6 +1,6 @@
-"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database, and through
-`./deploy.sh local` on an older data folder whose tables the superuser created; the real backend then serves as that
-role, which cannot escalate."""
+"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database, which cannot
+escalate, reruns, and bad settings (the real backend serving as the role: test_by_hand.py, and test_deploy_local.py on
+an older data folder whose tables the superuser created)."""
 import shutil
 import subprocess
 import tempfile
@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_ports, pg_client, stack_sh
+from conftest import ROOT, assert_cannot_escalate, free_ports, owners_in_public, pg_client, role_attributes, stack_sh
 from planted import PLANT, escalation
-from test_deploy_local import api_call, assert_database_requires_the_password, http, stack  # noqa: F401 (stack)
+from test_deploy_local import http
 
-MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
 READY_WAIT = 60
 
@@ -88,42 +87,6 @@ def answered(url):
     return body if status == 200 else None
 
 
-def role_attributes(cluster, database, role):
-    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
-                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
-    assert row, f"role {role} does not exist"
-    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
-                    (v == "t" for v in row.split("|"))))
-
-
-def owners_in_public(cluster, database):
-    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
-    an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
-    rows = cluster.psql(database, """
-        SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
-        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
-          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
-          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
-          WHERE pronamespace = 'public'::regnamespace
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
-    return dict(line.split("|") for line in rows.splitlines())
-
-
-def assert_cannot_escalate(cluster, database, role, password):
-    for sql, why in [("CREATE ROLE deploysec_intruder", "make roles"),
-                     ("COPY (SELECT 1) TO PROGRAM 'true'", "run programs on the server"),
-                     (f"ALTER ROLE {role} SUPERUSER", "make itself superuser"),
-                     ("CREATE DATABASE deploysec_other", "create databases"),
-                     ("SELECT pg_read_file('PG_VERSION')", "read server files")]:
-        result = cluster.psql(database, sql, user=role, password=password, check=False)
-        refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
-        assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
-
-
 def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster):
     """Each backend pod's init container runs the script at the same moment on the first deploy: all succeed, and
     print nothing (the password least of all). (The backend then migrates as the role: test_by_hand.py.)"""
@@ -131,9 +94,8 @@ def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluste
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_fresh", "fresh-password"), range(4)))
     assert [(r.returncode, r.stdout) for r in results] == [(0, "")] * 4, [r.stderr for r in results]
-    assert role_attributes(cluster, db, "app_fresh") == {
-        "super": False, "createrole": False, "createdb": False, "replication": False, "bypassrls": False,
-        "login": True}
+    no = dict.fromkeys(["super", "createrole", "createdb", "replication", "bypassrls"], False)
+    assert role_attributes(cluster, db, "app_fresh") == {**no, "login": True}
     assert owners_in_public(cluster, db) == {"schema public": "app_fresh"}
     assert_cannot_escalate(cluster, db, "app_fresh", "fresh-password")
 
@@ -170,55 +132,3 @@ def test_bad_settings_are_refused_with_a_clear_message_and_change_nothing(cluste
     assert owners_in_public(cluster, db) == {"schema public": "pg_database_owner"}
     assert role_attributes(cluster, db, SUPERUSER)["super"] and role_attributes(cluster, db, "other_admin")["super"], \
         "no superuser is ever demoted"
-
-
-def test_an_older_local_data_folder_gets_a_password_and_hands_its_tables_to_the_backends_role(stack):
-    """A data folder of an older `./deploy.sh local`: `initdb --auth=trust`, and the tables, sequence, type and
-    function the superuser made before the backend had a role of its own. The next start sets a password and
-    requires it, hands them all to the role (db/app-role.sql, as every deploy path runs it), and the backend serves
-    the old data as that role, which cannot escalate; the next run keeps its password."""
-    pgdata = stack.data_dir / "pgdata"
-    stack_sh('stack_init_postgres "$1" "$2" "" && stack_start_postgres "$1" "$3" "$1.log"', pgdata, SUPERUSER,
-             stack.ports["LOCAL_PG_PORT"])
-    stack.psql("postgres", "CREATE DATABASE taskmgr")
-    ups = sorted(MIGRATIONS.glob("*/up.sql"))
-    for up in ups:
-        stack.psql("taskmgr", up.read_text())
-    versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in ups)
-    stack.psql("taskmgr", f"""
-        CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
-                                                 run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
-        INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
-        CREATE TABLE legacy_counter (id serial PRIMARY KEY);
-        CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
-        INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
-    assert set(owners_in_public(stack, "taskmgr").values()) == {SUPERUSER, "pg_database_owner"}
-    stack_sh('STACK_PG_DATA="$1" && stack_stop', pgdata)
-
-    stack.start()
-    assert "trusted local connections: setting a password" in stack.log.read_text()
-    assert_database_requires_the_password(stack)
-    password_file = stack.data_dir / "app_db_password"
-    password = password_file.read_text()
-    assert password_file.stat().st_mode & 0o777 == 0o600 and len(password) >= 32
-    assert role_attributes(stack, "taskmgr", "taskmgr_app")["super"] is False
-    owners = owners_in_public(stack, "taskmgr")
-    assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
-                                                         "S legacy_counter_id_seq", "type task_priority",
-                                                         "function legacy_touch"} <= set(owners), owners
-    task = api_call(stack.ui, "POST", "/api/tasks", {"title": "as the app role", "priority": "high"}, expect=201)
-    assert api_call(stack.ui, "PATCH", f"/api/tasks/{task['id']}", {"completed": True})["completed"] is True
-    titles = {t["title"] for t in api_call(stack.ui, "GET", "/api/tasks")}
-    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
-    api_call(stack.ui, "DELETE", f"/api/tasks/{task['id']}")
-    api_call(stack.ui, "GET", f"/api/tasks/{task['id']}", expect=404)
-    sessions = "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'taskmgr' AND pid <> pg_backend_pid()"
-    assert stack.psql("taskmgr", sessions).stdout.split() == ["taskmgr_app"], "the backend connects as its role"
-    stack.psql("taskmgr", "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
-    assert_cannot_escalate(stack, "taskmgr", "taskmgr_app", password)
-
-    stack.ctrl_c()
-    stack.start()
-    assert password_file.read_text() == password, "the next run keeps the password"
-    api_call(stack.ui, "GET", "/api/tasks/00000000-0000-4000-8000-000000000001")
-    stack.ctrl_c()

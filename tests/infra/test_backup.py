@@ -21,11 +21,11 @@ TASKS = [
 ]
 
 
-def deploy(stack, *args, env=None, script=ROOT / "deploy.sh", wait=True):
+def deploy(stack, *args, wait=True):
     """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there);
     with wait=False the running process (output on its stdout)."""
-    process = subprocess.Popen([str(script), *args], env={**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir),
-                                                          **(env or {})}, cwd=stack.log_dir, text=True,
+    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
+    process = subprocess.Popen([str(ROOT / "deploy.sh"), *args], env=env, cwd=stack.log_dir, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE if wait else subprocess.STDOUT)
     if not wait:
         return process

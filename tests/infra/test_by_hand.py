@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ROOT, free_ports
-from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, cluster, owners_in_public, serving  # noqa: F401 (cluster)
+from conftest import ROOT, free_ports, owners_in_public
+from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, cluster, serving  # noqa: F401 (its fixture)
 from test_deploy_local import http
 
 RUNNING = ROOT / "docs" / "RUNNING.md"
