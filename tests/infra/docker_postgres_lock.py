@@ -32,9 +32,9 @@ class Pods:
 
     def __init__(self, image):
         self.image = image
-        self.run = self.network = self.volume = f"ci-pglock-{uuid.uuid4().hex[:8]}"
+        self.network = self.volume = f"ci-pglock-{uuid.uuid4().hex[:8]}"
         self.names = []
-        self.secret = {"POSTGRES_PASSWORD": f"pw-{self.run}"}
+        self.secret = {"POSTGRES_PASSWORD": f"pw-{self.volume}"}
         self.container = by_name("Deployment", "postgres")["spec"]["template"]["spec"]["containers"][0]
         self.env = resolved_env(self.container, self.secret)
         self.uid = docker("run", "--rm", "--entrypoint", "id", image, "-u", "postgres").stdout.strip()
@@ -43,14 +43,12 @@ class Pods:
 
     def start(self, name, alias=None):
         """A container named name, reached on the network as alias."""
-        full = f"{self.run}-{name}"
-        command = self.container.get("command", [])
-        entrypoint = ["--entrypoint", command[0]] if command else []
+        full, command = f"{self.volume}-{name}", self.container["command"]
         docker("run", "-d", "--name", full, "--user", f"{self.uid}:{self.uid}", "--read-only",
                "--tmpfs", "/var/run/postgresql:mode=1777", "--tmpfs", "/tmp:mode=1777", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges", "-v", f"{self.volume}:/var/lib/postgresql/data",
                "--network", self.network, *(["--network-alias", alias] if alias else []),
-               *[f"-e{k}={v}" for k, v in self.env.items()], *entrypoint, self.image,
+               *[f"-e{k}={v}" for k, v in self.env.items()], "--entrypoint", command[0], self.image,
                *command[1:], *self.container.get("args", []))
         self.names.append(full)
         return full
@@ -74,15 +72,15 @@ class Pods:
 
     def processes(self, name):
         """The command names of the processes running in the container."""
-        return docker("top", name, "-eo", "comm").stdout.split()[1:]
+        lines = docker("top", name, "-eo", "pid,comm").stdout.splitlines()[1:]
+        return [line.split(None, 1)[1].strip() for line in lines if line.strip()]
 
     def logs(self, name):
         result = docker("logs", name, check=False)
         return (result.stdout + result.stderr)[-3000:]
 
     def remove(self):
-        for name in self.names:
-            docker("rm", "-f", name, check=False)
+        docker("rm", "-f", *self.names, check=False)
         docker("volume", "rm", "-f", self.volume, check=False)
         docker("network", "rm", self.network, check=False)
 

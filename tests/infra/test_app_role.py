@@ -4,7 +4,7 @@ an older data folder whose tables the superuser created)."""
 import shutil
 import subprocess
 import tempfile
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +16,6 @@ from planted import PLANT, escalation
 from test_deploy_local import http
 
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
-READY_WAIT = 60
 
 
 class Cluster:
@@ -61,30 +60,18 @@ def cluster():
 
 @contextmanager
 def serving(binary, env, log, url):  # test_by_hand.py's
-    """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (fails
-    if the process exits first or after READY_WAIT); stopped on leaving."""
+    """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (waited
+    for as scripts/lib/stack.sh waits: fails if the process exits first or after 60 s); killed on leaving."""
     with open(log, "w") as out:
         process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT)
+    threading.Thread(target=process.wait, daemon=True).start()  # reaped at once: an exit is seen, not a zombie
     try:
-        deadline = time.monotonic() + READY_WAIT
-        while (answer := answered(url)) is None:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{url} not answering; {binary.name} exit status {process.poll()}:\n"
-                            f"{log.read_text()[-3000:]}", pytrace=False)
-            time.sleep(0.3)
-        yield answer, process
+        stack_sh('stack_wait_ready "$1" "$2" "$3" "$4"', binary.name, url, log, process.pid)
+        yield http("GET", url)[1], process
     finally:
         process.kill()
         process.wait()
-
-
-def answered(url):
-    try:
-        status, body = http("GET", url)
-    except OSError:
-        return None
-    return body if status == 200 else None
 
 
 def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster):
