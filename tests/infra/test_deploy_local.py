@@ -78,13 +78,11 @@ class LocalStack:
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         deadline = time.monotonic() + BUILD_AND_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if "taskmgr is running locally" in self.log.read_text():
-                return
-            if self.process.poll() is not None:
-                pytest.fail(f"./deploy.sh local exited with {self.process.returncode}:\n{self.tail()}")
+        while "taskmgr is running locally" not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"./deploy.sh local not up within {BUILD_AND_START_TIMEOUT} s, exit status "
+                            f"{self.process.poll()}:\n{self.tail()}")
             time.sleep(1)
-        pytest.fail(f"./deploy.sh local not up after {BUILD_AND_START_TIMEOUT} s:\n{self.tail()}")
 
     def ctrl_c(self):
         os.killpg(self.process.pid, signal.SIGINT)
@@ -94,9 +92,8 @@ class LocalStack:
             pytest.fail(f"./deploy.sh local did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{self.tail()}")
 
     def tail(self):
-        text = self.log.read_text() if self.log.exists() else ""
         logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.data_dir.glob("*.log")))
-        return text[-4000:] + logs
+        return self.log.read_text()[-4000:] + logs
 
     def kill_leftovers(self):
         if self.process and self.process.poll() is None:
