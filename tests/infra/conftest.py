@@ -1,4 +1,4 @@
-"""Shared paths and loaders for the infrastructure checks (manifests, deploy.sh, workflows, docs)."""
+"""Shared paths, loaders and docker/PostgreSQL helpers for the infrastructure checks (manifests, deploy.sh, ...)."""
 import functools
 import json
 import os
