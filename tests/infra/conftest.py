@@ -1,4 +1,4 @@
-"""Shared paths and loaders for the infrastructure checks (manifests, deploy.sh, workflows, docs)."""
+"""Shared paths, loaders and docker/PostgreSQL helpers for the infrastructure checks (manifests, deploy.sh, ...)."""
 import functools
 import json
 import os
@@ -133,15 +133,32 @@ def clean_env():
     return env
 
 
+def docker(*args, check=True, timeout=120):
+    """docker ARGS; with check, a failure fails the test with docker's output."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        pytest.fail(f"docker {' '.join(args)} failed:\n{result.stdout}{result.stderr}", pytrace=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def compose():
+    """The Docker Compose command: the plugin, else docker-compose (v1); fails saying how to get one."""
+    if docker("compose", "version", check=False).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail("no Docker Compose: install the compose plugin or apt-get install -y docker-compose", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
-    """The docker command, once an engine answers (scripts/test-infra.sh starts one as root); fails otherwise."""
-    docker = tool("docker", "apt-get install -y docker.io")
-    info = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=60)
+    """An engine that answers (scripts/test-infra.sh starts one as root); fails otherwise."""
+    tool("docker", "apt-get install -y docker.io")
+    info = docker("info", check=False, timeout=60)
     if info.returncode != 0:
         pytest.fail("no Docker engine answers: run ./scripts/test-infra.sh as root (it starts dockerd), "
                     f"or start one yourself (dockerd &): {info.stderr.strip()[-300:]}", pytrace=False)
-    return docker
 
 
 @pytest.fixture(scope="session")
@@ -163,20 +180,69 @@ def free_ports(count):
         return [s.getsockname()[1] for s in sockets]
 
 
+def stack_sh(script, *args):
+    """bash running script, with args as $1..., after sourcing scripts/lib/stack.sh (the one way `./deploy.sh local`
+    and the test scripts run PostgreSQL) and finding PostgreSQL as they do; its stdout. Fails with stack.sh's one
+    line (how to install PostgreSQL, why initdb or the start failed)."""
+    result = subprocess.run(["bash", "-c", f"source scripts/lib/stack.sh && stack_require_postgres && {script}",
+                             "stack_sh", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"{script}: {result.stderr.strip()}", pytrace=False)
+    return result.stdout
+
+
+@functools.cache
 def postgres_bin():
-    """The directory of initdb, pg_ctl and psql: on PATH, or Debian's newest /usr/lib/postgresql/<version>/bin."""
-    candidates = [Path(shutil.which("initdb")).resolve().parent] if shutil.which("initdb") else []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
-    for directory in candidates:
-        if all((directory / name).exists() for name in ("initdb", "pg_ctl", "psql")):
-            return directory
-    pytest.fail("PostgreSQL server programs not found: apt-get install postgresql, or put its bin on PATH",
-                pytrace=False)
+    """The directory of initdb, pg_ctl and psql."""
+    return Path(stack_sh('echo "$STACK_PG_BIN"').strip())
 
 
-def as_pg_owner(argv):
-    """PostgreSQL refuses to run as root: as root, run its programs as the postgres user."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+def pg_client(program, args, port, user, password=None, **env):
+    """A PostgreSQL client program (psql, pg_dump, ...) on 127.0.0.1:port as user, with that password or none:
+    none of the caller's PG* or APP_DB_* variables, no ~/.pgpass; env adds variables."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
+           "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass"}
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def role_attributes(cluster, database, role):
+    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
+                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
+    assert row, f"role {role} does not exist"
+    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
+                    (v == "t" for v in row.split("|"))))
+
+
+def owners_in_public(cluster, database):
+    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
+    an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
+    rows = cluster.psql(database, """
+        SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
+        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
+          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
+          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
+          WHERE pronamespace = 'public'::regnamespace
+            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
+    return dict(line.split("|") for line in rows.splitlines())
+
+
+def assert_cannot_escalate(cluster, database, role, password):
+    for sql, why in [("CREATE ROLE deploysec_intruder", "make roles"),
+                     ("COPY (SELECT 1) TO PROGRAM 'true'", "run programs on the server"),
+                     (f"ALTER ROLE {role} SUPERUSER", "make itself superuser"),
+                     ("CREATE DATABASE deploysec_other", "create databases"),
+                     ("SELECT pg_read_file('PG_VERSION')", "read server files")]:
+        result = cluster.psql(database, sql, user=role, password=password, check=False)
+        refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
+        assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
+
 
 
 @pytest.fixture(scope="session")

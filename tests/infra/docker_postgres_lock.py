@@ -1,73 +1,74 @@
 """One postmaster per data volume: two containers of the postgres image on one volume, started as
 kubernetes/postgres-deployment.yaml starts its container (a replacement pod while the old one still runs): the
 second must not start PostgreSQL until the first exits, and the table both wrote passes amcheck. Docker stage
-of scripts/test.sh; image: POSTGRES_LOCK_IMAGE, else scripts/offline-images.sh's POSTGRES_IMAGE."""
+of scripts/test.sh; image: POSTGRES_LOCK_IMAGE, else POSTGRES_IMAGE, else scripts/offline-images.sh's."""
 import os
-import subprocess
 import time
 import uuid
 
 import pytest
-import yaml
 
-from conftest import MANIFEST_DIR
+from conftest import by_name, docker
 
 START_TIMEOUT = 120  # initdb on the first start, then crash recovery at most
 OBSERVE_SECONDS = 5  # how long the second container is watched while the first one serves
 ROWS = 500
 
 
-def docker(*args, check=True, timeout=120):
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        pytest.fail(f"docker {' '.join(args)} failed:\n{result.stdout}{result.stderr}", pytrace=False)
-    return result
-
-
-def manifest_container():
-    deployment = yaml.safe_load((MANIFEST_DIR / "postgres-deployment.yaml").read_text())
-    return deployment["spec"]["template"]["spec"]["containers"][0]
+def resolved_env(container, secret):
+    """The container's environment as the kubelet resolves it: values, app-config's keys and `secret`'s keys."""
+    config = by_name("ConfigMap", "app-config")["data"]
+    env = {}
+    for entry in container["env"]:
+        ref = entry.get("valueFrom", {})
+        env[entry["name"]] = entry.get("value") or (config[ref["configMapKeyRef"]["key"]] if "configMapKeyRef" in ref
+                                                    else secret[ref["secretKeyRef"]["key"]])
+    return env
 
 
 class Pods:
-    """Containers named ci-pglock-<run>-<name> on the volume ci-pglock-<run>, removed at the end."""
+    """The postgres Deployment's container as written, run by docker: containers ci-pglock-<run>-<name> on the
+    volume and network ci-pglock-<run>, removed at the end."""
 
     def __init__(self, image):
         self.image = image
-        self.run = uuid.uuid4().hex[:8]
-        self.volume = f"ci-pglock-{self.run}"
+        self.network = self.volume = f"ci-pglock-{uuid.uuid4().hex[:8]}"
         self.names = []
+        self.secret = {"POSTGRES_PASSWORD": f"pw-{self.volume}"}
+        self.container = by_name("Deployment", "postgres")["spec"]["template"]["spec"]["containers"][0]
+        self.env = resolved_env(self.container, self.secret)
         self.uid = docker("run", "--rm", "--entrypoint", "id", image, "-u", "postgres").stdout.strip()
         docker("volume", "create", self.volume)
+        docker("network", "create", self.network)
 
-    def start(self, name):
-        container = manifest_container()
-        env = {e["name"]: e.get("value") for e in container["env"]}
-        env.update(POSTGRES_USER="taskmgr", POSTGRES_DB="taskmgr", POSTGRES_PASSWORD=f"pw-{self.run}")
-        full = f"ci-pglock-{self.run}-{name}"
-        command = container.get("command", [])
-        entrypoint = ["--entrypoint", command[0]] if command else []
+    def start(self, name, alias=None):
+        """A container named name, reached on the network as alias."""
+        full, command = f"{self.volume}-{name}", self.container["command"]
         docker("run", "-d", "--name", full, "--user", f"{self.uid}:{self.uid}", "--read-only",
                "--tmpfs", "/var/run/postgresql:mode=1777", "--tmpfs", "/tmp:mode=1777", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges", "-v", f"{self.volume}:/var/lib/postgresql/data",
-               *[f"-e{k}={v}" for k, v in env.items()], *entrypoint, self.image,
-               *command[1:], *container.get("args", []))
+               "--network", self.network, *(["--network-alias", alias] if alias else []),
+               *[f"-e{k}={v}" for k, v in self.env.items()], "--entrypoint", command[0], self.image,
+               *command[1:], *self.container.get("args", []))
         self.names.append(full)
         return full
 
     def ready(self, name):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if docker("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", "taskmgr", check=False).returncode == 0:
+            if docker("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", self.env["POSTGRES_USER"],
+                      check=False).returncode == 0:
                 return
             if docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip() != "true":
                 break
             time.sleep(1)
         pytest.fail(f"{name} did not serve within {START_TIMEOUT} s:\n{self.logs(name)}")
 
-    def sql(self, name, statement):
-        return docker("exec", name, "psql", "-v", "ON_ERROR_STOP=1", "-qtA", "-U", "taskmgr", "-d", "taskmgr",
-                      "-c", statement).stdout.strip()
+    def sql(self, name, statement, user=None, password=""):
+        """statement as the superuser over the socket, or as user with its password over TCP."""
+        login = ["-h", "127.0.0.1", "-U", user] if user else ["-U", self.env["POSTGRES_USER"]]
+        return docker("exec", "-e", f"PGPASSWORD={password}", name, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-qtA",
+                      *login, "-d", self.env["POSTGRES_DB"], "-c", statement).stdout.strip()
 
     def processes(self, name):
         """The command names of the processes running in the container."""
@@ -79,14 +80,15 @@ class Pods:
         return (result.stdout + result.stderr)[-3000:]
 
     def remove(self):
-        for name in self.names:
-            docker("rm", "-f", name, check=False)
+        docker("rm", "-f", *self.names, check=False)
         docker("volume", "rm", "-f", self.volume, check=False)
+        docker("network", "rm", self.network, check=False)
 
 
 @pytest.fixture
 def pods(docker_engine, request):
-    pods = Pods(os.environ.get("POSTGRES_LOCK_IMAGE") or request.getfixturevalue("offline_images")["POSTGRES_IMAGE"])
+    image = os.environ.get("POSTGRES_LOCK_IMAGE") or os.environ.get("POSTGRES_IMAGE")
+    pods = Pods(image or request.getfixturevalue("offline_images")["POSTGRES_IMAGE"])
     try:
         yield pods
     finally:

@@ -1,57 +1,34 @@
-"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database and on an existing
-volume whose tables the superuser created; the real backend then serves as that role, which cannot escalate."""
-import json
-import os
+"""db/app-role.sql for real on a throwaway PostgreSQL: the backend's own role on a fresh database, which cannot
+escalate, reruns, and bad settings (the real backend serving as the role: test_by_hand.py, and test_deploy_local.py on
+an older data folder whose tables the superuser created)."""
 import shutil
 import subprocess
 import tempfile
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
+from conftest import ROOT, assert_cannot_escalate, free_ports, owners_in_public, pg_client, role_attributes, stack_sh
 from planted import PLANT, escalation
 from test_deploy_local import http
 
-MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 SUPERUSER, SUPERUSER_PASSWORD = "taskmgr", "superuser-test-password"
-READY_WAIT = 60
 
 
 class Cluster:
-    def __init__(self, bin_dir, directory):
-        self.bin, self.dir, (self.port,) = bin_dir, directory, free_ports(1)
+    """A throwaway PostgreSQL on 127.0.0.1:port, its superuser SUPERUSER with a password."""
 
-    def start(self):
-        pwfile = self.dir / "pw"
-        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-            shutil.chown(pwfile, "postgres")
-        subprocess.run(as_pg_owner([str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", SUPERUSER,
-                                    f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8"]), check=True,
-                       capture_output=True)
-        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                                    "-w", "-t", "30", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} "
-                                    "-c unix_socket_directories=''", "start"]),
-                       check=True, capture_output=True, stdin=subprocess.DEVNULL)
-
-    def stop(self):
-        subprocess.run(as_pg_owner([str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate",
-                                    "-w", "stop"]), capture_output=True)
+    def __init__(self, directory):
+        self.dir, (self.port,) = directory, free_ports(1)
 
     def run_psql(self, database, args, user=SUPERUSER, password=SUPERUSER_PASSWORD, **env):
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
-               "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": user, "PGPASSWORD": password,
-               "PGDATABASE": database}
-        return subprocess.run([str(self.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+        return pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", *args], self.port, user, password,
+                         PGDATABASE=database, **env)
 
     def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
-        """Runs sql as user; returns the completed process (stdout: unaligned tuples)."""
         result = self.run_psql(database, ["-tA", "-c", sql], user, password)
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
@@ -68,146 +45,45 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    bin_dir = postgres_bin()
-    directory = Path(tempfile.mkdtemp(prefix="deploysec-pg-"))
-    directory.chmod(0o755)
-    pg = Cluster(bin_dir, directory)
+    # As root, PostgreSQL runs as the postgres user, which must reach its directory: not pytest's private tmp_path.
+    pg = Cluster(Path(tempfile.mkdtemp(prefix="deploysec-pg-")))
+    pg.dir.chmod(0o755)
+    (pg.dir / "pw").write_text(SUPERUSER_PASSWORD + "\n")
     try:
-        pg.start()
+        stack_sh('stack_init_postgres "$1/data" "$2" "$1/pw" && stack_start_postgres "$1/data" "$3" "$1/log"',
+                 pg.dir, SUPERUSER, pg.port)
         yield pg
     finally:
-        pg.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def backend_binary(debug_dir):
-    return debug_dir / "backend-api"
+        stack_sh('STACK_PG_DATA="$1/data" && stack_stop', pg.dir)
+        shutil.rmtree(pg.dir, ignore_errors=True)
 
 
 @contextmanager
-def serving(binary, env, log, url):
-    """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (fails
-    if the process exits first or after READY_WAIT); stopped on leaving."""
+def serving(binary, env, log, url):  # test_by_hand.py's
+    """A real service binary started with exactly env: (the body of url, the process) once url answers 200 (waited
+    for as scripts/lib/stack.sh waits: fails if the process exits first or after 60 s); killed on leaving."""
     with open(log, "w") as out:
         process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT)
+    threading.Thread(target=process.wait, daemon=True).start()  # reaped at once: an exit is seen, not a zombie
     try:
-        deadline = time.monotonic() + READY_WAIT
-        while (answer := answered(url)) is None:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{url} not answering; {binary.name} exit status {process.poll()}:\n"
-                            f"{log.read_text()[-3000:]}", pytrace=False)
-            time.sleep(0.3)
-        yield answer, process
+        stack_sh('stack_wait_ready "$1" "$2" "$3" "$4"', binary.name, url, log, process.pid)
+        yield http("GET", url)[1], process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
 
 
-def answered(url):
-    """The body of url if it answers 200, else None."""
-    try:
-        status, body = http("GET", url)
-    except OSError:
-        return None
-    return body if status == 200 else None
-
-
-def role_attributes(cluster, database, role):
-    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
-                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
-    assert row, f"role {role} does not exist"
-    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
-                    (v == "t" for v in row.split("|"))))
-
-
-def owners_in_public(cluster, database):
-    """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
-    an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
-    rows = cluster.psql(database, """
-        SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
-        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
-          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
-          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
-          WHERE pronamespace = 'public'::regnamespace
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
-    return dict(line.split("|") for line in rows.splitlines())
-
-
-def create_tables_as_the_superuser(cluster, database):
-    """What an older deploy left on its volume: the migrations run by the superuser, diesel's bookkeeping table,
-    a trigger function, a serial sequence, and one task."""
-    for up in sorted(MIGRATIONS.glob("*/up.sql")):
-        cluster.psql(database, up.read_text())
-    versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in MIGRATIONS.glob("*/up.sql"))
-    cluster.psql(database, f"""
-        CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
-                                                 run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
-        INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
-        CREATE TABLE legacy_counter (id serial PRIMARY KEY);
-        CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
-        INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
-
-
-def crud_as_the_backend(binary, cluster, database, user, password, log):
-    """Create, read, update and delete through the real API, the backend connected as the role; returns the titles
-    listed in between."""
-    port, = free_ports(1)
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RUST_LOG": "info",
-           "DATABASE_URL": f"postgres://{user}:{password}@127.0.0.1:{cluster.port}/{database}"}
-    with serving(binary, env, log, f"http://127.0.0.1:{port}/ready"):
-        return crud(f"http://127.0.0.1:{port}")
-
-
-def crud(url):
-    status, body = http("POST", url + "/api/tasks", {"title": "as the app role", "priority": "high"})
-    assert status == 201, body
-    task = json.loads(body)
-    status, body = http("PATCH", f"{url}/api/tasks/{task['id']}", {"completed": True})
-    assert status == 200 and json.loads(body)["completed"] is True, body
-    status, body = http("GET", url + "/api/tasks")
-    assert status == 200, body
-    titles = {t["title"] for t in json.loads(body)}
-    status, body = http("DELETE", f"{url}/api/tasks/{task['id']}")
-    assert status == 200, body
-    assert http("GET", f"{url}/api/tasks/{task['id']}")[0] == 404
-    return titles
-
-
-def assert_cannot_escalate(cluster, database, role, password):
-    for sql, why in [("CREATE ROLE deploysec_intruder", "make roles"),
-                     ("COPY (SELECT 1) TO PROGRAM 'true'", "run programs on the server"),
-                     (f"ALTER ROLE {role} SUPERUSER", "make itself superuser"),
-                     ("CREATE DATABASE deploysec_other", "create databases"),
-                     ("SELECT pg_read_file('PG_VERSION')", "read server files")]:
-        result = cluster.psql(database, sql, user=role, password=password, check=False)
-        refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
-        assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
-
-
-def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster, backend_binary, tmp_path):
+def test_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more(cluster):
+    """Each backend pod's init container runs the script at the same moment on the first deploy: all succeed, and
+    print nothing (the password least of all). (The backend then migrates as the role: test_by_hand.py.)"""
     db = cluster.new_database("deploysec_fresh")
-    result = cluster.run_role_sql(db, "app_fresh", "fresh-password")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "", "nothing printed (the password least of all)"
-    assert role_attributes(cluster, db, "app_fresh") == {
-        "super": False, "createrole": False, "createdb": False, "replication": False, "bypassrls": False,
-        "login": True}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_fresh", "fresh-password"), range(4)))
+    assert [(r.returncode, r.stdout) for r in results] == [(0, "")] * 4, [r.stderr for r in results]
+    no = dict.fromkeys(["super", "createrole", "createdb", "replication", "bypassrls"], False)
+    assert role_attributes(cluster, db, "app_fresh") == {**no, "login": True}
     assert owners_in_public(cluster, db) == {"schema public": "app_fresh"}
-
-    assert "as the app role" in crud_as_the_backend(backend_binary, cluster, db, "app_fresh", "fresh-password",
-                                                    tmp_path / "backend.log")
-    owners = owners_in_public(cluster, db)
-    assert owners["r tasks"] == owners["r __diesel_schema_migrations"] == "app_fresh", owners
     assert_cannot_escalate(cluster, db, "app_fresh", "fresh-password")
 
 
@@ -228,17 +104,6 @@ def test_rerunning_keeps_the_data_sets_the_new_password_and_never_runs_planted_c
     assert old.returncode != 0 and "password authentication failed" in old.stderr
 
 
-def test_pods_starting_together_all_succeed_and_the_role_can_install_pg_trgm(cluster):
-    """Each backend pod's init container runs the script at the same moment on the first deploy; the search
-    migration runs CREATE EXTENSION pg_trgm as the app role (hence CREATE on the database)."""
-    db = cluster.new_database("deploysec_together")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: cluster.run_role_sql(db, "app_together", "together-pw"), range(4)))
-    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
-    cluster.psql(db, "CREATE EXTENSION IF NOT EXISTS pg_trgm; SELECT similarity('task', 'tasks')",
-                 user="app_together", password="together-pw")
-
-
 @pytest.mark.parametrize("user,password,message", [
     (None, "pw", "set APP_DB_USER and APP_DB_PASSWORD"),
     ("app_nopw", None, "set APP_DB_USER and APP_DB_PASSWORD"),
@@ -254,49 +119,3 @@ def test_bad_settings_are_refused_with_a_clear_message_and_change_nothing(cluste
     assert owners_in_public(cluster, db) == {"schema public": "pg_database_owner"}
     assert role_attributes(cluster, db, SUPERUSER)["super"] and role_attributes(cluster, db, "other_admin")["super"], \
         "no superuser is ever demoted"
-
-
-def local_app_role(cluster, data_dir, database):
-    """scripts/deploy-local.sh's ensure_local_app_role, run by bash as `./deploy.sh local` runs it (after
-    start_local_postgres: STACK_PG_BIN, LOCAL_PG_PORT and the superuser's password file set), against the throwaway
-    cluster. Returns the DATABASE_URL it gives the backend."""
-    superuser_password_file = data_dir / "pg-password"
-    superuser_password_file.write_text(SUPERUSER_PASSWORD)
-    script = f"""
-        set -euo pipefail
-        source {ROOT}/scripts/deploy-local.sh
-        STACK_PG_BIN={cluster.bin} LOCAL_PG_PORT={cluster.port} LOCAL_DB={database} PG_PASSWORD_FILE={superuser_password_file}
-        ensure_local_app_role {data_dir}
-        echo "$LOCAL_DATABASE_URL"
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-def test_deploy_local_gives_the_backend_its_own_role_on_a_new_and_an_existing_data_folder(cluster, backend_binary,
-                                                                                          tmp_path):
-    """A data folder from before the backend had its own role: the superuser's tables, sequence, type and function
-    are handed to the role (db/app-role.sql, as every deploy path runs it), the data is kept, and the role cannot
-    escalate."""
-    db = cluster.new_database("deploysec_local")
-    create_tables_as_the_superuser(cluster, db)
-    assert set(owners_in_public(cluster, db).values()) == {SUPERUSER, "pg_database_owner"}
-    url = local_app_role(cluster, tmp_path, db)
-    password_file = tmp_path / "app_db_password"
-    assert oct(password_file.stat().st_mode & 0o777) == "0o600"
-    password = password_file.read_text()
-    assert len(password) >= 32
-    assert url == f"postgres://taskmgr_app:{password}@127.0.0.1:{cluster.port}/{db}"
-    assert role_attributes(cluster, db, "taskmgr_app")["super"] is False
-    owners = owners_in_public(cluster, db)
-    assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
-                                                         "S legacy_counter_id_seq", "type task_priority",
-                                                         "function legacy_touch"} <= set(owners), owners
-    assert local_app_role(cluster, tmp_path, db) == url, "the next run keeps the password"
-
-    titles = crud_as_the_backend(backend_binary, cluster, db, "taskmgr_app", password, tmp_path / "backend.log")
-    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
-    cluster.psql(db, "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
-    assert_cannot_escalate(cluster, db, "taskmgr_app", password)

@@ -1,15 +1,14 @@
 """`./deploy.sh backup` and `restore` (scripts/lib/backup.sh) for real on a `./deploy.sh local` stack, restores
 compared field by field, every refusal changing nothing. The same commands through the postgres pod: e2e-kind.sh,
 here against its stand-ins (test_e2e_kind.py); compose: scripts/e2e-docker.sh."""
-import json
 import os
 import shutil
 import subprocess
 import time
 
-from conftest import ROOT, postgres_bin
+from conftest import ROOT, pg_client, postgres_bin
 from planted import PLANT, RESTORE_PLANT, escalation
-from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
+from test_deploy_local import api_call, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 COMMAND_TIMEOUT = 300
 LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
@@ -22,11 +21,11 @@ TASKS = [
 ]
 
 
-def deploy(stack, *args, env=None, script=ROOT / "deploy.sh", wait=True):
+def deploy(stack, *args, wait=True):
     """./deploy.sh ARGS for the stack's data folder, from the stack's log directory (relative FILEs are there);
     with wait=False the running process (output on its stdout)."""
-    process = subprocess.Popen([str(script), *args], env={**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir),
-                                                          **(env or {})}, cwd=stack.log_dir, text=True,
+    env = {**os.environ, "TASKMGR_LOCAL_DATA": str(stack.data_dir)}
+    process = subprocess.Popen([str(ROOT / "deploy.sh"), *args], env=env, cwd=stack.log_dir, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE if wait else subprocess.STDOUT)
     if not wait:
         return process
@@ -35,9 +34,7 @@ def deploy(stack, *args, env=None, script=ROOT / "deploy.sh", wait=True):
 
 
 def api(stack, method, path, body=None, expect=200):
-    status, text = http(method, f"{stack.ui}/api{path}", body)
-    assert status == expect, f"{method} {path}: {status} {text}"
-    return json.loads(text)
+    return api_call(f"{stack.ui}/api", method, path, body, expect)
 
 
 def seed(stack):
@@ -58,11 +55,9 @@ def superuser_sql(stack, database, sql, app=False):
 
 
 def pg_tool(stack, name, *args, app=False):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     user, password_file = ("taskmgr_app", "app_db_password") if app else ("taskmgr", "pg-password")
-    env.update(PGHOST="127.0.0.1", PGPORT=str(stack.ports["LOCAL_PG_PORT"]), PGUSER=user,
-               PGPASSWORD=(stack.data_dir / password_file).read_text().strip())
-    result = subprocess.run([str(postgres_bin() / name), *args], capture_output=True, text=True, env=env, timeout=120)
+    result = pg_client(name, args, stack.ports["LOCAL_PG_PORT"], user,
+                       (stack.data_dir / password_file).read_text().strip())
     assert result.returncode == 0, f"{name} {args}: {result.stderr}"
     return result.stdout
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ROOT, free_ports
+from conftest import ROOT, free_ports, owners_in_public
 from test_app_role import SUPERUSER, SUPERUSER_PASSWORD, cluster, serving  # noqa: F401 (its fixture)
 from test_deploy_local import http
 
@@ -74,6 +74,8 @@ def test_the_by_hand_recipe_runs_both_services_on_one_host(cluster, debug_dir, t
         assert "· taskmgr</title>" in page
         status, body = http("POST", f"http://127.0.0.1:{ui_port}/api/tasks", {"title": "by hand"})
         assert status == 201, body
+        owners = owners_in_public(cluster, database)  # the backend migrated as the role (pg_trgm included)
+        assert owners["r tasks"] == owners["r __diesel_schema_migrations"] == url.username, owners
         for port in (9090, 9091):
             status, metrics = http("GET", f"http://127.0.0.1:{port}/metrics")
             assert status == 200 and "# TYPE" in metrics, f":{port}/metrics -> {status}"

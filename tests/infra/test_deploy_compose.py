@@ -1,47 +1,34 @@
 """`./deploy.sh compose` when the base images cannot be had (`.invalid` names), with the real engine and compose;
 each run its own project infra-newcomer-<random>, removed after."""
-import json
-import shutil
 import subprocess
 import uuid
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, docker
 
 ABSENT = {name: f"newcomer-absent.invalid/{name.lower()}:none"
           for name in ("RUST_IMAGE", "RUNTIME_IMAGE", "POSTGRES_IMAGE")}
-
-
-def docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def compose_ready(docker_engine):
-    """conftest's engine, and a compose command to drive it."""
-    assert shutil.which("docker-compose") or docker("compose", "version", check=False).returncode == 0, \
-        "docker compose or docker-compose is needed (apt-get install docker-compose)"
+KINDS = ("container", "network", "volume")
 
 
 @pytest.fixture
-def compose_env(clean_env, compose_ready):
+def compose_env(clean_env, docker_engine, compose):
     project = f"infra-newcomer-{uuid.uuid4().hex[:8]}"
     env = {**clean_env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
     for name in ABSENT:
         env.pop(name, None)
     yield env
-    for kind in ("container", "network", "volume"):
-        for item in leftovers(project, kind):
-            docker(kind, "rm", *(["-f"] if kind == "container" else []), item, check=False)
+    for kind, ids in leftovers(project).items():
+        if ids:
+            docker(kind, "rm", *(["-f"] if kind == "container" else []), *ids, check=False)
 
 
-def leftovers(project, kind):
-    """Names of the containers, networks or volumes of a compose project."""
-    listing = {"container": ["ps", "-a"], "network": ["network", "ls"], "volume": ["volume", "ls"]}[kind]
-    out = docker(*listing, "--filter", f"label=com.docker.compose.project={project}", "--format", "{{.Names}}"
-                 if kind == "container" else "{{.Name}}").stdout
-    return out.split()
+def leftovers(project):
+    """{kind: IDs} of the containers, networks and volumes of a compose project."""
+    label = f"label=com.docker.compose.project={project}"
+    return {kind: docker(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter", label).stdout.split()
+            for kind in KINDS}
 
 
 def deploy_compose(env):
@@ -56,22 +43,25 @@ def test_without_the_base_images_it_says_how_to_use_the_standins_and_creates_not
         assert f"{name}={image}" in run.stderr, f"name the image that cannot be had: {name}"
     assert 'set -a; eval "$(scripts/offline-images.sh)"; set +a' in run.stderr
     assert "./deploy.sh compose" in run.stderr and "Nothing was created" in run.stderr
-    project = compose_env["COMPOSE_PROJECT_NAME"]
-    for kind in ("container", "network", "volume"):
-        assert leftovers(project, kind) == [], f"{kind} left behind"
+    left = leftovers(compose_env["COMPOSE_PROJECT_NAME"])
+    assert not any(left.values()), f"left behind: {left}"
 
 
 def descendants(base_id):
     """IDs of the images built on base_id (the layers of a classic build), children after their parents."""
-    parents = {}
-    for image in docker("images", "-a", "-q", "--no-trunc").stdout.split():
-        parents[image] = json.loads(docker("image", "inspect", image, check=False).stdout or "[{}]")[0].get("Parent")
+    ids = docker("images", "-a", "-q", "--no-trunc").stdout.split()
+    lines = docker("image", "inspect", "-f", "{{.Id}} {{.Parent}}", *ids, check=False).stdout.splitlines()
+    parents = {image: parent for image, _, parent in (line.partition(" ") for line in lines)}
     found, frontier = [], [base_id]
     while frontier:
-        children = [i for i, parent in parents.items() if parent in frontier and i not in found]
-        found += children
-        frontier = children
+        frontier = [image for image, parent in parents.items() if parent in frontier]
+        found += frontier
     return found
+
+
+def containers_on(base_id):
+    """Containers (running or not) made from base_id or a layer built on it."""
+    return docker("ps", "-a", "-q", "--no-trunc", "--filter", f"ancestor={base_id}").stdout.split()
 
 
 def test_a_failed_build_leaves_no_container_network_or_volume(compose_env):
@@ -84,21 +74,11 @@ def test_a_failed_build_leaves_no_container_network_or_volume(compose_env):
         run = deploy_compose({**compose_env, **{name: base for name in ABSENT}})
         assert run.returncode != 0
         assert "==> building the images" in run.stdout and "pulling" not in run.stdout
-        project = compose_env["COMPOSE_PROJECT_NAME"]
-        for kind in ("container", "network", "volume"):
-            assert leftovers(project, kind) == [], f"{kind} left behind"
-        left = containers_on(base_id)
-        assert left == [], f"containers of the failed build left: {left}"
+        left = leftovers(compose_env["COMPOSE_PROJECT_NAME"])
+        assert not any(left.values()), f"left behind: {left}"
+        assert containers_on(base_id) == [], "containers of the failed build left"
     finally:
-        for container in containers_on(base_id):
-            docker("rm", "-f", container, check=False)
+        docker("rm", "-f", *containers_on(base_id), check=False)
         for image in reversed(descendants(base_id)):
             docker("rmi", image, check=False)
         docker("rmi", base_id, check=False)
-
-
-def containers_on(base_id):
-    """Containers (running or not) made from base_id or a layer built on it."""
-    layers = {base_id, *descendants(base_id)}
-    return [c for c in docker("ps", "-a", "-q", "--no-trunc").stdout.split()
-            if json.loads(docker("inspect", c, check=False).stdout or "[{}]")[0].get("Image") in layers]

@@ -1,6 +1,6 @@
 """`./deploy.sh local` for real: PostgreSQL, the release builds of backend-api and frontend, the UI answering,
-Ctrl-C (SIGINT to the process group, as a terminal sends it) stopping all three, and the tasks surviving a
-restart of the command. Only 127.0.0.1 is contacted; every wait is bounded."""
+Ctrl-C (SIGINT to the process group, as a terminal sends it) stopping all three, and the tasks of a data folder
+(one of an older version) surviving a restart of the command. Only 127.0.0.1 is contacted; every wait is bounded."""
 import json
 import os
 import re
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, as_pg_owner, free_ports, postgres_bin
+from conftest import ROOT, assert_cannot_escalate, free_ports, owners_in_public, pg_client, role_attributes, stack_sh
 
+MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
 
@@ -39,6 +40,13 @@ def http(method, url, body=None):
         return error.code, error.read().decode()
 
 
+def api_call(url, method, path, body=None, expect=200):
+    """The JSON answer of the API at url, which must answer with the status expect."""
+    status, text = http(method, url + path, body)
+    assert status == expect, f"{method} {path}: {status} {text}"
+    return json.loads(text)
+
+
 class LocalStack:
     def __init__(self, data_dir, log_dir):
         self.ports = dict(zip(("LOCAL_UI_PORT", "LOCAL_API_PORT", "LOCAL_PG_PORT"), free_ports(3)))
@@ -51,6 +59,16 @@ class LocalStack:
     def ui(self):
         return f"http://127.0.0.1:{self.ports['LOCAL_UI_PORT']}"
 
+    def psql(self, database, sql, user="taskmgr", password=None, check=True):
+        """sql as user over TCP (stdout: unaligned tuples); password None: the superuser's, from its file (none
+        in a data folder of an older version, which trusts every connection)."""
+        if password is None and (self.data_dir / "pg-password").exists():
+            password = (self.data_dir / "pg-password").read_text().strip()
+        result = pg_client("psql", ["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
+                           self.ports["LOCAL_PG_PORT"], user, password)
+        assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
+        return result
+
     def start(self):
         self.runs += 1
         self.log = self.log_dir / f"deploy-local-{self.runs}.log"
@@ -60,13 +78,11 @@ class LocalStack:
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         deadline = time.monotonic() + BUILD_AND_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if "taskmgr is running locally" in self.log.read_text():
-                return
-            if self.process.poll() is not None:
-                pytest.fail(f"./deploy.sh local exited with {self.process.returncode}:\n{self.tail()}")
+        while "taskmgr is running locally" not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"./deploy.sh local not up within {BUILD_AND_START_TIMEOUT} s, exit status "
+                            f"{self.process.poll()}:\n{self.tail()}")
             time.sleep(1)
-        pytest.fail(f"./deploy.sh local not up after {BUILD_AND_START_TIMEOUT} s:\n{self.tail()}")
 
     def ctrl_c(self):
         os.killpg(self.process.pid, signal.SIGINT)
@@ -76,17 +92,14 @@ class LocalStack:
             pytest.fail(f"./deploy.sh local did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{self.tail()}")
 
     def tail(self):
-        text = self.log.read_text() if self.log.exists() else ""
         logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.data_dir.glob("*.log")))
-        return text[-4000:] + logs
+        return self.log.read_text()[-4000:] + logs
 
     def kill_leftovers(self):
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=STOP_TIMEOUT)
-        pid_file = self.data_dir / "pgdata" / "postmaster.pid"
-        if pid_file.exists():
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+        stack_sh('STACK_PG_DATA="$1" && stack_stop', self.data_dir / "pgdata")
 
 
 @pytest.fixture
@@ -103,44 +116,10 @@ def stack(tmp_path):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def test_local_stack_serves_the_ui_stops_on_ctrl_c_and_keeps_tasks_across_restarts(stack):
-    for tool in ("cargo", "curl"):
-        assert shutil.which(tool), f"{tool} is needed by ./deploy.sh local (cargo: rustup; curl: apt-get install curl)"
-    stack.start()
-
-    status, page = http("GET", stack.ui + "/")
-    assert status == 200 and "· taskmgr</title>" in page, page[:300]
-    assert_database_requires_the_password(stack)
-    status, body = http("POST", stack.ui + "/api/tasks", {"title": "kept across restarts", "priority": "high"})
-    assert status == 201, body
-    task = json.loads(body)
-
-    assert stack.ctrl_c() == 130, "an interrupted command exits 128 + SIGINT"
-    for name, port in stack.ports.items():
-        assert not port_open(port), f"{name} {port} still open after Ctrl-C"
-    assert not (stack.data_dir / "pgdata" / "postmaster.pid").exists(), "PostgreSQL still running after Ctrl-C"
-    assert "stopping taskmgr" in stack.log.read_text()
-
-    stack.start()
-    assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
-    status, body = http("GET", f"{stack.ui}/api/tasks/{task['id']}")
-    assert status == 200, body
-    assert json.loads(body)["title"] == "kept across restarts"
-    status, page = http("GET", stack.ui + "/")
-    assert status == 200 and "kept across restarts" in page
-    stack.ctrl_c()
-    assert not any(port_open(p) for p in stack.ports.values())
-
-
 def psql(stack, password=None):
-    """`select 1` over TCP as the local role, with the given password or none (no ~/.pgpass either)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["PGPASSFILE"] = str(stack.data_dir / "no-such-pgpass")
-    if password is not None:
-        env["PGPASSWORD"] = password
-    return subprocess.run([str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(stack.ports["LOCAL_PG_PORT"]),
-                           "-U", "taskmgr", "-d", "taskmgr", "-w", "-tAc", "select 1"],
-                          capture_output=True, text=True, env=env, timeout=30)
+    """`select 1` over TCP as the local superuser, with the given password or none (no ~/.pgpass either)."""
+    return pg_client("psql", ["-d", "taskmgr", "-w", "-tAc", "select 1"], stack.ports["LOCAL_PG_PORT"], "taskmgr",
+                     password)
 
 
 def assert_database_requires_the_password(stack):
@@ -159,21 +138,64 @@ def assert_database_requires_the_password(stack):
     assert not re.search(r"^[^#]*\strust\b", hba, re.M), "no trust line may remain in pg_hba.conf"
 
 
-def test_data_folder_of_an_older_version_with_trust_gets_a_password(stack):
-    """A data folder made by the earlier `initdb --auth=trust`: the next start sets a password and requires it,
-    and the backend still serves from it."""
+def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl_c_and_restarts(stack):
+    """A data folder of an older `./deploy.sh local`: `initdb --auth=trust`, and the tables, sequence, type and
+    function the superuser made before the backend had a role of its own. The next start sets a password and
+    requires it, hands them all to the role (db/app-role.sql, as every deploy path runs it), and the backend serves
+    the old data as that role, which cannot escalate. Ctrl-C stops all three; the next run reuses the folder."""
     pgdata = stack.data_dir / "pgdata"
-    pgdata.mkdir()
-    if os.getuid() == 0:
-        shutil.chown(pgdata, "postgres", "postgres")
-    subprocess.run(as_pg_owner([str(postgres_bin() / "initdb"), "-D", str(pgdata), "-U", "taskmgr", "--auth=trust",
-                                "-E", "UTF8"]), check=True, capture_output=True, timeout=120)
+    stack_sh('stack_init_postgres "$1" "$2" "" && stack_start_postgres "$1" "$3" "$1.log"', pgdata, "taskmgr",
+             stack.ports["LOCAL_PG_PORT"])
+    stack.psql("postgres", "CREATE DATABASE taskmgr")
+    ups = sorted(MIGRATIONS.glob("*/up.sql"))
+    for up in ups:
+        stack.psql("taskmgr", up.read_text())
+    versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in ups)
+    stack.psql("taskmgr", f"""
+        CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
+                                                 run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
+        INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
+        CREATE TABLE legacy_counter (id serial PRIMARY KEY);
+        CREATE FUNCTION legacy_touch() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+        INSERT INTO tasks (id, title) VALUES ('00000000-0000-4000-8000-000000000001', 'made before the role');""")
+    assert set(owners_in_public(stack, "taskmgr").values()) == {"taskmgr", "pg_database_owner"}
+    stack_sh('STACK_PG_DATA="$1" && stack_stop', pgdata)
+
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
     assert_database_requires_the_password(stack)
-    status, body = http("POST", stack.ui + "/api/tasks", {"title": "after the move to a password"})
-    assert status == 201, body
+    password_file = stack.data_dir / "app_db_password"
+    password = password_file.read_text()
+    assert password_file.stat().st_mode & 0o777 == 0o600 and len(password) >= 32
+    assert role_attributes(stack, "taskmgr", "taskmgr_app")["super"] is False
+    owners = owners_in_public(stack, "taskmgr")
+    assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
+                                                         "S legacy_counter_id_seq", "type task_priority",
+                                                         "function legacy_touch"} <= set(owners), owners
+    task = api_call(stack.ui, "POST", "/api/tasks", {"title": "as the app role", "priority": "high"}, expect=201)
+    assert api_call(stack.ui, "PATCH", f"/api/tasks/{task['id']}", {"completed": True})["completed"] is True
+    titles = {t["title"] for t in api_call(stack.ui, "GET", "/api/tasks")}
+    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
+    api_call(stack.ui, "DELETE", f"/api/tasks/{task['id']}")
+    api_call(stack.ui, "GET", f"/api/tasks/{task['id']}", expect=404)
+    sessions = "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'taskmgr' AND pid <> pg_backend_pid()"
+    assert stack.psql("taskmgr", sessions).stdout.split() == ["taskmgr_app"], "the backend connects as its role"
+    stack.psql("taskmgr", "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
+    assert_cannot_escalate(stack, "taskmgr", "taskmgr_app", password)
+
+    assert stack.ctrl_c() == 130, "an interrupted command exits 128 + SIGINT"
+    for name, port in stack.ports.items():
+        assert not port_open(port), f"{name} {port} still open after Ctrl-C"
+    assert not (pgdata / "postmaster.pid").exists(), "PostgreSQL still running after Ctrl-C"
+    assert "stopping taskmgr" in stack.log.read_text()
+
+    stack.start()
+    assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
+    assert password_file.read_text() == password, "the next run keeps the role's password"
+    status, page = http("GET", stack.ui + "/")
+    assert status == 200 and "made before the role" in page
     stack.ctrl_c()
+    assert not any(port_open(p) for p in stack.ports.values())
 
 
 def test_default_local_data_folder_is_git_ignored():
@@ -200,10 +222,15 @@ def api_examples():
     return examples
 
 
-def test_api_examples_do_what_docs_api_says(stack):
+def test_a_new_data_folder_requires_a_password_and_the_api_examples_do_what_docs_api_says(stack):
     examples = api_examples()
     assert len(examples) >= 6, "docs/API.md's examples should show list, create, read, update, filter, delete"
+    for tool in ("cargo", "curl"):
+        assert shutil.which(tool), f"{tool} is needed by ./deploy.sh local (cargo: rustup; curl: apt-get install curl)"
     stack.start()
+    status, page = http("GET", stack.ui + "/")
+    assert status == 200 and "· taskmgr</title>" in page, page[:300]
+    assert_database_requires_the_password(stack)
     api = f"http://127.0.0.1:{stack.ports['LOCAL_API_PORT']}"
     task_id = None
     for status, fragment, command in examples:
