@@ -125,11 +125,10 @@ def repo_copy(tmp_path):
     return repo, bin_dir
 
 
-def run_script(stack, tmp_path, **extra_env):
+def run_script(stack, tmp_path):
     repo, bin_dir = repo_copy(tmp_path)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
-           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), "E2E_SKIP_TLS": "1",
-           **extra_env}
+           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), "E2E_SKIP_TLS": "1"}
     process = subprocess.Popen(["bash", str(repo / "tests" / "infra" / "e2e-kind.sh")], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
