@@ -1,10 +1,9 @@
-"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment of standins/kube_stack.py: real
-processes on 127.0.0.1 (a throwaway PostgreSQL, two backend-api and two frontend debug builds, two Service proxies)
-driven by stand-in `kubectl` and `./deploy.sh` (whose re-run rolls the pods as the manifests' strategy says;
-backup and restore are the real deploy.sh's). E2E_SKIP_TLS=1 skips the --tls/--pgadmin part, which
-test_deploy_tls_pgadmin.py and test_e2e_kind_tls.py cover. Only the GitHub job proves images, scheduling, probes,
-kube-proxy, NetworkPolicies and the volume; here "zero failed requests" holds by the same mechanism (two replicas,
-graceful SIGTERM), not the same timing: a strategy that stops every replica at once makes the script fail.
+"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment of standins/kube_stack.py (the debug
+builds and a throwaway PostgreSQL on 127.0.0.1) and its stand-in `kubectl` and `./deploy.sh`. E2E_SKIP_TLS=1 skips
+the --tls/--pgadmin part, which test_deploy_tls_pgadmin.py and test_e2e_kind_tls.py cover. Only the GitHub job proves
+images, scheduling, probes, kube-proxy, NetworkPolicies and the volume; here "zero failed requests" holds by the same
+mechanism (two replicas, graceful SIGTERM), not the same timing: a strategy that stops every replica at once makes
+the script fail.
 """
 import json
 import os
