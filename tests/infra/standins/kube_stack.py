@@ -77,10 +77,9 @@ def alive(pid):
 
 def start_pod(pod):
     cfg = config()
-    binary = Path(cfg["bin_dir"]) / pod.rsplit("-", 1)[0]
     with open(state_dir() / f"{pod}.log", "a") as out:
-        process = subprocess.Popen([str(binary)], env=pod_env(cfg, pod), stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen([Path(cfg["bin_dir"]) / pod.rsplit("-", 1)[0]], env=pod_env(cfg, pod), stdout=out,
+                                   stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     pid_file(pod).write_text(str(process.pid))
 
 
@@ -107,21 +106,17 @@ def pod_ready(pod):
 
 
 def replace_pod(pod):
-    """What the ReplicaSet does when a pod is deleted: the old one gets SIGTERM, a new one starts."""
-    marker = state_dir() / f"{pod}.replacing"
-    marker.touch()
-    try:
-        stop_pod(pod)
-        start_pod(pod)
-    finally:
-        marker.unlink()
+    """What the ReplicaSet does when a pod is deleted (delete_pods marked it): the old one gets SIGTERM, a new one
+    starts."""
+    stop_pod(pod)
+    start_pod(pod)
+    (state_dir() / f"{pod}.replacing").unlink()
 
 
 # --- postgres ---------------------------------------------------------------------------------------------
 
 def pg(*args, check=True):
-    cfg = config()
-    command = [str(Path(cfg["pg_bin"]) / args[0]), *args[1:]]
+    command = [str(Path(config()["pg_bin"]) / args[0]), *args[1:]]
     if os.geteuid() == 0:  # PostgreSQL refuses root: run it as the postgres user, as the manifest runs UID 70
         command = ["runuser", "-u", "postgres", "--", *command]
     return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check)
