@@ -49,14 +49,11 @@ def gateway(stack, tmp_path):
         process.wait()
 
 
-def run_checks(stack, tmp_path, tls_port, crt):
+def run_checks(stack, tls_port, crt):
     """Sources e2e-kind.sh without its last line (`main "$@"`) and runs the two HTTPS checks."""
-    lines = SCRIPT.read_text().rstrip("\n").splitlines()
-    assert lines[-1] == 'main "$@"', "e2e-kind.sh must end with main \"$@\" (this test sources the rest)"
-    functions = tmp_path / "e2e-functions.sh"
-    functions.write_text("\n".join(lines[:-1]) + "\n")
+    assert SCRIPT.read_text().endswith('\nmain "$@"\n'), "e2e-kind.sh must end with main \"$@\" (sourced without it)"
     script = f"""set -euo pipefail
-source {functions}
+source <(sed '$d' {SCRIPT})
 UI="http://localhost:{stack.ui_port}"
 TLS_UI="https://localhost:{tls_port}"
 cp {crt} "$WORK/taskmgr-localhost.crt"
@@ -69,8 +66,8 @@ check_secure_cookie
 # The stand-in Gateway's address only, as --tls arranges; and, the control, every loopback address (as a NodePort
 # that rewrote the client's address into the trusted range would make it), where the check must fail.
 @pytest.mark.parametrize("trusted_proxy", [PROXY_ADDRESS, "127.0.0.0/8"], indirect=True)
-def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, stack, gateway, tmp_path):  # noqa: F811
-    result = run_checks(stack, tmp_path, *gateway)
+def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, stack, gateway):  # noqa: F811
+    result = run_checks(stack, *gateway)
     assert "the task list is served over" in result.stdout, result.stdout + result.stderr + stack.logs()
     if trusted_proxy == PROXY_ADDRESS:
         assert result.returncode == 0, result.stdout + result.stderr
