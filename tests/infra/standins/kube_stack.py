@@ -42,8 +42,6 @@ def wait_until(check, timeout, what):
     return True
 
 
-# --- pods -----------------------------------------------------------------------------------------------
-
 def pod_names(deployment):
     return [f"{deployment}-{i}" for i in range(REPLICAS)]
 
@@ -113,8 +111,6 @@ def replace_pod(pod):
     (state_dir() / f"{pod}.replacing").unlink()
 
 
-# --- postgres ---------------------------------------------------------------------------------------------
-
 def pg(*args, check=True):
     command = [str(Path(config()["pg_bin"]) / args[0]), *args[1:]]
     if os.geteuid() == 0:  # PostgreSQL refuses root: run it as the postgres user, as the manifest runs UID 70
@@ -135,8 +131,6 @@ def stop_postgres():
 def postgres_ready():
     return pg("pg_isready", "-h", "127.0.0.1", "-p", str(config()["pg_port"]), check=False).returncode == 0
 
-
-# --- kubectl ----------------------------------------------------------------------------------------------
 
 def rollout_status(target, timeout):
     deployment = target.split("/", 1)[1]
@@ -188,8 +182,6 @@ def kubectl(argv):
     return 2
 
 
-# --- deploy.sh re-run -------------------------------------------------------------------------------------
-
 def unavailable_at_once(deployment):
     """How many pods of the deployment the rollout may stop before their replacements are ready, from its
     strategy in kubernetes/ (maxUnavailable, a count or a percentage rounded down, as Kubernetes does; Recreate
@@ -227,8 +219,6 @@ def deploy(args):
     return 0
 
 
-# --- Services ---------------------------------------------------------------------------------------------
-
 async def pipe(reader, writer):
     try:
         while data := await reader.read(65536):
@@ -241,7 +231,7 @@ async def pipe(reader, writer):
 
 
 def proxy(port, upstreams):
-    """Each connection goes to the next pod that accepts it. A pod that refuses is skipped (it has left the
+    """A Service: each connection goes to the next pod that accepts it. A pod that refuses is skipped (it has left the
     endpoints); with none left the client sees the refusal, as kube-proxy rejects connections to a Service without
     ready endpoints. No retrying that would hide it."""
     order = itertools.cycle(upstreams)
