@@ -158,7 +158,6 @@ def test_metrics_are_served_only_inside_the_cluster(svc):
     assert str(dict(compose_env).get("METRICS_PORT", port)) == str(port), f"docker-compose.yml: {svc}'s METRICS_PORT"
     assert all(p["targetPort"] not in ("metrics", port) and p["port"] != port
                for p in by_name("Service", svc)["spec"]["ports"]), f"the Service of {svc} exposes its metrics port"
-    assert not flow(OUTSIDE, svc, port), f"{svc}:{port} reachable from outside the cluster"
     rules = [rule for p in objects_of("NetworkPolicy") if "Ingress" in p["spec"]["policyTypes"]
              and selects(p["spec"]["podSelector"], pods()[svc]) for rule in p["spec"].get("ingress", [])
              if rule_allows(rule, "from", OUTSIDE, port) or any(q.get("port") == port for q in rule.get("ports", []))]
@@ -169,10 +168,9 @@ def test_metrics_are_served_only_inside_the_cluster(svc):
 def test_allowed_hosts_cover_every_way_the_ui_is_reached():
     """The Host check must not lock out the NodePort (localhost:30080) or the Service name; the frontend's
     default (compose and deploy.sh local rely on it) is the same list."""
-    hosts = config_value("ALLOWED_HOSTS").split(",")
-    name, namespace = by_name("Service", "frontend")["metadata"]["name"], by_name("Service", "frontend")["metadata"][
-        "namespace"]
-    assert {"localhost", "127.0.0.1", name, f"{name}.{namespace}.svc.cluster.local"} <= set(hosts), hosts
+    hosts, service = config_value("ALLOWED_HOSTS").split(","), by_name("Service", "frontend")["metadata"]
+    names = {"localhost", "127.0.0.1", service["name"], f"{service['name']}.{service['namespace']}.svc.cluster.local"}
+    assert names <= set(hosts), hosts
     default = re.search(r'DEFAULT_ALLOWED_HOSTS: &str = "([^"]*)"', crate_source("frontend", "src/config.rs"), re.S)
     assert default and set(hosts) == set(default.group(1).replace("\\\n", "").split(","))
 
@@ -206,11 +204,12 @@ DNS = "kube-dns"
 # The NGINX pods that NGINX Gateway Fabric starts for the Gateway of --tls, in taskmgr's namespace, with the labels
 # of the Gateway's spec.infrastructure.labels (and no Deployment in these files).
 CONTROLLER = "the Gateway's NGINX pods"
-# Pods of other namespaces: (namespace labels, pod labels). NGINX Gateway Fabric's control plane (labels of its
-# manifest; the NGINX pods' agent connects to it), and any other pod.
+# Pods of other namespaces: (namespace labels, pod labels). kube-dns, NGINX Gateway Fabric's control plane (labels
+# of its manifest; the NGINX pods' agent connects to it), and any other pod.
 GATEWAY_CONTROL = "NGINX Gateway Fabric's control plane"
 OTHER_POD = "a pod of another namespace"
-FOREIGN = {GATEWAY_CONTROL: ({"kubernetes.io/metadata.name": "nginx-gateway"},
+FOREIGN = {DNS: ({"kubernetes.io/metadata.name": "kube-system"}, {"k8s-app": "kube-dns"}),
+           GATEWAY_CONTROL: ({"kubernetes.io/metadata.name": "nginx-gateway"},
                              {"app.kubernetes.io/name": "nginx-gateway", "app.kubernetes.io/instance": "nginx-gateway"}),
            OTHER_POD: ({"kubernetes.io/metadata.name": "elsewhere"}, {"app": "other"})}
 
@@ -238,9 +237,6 @@ def address_of(source):
 
 
 def peer_matches(peer, source):
-    if source == DNS:
-        return (peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
-                == "kube-system" and selects(peer.get("podSelector", {}), {"k8s-app": "kube-dns"}))
     if "ipBlock" in peer:
         block = peer["ipBlock"]
         return address_of(source) in ipaddress.ip_network(block["cidr"]) and not any(
@@ -264,19 +260,17 @@ def rule_allows(rule, peer_key, other, port, protocol="TCP"):
 def allowed(direction, pod, other, port, protocol="TCP"):
     """Whether the policies let `pod` receive from (Ingress) or send to (Egress) `other` on port."""
     peer_key = "from" if direction == "Ingress" else "to"
-    rules_key = direction.lower()
     policies = [p for p in objects_of("NetworkPolicy")
                 if direction in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels_of(pod))]
     assert policies, f"no {direction} policy selects {pod}: not deny-by-default"
     return any(rule_allows(rule, peer_key, other, port, protocol)
-               for p in policies for rule in p["spec"].get(rules_key, []))
+               for p in policies for rule in p["spec"].get(direction.lower(), []))
 
 
 def flow(src, dst, port):
+    """Whether a connection from src to the pod dst gets through; sources outside the namespace have no egress here."""
     local = src in pods() or (src == CONTROLLER and gateway_pod_labels())
-    egress = not local or allowed("Egress", src, dst, port)
-    ingress = dst == DNS or allowed("Ingress", dst, src, port)
-    return egress and ingress
+    return (not local or allowed("Egress", src, dst, port)) and allowed("Ingress", dst, src, port)
 
 
 def test_network_policies_allow_exactly_the_flows_the_services_use():

@@ -1,10 +1,9 @@
-"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment of standins/kube_stack.py: real
-processes on 127.0.0.1 (a throwaway PostgreSQL, two backend-api and two frontend debug builds, two Service proxies)
-driven by stand-in `kubectl` and `./deploy.sh` (whose re-run rolls the pods as the manifests' strategy says;
-backup and restore are the real deploy.sh's). E2E_SKIP_TLS=1 skips the --tls/--pgadmin part, which
-test_deploy_tls_pgadmin.py and test_e2e_kind_tls.py cover. Only the GitHub job proves images, scheduling, probes,
-kube-proxy, NetworkPolicies and the volume; here "zero failed requests" holds by the same mechanism (two replicas,
-graceful SIGTERM), not the same timing: a strategy that stops every replica at once makes the script fail.
+"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment of standins/kube_stack.py (the debug
+builds and a throwaway PostgreSQL on 127.0.0.1) and its stand-in `kubectl` and `./deploy.sh`. E2E_SKIP_TLS=1 skips
+the --tls/--pgadmin part, which test_deploy_tls_pgadmin.py and test_e2e_kind_tls.py cover. Only the GitHub job proves
+images, scheduling, probes, kube-proxy, NetworkPolicies and the volume; here "zero failed requests" holds by the same
+mechanism (two replicas, graceful SIGTERM), not the same timing: a strategy that stops every replica at once makes
+the script fail.
 """
 import json
 import os
@@ -29,10 +28,6 @@ sys.path.insert(0, str(STANDINS))
 import kube_stack  # noqa: E402
 
 
-def wait_for(check, what):
-    assert kube_stack.wait_until(check, START_TIMEOUT, what), f"{what} did not come up within {START_TIMEOUT} s"
-
-
 class Stack:
     """The stand-in deployment; its state directory is what the stand-in kubectl and deploy.sh read."""
 
@@ -43,11 +38,10 @@ class Stack:
     def start(self, bin_dir):
         pg_dir = self.state / "pg"
         pg_dir.mkdir()
-        pod_count = kube_stack.REPLICAS * len(kube_stack.DEPLOYMENTS)
-        free = free_ports(pod_count + 4)  # the pods, the two Services, the port-forward and PostgreSQL
-        ports = {d: free[i * kube_stack.REPLICAS:(i + 1) * kube_stack.REPLICAS]
-                 for i, d in enumerate(kube_stack.DEPLOYMENTS)}
-        backend_service, self.ui_port, self.api_port, pg_port = free[pod_count:]
+        # The pods, then the two Services, the port-forward and PostgreSQL.
+        free = iter(free_ports(kube_stack.REPLICAS * len(kube_stack.DEPLOYMENTS) + 4))
+        ports = {d: [next(free) for _ in range(kube_stack.REPLICAS)] for d in kube_stack.DEPLOYMENTS}
+        backend_service, self.ui_port, self.api_port, pg_port = free
         config = {
             "bin_dir": str(bin_dir), "pg_bin": str(postgres_bin()), "pg_data": str(pg_dir / "data"),
             "pg_log": str(pg_dir / "postgres.log"), "pg_port": pg_port,
@@ -69,11 +63,12 @@ class Stack:
         for deployment in kube_stack.DEPLOYMENTS:  # one pod at a time: the backend migrates on start
             for pod in kube_stack.pod_names(deployment):
                 kube_stack.start_pod(pod)
-                wait_for(lambda: kube_stack.pod_ready(pod), pod)
+                assert kube_stack.wait_until(lambda: kube_stack.pod_ready(pod), START_TIMEOUT, pod), pod
             self.proxies.append(subprocess.Popen(
                 [sys.executable, str(KUBE_STACK), "proxy", str(config["service_ports"][deployment]),
                  *map(str, ports[deployment])], start_new_session=True))
-        wait_for(lambda: kube_stack.ready(f"http://127.0.0.1:{self.ui_port}/ready"), "the frontend Service")
+        service = f"http://127.0.0.1:{self.ui_port}/ready"
+        assert kube_stack.wait_until(lambda: kube_stack.ready(service), START_TIMEOUT, service), "the frontend Service"
         # A Service that could not bind its port must not pass for one: whatever answers there is not the stand-in.
         dead = [p.args for p in self.proxies if p.poll() is not None]
         assert not dead, f"a Service stand-in exited: {dead}"
@@ -129,11 +124,10 @@ def repo_copy(tmp_path):
     return repo, bin_dir
 
 
-def run_script(stack, tmp_path, **extra_env):
+def run_script(stack, tmp_path):
     repo, bin_dir = repo_copy(tmp_path)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
-           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), "E2E_SKIP_TLS": "1",
-           **extra_env}
+           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), "E2E_SKIP_TLS": "1"}
     process = subprocess.Popen(["bash", str(repo / "tests" / "infra" / "e2e-kind.sh")], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:

@@ -12,13 +12,12 @@ script here runs with E2E_SKIP_TLS=1 (test_e2e_kind.py).
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
-from test_e2e_kind import SCRIPT, stack  # noqa: F401 (its fixture)
+from test_e2e_kind import SCRIPT, kube_stack, stack  # noqa: F401 (its fixture)
 
 TLS_PROXY = Path(__file__).resolve().parent / "standins" / "tls_proxy.py"
 PROXY_ADDRESS = "127.0.0.2"
@@ -31,34 +30,30 @@ def trusted_proxy(request, monkeypatch):
     return request.param
 
 
-def certificate(tmp_path):
-    """The certificate as deploy.sh --tls makes it (scripts/lib/tls-cert.sh)."""
+@pytest.fixture
+def gateway(stack, tmp_path):
+    """The stand-in Gateway in front of the first frontend: its port, and the certificate as deploy.sh --tls makes it
+    (scripts/lib/tls-cert.sh)."""
     subprocess.run(["bash", "-c", 'source scripts/lib/tls-cert.sh && tls_make_leaf_certificate "$1"', "cert",
                     str(tmp_path)], check=True, capture_output=True, cwd=ROOT)
-    return tmp_path / "tls.crt", tmp_path / "tls.key"
-
-
-def start_proxy(stack, tmp_path, crt, key):
     frontend = json.loads((stack.state / "config.json").read_text())["ports"]["frontend"][0]
     port_file = tmp_path / "proxy.port"
-    process = subprocess.Popen([sys.executable, str(TLS_PROXY), str(crt), str(key), str(frontend), PROXY_ADDRESS,
-                                str(port_file)], start_new_session=True)
-    for _ in range(100):
-        if port_file.exists() and port_file.read_text():
-            return process, int(port_file.read_text())
-        time.sleep(0.1)
-    process.kill()
-    pytest.fail("the stand-in Gateway did not start")
+    process = subprocess.Popen([sys.executable, str(TLS_PROXY), str(tmp_path / "tls.crt"), str(tmp_path / "tls.key"),
+                                str(frontend), PROXY_ADDRESS, str(port_file)], start_new_session=True)
+    try:
+        started = kube_stack.wait_until(lambda: port_file.exists() and port_file.read_text(), 10, "the Gateway")
+        assert started, "the stand-in Gateway did not start"
+        yield int(port_file.read_text()), tmp_path / "tls.crt"
+    finally:
+        process.kill()
+        process.wait()
 
 
-def run_checks(stack, tmp_path, tls_port, crt):
+def run_checks(stack, tls_port, crt):
     """Sources e2e-kind.sh without its last line (`main "$@"`) and runs the two HTTPS checks."""
-    lines = SCRIPT.read_text().rstrip("\n").splitlines()
-    assert lines[-1] == 'main "$@"', "e2e-kind.sh must end with main \"$@\" (this test sources the rest)"
-    functions = tmp_path / "e2e-functions.sh"
-    functions.write_text("\n".join(lines[:-1]) + "\n")
+    assert SCRIPT.read_text().endswith('\nmain "$@"\n'), "e2e-kind.sh must end with main \"$@\" (sourced without it)"
     script = f"""set -euo pipefail
-source {functions}
+source <(sed '$d' {SCRIPT})
 UI="http://localhost:{stack.ui_port}"
 TLS_UI="https://localhost:{tls_port}"
 cp {crt} "$WORK/taskmgr-localhost.crt"
@@ -71,14 +66,8 @@ check_secure_cookie
 # The stand-in Gateway's address only, as --tls arranges; and, the control, every loopback address (as a NodePort
 # that rewrote the client's address into the trusted range would make it), where the check must fail.
 @pytest.mark.parametrize("trusted_proxy", [PROXY_ADDRESS, "127.0.0.0/8"], indirect=True)
-def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, stack, tmp_path):  # noqa: F811
-    crt, key = certificate(tmp_path)
-    proxy, port = start_proxy(stack, tmp_path, crt, key)
-    try:
-        result = run_checks(stack, tmp_path, port, crt)
-    finally:
-        proxy.kill()
-        proxy.wait()
+def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, stack, gateway):  # noqa: F811
+    result = run_checks(stack, *gateway)
     assert "the task list is served over" in result.stdout, result.stdout + result.stderr + stack.logs()
     if trusted_proxy == PROXY_ADDRESS:
         assert result.returncode == 0, result.stdout + result.stderr

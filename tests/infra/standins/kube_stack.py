@@ -3,12 +3,11 @@
 run here): a throwaway PostgreSQL, two backend-api and two frontend "pods", and "Services" (TCP proxies that
 skip a pod refusing connections, as endpoints skip unready pods). State in $KUBE_STACK_STATE. Commands:
 proxy PORT UPSTREAM..., kubectl ARGS... (the calls of e2e-kind.sh and deploy.sh backup/restore), deploy [ARGS]
-(a re-run of ./deploy.sh), replace NAME (internal: a ReplicaSet replacing a deleted pod)."""
+(a re-run of ./deploy.sh), replace POD (internal: a ReplicaSet replacing a deleted pod)."""
 import asyncio
 import itertools
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -33,7 +32,15 @@ def config():
     return json.loads((state_dir() / "config.json").read_text())
 
 
-# --- pods -----------------------------------------------------------------------------------------------
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            print(f"[kube-stand-in] timed out after {timeout} s waiting for {what}", file=sys.stderr, flush=True)
+            return False
+        time.sleep(0.1)
+    return True
+
 
 def pod_names(deployment):
     return [f"{deployment}-{i}" for i in range(REPLICAS)]
@@ -68,10 +75,9 @@ def alive(pid):
 
 def start_pod(pod):
     cfg = config()
-    binary = Path(cfg["bin_dir"]) / pod.rsplit("-", 1)[0]
     with open(state_dir() / f"{pod}.log", "a") as out:
-        process = subprocess.Popen([str(binary)], env=pod_env(cfg, pod), stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen([Path(cfg["bin_dir"]) / pod.rsplit("-", 1)[0]], env=pod_env(cfg, pod), stdout=out,
+                                   stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     pid_file(pod).write_text(str(process.pid))
 
 
@@ -92,36 +98,21 @@ def ready(url):
 
 
 def pod_ready(pod):
-    return not (state_dir() / f"{pod}.replacing").exists() and pid_file(pod).exists() and \
-        alive(int(pid_file(pod).read_text())) and ready(f"http://127.0.0.1:{pod_port(config(), pod)}/ready")
+    """Its /ready answers, and it is not being replaced (a deleted pod leaves the endpoints at once)."""
+    url = f"http://127.0.0.1:{pod_port(config(), pod)}/ready"
+    return not (state_dir() / f"{pod}.replacing").exists() and ready(url)
 
 
 def replace_pod(pod):
-    """What the ReplicaSet does when a pod is deleted: the old one gets SIGTERM, a new one starts."""
-    marker = state_dir() / f"{pod}.replacing"
-    marker.touch()
-    try:
-        stop_pod(pod)
-        start_pod(pod)
-    finally:
-        marker.unlink()
+    """What the ReplicaSet does when a pod is deleted (delete_pods marked it): the old one gets SIGTERM, a new one
+    starts."""
+    stop_pod(pod)
+    start_pod(pod)
+    (state_dir() / f"{pod}.replacing").unlink()
 
-
-def wait_until(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            print(f"[kube-stand-in] timed out after {timeout} s waiting for {what}", file=sys.stderr, flush=True)
-            return False
-        time.sleep(0.1)
-    return True
-
-
-# --- postgres ---------------------------------------------------------------------------------------------
 
 def pg(*args, check=True):
-    cfg = config()
-    command = [str(Path(cfg["pg_bin"]) / args[0]), *args[1:]]
+    command = [str(Path(config()["pg_bin"]) / args[0]), *args[1:]]
     if os.geteuid() == 0:  # PostgreSQL refuses root: run it as the postgres user, as the manifest runs UID 70
         command = ["runuser", "-u", "postgres", "--", *command]
     return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check)
@@ -137,25 +128,14 @@ def stop_postgres():
     pg("pg_ctl", "-D", config()["pg_data"], "-m", "fast", "-w", "stop", check=False)
 
 
-# --- kubectl ----------------------------------------------------------------------------------------------
-
-def port_forward(mapping):
-    """`kubectl port-forward svc/backend-api LOCAL:REMOTE`: a forwarder from LOCAL to the Service, until killed
-    (its pid file lets the test stop it: the script kills only the subshell it ran kubectl from)."""
-    local = int(mapping.split(":")[0])
-    (state_dir() / "port-forward.pid").write_text(str(os.getpid()))
-    os.execv(sys.executable, [sys.executable, __file__, "proxy", str(local),
-                              str(config()["service_ports"]["backend-api"])])
+def postgres_ready():
+    return pg("pg_isready", "-h", "127.0.0.1", "-p", str(config()["pg_port"]), check=False).returncode == 0
 
 
 def rollout_status(target, timeout):
     deployment = target.split("/", 1)[1]
-    if deployment == "postgres":
-        ok = wait_until(lambda: pg("pg_isready", "-h", "127.0.0.1", "-p", str(config()["pg_port"]), check=False)
-                        .returncode == 0, timeout, "postgres")
-    else:
-        ok = wait_until(lambda: all(pod_ready(p) for p in pod_names(deployment)), timeout, deployment)
-    if not ok:
+    done = postgres_ready if deployment == "postgres" else lambda: all(map(pod_ready, pod_names(deployment)))
+    if not wait_until(done, timeout, deployment):
         print(f"error: timed out waiting for the condition on {target}", file=sys.stderr)
         return 1
     print(f'deployment "{deployment}" successfully rolled out')
@@ -163,36 +143,30 @@ def rollout_status(target, timeout):
 
 
 def delete_pods(argv, words):
+    """By name or by `-l app.kubernetes.io/name=NAME`; a replacement starts in the background. The postgres pod is
+    gone before the command returns (e2e-kind.sh's --wait=true); an app pod leaves the endpoints at once."""
     selector = flag_value(argv, "-l")
-    pods = [selector.split("=", 1)[1] + "-0"] if selector else words[2:]
-    wait = flag_value(argv, "--wait") != "false"
-    for pod in pods:
+    for pod in [selector.split("=", 1)[1] + "-0"] if selector else words[2:]:
         print(f'pod "{pod}" deleted')
         if pod.startswith("postgres"):
-            stop_postgres()  # the old pod is gone before the command returns (--wait=true) ...
-            subprocess.Popen([sys.executable, __file__, "replace", "postgres"], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stop_postgres()
         else:
             (state_dir() / f"{pod}.replacing").touch()
-            replacer = subprocess.Popen([sys.executable, __file__, "replace", pod], start_new_session=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if wait:
-                replacer.wait()
+        subprocess.Popen([sys.executable, __file__, "replace", pod], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return 0
 
 
 def kubectl(argv):
     with open(state_dir() / "kubectl.calls", "a") as calls:
         calls.write(json.dumps(argv) + "\n")
-    words = words_of(argv)
-    if words[:1] == ["port-forward"] and words[1] == "svc/backend-api":
-        port_forward(words[2])
-    if words[:2] == ["get", "pods"] and (flag_value(argv, "-o") or "").startswith("jsonpath="):
-        name = flag_value(argv, "-l").split("=", 1)[1]
-        if flag_value(argv, "-o") != "jsonpath={.items[0].metadata.name}":
-            print(f"kube stand-in: unsupported jsonpath {flag_value(argv, '-o')}", file=sys.stderr)
-            return 2
-        print(f"{name}-0" if name == "postgres" else pod_names(name)[0], end="")
+    words, cfg = words_of(argv), config()
+    if words[:2] == ["port-forward", "svc/backend-api"]:
+        # Forwards until killed; its pid file lets the test stop it (the script kills only its subshell).
+        (state_dir() / "port-forward.pid").write_text(str(os.getpid()))
+        return proxy(int(words[2].split(":")[0]), [cfg["service_ports"]["backend-api"]])
+    if words[:2] == ["get", "pods"] and flag_value(argv, "-o") == "jsonpath={.items[0].metadata.name}":
+        print(flag_value(argv, "-l").split("=", 1)[1] + "-0", end="")
         return 0
     if words[:2] == ["delete", "pod"]:
         return delete_pods(argv, words)
@@ -200,16 +174,13 @@ def kubectl(argv):
         print(f"kind-{os.environ.get('KIND_CLUSTER_NAME', 'task-manager')}")
         return 0
     if words[:1] == ["exec"]:
-        cfg = config()
         return pod_exec.kubectl_exec(argv, {"host": "127.0.0.1", "port": cfg["pg_port"], "user": "taskmgr",
                                             "password": "", "db": "postgres", "bin": cfg["pg_bin"]})
     if words[:2] == ["rollout", "status"]:
-        return rollout_status(words[2], int(re.sub(r"s$", "", flag_value(argv, "--timeout") or "300")))
+        return rollout_status(words[2], int((flag_value(argv, "--timeout") or "300").rstrip("s")))
     print(f"kube stand-in: unsupported kubectl call {argv}", file=sys.stderr)
     return 2
 
-
-# --- deploy.sh re-run -------------------------------------------------------------------------------------
 
 def unavailable_at_once(deployment):
     """How many pods of the deployment the rollout may stop before their replacements are ready, from its
@@ -231,27 +202,22 @@ def deploy(args):
     deploy.sh's, whose kubectl calls come back here."""
     if args[:1] in (["backup"], ["restore"]):
         os.execv(str(ROOT / "deploy.sh"), [str(ROOT / "deploy.sh"), *args])
-    tag = os.environ.get("IMAGE_TAG")
-    if not tag:
-        print("deploy.sh stand-in: e2e-kind.sh re-runs ./deploy.sh with a new IMAGE_TAG", file=sys.stderr)
-        return 1
+    tag = os.environ["IMAGE_TAG"]  # a new tag, or the real deploy.sh would roll nothing out
     with open(state_dir() / "deploy.calls", "a") as calls:
         calls.write(tag + "\n")
     for deployment in DEPLOYMENTS:
-        pods = pod_names(deployment)
-        batch = max(1, unavailable_at_once(deployment))
-        for start in range(0, len(pods), batch):
-            for pod in pods[start:start + batch]:
+        pods, batch = pod_names(deployment), max(1, unavailable_at_once(deployment))
+        for start in range(0, REPLICAS, batch):
+            rolled = pods[start:start + batch]
+            for pod in rolled:
                 stop_pod(pod)
-            for pod in pods[start:start + batch]:
-                replace_pod(pod)
-                if not wait_until(lambda: pod_ready(pod), 120, pod):
-                    return 1
+            for pod in rolled:
+                start_pod(pod)
+            if not wait_until(lambda: all(map(pod_ready, rolled)), 120, f"{rolled} to be ready"):
+                return 1
         print(f'deployment "{deployment}" successfully rolled out (image tag {tag})')
     return 0
 
-
-# --- Services ---------------------------------------------------------------------------------------------
 
 async def pipe(reader, writer):
     try:
@@ -265,29 +231,26 @@ async def pipe(reader, writer):
 
 
 def proxy(port, upstreams):
+    """A Service: each connection goes to the next pod that accepts it. A pod that refuses is skipped (it has left the
+    endpoints); with none left the client sees the refusal, as kube-proxy rejects connections to a Service without
+    ready endpoints. No retrying that would hide it."""
     order = itertools.cycle(upstreams)
 
-    async def connect():
-        # A pod that refuses is skipped (it has left the endpoints); with none left the client sees the refusal,
-        # as kube-proxy rejects connections to a Service without ready endpoints. No retrying that would hide it.
+    async def handle(reader, writer):
         for _ in upstreams:
             try:
-                return await asyncio.open_connection("127.0.0.1", next(order))
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", next(order))
+                break
             except OSError:
-                continue
-        return None
-
-    async def handle(reader, writer):
-        upstream = await connect()
-        if upstream is None:
+                pass
+        else:
             writer.close()
             return
-        await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     async def serve():
         server = await asyncio.start_server(handle, "127.0.0.1", port, reuse_address=True)
-        async with server:
-            await server.serve_forever()
+        await server.serve_forever()
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # no teardown noise from open connections
     asyncio.run(serve())
@@ -303,7 +266,7 @@ def main(argv):
     if command == "deploy":
         return deploy(args)
     if command == "replace":
-        start_postgres() if args[0] == "postgres" else replace_pod(args[0])
+        start_postgres() if args[0].startswith("postgres") else replace_pod(args[0])
         return 0
     print(f"usage: {__file__} proxy|kubectl|deploy|replace ...", file=sys.stderr)
     return 2

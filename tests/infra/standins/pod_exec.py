@@ -47,12 +47,11 @@ def kubectl_exec(argv, postgres):
     if container != "postgres":
         print(f"error: container {container} is not valid for pod postgres-0", file=sys.stderr)
         return 1
-    interactive = "-i" in head or "--stdin" in head or flag_value(head, "--stdin") == "true"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(POSTGRES_USER=postgres["user"], POSTGRES_PASSWORD=postgres["password"], POSTGRES_DB=postgres["db"],
                PGHOST=postgres["host"], PGPORT=str(postgres["port"]), PGPASSFILE="/nonexistent",
                PATH=f"{postgres['bin']}:{env['PATH']}")
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
-    stdin = sys.stdin.buffer if interactive else subprocess.DEVNULL
+    stdin = sys.stdin.buffer if {"-i", "--stdin", "--stdin=true"} & set(head) else subprocess.DEVNULL
     return subprocess.run(command, stdin=stdin, env=env, cwd=Path("/")).returncode

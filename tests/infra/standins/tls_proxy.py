@@ -35,8 +35,7 @@ def main(cert, key, upstream, source, port_file):
     async def serve():
         server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
         Path(port_file).write_text(str(server.sockets[0].getsockname()[1]))
-        async with server:
-            await server.serve_forever()
+        await server.serve_forever()
 
     asyncio.run(serve())
 
