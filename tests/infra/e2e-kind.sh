@@ -102,11 +102,10 @@ crud() {
 # load_loop NAME: GETs the task list through the NodePort every 0.1 s (at most 3000 times) until
 # $WORK/NAME.stop exists; writes the number of failed requests to $WORK/NAME.failures.
 load_loop() {
-  local name="$1" failures=0 total=0 code
+  local name="$1" failures=0 total=0
   while [[ ! -e "$WORK/$name.stop" ]] && ((total < 3000)); do
-    code="$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$UI/api/tasks?limit=5" || true)"
     total=$((total + 1))
-    [[ "$code" == 200 ]] || failures=$((failures + 1))
+    answers "$UI/api/tasks?limit=5" || failures=$((failures + 1))
     sleep 0.1
   done
   echo "$failures $total" >"$WORK/$name.failures"
@@ -161,14 +160,14 @@ check_postgres_restart() {
 
 check_rolling_update() {
   start_load rolling-update
-  # A new tag, so the re-run really rolls both deployments out.
-  IMAGE_TAG="$(git rev-parse --short=12 HEAD)-rerun" ./deploy.sh
+  # A new tag, so the re-run really rolls both deployments out (E2E_DEPLOY: the stand-in test's deploy.sh).
+  IMAGE_TAG="$(git rev-parse --short=12 HEAD)-rerun" "${E2E_DEPLOY:-./deploy.sh}"
   stop_load rolling-update
   pass "./deploy.sh re-run: rolling update with no failed request"
 }
 
 # Backup and restore through the postgres pod: a restore without --force is refused; with --force, under load,
-# every task comes back field by field.
+# every task comes back field by field (the list, whose order is total, byte for byte).
 check_backup_restore() {
   local dump="$WORK/kind.dump" id
   local kept='{"title":"kept by the backup","description":"two\nlines","priority":"low"}'
@@ -186,8 +185,7 @@ check_backup_restore() {
   ./deploy.sh restore "$dump" --force --kind || fail "./deploy.sh restore --force --kind failed"
   stop_load restore
   expect 200 "$(http GET "$UI/api/tasks?limit=1000")" "list after the restore"
-  python3 -c 'import json, sys; a, b = (sorted(json.load(open(f)), key=lambda t: t["id"]) for f in sys.argv[1:]); sys.exit(a != b)' \
-    "$WORK/before.json" "$WORK/body" || fail "the restored tasks differ from the backed-up ones"
+  cmp -s "$WORK/before.json" "$WORK/body" || fail "the restored tasks differ from the backed-up ones"
   pass "backup and restore through the postgres pod: every task back, field by field"
 }
 
@@ -221,15 +219,6 @@ pod_superuser() {
 }
 
 # ---------------------------------------------------------------- --tls and --pgadmin
-
-# A second deploy adds them; the first --pgadmin deploy prints pgAdmin's login once. curl trusts the generated
-# certificate (--cacert, never -k).
-deploy_tls_and_pgadmin() {
-  ./deploy.sh --tls --pgadmin | tee "$WORK/deploy-tls.log"
-  grep -q "login (shown this once; kept in Secret pgadmin-login): email " "$WORK/deploy-tls.log" ||
-    fail "the first --pgadmin deploy did not print pgAdmin's login"
-  kc get secret taskmgr-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$WORK/taskmgr-localhost.crt"
-}
 
 # https_get URL [CURL ARGS]: http GET through the Gateway.
 https_get() {
@@ -291,12 +280,17 @@ with psycopg.connect(host=server["Host"], port=server["Port"], dbname=server["Ma
   pass "pgAdmin connects to PostgreSQL as its registered server ($count tasks)"
 }
 
+# A second deploy adds --tls and --pgadmin; the first --pgadmin deploy prints pgAdmin's login once. curl trusts the
+# generated certificate (--cacert, never -k).
 check_tls_and_pgadmin() {
   if [[ "${E2E_SKIP_TLS:-}" == 1 ]]; then
     echo "skipped: --tls and --pgadmin (E2E_SKIP_TLS=1, set only by the stand-in test tests/infra/test_e2e_kind.py)"
     return
   fi
-  deploy_tls_and_pgadmin
+  ./deploy.sh --tls --pgadmin | tee "$WORK/deploy-tls.log"
+  grep -q "login (shown this once; kept in Secret pgadmin-login): email " "$WORK/deploy-tls.log" ||
+    fail "the first --pgadmin deploy did not print pgAdmin's login"
+  kc get secret taskmgr-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$WORK/taskmgr-localhost.crt"
   check_tls_task_list
   check_secure_cookie
   check_pgadmin_login_page

@@ -1,12 +1,12 @@
-"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment of standins/kube_stack.py (the debug
-builds and a throwaway PostgreSQL on 127.0.0.1) and its stand-in `kubectl` and `./deploy.sh`. E2E_SKIP_TLS=1 skips
-the --tls/--pgadmin part, which test_deploy_tls_pgadmin.py and test_e2e_kind_tls.py cover. Only the GitHub job proves
-images, scheduling, probes, kube-proxy, NetworkPolicies and the volume; here "zero failed requests" holds by the same
-mechanism (two replicas, graceful SIGTERM), not the same timing: a strategy that stops every replica at once makes
-the script fail.
-"""
+"""tests/infra/e2e-kind.sh, unchanged, against the stand-in kind deployment, `kubectl` and `./deploy.sh` of
+standins/kube_stack.py. E2E_SKIP_TLS=1 skips the --tls/--pgadmin part: its HTTPS checks run here on their own, behind a
+stand-in Gateway; its deploy is test_deploy_tls_pgadmin.py's; pgAdmin's checks need the real pgAdmin (GitHub only).
+Only the GitHub job proves images, scheduling, probes, kube-proxy, NetworkPolicies and the volume; here "zero failed
+requests" holds by the same mechanism (two replicas, graceful SIGTERM), not the same timing: a strategy that stops
+every replica at once makes the script fail."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +23,7 @@ KUBE_STACK = STANDINS / "kube_stack.py"
 SCRIPT = ROOT / "tests" / "infra" / "e2e-kind.sh"
 SCRIPT_TIMEOUT = 300  # about a minute; a broken one may wait for 3000 requests first
 START_TIMEOUT = 60
+GATEWAY_ADDRESS = "127.0.0.2"  # the stand-in Gateway's pods
 
 sys.path.insert(0, str(STANDINS))
 import kube_stack  # noqa: E402
@@ -33,45 +34,33 @@ class Stack:
 
     def __init__(self, state):
         self.state = state
-        self.proxies = []
+        self.processes = []  # the Services (and a test's Gateway), stopped with the stack
 
     def start(self, bin_dir):
-        pg_dir = self.state / "pg"
-        pg_dir.mkdir()
         # The pods, then the two Services, the port-forward and PostgreSQL.
         free = iter(free_ports(kube_stack.REPLICAS * len(kube_stack.DEPLOYMENTS) + 4))
         ports = {d: [next(free) for _ in range(kube_stack.REPLICAS)] for d in kube_stack.DEPLOYMENTS}
         backend_service, self.ui_port, self.api_port, pg_port = free
-        config = {
-            "bin_dir": str(bin_dir), "pg_bin": str(postgres_bin()), "pg_data": str(pg_dir / "data"),
-            "pg_log": str(pg_dir / "postgres.log"), "pg_port": pg_port,
-            "database_url": f"postgres://taskmgr_app@127.0.0.1:{pg_port}/postgres",
-            "secret_key": f"e2e-kind-stand-in-{os.getpid()}-key", "ports": ports,
-            "service_ports": {"backend-api": backend_service, "frontend": self.ui_port},
-        }
-        (self.state / "config.json").write_text(json.dumps(config))
-        if os.geteuid() == 0:
-            shutil.chown(pg_dir, "postgres", "postgres")
-        kube_stack.pg("initdb", "-D", config["pg_data"], "-U", "taskmgr", "--auth=trust", "-E", "UTF8")
-        kube_stack.start_postgres()
+        self.config = {"bin_dir": str(bin_dir), "pg_bin": str(postgres_bin()), "pg_data": str(self.state / "pg"),
+                       "pg_port": pg_port, "database_url": f"postgres://taskmgr_app@127.0.0.1:{pg_port}/postgres",
+                       "secret_key": f"e2e-kind-stand-in-{os.getpid()}-key", "ports": ports,
+                       "service_ports": {"backend-api": backend_service, "frontend": self.ui_port}}
+        (self.state / "config.json").write_text(json.dumps(self.config))
         # The backend's db-role init container: db/app-role.sql as the superuser (the backend then connects as
         # taskmgr_app; trust authentication here, so its password is never checked).
-        subprocess.run([str(Path(config["pg_bin"]) / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                        "-p", str(pg_port), "-U", "taskmgr", "-d", "postgres", "-f", str(ROOT / "db/app-role.sql")],
-                       env={**os.environ, "APP_DB_USER": "taskmgr_app", "APP_DB_PASSWORD": "stand-in"},
-                       check=True, capture_output=True, timeout=60)
+        kube_stack.postgres(f'stack_init_postgres "$1" taskmgr "" && {kube_stack.START_POSTGRES} && '
+                            'stack_app_role "$2" taskmgr /dev/null postgres taskmgr_app "$1.password" >/dev/null')
         for deployment in kube_stack.DEPLOYMENTS:  # one pod at a time: the backend migrates on start
             for pod in kube_stack.pod_names(deployment):
                 kube_stack.start_pod(pod)
                 assert kube_stack.wait_until(lambda: kube_stack.pod_ready(pod), START_TIMEOUT, pod), pod
-            self.proxies.append(subprocess.Popen(
-                [sys.executable, str(KUBE_STACK), "proxy", str(config["service_ports"][deployment]),
+            self.processes.append(subprocess.Popen(
+                [sys.executable, KUBE_STACK, "proxy", str(self.config["service_ports"][deployment]),
                  *map(str, ports[deployment])], start_new_session=True))
         service = f"http://127.0.0.1:{self.ui_port}/ready"
         assert kube_stack.wait_until(lambda: kube_stack.ready(service), START_TIMEOUT, service), "the frontend Service"
         # A Service that could not bind its port must not pass for one: whatever answers there is not the stand-in.
-        dead = [p.args for p in self.proxies if p.poll() is not None]
-        assert not dead, f"a Service stand-in exited: {dead}"
+        assert all(p.poll() is None for p in self.processes), f"a Service stand-in exited: {self.processes}"
 
     def pids(self):
         return {p: (self.state / f"{p}.pid").read_text() for d in kube_stack.DEPLOYMENTS
@@ -81,7 +70,7 @@ class Stack:
         return "".join(f"\n--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted(self.state.glob("**/*.log")))
 
     def stop(self):
-        for process in self.proxies:
+        for process in self.processes:
             process.terminate()
             process.wait(timeout=10)
         for pid_file in self.state.glob("*.pid"):
@@ -89,7 +78,7 @@ class Stack:
             if kube_stack.alive(pid):
                 os.kill(pid, signal.SIGKILL)
         if (self.state / "config.json").exists():
-            kube_stack.stop_postgres()
+            kube_stack.postgres(kube_stack.STOP_POSTGRES)
 
 
 @pytest.fixture
@@ -108,52 +97,65 @@ def stack(debug_dir, monkeypatch):
         shutil.rmtree(state, ignore_errors=True)
 
 
-def repo_copy(tmp_path):
-    """A git repository with the real e2e-kind.sh (and planted/) and a stand-in ./deploy.sh (the script runs both
-    from its root and tags the re-run after HEAD); and a bin/ with the stand-in kubectl."""
-    repo, bin_dir = tmp_path / "repo", tmp_path / "bin"
-    shutil.copytree(ROOT / "tests" / "infra" / "planted", repo / "tests" / "infra" / "planted")
-    shutil.copy2(SCRIPT, repo / "tests" / "infra" / "e2e-kind.sh")
-    bin_dir.mkdir()
-    for path, command in ((repo / "deploy.sh", "deploy"), (bin_dir / "kubectl", "kubectl")):
-        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" {command} "$@"\n')
-        path.chmod(0o755)
-    git = ["git", "-C", str(repo), "-c", "user.name=ci", "-c", "user.email=ci@taskmgr.invalid"]
-    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "copy"]):
-        subprocess.run([*git, *args], check=True)
-    return repo, bin_dir
-
-
-def run_script(stack, tmp_path):
-    repo, bin_dir = repo_copy(tmp_path)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
-           "E2E_API_PORT": str(stack.api_port), "KUBE_STACK_STATE": str(stack.state), "E2E_SKIP_TLS": "1"}
-    process = subprocess.Popen(["bash", str(repo / "tests" / "infra" / "e2e-kind.sh")], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path):
+    """The script with the stand-in kubectl first on PATH (the real ./deploy.sh backup and restore use it too) and
+    the stand-in re-run of ./deploy.sh as E2E_DEPLOY."""
+    for name in ("deploy", "kubectl"):
+        (tmp_path / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" {name} "$@"\n')
+        (tmp_path / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
+           "E2E_API_PORT": str(stack.api_port), "E2E_DEPLOY": str(tmp_path / "deploy"), "E2E_SKIP_TLS": "1"}
+    before = stack.pids()
+    process = subprocess.Popen(["bash", SCRIPT], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     try:
         output, _ = process.communicate(timeout=SCRIPT_TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         pytest.fail(f"e2e-kind.sh still running after {SCRIPT_TIMEOUT} s:\n{output}\n{stack.logs()}")
-    return process.returncode, output
-
-
-def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path):
-    before = stack.pids()
-    code, output = run_script(stack, tmp_path)
-    assert code == 0, f"{output}\n{stack.logs()}"
-    assert "e2e-kind: all checks passed" in output
-    for line in ("pod-loss: 0 failed of", "rolling-update: 0 failed of", "tasks survive the loss of the postgres pod",
-                 "restore: 0 failed of", "backup and restore through the postgres pod: every task back",
+    assert process.returncode == 0, f"{output}\n{stack.logs()}"
+    # Every check ran, and under load where it should (the stand-in kubectl and deploy.sh say what they did).
+    for line in ("e2e-kind: all checks passed", 'pod "backend-api-0" deleted', 'pod "frontend-0" deleted',
+                 "pod-loss: 0 failed of", 'pod "postgres-0" deleted', 'deployment "postgres" successfully rolled out',
+                 "tasks survive the loss of the postgres pod", "rolling-update: 0 failed of", "restore: 0 failed of",
+                 "backup and restore through the postgres pod: every task back",
                  "planted code stayed unprivileged through a backup and restore"):
         assert line in output, output
+    assert re.search(r'"frontend" successfully rolled out \(image tag \w+-rerun\)', output), "a re-run with a new tag"
     # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
     after = stack.pids()
     assert all(after[pod] != before[pod] for pod in before), (before, after)
-    calls = [" ".join(json.loads(line)) for line in (stack.state / "kubectl.calls").read_text().splitlines()]
-    for expected in ("delete pod backend-api-0", "delete pod frontend-0", "delete pod -l app.kubernetes.io/name=postgres",
-                     "rollout status deployment/postgres", "port-forward svc/backend-api", "exec -i deploy/postgres"):
-        assert any(expected in call for call in calls), (expected, calls)
-    tags = (stack.state / "deploy.calls").read_text().split()
-    assert len(tags) == 1 and tags[0].endswith("-rerun"), tags
+
+
+@pytest.mark.parametrize("trusted_proxy", [GATEWAY_ADDRESS, "127.0.0.0/8"])
+def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, monkeypatch, request, tmp_path):
+    """The script's check_tls_task_list and check_secure_cookie (sourced without its last line, `main "$@"`) behind
+    a stand-in Gateway (standins/tls_proxy.py: TLS ended with the certificate of deploy.sh --tls, requests forwarded
+    to a frontend from GATEWAY_ADDRESS with its own X-Forwarded-Proto: https). The frontends trust that address, as
+    --tls makes them trust the Gateway's pods; the NodePort client is 127.0.0.1. The control trusts every loopback
+    address (as would a NodePort that rewrote the client's address into the trusted range): the cookie check fails."""
+    monkeypatch.setenv("TRUSTED_PROXIES", trusted_proxy)
+    stack = request.getfixturevalue("stack")  # started now: its frontends get TRUSTED_PROXIES
+    subprocess.run(["bash", "-c", 'source scripts/lib/tls-cert.sh && tls_make_leaf_certificate "$1"', "cert",
+                    tmp_path], check=True, capture_output=True, cwd=ROOT)
+    port_file = tmp_path / "gateway.port"
+    stack.processes.append(subprocess.Popen([sys.executable, STANDINS / "tls_proxy.py", tmp_path / "tls.crt",
+                                             tmp_path / "tls.key", str(stack.config["ports"]["frontend"][0]),
+                                             GATEWAY_ADDRESS, port_file]))
+    assert kube_stack.wait_until(lambda: port_file.exists() and port_file.read_text(), 10, "the stand-in Gateway")
+    assert SCRIPT.read_text().endswith('\nmain "$@"\n'), "e2e-kind.sh must end with main \"$@\" (sourced without it)"
+    result = subprocess.run(["bash", "-c", f"""source <(sed '$d' {SCRIPT})
+UI="http://localhost:{stack.ui_port}"
+TLS_UI="https://localhost:{port_file.read_text()}"
+cp {tmp_path / "tls.crt"} "$WORK/taskmgr-localhost.crt"
+check_tls_task_list
+check_secure_cookie
+"""], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "the task list is served over" in result.stdout, result.stdout + result.stderr + stack.logs()
+    if trusted_proxy == GATEWAY_ADDRESS:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "ok: the CSRF cookie is Secure over HTTPS only, from the Gateway only; no HSTS" in result.stdout
+    else:
+        assert result.returncode != 0
+        assert "FAIL: a NodePort client claiming https was believed" in result.stderr

@@ -5,12 +5,10 @@ itself, the Secret kept by `lookup` on a real upgrade, and the `helm test` pods'
 """
 import json
 import os
-import shutil
 import socket
 import socketserver
 import subprocess
 import sys
-import tempfile
 import threading
 import urllib.parse
 import urllib.request
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_e2e_kind import Stack
+from test_e2e_kind import stack  # noqa: F401 (its fixture)
 from test_helm_chart import helm, render  # noqa: F401 (helm: the fixture that loads Helm's engine)
 
 STANDIN = Path(__file__).resolve().parent / "standins" / "helm_release.py"
@@ -120,7 +118,7 @@ def helm_test_pods(helm):
             for o in hooks if o["kind"] == "Pod"}, hosts
 
 
-def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(debug_dir, helm_test_pods, monkeypatch):
+def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(helm_test_pods, monkeypatch, request):
     """The pods' scripts, run by sh with curl against the real services (the e2e-kind stand-in stack: PostgreSQL,
     two backend-api and two frontend processes, with the chart's ALLOWED_HOSTS), the Service names played by
     ServiceNames. They pass, and the round trip leaves no task behind; with the API's Service unreachable from the
@@ -128,13 +126,9 @@ def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(deb
     pods, allowed_hosts = helm_test_pods
     assert set(pods) == {"taskmgr-test-ready", "taskmgr-test-round-trip"}
     monkeypatch.setenv("ALLOWED_HOSTS", allowed_hosts)  # the stand-in pods take their environment from here
-    state = Path(tempfile.mkdtemp(prefix="ci-helm-test-", dir="/var/tmp"))  # where the postgres user can write
-    state.chmod(0o755)
-    stack = Stack(state)
-    monkeypatch.setenv("KUBE_STACK_STATE", str(state))
+    stack = request.getfixturevalue("stack")  # test_e2e_kind.py's, started now: its pods get ALLOWED_HOSTS
     try:
-        stack.start(debug_dir)
-        config = json.loads((state / "config.json").read_text())
+        config = stack.config
         ports = {"frontend:8080": stack.ui_port, "backend-api:5000": config["service_ports"]["backend-api"]}
         without_api = {"frontend:8080": stack.ui_port}  # the UI still reaches the API itself, as in the cluster
         for services, passing in [(ports, set(pods)), (without_api, {"taskmgr-test-round-trip"})]:
@@ -154,6 +148,3 @@ def test_the_helm_test_pods_pass_against_the_real_services_and_leave_no_task(deb
     except BaseException:
         print(stack.logs())
         raise
-    finally:
-        stack.stop()
-        shutil.rmtree(state, ignore_errors=True)

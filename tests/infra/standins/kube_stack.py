@@ -2,9 +2,10 @@
 """The kind deployment that tests/infra/e2e-kind.sh checks, played by real processes on 127.0.0.1 (no cluster can
 run here): a throwaway PostgreSQL, two backend-api and two frontend "pods", and "Services" (TCP proxies that
 skip a pod refusing connections, as endpoints skip unready pods). State in $KUBE_STACK_STATE. Commands:
-proxy PORT UPSTREAM..., kubectl ARGS... (the calls of e2e-kind.sh and deploy.sh backup/restore), deploy [ARGS]
+proxy PORT UPSTREAM..., kubectl ARGS... (the calls of e2e-kind.sh and of the real deploy.sh backup/restore), deploy
 (a re-run of ./deploy.sh), replace POD (internal: a ReplicaSet replacing a deleted pod)."""
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 REPLICAS = 2
 DEPLOYMENTS = ("backend-api", "frontend")
 STOP_TIMEOUT = 30  # seconds a pod gets to exit after SIGTERM (the manifests' grace periods are longer)
+START_POSTGRES, STOP_POSTGRES = 'stack_start_postgres "$1" "$2" "$1.log"', 'STACK_PG_DATA="$1" stack_stop'
 
 
 def state_dir():
@@ -60,10 +62,6 @@ def pod_env(cfg, pod):
             "SECRET_KEY": cfg["secret_key"]}
 
 
-def pid_file(pod):
-    return state_dir() / f"{pod}.pid"
-
-
 def alive(pid):
     """Running, as Kubernetes sees a container: a process that exited but is not reaped yet (a zombie of the
     test that started it) is gone."""
@@ -78,12 +76,12 @@ def start_pod(pod):
     with open(state_dir() / f"{pod}.log", "a") as out:
         process = subprocess.Popen([Path(cfg["bin_dir"]) / pod.rsplit("-", 1)[0]], env=pod_env(cfg, pod), stdout=out,
                                    stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    pid_file(pod).write_text(str(process.pid))
+    (state_dir() / f"{pod}.pid").write_text(str(process.pid))
 
 
 def stop_pod(pod):
-    pid = int(pid_file(pod).read_text()) if pid_file(pod).exists() else None
-    if pid and alive(pid):
+    pid = int((state_dir() / f"{pod}.pid").read_text())
+    if alive(pid):
         os.kill(pid, signal.SIGTERM)
         if not wait_until(lambda: not alive(pid), STOP_TIMEOUT, f"{pod} to exit"):
             os.kill(pid, signal.SIGKILL)
@@ -103,41 +101,37 @@ def pod_ready(pod):
     return not (state_dir() / f"{pod}.replacing").exists() and ready(url)
 
 
-def replace_pod(pod):
-    """What the ReplicaSet does when a pod is deleted (delete_pods marked it): the old one gets SIGTERM, a new one
-    starts."""
-    stop_pod(pod)
-    start_pod(pod)
-    (state_dir() / f"{pod}.replacing").unlink()
+def replace(args):
+    """What the ReplicaSet does when a pod is deleted: a new postgres on the volume (delete_pods stopped the old one);
+    an app pod (delete_pods marked it) gets SIGTERM, then a new one starts."""
+    pod = args[0]
+    if pod.startswith("postgres"):
+        postgres(START_POSTGRES)
+    else:
+        stop_pod(pod)
+        start_pod(pod)
+        (state_dir() / f"{pod}.replacing").unlink()
 
 
-def pg(*args, check=True):
-    command = [str(Path(config()["pg_bin"]) / args[0]), *args[1:]]
-    if os.geteuid() == 0:  # PostgreSQL refuses root: run it as the postgres user, as the manifest runs UID 70
-        command = ["runuser", "-u", "postgres", "--", *command]
-    return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check)
-
-
-def start_postgres():
+def postgres(script):
+    """SCRIPT after sourcing scripts/lib/stack.sh (the one way the project runs PostgreSQL locally), with the pod's
+    data directory in $1 and its port in $2."""
     cfg = config()
-    pg("pg_ctl", "-D", cfg["pg_data"], "-l", cfg["pg_log"], "-w", "-t", "60", "-o",
-       f"-c listen_addresses=127.0.0.1 -p {cfg['pg_port']} -c unix_socket_directories=''", "start")
-
-
-def stop_postgres():
-    pg("pg_ctl", "-D", config()["pg_data"], "-m", "fast", "-w", "stop", check=False)
+    subprocess.run(["bash", "-c", f"source scripts/lib/stack.sh && stack_require_postgres && {script}", "pg",
+                    cfg["pg_data"], str(cfg["pg_port"])], cwd=ROOT, stdin=subprocess.DEVNULL, check=True)
 
 
 def postgres_ready():
-    return pg("pg_isready", "-h", "127.0.0.1", "-p", str(config()["pg_port"]), check=False).returncode == 0
+    cfg = config()
+    return subprocess.run([Path(cfg["pg_bin"]) / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(cfg["pg_port"])]
+                          ).returncode == 0
 
 
 def rollout_status(target, timeout):
     deployment = target.split("/", 1)[1]
     done = postgres_ready if deployment == "postgres" else lambda: all(map(pod_ready, pod_names(deployment)))
     if not wait_until(done, timeout, deployment):
-        print(f"error: timed out waiting for the condition on {target}", file=sys.stderr)
-        return 1
+        sys.exit(f"error: timed out waiting for the condition on {target}")
     print(f'deployment "{deployment}" successfully rolled out')
     return 0
 
@@ -149,7 +143,7 @@ def delete_pods(argv, words):
     for pod in [selector.split("=", 1)[1] + "-0"] if selector else words[2:]:
         print(f'pod "{pod}" deleted')
         if pod.startswith("postgres"):
-            stop_postgres()
+            postgres(STOP_POSTGRES)
         else:
             (state_dir() / f"{pod}.replacing").touch()
         subprocess.Popen([sys.executable, __file__, "replace", pod], start_new_session=True,
@@ -158,13 +152,11 @@ def delete_pods(argv, words):
 
 
 def kubectl(argv):
-    with open(state_dir() / "kubectl.calls", "a") as calls:
-        calls.write(json.dumps(argv) + "\n")
     words, cfg = words_of(argv), config()
     if words[:2] == ["port-forward", "svc/backend-api"]:
         # Forwards until killed; its pid file lets the test stop it (the script kills only its subshell).
         (state_dir() / "port-forward.pid").write_text(str(os.getpid()))
-        return proxy(int(words[2].split(":")[0]), [cfg["service_ports"]["backend-api"]])
+        return proxy([words[2].split(":")[0], cfg["service_ports"]["backend-api"]])
     if words[:2] == ["get", "pods"] and flag_value(argv, "-o") == "jsonpath={.items[0].metadata.name}":
         print(flag_value(argv, "-l").split("=", 1)[1] + "-0", end="")
         return 0
@@ -174,37 +166,30 @@ def kubectl(argv):
         print(f"kind-{os.environ.get('KIND_CLUSTER_NAME', 'task-manager')}")
         return 0
     if words[:1] == ["exec"]:
-        return pod_exec.kubectl_exec(argv, {"host": "127.0.0.1", "port": cfg["pg_port"], "user": "taskmgr",
-                                            "password": "", "db": "postgres", "bin": cfg["pg_bin"]})
+        return pod_exec.kubectl_exec(argv, cfg["pg_port"], cfg["pg_bin"])
     if words[:2] == ["rollout", "status"]:
         return rollout_status(words[2], int((flag_value(argv, "--timeout") or "300").rstrip("s")))
-    print(f"kube stand-in: unsupported kubectl call {argv}", file=sys.stderr)
-    return 2
+    sys.exit(f"kube stand-in: unsupported kubectl call {argv}")
 
 
 def unavailable_at_once(deployment):
     """How many pods of the deployment the rollout may stop before their replacements are ready, from its
     strategy in kubernetes/ (maxUnavailable, a count or a percentage rounded down, as Kubernetes does; Recreate
     stops them all). The test of a broken strategy is this stand-in running the real manifest."""
-    import yaml  # here: only the re-run of deploy.sh reads the manifests
+    sys.path.insert(0, str(ROOT / "tests" / "infra"))
+    from conftest import by_name  # here: only the re-run of deploy.sh reads the manifests
 
-    [spec] = [d["spec"] for f in sorted((ROOT / "kubernetes").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())
-              if d and d["kind"] == "Deployment" and d["metadata"]["name"] == deployment]
-    if spec.get("strategy", {}).get("type") == "Recreate":
+    strategy = by_name("Deployment", deployment)["spec"].get("strategy", {})
+    if strategy.get("type") == "Recreate":
         return REPLICAS
-    value = str(spec.get("strategy", {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"))
+    value = str(strategy.get("rollingUpdate", {}).get("maxUnavailable", "25%"))
     return REPLICAS * int(value[:-1]) // 100 if value.endswith("%") else int(value)
 
 
 def deploy(args):
     """A re-run of ./deploy.sh with a new IMAGE_TAG: each deployment is rolled as its manifest's strategy says; with
-    maxUnavailable 0 one pod at a time, while the other replica serves. `backup` and `restore` are the real
-    deploy.sh's, whose kubectl calls come back here."""
-    if args[:1] in (["backup"], ["restore"]):
-        os.execv(str(ROOT / "deploy.sh"), [str(ROOT / "deploy.sh"), *args])
+    maxUnavailable 0 one pod at a time, while the other replica serves."""
     tag = os.environ["IMAGE_TAG"]  # a new tag, or the real deploy.sh would roll nothing out
-    with open(state_dir() / "deploy.calls", "a") as calls:
-        calls.write(tag + "\n")
     for deployment in DEPLOYMENTS:
         pods, batch = pod_names(deployment), max(1, unavailable_at_once(deployment))
         for start in range(0, REPLICAS, batch):
@@ -220,20 +205,18 @@ def deploy(args):
 
 
 async def pipe(reader, writer):
-    try:
+    with contextlib.suppress(OSError):
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
-    except OSError:
-        pass
-    finally:
-        writer.close()
+    writer.close()
 
 
-def proxy(port, upstreams):
-    """A Service: each connection goes to the next pod that accepts it. A pod that refuses is skipped (it has left the
-    endpoints); with none left the client sees the refusal, as kube-proxy rejects connections to a Service without
-    ready endpoints. No retrying that would hide it."""
+def proxy(args):
+    """A Service on port args[0] for the pods' ports args[1:]: each connection goes to the next pod that accepts it.
+    A pod that refuses is skipped (it has left the endpoints); with none left the client sees the refusal, as
+    kube-proxy rejects connections to a Service without ready endpoints. No retrying that would hide it."""
+    port, upstreams = int(args[0]), [int(a) for a in args[1:]]
     order = itertools.cycle(upstreams)
 
     async def handle(reader, writer):
@@ -254,23 +237,7 @@ def proxy(port, upstreams):
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # no teardown noise from open connections
     asyncio.run(serve())
-    return 0
-
-
-def main(argv):
-    command, args = argv[0], argv[1:]
-    if command == "proxy":
-        return proxy(int(args[0]), [int(a) for a in args[1:]])
-    if command == "kubectl":
-        return kubectl(args)
-    if command == "deploy":
-        return deploy(args)
-    if command == "replace":
-        start_postgres() if args[0].startswith("postgres") else replace_pod(args[0])
-        return 0
-    print(f"usage: {__file__} proxy|kubectl|deploy|replace ...", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit({"proxy": proxy, "kubectl": kubectl, "deploy": deploy, "replace": replace}[sys.argv[1]](sys.argv[2:]))

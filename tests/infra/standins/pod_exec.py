@@ -29,28 +29,23 @@ def words_of(argv):
     return words
 
 
-def kubectl_exec(argv, postgres):
-    """argv: kubectl's arguments (flags included). postgres: host, port, user, password, db and bin of the real
-    server. Returns the command's exit status, or kubectl's error status."""
+def kubectl_exec(argv, port, pg_bin):
+    """argv: kubectl's arguments (flags included). The pod's PostgreSQL: 127.0.0.1:port, superuser taskmgr (trusted),
+    database postgres, programs in pg_bin. Returns the command's exit status; exits as kubectl does on an error."""
     if "--" not in argv:
-        print("error: exec needs the command after --, e.g. kubectl exec deploy/postgres -- sh", file=sys.stderr)
-        return 1
+        sys.exit("error: exec needs the command after --, e.g. kubectl exec deploy/postgres -- sh")
     head, command = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     namespace = flag_value(head, "--namespace") or flag_value(head, "-n") or "default"
     target = (words_of(head) + ["", ""])[1]
     container = flag_value(head, "-c") or flag_value(head, "--container") or "postgres"
-    if namespace != NAMESPACE or target not in ("deploy/postgres", "deployment/postgres") and \
-            not target.startswith("postgres-"):
+    if namespace != NAMESPACE or target != "deploy/postgres":
         kind = "deployments.apps" if "/" in target else "pods"
-        print(f'Error from server (NotFound): {kind} "{target.split("/")[-1]}" not found', file=sys.stderr)
-        return 1
+        sys.exit(f'Error from server (NotFound): {kind} "{target.split("/")[-1]}" not found')
     if container != "postgres":
-        print(f"error: container {container} is not valid for pod postgres-0", file=sys.stderr)
-        return 1
+        sys.exit(f"error: container {container} is not valid for pod postgres-0")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(POSTGRES_USER=postgres["user"], POSTGRES_PASSWORD=postgres["password"], POSTGRES_DB=postgres["db"],
-               PGHOST=postgres["host"], PGPORT=str(postgres["port"]), PGPASSFILE="/nonexistent",
-               PATH=f"{postgres['bin']}:{env['PATH']}")
+    env.update(POSTGRES_USER="taskmgr", POSTGRES_PASSWORD="", POSTGRES_DB="postgres", PGHOST="127.0.0.1",
+               PGPORT=str(port), PGPASSFILE="/nonexistent", PATH=f"{pg_bin}:{env['PATH']}")
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
     stdin = sys.stdin.buffer if {"-i", "--stdin", "--stdin=true"} & set(head) else subprocess.DEVNULL
