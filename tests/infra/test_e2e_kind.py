@@ -19,7 +19,6 @@ import pytest
 from conftest import ROOT, free_ports, postgres_bin
 
 STANDINS = Path(__file__).resolve().parent / "standins"
-KUBE_STACK = STANDINS / "kube_stack.py"
 SCRIPT = ROOT / "tests" / "infra" / "e2e-kind.sh"
 SCRIPT_TIMEOUT = 300  # about a minute; a broken one may wait for 3000 requests first
 START_TIMEOUT = 60
@@ -55,7 +54,7 @@ class Stack:
                 kube_stack.start_pod(pod)
                 assert kube_stack.wait_until(lambda: kube_stack.pod_ready(pod), START_TIMEOUT, pod), pod
             self.processes.append(subprocess.Popen(
-                [sys.executable, KUBE_STACK, "proxy", str(self.config["service_ports"][deployment]),
+                [sys.executable, kube_stack.__file__, "proxy", str(self.config["service_ports"][deployment]),
                  *map(str, ports[deployment])], start_new_session=True))
         service = f"http://127.0.0.1:{self.ui_port}/ready"
         assert kube_stack.wait_until(lambda: kube_stack.ready(service), START_TIMEOUT, service), "the frontend Service"
@@ -101,7 +100,7 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
     """The script with the stand-in kubectl first on PATH (the real ./deploy.sh backup and restore use it too) and
     the stand-in re-run of ./deploy.sh as E2E_DEPLOY."""
     for name in ("deploy", "kubectl"):
-        (tmp_path / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "{KUBE_STACK}" {name} "$@"\n')
+        (tmp_path / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "{kube_stack.__file__}" {name} "$@"\n')
         (tmp_path / name).chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "E2E_UI_URL": f"http://localhost:{stack.ui_port}",
            "E2E_API_PORT": str(stack.api_port), "E2E_DEPLOY": str(tmp_path / "deploy"), "E2E_SKIP_TLS": "1"}
@@ -122,7 +121,8 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
                  "backup and restore through the postgres pod: every task back",
                  "planted code stayed unprivileged through a backup and restore"):
         assert line in output, output
-    assert re.search(r'"frontend" successfully rolled out \(image tag \w+-rerun\)', output), "a re-run with a new tag"
+    tags = re.findall(r'"frontend" successfully rolled out \(image tag (\S+)\)', output)  # the stand-in deploy's
+    assert len(tags) == 1 and tags[0].endswith("-rerun"), f"one re-run, with a new tag: {tags}"
     # The checks really replaced pods: every process of both deployments is a new one (pod loss, then the re-run).
     after = stack.pids()
     assert all(after[pod] != before[pod] for pod in before), (before, after)
