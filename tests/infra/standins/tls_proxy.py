@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stand-in for the Gateway of `deploy.sh --tls` (NGINX Gateway Fabric's NGINX pods), for test_e2e_kind_tls.py and
+"""Stand-in for the Gateway of `deploy.sh --tls` (NGINX Gateway Fabric's NGINX pods), for test_e2e_kind.py and
 the browser test: ends TLS with the given certificate and forwards each request to one frontend process (as NGINX
 forwards to a pod's endpoint, not through the Service), from its own address, with `X-Forwarded-Proto: https` in
 place of whatever the client sent (NGINX Gateway Fabric's `proxy_set_header X-Forwarded-Proto $scheme`).
