@@ -14,8 +14,7 @@ API_PORT="${E2E_API_PORT:-15000}"
 API="http://localhost:$API_PORT"
 WORK="$(mktemp -d)"
 PIDS=() # the port-forwards and load loops, stopped on exit
-# --tls and --pgadmin: the Gateway on kind-config.yaml's localhost:30443, pgAdmin's port-forward (E2E_SKIP_TLS=1,
-# set only by the stand-in test, skips them).
+# --tls, --pgadmin (E2E_SKIP_TLS=1 skips them): the Gateway on kind-config.yaml's localhost:30443, pgAdmin's forward.
 TLS_UI="https://localhost:30443"
 PGADMIN_PORT=15050
 
