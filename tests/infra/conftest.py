@@ -220,16 +220,16 @@ def owners_in_public(cluster, database):
     """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
     an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
     rows = cluster.psql(database, """
+        WITH objects (name, owner, oid) AS (
+          SELECT relkind::text || ' ' || relname, relowner, oid FROM pg_class
+            WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
+          UNION ALL SELECT 'type ' || typname, typowner, oid FROM pg_type
+            WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
+          UNION ALL SELECT 'function ' || proname, proowner, oid FROM pg_proc
+            WHERE pronamespace = 'public'::regnamespace)
         SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
-        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
-          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
-          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
-          WHERE pronamespace = 'public'::regnamespace
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
+        UNION ALL SELECT name, pg_get_userbyid(owner) FROM objects o
+          WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = o.oid AND d.deptype = 'e')""").stdout
     return dict(line.split("|") for line in rows.splitlines())
 
 
@@ -242,7 +242,6 @@ def assert_cannot_escalate(cluster, database, role, password):
         result = cluster.psql(database, sql, user=role, password=password, check=False)
         refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
         assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
-
 
 
 @pytest.fixture(scope="session")
