@@ -106,7 +106,9 @@ def refused(result, *fragments):
     assert "nothing was changed" in last, last
 
 
-def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(stack):
+def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_force_replaces_the_tasks(stack):
+    """A backup restored into a new data folder; once tasks exist, a restore without --force, damaged files and a
+    newer backup are refused and change nothing; --force replaces the tasks; an older backup is migrated."""
     stack.start()
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
@@ -128,21 +130,6 @@ def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(st
     api(stack, "PATCH", f"/tasks/{before[0]['id']}", {"title": "changed after the backup"})
     changed = all_tasks(stack)
     refused(deploy(stack, "restore", "tasks.dump", "--local"), f"holds {len(TASKS) + 1} tasks", "--force")
-    assert all_tasks(stack) == changed
-    result = deploy(stack, "restore", "--force", "--local", "tasks.dump")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert all_tasks(stack) == before
-    api(stack, "GET", f"/tasks/{extra['id']}", expect=404)
-    # The restored rows are the backend's as before: it can change them, and search them (the trigram index).
-    plants = next(t for t in before if t["title"] == "Water the plants")
-    api(stack, "PATCH", f"/tasks/{plants['id']}", {"completed": True})
-    assert [t["id"] for t in api(stack, "GET", "/tasks?q=plants")] == [plants["id"]]
-
-
-def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
-    stack.start()
-    before = seed(stack)
-    backup = backup_of(stack)
     data = backup.read_bytes()
     cases = {
         # Cut in the rows (the last 100 bytes), and cut in the table of contents: both found before any change.
@@ -163,17 +150,16 @@ def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
     result = deploy(stack, "restore", str(oversized), "--force", "--local")
     refused(result, "could not load the backup's rows")
     assert "tasks_description_length" in result.stderr, result.stderr
-    assert all_tasks(stack) == before
+    assert all_tasks(stack) == changed
     assert leftovers(stack) == ""
+    result = deploy(stack, "restore", "--force", "--local", "tasks.dump")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all_tasks(stack) == before
+    api(stack, "GET", f"/tasks/{extra['id']}", expect=404)
 
-
-def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
-    stack.start()
-    before = seed(stack)
-    older = older_backup(stack, backup_of(stack))
+    older = older_backup(stack, backup)
     assert "tasks_description_length" not in pg_tool(stack, "pg_restore", "--list", str(older)), "an older schema"
     api(stack, "DELETE", f"/tasks/{before[0]['id']}")
-
     result = deploy(stack, "restore", "older.dump", "--force", "--local")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"migrating the backup's rows: {LATEST_DIR}" in result.stdout, result.stdout
@@ -183,6 +169,10 @@ def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
     assert versions == ["20261121000000", "20261130000000", LATEST]
     assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_constraint WHERE conname = "
                                            "'tasks_description_length'").strip() == "1"
+    # The restored rows are the backend's as before: it can change them, and search them (the trigram index).
+    plants = next(t for t in before if t["title"] == "Water the plants")
+    api(stack, "PATCH", f"/tasks/{plants['id']}", {"completed": True})
+    assert [t["id"] for t in api(stack, "GET", "/tasks?q=plants")] == [plants["id"]]
 
 
 def test_planted_code_never_runs_as_superuser_and_is_skipped_by_name(stack):
