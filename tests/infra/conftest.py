@@ -161,16 +161,6 @@ def docker_engine():
                     f"or start one yourself (dockerd &): {info.stderr.strip()[-300:]}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def offline_images(docker_engine):
-    """The base images scripts/offline-images.sh names (KEY -> image): the official ones where they can be had,
-    otherwise its local stand-ins, built once and cached in the engine (needs root and debootstrap)."""
-    result = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
-                            cwd=ROOT, timeout=1200)
-    assert result.returncode == 0, f"scripts/offline-images.sh could not provide the images:\n{result.stderr[-3000:]}"
-    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-
-
 def free_ports(count):
     """`count` distinct free ports of 127.0.0.1, all held until chosen (one at a time may repeat a port)."""
     with ExitStack() as held:

@@ -3,12 +3,14 @@ kubernetes/postgres-deployment.yaml starts its container (a replacement pod whil
 second must not start PostgreSQL until the first exits, and the table both wrote passes amcheck. Docker stage
 of scripts/test.sh; image: POSTGRES_LOCK_IMAGE, else POSTGRES_IMAGE, else scripts/offline-images.sh's."""
 import os
+import re
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import by_name, docker
+from conftest import ROOT, by_name, docker
 
 START_TIMEOUT = 120  # initdb on the first start, then crash recovery at most
 OBSERVE_SECONDS = 5  # how long the second container is watched while the first one serves
@@ -54,15 +56,11 @@ class Pods:
         return full
 
     def ready(self, name):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if docker("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", self.env["POSTGRES_USER"],
-                      check=False).returncode == 0:
-                return
-            if docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip() != "true":
-                break
-            time.sleep(1)
-        pytest.fail(f"{name} did not serve within {START_TIMEOUT} s:\n{self.logs(name)}")
+        """Waits until PostgreSQL in the container answers; fails after START_TIMEOUT or once the container stops."""
+        wait = f"until pg_isready -q -h 127.0.0.1 -U {self.env['POSTGRES_USER']}; do sleep 1; done"
+        if docker("exec", name, "timeout", str(START_TIMEOUT), "sh", "-c", wait, check=False,
+                  timeout=START_TIMEOUT + 30).returncode != 0:
+            pytest.fail(f"{name} did not serve within {START_TIMEOUT} s:\n{self.logs(name)}")
 
     def sql(self, name, statement, user=None, password=""):
         """statement as the superuser over the socket, or as user with its password over TCP."""
@@ -72,8 +70,7 @@ class Pods:
 
     def processes(self, name):
         """The command names of the processes running in the container."""
-        lines = docker("top", name, "-eo", "pid,comm").stdout.splitlines()[1:]
-        return [line.split(None, 1)[1].strip() for line in lines if line.strip()]
+        return [line.split()[1] for line in docker("top", name, "-eo", "pid,comm").stdout.splitlines()[1:]]
 
     def logs(self, name):
         result = docker("logs", name, check=False)
@@ -86,9 +83,14 @@ class Pods:
 
 
 @pytest.fixture
-def pods(docker_engine, request):
+def pods(docker_engine):
     image = os.environ.get("POSTGRES_LOCK_IMAGE") or os.environ.get("POSTGRES_IMAGE")
-    pods = Pods(image or request.getfixturevalue("offline_images")["POSTGRES_IMAGE"])
+    if not image:  # the official image where it can be had, else a local stand-in (built once: root, debootstrap)
+        offline = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
+                                 cwd=ROOT, timeout=1200)
+        assert offline.returncode == 0, f"scripts/offline-images.sh could not provide an image:\n{offline.stderr}"
+        image = re.search(r"^POSTGRES_IMAGE=(.+)$", offline.stdout, re.M).group(1)
+    pods = Pods(image)
     try:
         yield pods
     finally:
