@@ -164,9 +164,7 @@ def docker_engine():
 def free_ports(count):
     """`count` distinct free ports of 127.0.0.1, all held until chosen (one at a time may repeat a port)."""
     with ExitStack() as held:
-        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
+        sockets = [held.enter_context(socket.create_server(("127.0.0.1", 0))) for _ in range(count)]
         return [s.getsockname()[1] for s in sockets]
 
 
@@ -196,14 +194,6 @@ def pg_client(program, args, port, user, password=None, **env):
         env["PGPASSWORD"] = password
     return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
                           timeout=120)
-
-
-def role_attributes(cluster, database, role):
-    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
-                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
-    assert row, f"role {role} does not exist"
-    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
-                    (v == "t" for v in row.split("|"))))
 
 
 def owners_in_public(cluster, database):

@@ -1,6 +1,7 @@
 """`./deploy.sh backup` and `restore` (scripts/lib/backup.sh) for real on a `./deploy.sh local` stack, restores
 compared field by field, every refusal changing nothing. The same commands through the postgres pod: e2e-kind.sh,
 here against its stand-ins (test_e2e_kind.py); compose: scripts/e2e-docker.sh."""
+import json
 import os
 import shutil
 import subprocess
@@ -8,7 +9,7 @@ import time
 
 from conftest import ROOT, pg_client, postgres_bin
 from planted import PLANT, RESTORE_PLANT, escalation
-from test_deploy_local import api_call, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
+from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 COMMAND_TIMEOUT = 300
 LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
@@ -34,7 +35,10 @@ def deploy(stack, *args, wait=True):
 
 
 def api(stack, method, path, body=None, expect=200):
-    return api_call(f"{stack.ui}/api", method, path, body, expect)
+    """The JSON answer of the stack's API, which must answer with the status expect."""
+    status, text = http(method, f"{stack.ui}/api{path}", body)
+    assert status == expect, f"{method} {path}: {status} {text}"
+    return json.loads(text)
 
 
 def seed(stack):
@@ -107,8 +111,9 @@ def refused(result, *fragments):
 
 
 def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_force_replaces_the_tasks(stack):
-    """A backup restored into a new data folder; once tasks exist, a restore without --force, damaged files and a
-    newer backup are refused and change nothing; --force replaces the tasks; an older backup is migrated."""
+    """A backup restored into a new data folder (a stopped stack is named as such); once tasks exist, a restore
+    without --force, damaged files and a newer backup are refused and change nothing; --force replaces the tasks;
+    an older backup is migrated."""
     stack.start()
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
@@ -116,8 +121,13 @@ def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_for
     assert backup.stat().st_mode & 0o777 == 0o600 and not list(stack.log_dir.glob("*.partial"))
     again = deploy(stack, "backup", "--local", "tasks.dump")
     assert again.returncode == 1 and "exists" in again.stderr and backup.stat().st_size > 0
-    stack.ctrl_c()  # destroy the data: a new, empty data folder (the backend migrates it)
-    shutil.rmtree(stack.data_dir)
+    stack.ctrl_c()
+    for args in (("backup", "--local"), ("restore", "x.dump", "--local")):  # a stopped stack: say how to start it
+        result = deploy(stack, *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
+    assert not list(stack.log_dir.glob("taskmgr-backup-*"))
+    shutil.rmtree(stack.data_dir)  # destroy the data: a new, empty data folder (the backend migrates it)
     stack.data_dir.mkdir()
     stack.data_dir.chmod(0o755)
     stack.start()
@@ -264,13 +274,3 @@ def test_backup_never_follows_or_reuses_a_planted_partial_file(stack, tmp_path):
     assert result.returncode == 1 and not (tmp_path / "nowhere").exists(), result.stderr
     assert sorted(p.name for p in shared.iterdir()) == ["a.dump", "a.dump.partial", "b.dump", "b.dump.partial",
                                                        "c.dump"]
-
-
-def test_local_commands_say_when_the_local_stack_is_not_running(tmp_path):
-    """A data folder without a running server (here: an empty one): one line saying how to start it."""
-    for args in (("backup", "--local"), ("restore", "x.dump", "--local")):
-        result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True, cwd=tmp_path,
-                                env={**os.environ, "TASKMGR_LOCAL_DATA": str(tmp_path)}, timeout=COMMAND_TIMEOUT)
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
-    assert not list(tmp_path.glob("taskmgr-backup-*"))
