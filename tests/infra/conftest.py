@@ -127,10 +127,8 @@ VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-
 @pytest.fixture
 def clean_env():
     """The environment without variables that change deploy.sh's behaviour."""
-    env = dict(os.environ)
-    for key in ("KIND_CLUSTER_NAME", "IMAGE_TAG", "POSTGRES_PASSWORD", "SECRET_KEY", "ROLLOUT_TIMEOUT"):
-        env.pop(key, None)
-    return env
+    changing = ("KIND_CLUSTER_NAME", "IMAGE_TAG", "POSTGRES_PASSWORD", "SECRET_KEY", "ROLLOUT_TIMEOUT")
+    return {k: v for k, v in os.environ.items() if k not in changing}
 
 
 def docker(*args, check=True, timeout=120):
@@ -169,9 +167,8 @@ def free_ports(count):
 
 
 def stack_sh(script, *args):
-    """bash running script, with args as $1..., after sourcing scripts/lib/stack.sh (the one way `./deploy.sh local`
-    and the test scripts run PostgreSQL) and finding PostgreSQL as they do; its stdout. Fails with stack.sh's one
-    line (how to install PostgreSQL, why initdb or the start failed)."""
+    """bash running script (args: $1...) after scripts/lib/stack.sh, the one way `./deploy.sh local` and the test
+    scripts find and run PostgreSQL; its stdout. Fails with stack.sh's line (how to install it, why it failed)."""
     result = subprocess.run(["bash", "-c", f"source scripts/lib/stack.sh && stack_require_postgres && {script}",
                              "stack_sh", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
@@ -189,9 +186,8 @@ def pg_client(program, args, port, user, password=None, **env):
     """A PostgreSQL client program (psql, pg_dump, ...) on 127.0.0.1:port as user, with that password or none:
     none of the caller's PG* or APP_DB_* variables, no ~/.pgpass; env adds variables."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
-           "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass"}
-    if password is not None:
-        env["PGPASSWORD"] = password
+           "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass",
+           **({} if password is None else {"PGPASSWORD": password})}
     return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
                           timeout=120)
 

@@ -19,13 +19,9 @@ ROWS = 500
 
 def resolved_env(container, secret):
     """The container's environment as the kubelet resolves it: values, app-config's keys and `secret`'s keys."""
-    config = by_name("ConfigMap", "app-config")["data"]
-    env = {}
-    for entry in container["env"]:
-        ref = entry.get("valueFrom", {})
-        env[entry["name"]] = entry.get("value") or (config[ref["configMapKeyRef"]["key"]] if "configMapKeyRef" in ref
-                                                    else secret[ref["secretKeyRef"]["key"]])
-    return env
+    sources = {"configMapKeyRef": by_name("ConfigMap", "app-config")["data"], "secretKeyRef": secret}
+    return {entry["name"]: entry["value"] if "value" in entry else
+            next(sources[kind][ref["key"]] for kind, ref in entry["valueFrom"].items()) for entry in container["env"]}
 
 
 class Pods:
@@ -35,7 +31,6 @@ class Pods:
     def __init__(self, image):
         self.image = image
         self.network = self.volume = f"ci-pglock-{uuid.uuid4().hex[:8]}"
-        self.names = []
         self.secret = {"POSTGRES_PASSWORD": f"pw-{self.volume}"}
         self.container = by_name("Deployment", "postgres")["spec"]["template"]["spec"]["containers"][0]
         self.env = resolved_env(self.container, self.secret)
@@ -46,13 +41,12 @@ class Pods:
     def start(self, name, alias=None):
         """A container named name, reached on the network as alias."""
         full, command = f"{self.volume}-{name}", self.container["command"]
-        docker("run", "-d", "--name", full, "--user", f"{self.uid}:{self.uid}", "--read-only",
+        docker("run", "-d", "--name", full, "--label", self.volume, "--user", f"{self.uid}:{self.uid}", "--read-only",
                "--tmpfs", "/var/run/postgresql:mode=1777", "--tmpfs", "/tmp:mode=1777", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges", "-v", f"{self.volume}:/var/lib/postgresql/data",
                "--network", self.network, *(["--network-alias", alias] if alias else []),
                *[f"-e{k}={v}" for k, v in self.env.items()], "--entrypoint", command[0], self.image,
                *command[1:], *self.container.get("args", []))
-        self.names.append(full)
         return full
 
     def ready(self, name):
@@ -77,7 +71,7 @@ class Pods:
         return (result.stdout + result.stderr)[-3000:]
 
     def remove(self):
-        docker("rm", "-f", *self.names, check=False)
+        docker("rm", "-f", *docker("ps", "-aq", "--filter", f"label={self.volume}").stdout.split(), check=False)
         docker("volume", "rm", "-f", self.volume, check=False)
         docker("network", "rm", self.network, check=False)
 

@@ -118,7 +118,6 @@ def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_for
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
     backup = backup_of(stack)
-    assert backup.stat().st_mode & 0o777 == 0o600 and not list(stack.log_dir.glob("*.partial"))
     again = deploy(stack, "backup", "--local", "tasks.dump")
     assert again.returncode == 1 and "exists" in again.stderr and backup.stat().st_size > 0
     stack.ctrl_c()

@@ -18,7 +18,6 @@ import pytest
 
 from conftest import ROOT, assert_cannot_escalate, free_ports, owners_in_public, pg_client, stack_sh
 
-MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
 
@@ -77,9 +76,10 @@ class LocalStack:
         self.assert_database_requires_the_password()
 
     def assert_database_requires_the_password(self):
-        """No connection without the password, which is random and in a mode-600 file; no trust line in pg_hba.conf."""
-        password_file = self.data_dir / "pg-password"
-        assert password_file.stat().st_mode & 0o777 == 0o600 and len(password_file.read_text().strip()) >= 32
+        """No connection without the password, which is random and in a mode-600 file (as is the backend role's); no
+        trust line in pg_hba.conf."""
+        for password_file in (self.data_dir / "pg-password", self.data_dir / "app_db_password"):
+            assert password_file.stat().st_mode & 0o777 == 0o600 and len(password_file.read_text().strip()) >= 32
         for password, error in (("", "no password supplied"), ("not-the-password", "password authentication failed")):
             refused = self.psql("taskmgr", "select 1", password=password, check=False)
             assert refused.returncode != 0 and error in refused.stderr, refused.stderr
@@ -110,8 +110,7 @@ class LocalStack:
 
 @pytest.fixture
 def stack(tmp_path):
-    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: /var/tmp, not the
-    # private per-user pytest directory.
+    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: not pytest's tmp_path.
     data_dir = Path(tempfile.mkdtemp(prefix="taskmgr-deploy-local-", dir="/var/tmp"))
     data_dir.chmod(0o755)
     local = LocalStack(data_dir, tmp_path)
@@ -132,7 +131,7 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
     stack_sh('stack_init_postgres "$1" "$2" "" && stack_start_postgres "$1" "$3" "$1.log"', pgdata, "taskmgr",
              stack.ports["LOCAL_PG_PORT"])
     stack.psql("postgres", "CREATE DATABASE taskmgr")
-    ups = sorted(MIGRATIONS.glob("*/up.sql"))
+    ups = sorted((ROOT / "crates" / "backend-api" / "migrations").glob("*/up.sql"))
     versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in ups)
     stack.psql("taskmgr", "\n".join(up.read_text() for up in ups) + f"""
         CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
@@ -146,9 +145,7 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
 
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
-    password_file = stack.data_dir / "app_db_password"
-    password = password_file.read_text()
-    assert password_file.stat().st_mode & 0o777 == 0o600 and len(password) >= 32
+    password = (stack.data_dir / "app_db_password").read_text()
     owners = owners_in_public(stack, "taskmgr")
     assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
                                                          "S legacy_counter_id_seq", "type task_priority",
@@ -164,7 +161,7 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
 
     stack.start()
     assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
-    assert password_file.read_text() == password, "the next run keeps the role's password"
+    assert (stack.data_dir / "app_db_password").read_text() == password, "the next run keeps the role's password"
     status, page = http("GET", stack.ui + "/")
     assert status == 200 and "· taskmgr</title>" in page and "made before the role" in page, page[:300]
     stack.ctrl_c()
