@@ -24,19 +24,17 @@ class Cluster:
     def __init__(self, directory):
         self.dir, (self.port,) = directory, free_ports(1)
 
-    def run_psql(self, database, args, user=SUPERUSER, password=SUPERUSER_PASSWORD, **env):
-        return pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", *args], self.port, user, password,
-                         PGDATABASE=database, **env)
-
     def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
-        result = self.run_psql(database, ["-tA", "-c", sql], user, password)
+        result = pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql], self.port, user, password,
+                           PGDATABASE=database)
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
 
     def run_role_sql(self, database, app_user, app_password):
         """db/app-role.sql as the superuser, the way every deploy path runs it."""
         app = {k: v for k, v in (("APP_DB_USER", app_user), ("APP_DB_PASSWORD", app_password)) if v is not None}
-        return self.run_psql(database, ["-f", str(ROOT / "db" / "app-role.sql")], **app)
+        return pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "db" / "app-role.sql")],
+                         self.port, SUPERUSER, SUPERUSER_PASSWORD, PGDATABASE=database, **app)
 
     def new_database(self, name):
         self.psql("postgres", f'CREATE DATABASE "{name}"')

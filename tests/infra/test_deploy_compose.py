@@ -9,7 +9,6 @@ from conftest import ROOT, docker
 
 ABSENT = {name: f"newcomer-absent.invalid/{name.lower()}:none"
           for name in ("RUST_IMAGE", "RUNTIME_IMAGE", "POSTGRES_IMAGE")}
-KINDS = ("container", "network", "volume")
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def leftovers(project):
     """{kind: IDs} of the containers, networks and volumes of a compose project."""
     label = f"label=com.docker.compose.project={project}"
     return {kind: docker(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter", label).stdout.split()
-            for kind in KINDS}
+            for kind in ("container", "network", "volume")}
 
 
 def deploy_compose(env):

@@ -57,7 +57,6 @@ class LocalStack:
         return result
 
     def start(self):
-        """`./deploy.sh local` until it says it runs; then the database must require the password."""
         for tool in ("cargo", "curl"):
             assert shutil.which(tool), f"./deploy.sh local needs {tool} (cargo: rustup; curl: apt-get install curl)"
         self.runs += 1
@@ -126,7 +125,9 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
     function the superuser made before the backend had a role of its own. The next start sets a password and
     requires it, hands them all to the role (db/app-role.sql, as every deploy path runs it), and the backend serves
     the old data and docs/API.md's examples as that role, which cannot escalate. Ctrl-C stops all three; the next
-    run reuses the folder."""
+    run reuses the folder. (The default data folder, .local/deploy-local, is git-ignored.)"""
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".local/deploy-local/pgdata"], cwd=ROOT)
+    assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
     pgdata = stack.data_dir / "pgdata"
     stack_sh('stack_init_postgres "$1" "$2" "" && stack_start_postgres "$1" "$3" "$1.log"', pgdata, "taskmgr",
              stack.ports["LOCAL_PG_PORT"])
@@ -165,11 +166,6 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
     status, page = http("GET", stack.ui + "/")
     assert status == 200 and "· taskmgr</title>" in page and "made before the role" in page, page[:300]
     stack.ctrl_c()
-
-
-def test_default_local_data_folder_is_git_ignored():
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".local/deploy-local/pgdata"], cwd=ROOT)
-    assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
 
 
 API_DOC = ROOT / "docs" / "API.md"
