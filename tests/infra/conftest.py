@@ -127,10 +127,8 @@ VENV_HINT = "run .ci/run, or: python3 -m venv .local/infra-venv && .local/infra-
 @pytest.fixture
 def clean_env():
     """The environment without variables that change deploy.sh's behaviour."""
-    env = dict(os.environ)
-    for key in ("KIND_CLUSTER_NAME", "IMAGE_TAG", "POSTGRES_PASSWORD", "SECRET_KEY", "ROLLOUT_TIMEOUT"):
-        env.pop(key, None)
-    return env
+    changing = ("KIND_CLUSTER_NAME", "IMAGE_TAG", "POSTGRES_PASSWORD", "SECRET_KEY", "ROLLOUT_TIMEOUT")
+    return {k: v for k, v in os.environ.items() if k not in changing}
 
 
 def docker(*args, check=True, timeout=120):
@@ -161,29 +159,16 @@ def docker_engine():
                     f"or start one yourself (dockerd &): {info.stderr.strip()[-300:]}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def offline_images(docker_engine):
-    """The base images scripts/offline-images.sh names (KEY -> image): the official ones where they can be had,
-    otherwise its local stand-ins, built once and cached in the engine (needs root and debootstrap)."""
-    result = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
-                            cwd=ROOT, timeout=1200)
-    assert result.returncode == 0, f"scripts/offline-images.sh could not provide the images:\n{result.stderr[-3000:]}"
-    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-
-
 def free_ports(count):
     """`count` distinct free ports of 127.0.0.1, all held until chosen (one at a time may repeat a port)."""
     with ExitStack() as held:
-        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
+        sockets = [held.enter_context(socket.create_server(("127.0.0.1", 0))) for _ in range(count)]
         return [s.getsockname()[1] for s in sockets]
 
 
 def stack_sh(script, *args):
-    """bash running script, with args as $1..., after sourcing scripts/lib/stack.sh (the one way `./deploy.sh local`
-    and the test scripts run PostgreSQL) and finding PostgreSQL as they do; its stdout. Fails with stack.sh's one
-    line (how to install PostgreSQL, why initdb or the start failed)."""
+    """bash running script (args: $1...) after scripts/lib/stack.sh, the one way `./deploy.sh local` and the test
+    scripts find and run PostgreSQL; its stdout. Fails with stack.sh's line (how to install it, why it failed)."""
     result = subprocess.run(["bash", "-c", f"source scripts/lib/stack.sh && stack_require_postgres && {script}",
                              "stack_sh", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
@@ -201,35 +186,26 @@ def pg_client(program, args, port, user, password=None, **env):
     """A PostgreSQL client program (psql, pg_dump, ...) on 127.0.0.1:port as user, with that password or none:
     none of the caller's PG* or APP_DB_* variables, no ~/.pgpass; env adds variables."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
-           "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass"}
-    if password is not None:
-        env["PGPASSWORD"] = password
+           "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass",
+           **({} if password is None else {"PGPASSWORD": password})}
     return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
                           timeout=120)
-
-
-def role_attributes(cluster, database, role):
-    row = cluster.psql(database, "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
-                                 f"rolcanlogin FROM pg_roles WHERE rolname = '{role}'").stdout.strip()
-    assert row, f"role {role} does not exist"
-    return dict(zip(["super", "createrole", "createdb", "replication", "bypassrls", "login"],
-                    (v == "t" for v in row.split("|"))))
 
 
 def owners_in_public(cluster, database):
     """Owner of every table, sequence, enum type and function in the public schema, and of the schema itself;
     an extension's own objects (pg_trgm's functions and types) stay with the extension, so they are left out."""
     rows = cluster.psql(database, """
+        WITH objects (name, owner, oid) AS (
+          SELECT relkind::text || ' ' || relname, relowner, oid FROM pg_class
+            WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
+          UNION ALL SELECT 'type ' || typname, typowner, oid FROM pg_type
+            WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
+          UNION ALL SELECT 'function ' || proname, proowner, oid FROM pg_proc
+            WHERE pronamespace = 'public'::regnamespace)
         SELECT 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'
-        UNION ALL SELECT relkind::text || ' ' || relname, pg_get_userbyid(relowner) FROM pg_class c
-          WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S', 'i')
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'type ' || typname, pg_get_userbyid(typowner) FROM pg_type t
-          WHERE typnamespace = 'public'::regnamespace AND typtype = 'e'
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
-        UNION ALL SELECT 'function ' || proname, pg_get_userbyid(proowner) FROM pg_proc p
-          WHERE pronamespace = 'public'::regnamespace
-            AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""").stdout
+        UNION ALL SELECT name, pg_get_userbyid(owner) FROM objects o
+          WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = o.oid AND d.deptype = 'e')""").stdout
     return dict(line.split("|") for line in rows.splitlines())
 
 
@@ -242,7 +218,6 @@ def assert_cannot_escalate(cluster, database, role, password):
         result = cluster.psql(database, sql, user=role, password=password, check=False)
         refused = "permission denied" in result.stderr.lower() or "must be superuser" in result.stderr.lower()
         assert result.returncode != 0 and refused, f"the app role could {why}: {result.stderr}"
-
 
 
 @pytest.fixture(scope="session")

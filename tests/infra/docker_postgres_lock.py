@@ -3,12 +3,14 @@ kubernetes/postgres-deployment.yaml starts its container (a replacement pod whil
 second must not start PostgreSQL until the first exits, and the table both wrote passes amcheck. Docker stage
 of scripts/test.sh; image: POSTGRES_LOCK_IMAGE, else POSTGRES_IMAGE, else scripts/offline-images.sh's."""
 import os
+import re
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import by_name, docker
+from conftest import ROOT, by_name, docker
 
 START_TIMEOUT = 120  # initdb on the first start, then crash recovery at most
 OBSERVE_SECONDS = 5  # how long the second container is watched while the first one serves
@@ -17,13 +19,9 @@ ROWS = 500
 
 def resolved_env(container, secret):
     """The container's environment as the kubelet resolves it: values, app-config's keys and `secret`'s keys."""
-    config = by_name("ConfigMap", "app-config")["data"]
-    env = {}
-    for entry in container["env"]:
-        ref = entry.get("valueFrom", {})
-        env[entry["name"]] = entry.get("value") or (config[ref["configMapKeyRef"]["key"]] if "configMapKeyRef" in ref
-                                                    else secret[ref["secretKeyRef"]["key"]])
-    return env
+    sources = {"configMapKeyRef": by_name("ConfigMap", "app-config")["data"], "secretKeyRef": secret}
+    return {entry["name"]: entry["value"] if "value" in entry else
+            next(sources[kind][ref["key"]] for kind, ref in entry["valueFrom"].items()) for entry in container["env"]}
 
 
 class Pods:
@@ -33,7 +31,6 @@ class Pods:
     def __init__(self, image):
         self.image = image
         self.network = self.volume = f"ci-pglock-{uuid.uuid4().hex[:8]}"
-        self.names = []
         self.secret = {"POSTGRES_PASSWORD": f"pw-{self.volume}"}
         self.container = by_name("Deployment", "postgres")["spec"]["template"]["spec"]["containers"][0]
         self.env = resolved_env(self.container, self.secret)
@@ -44,25 +41,20 @@ class Pods:
     def start(self, name, alias=None):
         """A container named name, reached on the network as alias."""
         full, command = f"{self.volume}-{name}", self.container["command"]
-        docker("run", "-d", "--name", full, "--user", f"{self.uid}:{self.uid}", "--read-only",
+        docker("run", "-d", "--name", full, "--label", self.volume, "--user", f"{self.uid}:{self.uid}", "--read-only",
                "--tmpfs", "/var/run/postgresql:mode=1777", "--tmpfs", "/tmp:mode=1777", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges", "-v", f"{self.volume}:/var/lib/postgresql/data",
                "--network", self.network, *(["--network-alias", alias] if alias else []),
                *[f"-e{k}={v}" for k, v in self.env.items()], "--entrypoint", command[0], self.image,
                *command[1:], *self.container.get("args", []))
-        self.names.append(full)
         return full
 
     def ready(self, name):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if docker("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", self.env["POSTGRES_USER"],
-                      check=False).returncode == 0:
-                return
-            if docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip() != "true":
-                break
-            time.sleep(1)
-        pytest.fail(f"{name} did not serve within {START_TIMEOUT} s:\n{self.logs(name)}")
+        """Waits until PostgreSQL in the container answers; fails after START_TIMEOUT or once the container stops."""
+        wait = f"until pg_isready -q -h 127.0.0.1 -U {self.env['POSTGRES_USER']}; do sleep 1; done"
+        if docker("exec", name, "timeout", str(START_TIMEOUT), "sh", "-c", wait, check=False,
+                  timeout=START_TIMEOUT + 30).returncode != 0:
+            pytest.fail(f"{name} did not serve within {START_TIMEOUT} s:\n{self.logs(name)}")
 
     def sql(self, name, statement, user=None, password=""):
         """statement as the superuser over the socket, or as user with its password over TCP."""
@@ -72,23 +64,27 @@ class Pods:
 
     def processes(self, name):
         """The command names of the processes running in the container."""
-        lines = docker("top", name, "-eo", "pid,comm").stdout.splitlines()[1:]
-        return [line.split(None, 1)[1].strip() for line in lines if line.strip()]
+        return [line.split()[1] for line in docker("top", name, "-eo", "pid,comm").stdout.splitlines()[1:]]
 
     def logs(self, name):
         result = docker("logs", name, check=False)
         return (result.stdout + result.stderr)[-3000:]
 
     def remove(self):
-        docker("rm", "-f", *self.names, check=False)
+        docker("rm", "-f", *docker("ps", "-aq", "--filter", f"label={self.volume}").stdout.split(), check=False)
         docker("volume", "rm", "-f", self.volume, check=False)
         docker("network", "rm", self.network, check=False)
 
 
 @pytest.fixture
-def pods(docker_engine, request):
+def pods(docker_engine):
     image = os.environ.get("POSTGRES_LOCK_IMAGE") or os.environ.get("POSTGRES_IMAGE")
-    pods = Pods(image or request.getfixturevalue("offline_images")["POSTGRES_IMAGE"])
+    if not image:  # the official image where it can be had, else a local stand-in (built once: root, debootstrap)
+        offline = subprocess.run([str(ROOT / "scripts" / "offline-images.sh")], capture_output=True, text=True,
+                                 cwd=ROOT, timeout=1200)
+        assert offline.returncode == 0, f"scripts/offline-images.sh could not provide an image:\n{offline.stderr}"
+        image = re.search(r"^POSTGRES_IMAGE=(.+)$", offline.stdout, re.M).group(1)
+    pods = Pods(image)
     try:
         yield pods
     finally:

@@ -1,6 +1,7 @@
 """`./deploy.sh backup` and `restore` (scripts/lib/backup.sh) for real on a `./deploy.sh local` stack, restores
 compared field by field, every refusal changing nothing. The same commands through the postgres pod: e2e-kind.sh,
 here against its stand-ins (test_e2e_kind.py); compose: scripts/e2e-docker.sh."""
+import json
 import os
 import shutil
 import subprocess
@@ -8,7 +9,7 @@ import time
 
 from conftest import ROOT, pg_client, postgres_bin
 from planted import PLANT, RESTORE_PLANT, escalation
-from test_deploy_local import api_call, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
+from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 COMMAND_TIMEOUT = 300
 LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
@@ -34,7 +35,9 @@ def deploy(stack, *args, wait=True):
 
 
 def api(stack, method, path, body=None, expect=200):
-    return api_call(f"{stack.ui}/api", method, path, body, expect)
+    status, text = http(method, f"{stack.ui}/api{path}", body)
+    assert status == expect, f"{method} {path}: {status} {text}"
+    return json.loads(text)
 
 
 def seed(stack):
@@ -101,21 +104,27 @@ def refused(result, *fragments):
     """A refusal: exit 1, one line on stderr that says why (and nothing after it)."""
     assert result.returncode == 1, result.stdout + result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    for fragment in fragments:
+    for fragment in (*fragments, "nothing was changed"):
         assert fragment in last, f"{fragment!r} not in {last!r}\n{result.stderr}"
-    assert "nothing was changed" in last, last
 
 
-def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(stack):
+def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_force_replaces_the_tasks(stack):
+    """A backup restored into a new data folder (a stopped stack is named as such); once tasks exist, a restore
+    without --force, damaged files and a newer backup are refused and change nothing; --force replaces the tasks;
+    an older backup is migrated."""
     stack.start()
     before = seed(stack)
     assert len(before) == len(TASKS) and any(t["completed"] and t["updated_at"] != t["created_at"] for t in before)
     backup = backup_of(stack)
-    assert backup.stat().st_mode & 0o777 == 0o600 and not list(stack.log_dir.glob("*.partial"))
     again = deploy(stack, "backup", "--local", "tasks.dump")
     assert again.returncode == 1 and "exists" in again.stderr and backup.stat().st_size > 0
-    stack.ctrl_c()  # destroy the data: a new, empty data folder (the backend migrates it)
-    shutil.rmtree(stack.data_dir)
+    stack.ctrl_c()
+    for args in (("backup", "--local"), ("restore", "x.dump", "--local")):  # a stopped stack: say how to start it
+        result = deploy(stack, *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
+    assert not list(stack.log_dir.glob("taskmgr-backup-*"))
+    shutil.rmtree(stack.data_dir)  # destroy the data: a new, empty data folder (the backend migrates it)
     stack.data_dir.mkdir()
     stack.data_dir.chmod(0o755)
     stack.start()
@@ -128,21 +137,6 @@ def test_local_backup_survives_a_new_data_folder_and_force_replaces_the_tasks(st
     api(stack, "PATCH", f"/tasks/{before[0]['id']}", {"title": "changed after the backup"})
     changed = all_tasks(stack)
     refused(deploy(stack, "restore", "tasks.dump", "--local"), f"holds {len(TASKS) + 1} tasks", "--force")
-    assert all_tasks(stack) == changed
-    result = deploy(stack, "restore", "--force", "--local", "tasks.dump")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert all_tasks(stack) == before
-    api(stack, "GET", f"/tasks/{extra['id']}", expect=404)
-    # The restored rows are the backend's as before: it can change them, and search them (the trigram index).
-    plants = next(t for t in before if t["title"] == "Water the plants")
-    api(stack, "PATCH", f"/tasks/{plants['id']}", {"completed": True})
-    assert [t["id"] for t in api(stack, "GET", "/tasks?q=plants")] == [plants["id"]]
-
-
-def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
-    stack.start()
-    before = seed(stack)
-    backup = backup_of(stack)
     data = backup.read_bytes()
     cases = {
         # Cut in the rows (the last 100 bytes), and cut in the table of contents: both found before any change.
@@ -163,17 +157,16 @@ def test_bad_files_and_a_newer_backup_are_refused_and_change_nothing(stack):
     result = deploy(stack, "restore", str(oversized), "--force", "--local")
     refused(result, "could not load the backup's rows")
     assert "tasks_description_length" in result.stderr, result.stderr
-    assert all_tasks(stack) == before
+    assert all_tasks(stack) == changed
     assert leftovers(stack) == ""
+    result = deploy(stack, "restore", "--force", "--local", "tasks.dump")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all_tasks(stack) == before
+    api(stack, "GET", f"/tasks/{extra['id']}", expect=404)
 
-
-def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
-    stack.start()
-    before = seed(stack)
-    older = older_backup(stack, backup_of(stack))
+    older = older_backup(stack, backup)
     assert "tasks_description_length" not in pg_tool(stack, "pg_restore", "--list", str(older)), "an older schema"
     api(stack, "DELETE", f"/tasks/{before[0]['id']}")
-
     result = deploy(stack, "restore", "older.dump", "--force", "--local")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"migrating the backup's rows: {LATEST_DIR}" in result.stdout, result.stdout
@@ -183,6 +176,10 @@ def test_an_older_backup_is_migrated_and_the_live_schema_stays_current(stack):
     assert versions == ["20261121000000", "20261130000000", LATEST]
     assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_constraint WHERE conname = "
                                            "'tasks_description_length'").strip() == "1"
+    # The restored rows are the backend's as before: it can change them, and search them (the trigram index).
+    plants = next(t for t in before if t["title"] == "Water the plants")
+    api(stack, "PATCH", f"/tasks/{plants['id']}", {"completed": True})
+    assert [t["id"] for t in api(stack, "GET", "/tasks?q=plants")] == [plants["id"]]
 
 
 def test_planted_code_never_runs_as_superuser_and_is_skipped_by_name(stack):
@@ -274,13 +271,3 @@ def test_backup_never_follows_or_reuses_a_planted_partial_file(stack, tmp_path):
     assert result.returncode == 1 and not (tmp_path / "nowhere").exists(), result.stderr
     assert sorted(p.name for p in shared.iterdir()) == ["a.dump", "a.dump.partial", "b.dump", "b.dump.partial",
                                                        "c.dump"]
-
-
-def test_local_commands_say_when_the_local_stack_is_not_running(tmp_path):
-    """A data folder without a running server (here: an empty one): one line saying how to start it."""
-    for args in (("backup", "--local"), ("restore", "x.dump", "--local")):
-        result = subprocess.run([str(ROOT / "deploy.sh"), *args], capture_output=True, text=True, cwd=tmp_path,
-                                env={**os.environ, "TASKMGR_LOCAL_DATA": str(tmp_path)}, timeout=COMMAND_TIMEOUT)
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert "the local PostgreSQL is not running" in result.stderr and "./deploy.sh local" in result.stderr
-    assert not list(tmp_path.glob("taskmgr-backup-*"))

@@ -25,7 +25,9 @@ def config(compose):
     return yaml.safe_load(result.stdout)["services"]
 
 
-def test_the_backend_gets_only_its_own_role_and_the_superuser_stays_with_postgres_and_db_role(config):
+def test_the_backend_gets_only_its_own_role_named_alike_on_every_deploy_path_from_a_one_shot_db_role(config):
+    """The superuser stays with postgres and db-role, which runs once, unprivileged, and must succeed before the
+    backend starts; both roles have one name in compose, kind's ConfigMap and `./deploy.sh local`."""
     superuser, app = env_file("database"), env_file("backend")
     backend = config["backend-api"]["environment"]
     for key in ("POSTGRES_USER", "POSTGRES_PASSWORD"):
@@ -36,23 +38,15 @@ def test_the_backend_gets_only_its_own_role_and_the_superuser_stays_with_postgre
         assert {k: config[svc]["environment"][k] for k in superuser} == superuser, svc
     for values in (superuser, app):
         assert all("local-dev-only" in v for k, v in values.items() if "PASSWORD" in k), "marked local defaults"
-
-
-def test_the_backend_starts_only_after_db_role_succeeded_which_runs_unprivileged(config):
     role = config["db-role"]
     assert config["backend-api"]["depends_on"]["db-role"]["condition"] == "service_completed_successfully"
     assert role["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert role["image"] == config["postgres"]["image"] and role.get("restart", "no") == "no", "a one-shot service"
     assert role["user"].split(":")[0] not in ("0", "root")
     assert role["read_only"] is True and role["cap_drop"] == ["ALL"] and "no-new-privileges:true" in role["security_opt"]
-
-
-def test_both_roles_have_one_name_on_every_deploy_path():
-    config = by_name("ConfigMap", "app-config")["data"]
-    assert config["POSTGRES_USER"] == env_file("database")["POSTGRES_USER"]
-    name = env_file("backend")["POSTGRES_USER"]
-    assert config["POSTGRES_APP_USER"] == name
-    assert f"LOCAL_APP_DB_USER={name}\n" in (ROOT / "scripts" / "deploy-local.sh").read_text()
+    kind = by_name("ConfigMap", "app-config")["data"]
+    assert (kind["POSTGRES_USER"], kind["POSTGRES_APP_USER"]) == (superuser["POSTGRES_USER"], app["POSTGRES_USER"])
+    assert f"LOCAL_APP_DB_USER={app['POSTGRES_USER']}\n" in (ROOT / "scripts" / "deploy-local.sh").read_text()
 
 
 def test_the_kind_init_container_as_written_sets_up_the_role(pods, tmp_path):  # noqa: F811
@@ -79,7 +73,6 @@ def test_the_kind_init_container_as_written_sets_up_the_role(pods, tmp_path):  #
            "--security-opt", "no-new-privileges:true", "-v", f"{run_dir}:{mount['mountPath']}:ro",
            *[f"-e{k}={v}" for k, v in env.items()], "--entrypoint", init["command"][0], pods.image,
            *init["command"][1:])
-    user = env["APP_DB_USER"]
     logged_in = pods.sql(server, "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user",
-                         user=user, password="kind-app-pw")
-    assert logged_in == f"{user}|f"
+                         user=env["APP_DB_USER"], password="kind-app-pw")
+    assert logged_in == f"{env['APP_DB_USER']}|f"

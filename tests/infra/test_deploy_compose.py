@@ -9,26 +9,22 @@ from conftest import ROOT, docker
 
 ABSENT = {name: f"newcomer-absent.invalid/{name.lower()}:none"
           for name in ("RUST_IMAGE", "RUNTIME_IMAGE", "POSTGRES_IMAGE")}
-KINDS = ("container", "network", "volume")
 
 
 @pytest.fixture
 def compose_env(clean_env, docker_engine, compose):
     project = f"infra-newcomer-{uuid.uuid4().hex[:8]}"
-    env = {**clean_env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
-    for name in ABSENT:
-        env.pop(name, None)
-    yield env
-    for kind, ids in leftovers(project).items():
-        if ids:
-            docker(kind, "rm", *(["-f"] if kind == "container" else []), *ids, check=False)
+    env = {k: v for k, v in clean_env.items() if k not in ABSENT}
+    yield {**env, "COMPOSE_PROJECT_NAME": project, "COMPOSE_PULL_TIMEOUT": "60"}
+    for kind, ids in leftovers(project).items():  # none when the test passed
+        docker(kind, "rm", *(["-f"] if kind == "container" else []), *ids, check=False)
 
 
 def leftovers(project):
     """{kind: IDs} of the containers, networks and volumes of a compose project."""
     label = f"label=com.docker.compose.project={project}"
     return {kind: docker(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter", label).stdout.split()
-            for kind in KINDS}
+            for kind in ("container", "network", "volume")}
 
 
 def deploy_compose(env):
@@ -79,6 +75,4 @@ def test_a_failed_build_leaves_no_container_network_or_volume(compose_env):
         assert containers_on(base_id) == [], "containers of the failed build left"
     finally:
         docker("rm", "-f", *containers_on(base_id), check=False)
-        for image in reversed(descendants(base_id)):
-            docker("rmi", image, check=False)
-        docker("rmi", base_id, check=False)
+        docker("rmi", *reversed(descendants(base_id)), base_id, check=False)  # children first

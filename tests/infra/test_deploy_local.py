@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assert_cannot_escalate, free_ports, owners_in_public, pg_client, role_attributes, stack_sh
+from conftest import ROOT, assert_cannot_escalate, free_ports, owners_in_public, pg_client, stack_sh
 
-MIGRATIONS = ROOT / "crates" / "backend-api" / "migrations"
 BUILD_AND_START_TIMEOUT = 1200  # the first run compiles both release binaries
 STOP_TIMEOUT = 30
 
@@ -40,36 +39,26 @@ def http(method, url, body=None):
         return error.code, error.read().decode()
 
 
-def api_call(url, method, path, body=None, expect=200):
-    """The JSON answer of the API at url, which must answer with the status expect."""
-    status, text = http(method, url + path, body)
-    assert status == expect, f"{method} {path}: {status} {text}"
-    return json.loads(text)
-
-
 class LocalStack:
     def __init__(self, data_dir, log_dir):
         self.ports = dict(zip(("LOCAL_UI_PORT", "LOCAL_API_PORT", "LOCAL_PG_PORT"), free_ports(3)))
-        self.data_dir = data_dir
-        self.log_dir = log_dir
-        self.process = None
-        self.runs = 0
-
-    @property
-    def ui(self):
-        return f"http://127.0.0.1:{self.ports['LOCAL_UI_PORT']}"
+        self.data_dir, self.log_dir = data_dir, log_dir
+        self.process, self.runs = None, 0
+        self.ui = f"http://127.0.0.1:{self.ports['LOCAL_UI_PORT']}"
 
     def psql(self, database, sql, user="taskmgr", password=None, check=True):
-        """sql as user over TCP (stdout: unaligned tuples); password None: the superuser's, from its file (none
-        in a data folder of an older version, which trusts every connection)."""
+        """sql as user over TCP (stdout: unaligned tuples), never prompting; password None: the superuser's, from its
+        file (none in a data folder of an older version, which trusts every connection); "": none."""
         if password is None and (self.data_dir / "pg-password").exists():
             password = (self.data_dir / "pg-password").read_text().strip()
-        result = pg_client("psql", ["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
+        result = pg_client("psql", ["-X", "-q", "-w", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
                            self.ports["LOCAL_PG_PORT"], user, password)
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
 
     def start(self):
+        for tool in ("cargo", "curl"):
+            assert shutil.which(tool), f"./deploy.sh local needs {tool} (cargo: rustup; curl: apt-get install curl)"
         self.runs += 1
         self.log = self.log_dir / f"deploy-local-{self.runs}.log"
         env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "TASKMGR_LOCAL_DATA": str(self.data_dir)}
@@ -83,13 +72,29 @@ class LocalStack:
                 pytest.fail(f"./deploy.sh local not up within {BUILD_AND_START_TIMEOUT} s, exit status "
                             f"{self.process.poll()}:\n{self.tail()}")
             time.sleep(1)
+        self.assert_database_requires_the_password()
+
+    def assert_database_requires_the_password(self):
+        """No connection without the password, which is random and in a mode-600 file (as is the backend role's); no
+        trust line in pg_hba.conf."""
+        for password_file in (self.data_dir / "pg-password", self.data_dir / "app_db_password"):
+            assert password_file.stat().st_mode & 0o777 == 0o600 and len(password_file.read_text().strip()) >= 32
+        for password, error in (("", "no password supplied"), ("not-the-password", "password authentication failed")):
+            refused = self.psql("taskmgr", "select 1", password=password, check=False)
+            assert refused.returncode != 0 and error in refused.stderr, refused.stderr
+        assert self.psql("taskmgr", "select 1").stdout.strip() == "1"
+        hba = (self.data_dir / "pgdata" / "pg_hba.conf").read_text()
+        assert not re.search(r"^[^#]*\strust\b", hba, re.M), "no trust line may remain in pg_hba.conf"
 
     def ctrl_c(self):
         os.killpg(self.process.pid, signal.SIGINT)
         try:
-            return self.process.wait(timeout=STOP_TIMEOUT)
+            status = self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             pytest.fail(f"./deploy.sh local did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{self.tail()}")
+        assert not any(port_open(port) for port in self.ports.values()), f"a port of {self.ports} open after Ctrl-C"
+        assert not (self.data_dir / "pgdata" / "postmaster.pid").exists(), "PostgreSQL still running after Ctrl-C"
+        return status
 
     def tail(self):
         logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.data_dir.glob("*.log")))
@@ -104,8 +109,7 @@ class LocalStack:
 
 @pytest.fixture
 def stack(tmp_path):
-    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: /var/tmp, not the
-    # private per-user pytest directory.
+    # As root, PostgreSQL runs as the postgres user, which must reach the data directory: not pytest's tmp_path.
     data_dir = Path(tempfile.mkdtemp(prefix="taskmgr-deploy-local-", dir="/var/tmp"))
     data_dir.chmod(0o755)
     local = LocalStack(data_dir, tmp_path)
@@ -116,42 +120,21 @@ def stack(tmp_path):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def psql(stack, password=None):
-    """`select 1` over TCP as the local superuser, with the given password or none (no ~/.pgpass either)."""
-    return pg_client("psql", ["-d", "taskmgr", "-w", "-tAc", "select 1"], stack.ports["LOCAL_PG_PORT"], "taskmgr",
-                     password)
-
-
-def assert_database_requires_the_password(stack):
-    """No connection without the password, which is random and in a mode-600 file."""
-    password_file = stack.data_dir / "pg-password"
-    assert password_file.stat().st_mode & 0o777 == 0o600, oct(password_file.stat().st_mode)
-    password = password_file.read_text().strip()
-    assert len(password) >= 32
-    without = psql(stack)
-    assert without.returncode != 0 and "password" in without.stderr, without.stdout + without.stderr
-    wrong = psql(stack, "not-the-password")
-    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr, wrong.stderr
-    right = psql(stack, password)
-    assert right.returncode == 0 and right.stdout.strip() == "1", right.stderr
-    hba = (stack.data_dir / "pgdata" / "pg_hba.conf").read_text()
-    assert not re.search(r"^[^#]*\strust\b", hba, re.M), "no trust line may remain in pg_hba.conf"
-
-
 def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl_c_and_restarts(stack):
     """A data folder of an older `./deploy.sh local`: `initdb --auth=trust`, and the tables, sequence, type and
     function the superuser made before the backend had a role of its own. The next start sets a password and
     requires it, hands them all to the role (db/app-role.sql, as every deploy path runs it), and the backend serves
-    the old data as that role, which cannot escalate. Ctrl-C stops all three; the next run reuses the folder."""
+    the old data and docs/API.md's examples as that role, which cannot escalate. Ctrl-C stops all three; the next
+    run reuses the folder. (The default data folder, .local/deploy-local, is git-ignored.)"""
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".local/deploy-local/pgdata"], cwd=ROOT)
+    assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
     pgdata = stack.data_dir / "pgdata"
     stack_sh('stack_init_postgres "$1" "$2" "" && stack_start_postgres "$1" "$3" "$1.log"', pgdata, "taskmgr",
              stack.ports["LOCAL_PG_PORT"])
     stack.psql("postgres", "CREATE DATABASE taskmgr")
-    ups = sorted(MIGRATIONS.glob("*/up.sql"))
-    for up in ups:
-        stack.psql("taskmgr", up.read_text())
+    ups = sorted((ROOT / "crates" / "backend-api" / "migrations").glob("*/up.sql"))
     versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in ups)
-    stack.psql("taskmgr", f"""
+    stack.psql("taskmgr", "\n".join(up.read_text() for up in ups) + f"""
         CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
                                                  run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
         INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
@@ -163,44 +146,26 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
 
     stack.start()
     assert "trusted local connections: setting a password" in stack.log.read_text()
-    assert_database_requires_the_password(stack)
-    password_file = stack.data_dir / "app_db_password"
-    password = password_file.read_text()
-    assert password_file.stat().st_mode & 0o777 == 0o600 and len(password) >= 32
-    assert role_attributes(stack, "taskmgr", "taskmgr_app")["super"] is False
+    password = (stack.data_dir / "app_db_password").read_text()
     owners = owners_in_public(stack, "taskmgr")
     assert set(owners.values()) == {"taskmgr_app"} and {"r tasks", "r __diesel_schema_migrations",
                                                          "S legacy_counter_id_seq", "type task_priority",
                                                          "function legacy_touch"} <= set(owners), owners
-    task = api_call(stack.ui, "POST", "/api/tasks", {"title": "as the app role", "priority": "high"}, expect=201)
-    assert api_call(stack.ui, "PATCH", f"/api/tasks/{task['id']}", {"completed": True})["completed"] is True
-    titles = {t["title"] for t in api_call(stack.ui, "GET", "/api/tasks")}
-    assert titles == {"made before the role", "as the app role"}, "the old task is kept, the new one added"
-    api_call(stack.ui, "DELETE", f"/api/tasks/{task['id']}")
-    api_call(stack.ui, "GET", f"/api/tasks/{task['id']}", expect=404)
+    assert_the_api_examples_do_what_docs_api_says(stack)
     sessions = "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'taskmgr' AND pid <> pg_backend_pid()"
     assert stack.psql("taskmgr", sessions).stdout.split() == ["taskmgr_app"], "the backend connects as its role"
     stack.psql("taskmgr", "INSERT INTO legacy_counter DEFAULT VALUES", user="taskmgr_app", password=password)
     assert_cannot_escalate(stack, "taskmgr", "taskmgr_app", password)
 
     assert stack.ctrl_c() == 130, "an interrupted command exits 128 + SIGINT"
-    for name, port in stack.ports.items():
-        assert not port_open(port), f"{name} {port} still open after Ctrl-C"
-    assert not (pgdata / "postmaster.pid").exists(), "PostgreSQL still running after Ctrl-C"
     assert "stopping taskmgr" in stack.log.read_text()
 
     stack.start()
     assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
-    assert password_file.read_text() == password, "the next run keeps the role's password"
+    assert (stack.data_dir / "app_db_password").read_text() == password, "the next run keeps the role's password"
     status, page = http("GET", stack.ui + "/")
-    assert status == 200 and "made before the role" in page
+    assert status == 200 and "· taskmgr</title>" in page and "made before the role" in page, page[:300]
     stack.ctrl_c()
-    assert not any(port_open(p) for p in stack.ports.values())
-
-
-def test_default_local_data_folder_is_git_ignored():
-    ignored = subprocess.run(["git", "check-ignore", "-q", ".local/deploy-local/pgdata"], cwd=ROOT)
-    assert ignored.returncode == 0, ".local/deploy-local must be git-ignored"
 
 
 API_DOC = ROOT / "docs" / "API.md"
@@ -222,15 +187,9 @@ def api_examples():
     return examples
 
 
-def test_a_new_data_folder_requires_a_password_and_the_api_examples_do_what_docs_api_says(stack):
+def assert_the_api_examples_do_what_docs_api_says(stack):
     examples = api_examples()
     assert len(examples) >= 6, "docs/API.md's examples should show list, create, read, update, filter, delete"
-    for tool in ("cargo", "curl"):
-        assert shutil.which(tool), f"{tool} is needed by ./deploy.sh local (cargo: rustup; curl: apt-get install curl)"
-    stack.start()
-    status, page = http("GET", stack.ui + "/")
-    assert status == 200 and "· taskmgr</title>" in page, page[:300]
-    assert_database_requires_the_password(stack)
     api = f"http://127.0.0.1:{stack.ports['LOCAL_API_PORT']}"
     task_id = None
     for status, fragment, command in examples:
@@ -249,4 +208,3 @@ def test_a_new_data_folder_requires_a_password_and_the_api_examples_do_what_docs
             task_id = data["id"]
         for key, value in (fragment or {}).items():
             assert key in data and value in ("...", data[key]), f"{command}\n-> {body} lacks {key}: {value}"
-    stack.ctrl_c()
