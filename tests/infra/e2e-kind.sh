@@ -104,7 +104,7 @@ load_loop() {
   local name="$1" failures=0 total=0
   while [[ ! -e "$WORK/$name.stop" ]] && ((total < 3000)); do
     total=$((total + 1))
-    answers "$UI/api/tasks?limit=5" || failures=$((failures + 1))
+    answers "$UI/api/tasks?limit=5" --max-time 5 || failures=$((failures + 1))
     sleep 0.1
   done
   echo "$failures $total" >"$WORK/$name.failures"
