@@ -98,60 +98,44 @@ def kubectl(argv):
                         "tls.key": Path(flag_value(argv, "--key")).read_text()}
     applied = kustomized(argv) if words[:1] == ["apply"] and flag_value(argv, "-k") else None
     record("kubectl", argv, stdin=stdin, secret=secret_files, applied=applied)
-    if words[:2] == ["config", "get-contexts"]:
-        print("\n".join(f"kind-{c}" for c in state["clusters"]))
-        return 0
     if words[:2] in (["get", "secret"], ["patch", "secret"], ["delete", "secret"]) and \
             words[2] not in state["secrets"]:
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
         return 1
-    if words[:2] == ["get", "secret"]:  # prints one key's value with -o jsonpath={.data.KEY} (deploy.sh's only form)
+    if words[:2] == ["config", "get-contexts"]:
+        print("\n".join(f"kind-{c}" for c in state["clusters"]))
+    elif words[:2] == ["get", "secret"]:  # prints one key's value with -o jsonpath={.data.KEY} (deploy.sh's only form)
         key = (flag_value(argv, "-o") or "").removeprefix("jsonpath={.data.").removesuffix("}").replace("\\.", ".")
         value = state["secrets"][words[2]].get(key)
         print(base64.b64encode(value.encode()).decode() if value is not None else "", end="")
-        return 0
-    if words[:2] == ["delete", "secret"]:
+    elif words[:2] == ["delete", "secret"]:
         del state["secrets"][words[2]]
-        save_state(state)
         print(f'secret "{words[2]}" deleted')
-        return 0
-    if words[:2] == ["patch", "secret"]:
-        if flag_value(argv, "--type") != "merge":
-            print("error: only merge patches are understood by the stand-in", file=sys.stderr)
-            return 1
+    elif words[:2] == ["patch", "secret"]:  # deploy.sh's only form: --type merge, with stringData
         state["secrets"][words[2]].update(json.loads(stdin)["stringData"])
-        save_state(state)
-        return 0
-    if secret_files is not None:
+    elif secret_files is not None:
         if os.environ.get("STANDIN_KUBECTL_SLEEP"):
             # Blocks like a slow API server, so a test can interrupt deploy.sh while the value files exist.
             (STATE_DIR / "blocking").write_text(str(os.getpid()))
             time.sleep(float(os.environ["STANDIN_KUBECTL_SLEEP"]))
         state["secrets"][words[3]] = secret_files
-        save_state(state)
-        return 0
-    if words[:2] == ["rollout", "status"]:
+    elif words[:2] == ["rollout", "status"]:
         if words[2] == "deployment/" + os.environ.get("STANDIN_FAIL_ROLLOUT", ""):
             print(f'error: timed out waiting for the condition on {words[2]}', file=sys.stderr)
             return 1
         print(f'{words[2]} successfully rolled out')
-        return 0
-    if words[:2] == ["get", "events"]:
+    elif words[:2] == ["get", "events"]:
         print("LAST SEEN   TYPE      REASON      OBJECT                 MESSAGE")
         print("10s         Warning   BackOff     pod/backend-api-abc    Back-off restarting failed container")
-        return 0
-    if words[:2] == ["get", "pods"] and "jsonpath" in (flag_value(argv, "-o") or ""):
+    elif words[:2] == ["get", "pods"] and "jsonpath" in (flag_value(argv, "-o") or ""):
         print("postgres-123 true\nbackend-api-abc false")
-        return 0
-    if words[:1] == ["describe"]:
+    elif words[:1] == ["describe"]:
         print(f"Name: {words[1]}\nEvents: Liveness probe failed")
-        return 0
-    if words[:1] == ["logs"]:
+    elif words[:1] == ["logs"]:
         print(f"log line from {(words + [flag_value(argv, '-l')])[1]}")
-        return 0
-    if words[:2] == ["delete", "namespace"]:
+    elif words[:2] == ["delete", "namespace"]:
         state["secrets"] = {}
-        save_state(state)
+    save_state(state)
     return 0
 
 
