@@ -17,14 +17,6 @@ CREATED = (".local", ".local/infra-venv", ".local/fuzz-venv", ".local/docker-ven
 INSTALL_TIMEOUT = 1200
 
 
-def copy_tree(tree):
-    """The tracked and untracked-but-not-ignored files of the working tree, as a checkout would have them (tar
-    skips the files deleted but not committed yet)."""
-    tree.mkdir()
-    copy = 'git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C "$1"'
-    subprocess.run(["bash", "-o", "pipefail", "-c", copy, "copy", str(tree)], cwd=ROOT, check=True)
-
-
 @pytest.fixture
 def installed():
     """(tree, uid of its user): as another user, this tree after its install; as root, a copy of it owned by USER
@@ -41,7 +33,10 @@ def installed():
     tree = work / "tree"
     try:
         work.chmod(0o755)
-        copy_tree(tree)
+        tree.mkdir()
+        # Tracked and untracked-but-not-ignored files, as a checkout has them; tar skips those deleted, uncommitted.
+        subprocess.run(["bash", "-o", "pipefail", "-c", 'git ls-files -z -co --exclude-standard | tar --null -T - '
+                        '--ignore-failed-read -cf - | tar -xf - -C "$1"', "copy", str(tree)], cwd=ROOT, check=True)
         subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(tree)], check=True)
         # This tree's venvs, copied in as root (as a root install makes them): .ci/run then only checks their
         # pinned requirements, as on its second run, instead of downloading them again (minutes).
