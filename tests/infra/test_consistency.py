@@ -321,9 +321,8 @@ def test_kind_publishes_the_ui_and_the_gateways_node_ports_on_localhost():
     [node] = yaml.safe_load((ROOT / "kind-config.yaml").read_text())["nodes"]
     frontend = by_name("Service", "frontend")["spec"]
     assert frontend["type"] == "NodePort" and frontend["ports"][0]["nodePort"] == 30080
-    assert {(m["containerPort"], m["hostPort"]) for m in node["extraPortMappings"]} >= {(30080, 30080), (30443, 30443)}
-    assert {"containerPort": 30443, "hostPort": 30443, "listenAddress": "127.0.0.1", "protocol": "TCP"} in \
-        node["extraPortMappings"]
+    assert all({"containerPort": port, "hostPort": port, "listenAddress": "127.0.0.1", "protocol": "TCP"} in
+               node["extraPortMappings"] for port in (30080, 30443))
     certificate = (ROOT / "scripts" / "lib" / "tls-cert.sh").read_text()
     names = re.search(r'^TLS_CERT_NAMES="(.*)"$', certificate, re.M).group(1).split(",")
     for gateway in objects_of("Gateway"):  # with --tls
@@ -335,7 +334,6 @@ def test_kind_publishes_the_ui_and_the_gateways_node_ports_on_localhost():
         assert listener["protocol"] == "HTTPS" and listener["tls"]["mode"] == "Terminate"
         assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "taskmgr-tls"}]
         for route in objects_of("HTTPRoute"):
-            assert [p["name"] for p in route["spec"]["parentRefs"]] == [gateway["metadata"]["name"]]
             for host in route["spec"]["hostnames"]:
                 assert f"DNS:{host}" in names, f"the certificate does not name {host}"
 
