@@ -14,7 +14,6 @@ from conftest import ROOT
 
 USER = "ci-runner"
 CREATED = (".local", ".local/infra-venv", ".local/fuzz-venv", ".local/docker-venv", "e2e/node_modules")
-INSTALL_TIMEOUT = 1200
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def installed():
             shutil.copytree(ROOT / ".local" / venv, tree / ".local" / venv, symlinks=True)
         sudo_env = {**os.environ, "SUDO_UID": str(user.pw_uid), "SUDO_GID": str(user.pw_gid), "SUDO_USER": USER}
         install = subprocess.run(["bash", ".ci/run", "--install-only"], cwd=tree, env=sudo_env,
-                                 capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+                                 capture_output=True, text=True, timeout=1200)
         assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
         yield tree, user.pw_uid
     finally:
