@@ -21,10 +21,6 @@ def load_state():
     return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {"clusters": [], "secrets": {}}
 
 
-def save_state(state):
-    STATE_FILE.write_text(json.dumps(state))
-
-
 def record(tool, argv, **extra):
     with open(STATE_DIR / "calls.jsonl", "a") as log:
         log.write(json.dumps({"tool": tool, "argv": argv, **extra}) + "\n")
@@ -38,7 +34,6 @@ def kustomized(argv):
     if result.returncode != 0:
         sys.exit(result.stderr)  # to stderr, exit status 1
     import yaml  # here: the other calls (most of them) need no YAML, and this script starts once per call
-
     objects = [d for d in yaml.safe_load_all(result.stdout) if d]
     selector = flag_value(argv, "--selector") or ""
     if selector and not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
@@ -79,7 +74,7 @@ def kind(argv):
     elif argv[:2] == ["load", "docker-image"] and name not in state["clusters"]:
         print(f'ERROR: no nodes found for cluster "{name}"', file=sys.stderr)
         return 1
-    save_state(state)
+    STATE_FILE.write_text(json.dumps(state))
     return 0
 
 
@@ -91,9 +86,8 @@ def kubectl(argv):
     stdin = sys.stdin.read() if reads_stdin else None
     secret_files = None
     if words[:3] == ["create", "secret", "generic"]:
-        source = Path(flag_value(argv, "--from-file"))
-        secret_files = {p.name: p.read_text() for p in sorted(source.iterdir())}
-    if words[:3] == ["create", "secret", "tls"]:
+        secret_files = {p.name: p.read_text() for p in sorted(Path(flag_value(argv, "--from-file")).iterdir())}
+    elif words[:3] == ["create", "secret", "tls"]:
         secret_files = {"tls.crt": Path(flag_value(argv, "--cert")).read_text(),
                         "tls.key": Path(flag_value(argv, "--key")).read_text()}
     applied = kustomized(argv) if words[:1] == ["apply"] and flag_value(argv, "-k") else None
@@ -135,7 +129,7 @@ def kubectl(argv):
         print(f"log line from {(words + [flag_value(argv, '-l')])[1]}")
     elif words[:2] == ["delete", "namespace"]:
         state["secrets"] = {}
-    save_state(state)
+    STATE_FILE.write_text(json.dumps(state))
     return 0
 
 
