@@ -42,14 +42,12 @@ def test_stateless_services_roll_out_without_downtime(name):
     paths = {probe: c[probe]["httpGet"]["path"] for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
     assert paths == {"startupProbe": "/health", "livenessProbe": "/health", "readinessProbe": "/ready"}
     assert c["lifecycle"]["preStop"]["sleep"]["seconds"] > 0, "endpoints must drain before SIGTERM"
-    spread = dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]
-    assert spread["topologyKey"] == "kubernetes.io/hostname"
+    assert dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
 
 
 def test_postgres_keeps_its_data_on_the_volume_and_recreates_on_update():
     dep = by_name("Deployment", "postgres")
-    assert dep["spec"]["replicas"] == 1
-    assert dep["spec"]["strategy"]["type"] == "Recreate", "a RWO volume cannot be shared during a rollout"
+    assert (dep["spec"]["replicas"], dep["spec"]["strategy"]["type"]) == (1, "Recreate"), "one pod at a time: RWO"
     spec = dep["spec"]["template"]["spec"]
     c = spec["containers"][0]
     assert c["image"].startswith("postgres:16-alpine")
