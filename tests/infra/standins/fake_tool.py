@@ -133,9 +133,5 @@ def kubectl(argv):
     return 0
 
 
-def main():
-    return {"docker": docker, "kind": kind, "kubectl": kubectl}[Path(sys.argv[0]).name](sys.argv[1:])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit({"docker": docker, "kind": kind, "kubectl": kubectl}[Path(sys.argv[0]).name](sys.argv[1:]))
