@@ -105,7 +105,7 @@ def kubectl(argv):
     elif words[:2] == ["delete", "secret"]:
         del state["secrets"][words[2]]
         print(f'secret "{words[2]}" deleted')
-    elif words[:2] == ["patch", "secret"]:  # deploy.sh's only form: --type merge, with stringData
+    elif words[:2] == ["patch", "secret"] and flag_value(argv, "--type") == "merge":  # another --type changes nothing
         state["secrets"][words[2]].update(json.loads(stdin)["stringData"])
     elif secret_files is not None:
         if os.environ.get("STANDIN_KUBECTL_SLEEP"):
