@@ -13,7 +13,6 @@ UI="${E2E_UI_URL:-http://localhost:30080}"
 API_PORT="${E2E_API_PORT:-15000}"
 API="http://localhost:$API_PORT"
 WORK="$(mktemp -d)"
-PIDS=() # the port-forwards and load loops, stopped on exit
 # --tls, --pgadmin (E2E_SKIP_TLS=1 skips them): the Gateway on kind-config.yaml's localhost:30443, pgAdmin's forward.
 TLS_UI="https://localhost:30443"
 PGADMIN_PORT=15050
@@ -22,8 +21,13 @@ kc() {
   kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" "$@"
 }
 
+# Stops what still runs in the background (port-forwards, a load loop): `jobs -p` lists only those not yet reaped,
+# so no PID that may have been reused is signalled.
 cleanup() {
-  kill "${PIDS[@]}" 2>/dev/null || true
+  local pids
+  pids="$(jobs -p)"
+  # shellcheck disable=SC2086 # one PID per word
+  [[ -z "$pids" ]] || kill $pids 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -73,7 +77,6 @@ expect() {
 # port_forward SERVICE LOCAL:REMOTE URL: kubectl port-forward in the background, until URL answers.
 port_forward() {
   kc port-forward "svc/$1" "$2" >"$WORK/$1-port-forward.log" 2>&1 &
-  PIDS+=($!)
   wait_for 30 1 answers "$3"
   answers "$3" || fail "kubectl port-forward svc/$1 did not answer: $(cat "$WORK/$1-port-forward.log")"
 }
@@ -115,7 +118,6 @@ load_loop() {
 start_load() {
   load_loop "$1" &
   LOAD_PID=$!
-  PIDS+=("$LOAD_PID")
   sleep 2
 }
 
