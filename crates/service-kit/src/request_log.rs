@@ -68,13 +68,15 @@ pub async fn log_with_cause<B: MessageBody>(
     let mut res = CURRENT.scope(id.to_owned(), next.call(req)).await?;
 
     let status = res.status();
-    let cause = match status.as_u16() >= 500 {
-        true => res.response().error().and_then(cause),
-        false => None,
+    let cause = if status.as_u16() >= 500 {
+        res.response().error().and_then(cause)
+    } else {
+        None
     };
-    let level = match cause {
-        Some(_) => log::Level::Error,
-        None => log::Level::Info,
+    let level = if cause.is_some() {
+        log::Level::Error
+    } else {
+        log::Level::Info
     };
     if log::log_enabled!(level) {
         let method = methods::shown(res.request().method());
