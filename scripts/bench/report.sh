@@ -139,7 +139,6 @@ print_instructions() {
     cur="$(values current "$row" ir)"
     base="$(values baseline "$row" ir)"
     change="-" verdict="no baseline (BENCH_BASELINE)"
-    [[ -n "$base" ]] || UNJUDGED+=("$label: instructions per request")
     if [[ -n "$base" ]]; then
       change="$(awk -v c="$cur" -v b="$base" 'BEGIN {printf "%+.1f%%", (c - b) * 100 / b}')"
       verdict="met"
@@ -147,6 +146,8 @@ print_instructions() {
         verdict="NOT met"
         FAILED+=("$label: instructions per request")
       fi
+    else
+      UNJUDGED+=("$label: instructions per request")
     fi
     printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$(thousands "$cur")" "$(or_dash "$base" thousands)" "$change" \
       "≤ $IR_MAX_SHARE × baseline" "$verdict"
