@@ -15,6 +15,9 @@ use service_kit::listen::{self, ListenError};
 use crate::config::{self, DatabaseUrl, Settings};
 use crate::{db, methods, metrics, request_log, routes};
 
+/// Blocking threads beyond the pool's size, for `/health` and `/ready` pinging beside busy queries.
+const PROBE_THREADS: usize = 2;
+
 /// The longest pause between two attempts to reach the database.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 
@@ -78,6 +81,9 @@ impl Application {
                 .default_service(web::to(routes::fallback::not_found))
         })
         .shutdown_timeout(service_kit::shutdown::GRACE_SECS)
+        // Queries run on the blocking pool only while they hold one of the pool's connections, and the
+        // probes' pings beside them: a few threads, kept hot, instead of tokio's default of hundreds.
+        .worker_max_blocking_threads(settings.pool_size as usize + PROBE_THREADS)
         .listen(listener)
         .map_err(|e| ListenError::new(address, config::PORT, &e))?;
         if let Some(workers) = settings.workers {
