@@ -204,6 +204,50 @@ async fn pages_with_limit_and_offset_and_counts_all_matches() {
     assert_eq!(page.len(), 120);
 }
 
+/// A page stops before the task that would take its titles and descriptions past 512 KiB, and says it was
+/// cut only when it was; the next `offset` goes on from there.
+#[tokio::test]
+async fn a_page_stops_at_512_kib_of_text_and_says_so() {
+    let app = TestApp::start();
+    // 14 tasks of the longest description, in 4-byte characters (40,000 bytes), and titles of 6 or 7
+    // bytes: 13 fit in 512 KiB (520,082 bytes), the 14th would not.
+    app.db.seed_tasks(14, "repeat(chr(119070), 10000)");
+    let app = &app;
+    let page = |query: &'static str| async move {
+        let res = app.get(&format!("/api/tasks?{query}")).await;
+        assert_eq!(res.status(), 200, "{query}");
+        let truncated = res.headers().get("x-page-truncated").is_some();
+        let total = res.headers()["x-total-count"].to_str().unwrap().to_owned();
+        let tasks: Vec<Task> = res.json().await.unwrap();
+        let titles: Vec<String> = tasks.into_iter().map(|t| t.title).collect();
+        (titles, total, truncated)
+    };
+    let seeds = |range: std::ops::RangeInclusive<usize>| -> Vec<String> {
+        range.map(|i| format!("seed {i}")).collect()
+    };
+    let total = "14".to_owned();
+    assert_eq!(
+        page("sort=created_at").await,
+        (seeds(1..=13), total.clone(), true)
+    );
+    assert_eq!(
+        page("sort=created_at&offset=13").await,
+        (seeds(14..=14), total.clone(), false)
+    );
+    assert_eq!(
+        page("sort=created_at&limit=13").await,
+        (seeds(1..=13), total.clone(), false),
+        "a page that reached its limit was not cut"
+    );
+    assert_eq!(
+        page("sort=created_at&offset=2").await,
+        (seeds(3..=14), total.clone(), false)
+    );
+    // The cut follows the page's own order.
+    let newest_first: Vec<String> = seeds(2..=14).into_iter().rev().collect();
+    assert_eq!(page("sort=-created_at").await, (newest_first, total, true));
+}
+
 #[tokio::test]
 async fn counts_true_adds_every_task_and_the_completed_ones_whatever_the_filters() {
     let app = TestApp::start();
