@@ -3,7 +3,7 @@
 # scripts/bench.sh's instructions per request: callgrind counts every instruction of the whole service process
 # (all threads, start-up to exit) over $CALLGRIND_REQUESTS sequential requests, minus a run with none; the
 # difference divided by the requests is the row's figure. It does not depend on the machine's load. The service
-# runs the release build with the same settings as the throughput rows; the client (curl, one kept-alive
+# runs the release build with the deployed settings of the throughput rows; the client (curl, one kept-alive
 # connection) is not under valgrind. For the UI row the frontend is under valgrind and its backend runs normally.
 # Records "ir" per row in results.tsv (round 0). Sourced after setup.sh and throughput.sh.
 
@@ -37,6 +37,7 @@ per_request() {
 # bench_instructions VARIANT: by id, the list of 100 and the UI page of 20, with VARIANT's binaries.
 bench_instructions() {
   VARIANT="$1"
+  SETTINGS=deployed
   ROUND=0
   local db="bench_${VARIANT}_ir" bin="${VARIANT_BIN[$1]}" port metrics api base none id backend_pid
   echo "instructions per request: $VARIANT (${VARIANT_REV[$VARIANT]}), $CALLGRIND_REQUESTS requests per row"

@@ -4,8 +4,9 @@
 # cluster, and starting/stopping the services with the deployed settings. Sourced after ports.sh and stack.sh.
 #
 # Globals the other bench libraries read: WORK_DIR, PG_PORT, VARIANTS (the binaries' names, in order),
-# VARIANT_BIN (name → directory of backend-api and frontend), VARIANT_REV (name → what was built), and the
-# deployed settings DEPLOYED_RUST_LOG, DEPLOYED_POOL_SIZE.
+# VARIANT_BIN (name → directory of backend-api and frontend), VARIANT_REV (name → what was built), SETTINGS
+# (those the services start with, one of ALL_SETTINGS), and the deployed settings DEPLOYED_RUST_LOG,
+# DEPLOYED_POOL_SIZE.
 
 DURATION="${BENCH_DURATION:-5s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
@@ -18,6 +19,10 @@ CONFIGMAP="$ROOT/kubernetes/configmap.yaml"
 WORK_DIR=""
 PG_PORT=""
 VARIANTS=()
+# "defaults": the binaries' own (an actix worker per CPU, a pool of twice the CPUs), on which the targets were
+# set; "deployed": the pods' (see backend_env). Every row is measured under both.
+ALL_SETTINGS=(defaults deployed)
+SETTINGS=deployed
 declare -A VARIANT_BIN=() VARIANT_REV=()
 BASELINE_SRC="" # the baseline's temporary git worktree while it builds
 START_CPU=""    # the one CPU a service sees at start-up (so actix starts one worker)
@@ -88,7 +93,7 @@ bench_cleanup() {
   # the services' logs (a line per request).
   if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
     rm -rf "$WORK_DIR/pgdata"
-    if [[ "$status" == 0 ]]; then rm -f "$WORK_DIR"/{backend,frontend,search-backend}*.log; fi
+    if [[ "$status" == 0 ]]; then rm -f "$WORK_DIR"/{backend,search-backend}*.log "$WORK_DIR"/*-{backend,frontend}.log; fi
   fi
   if [[ "$status" != 0 ]]; then echo "bench: stopped after $(elapsed)" >&2; fi
 }
@@ -172,12 +177,14 @@ new_database() {
 
 # The deployed settings: the pods run one actix worker (actix starts one per CPU, and the 500m CPU limit gives
 # one) and the configmap's RUST_LOG and DB_POOL_SIZE. A service starts seeing one CPU, so that actix starts one
-# worker; once it is ready it may run on all of them again, as a pod's threads may.
+# worker; once it is ready it may run on all of them again, as a pod's threads may. The defaults keep every CPU
+# and the default pool; the log level is the configmap's under both.
 
 # backend_env DB PORT METRICS_PORT: the environment of a backend (for env(1)), into BENCH_ENV.
 backend_env() {
   BENCH_ENV=("DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$1" HOST=127.0.0.1 "PORT=$2" "METRICS_PORT=$3"
-    "RUST_LOG=$DEPLOYED_RUST_LOG" "DB_POOL_SIZE=$DEPLOYED_POOL_SIZE")
+    "RUST_LOG=$DEPLOYED_RUST_LOG")
+  if [[ "$SETTINGS" == deployed ]]; then BENCH_ENV+=("DB_POOL_SIZE=$DEPLOYED_POOL_SIZE"); fi
 }
 
 # frontend_env BACKEND_URL PORT METRICS_PORT: the environment of a frontend, into BENCH_ENV.
@@ -186,11 +193,16 @@ frontend_env() {
     "SECRET_KEY=bench-only-secret-key-not-for-use")
 }
 
-# start_service NAME READY_URL LOG COMMAND...: starts COMMAND (environment from BENCH_ENV) with one CPU
-# visible, waits until READY_URL answers, then lets all its threads use every CPU. Sets STACK_LAST_PID.
+# start_service NAME READY_URL LOG COMMAND...: starts COMMAND (environment from BENCH_ENV) and waits until
+# READY_URL answers. Under the deployed settings it starts with one CPU visible, then all its threads may use
+# every CPU. Sets STACK_LAST_PID.
 start_service() {
   local name="$1" url="$2" log="$3"
   shift 3
+  if [[ "$SETTINGS" == defaults ]]; then
+    stack_start_service "$name" "$url" "$log" env "${BENCH_ENV[@]}" "$@"
+    return
+  fi
   stack_start_service "$name" "$url" "$log" env "${BENCH_ENV[@]}" taskset -c "$START_CPU" "$@"
   taskset -a -c -p "$ALL_CPUS" "$STACK_LAST_PID" >/dev/null
 }

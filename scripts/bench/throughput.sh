@@ -2,8 +2,8 @@
 # shellcheck disable=SC2034,SC2153 # globals shared with the other bench libraries (see setup.sh)
 # scripts/bench.sh's throughput rows: wrk on each row, pgbench on each backend row's own SQL, the backend calls
 # per UI page, and the rounds that alternate the binaries. Every figure goes to $WORK_DIR/results.tsv as
-# "variant  round  row  field  value" (fields: rps, p99 in ms, ceiling in TPS, calls per UI request, rss in MB,
-# workers), which report.sh reads. Sourced after setup.sh.
+# "variant@settings  round  row  field  value" (fields: rps, p99 in ms, ceiling in TPS, calls per UI request, rss
+# in MB, workers), which report.sh reads. Sourced after setup.sh.
 
 SEARCH_TASKS=100000
 # A word found in one task's description (md5 of 4321, as seeded by bench_search).
@@ -16,9 +16,9 @@ results() {
   echo "$WORK_DIR/results.tsv"
 }
 
-# record ROW FIELD VALUE: one figure of the current variant and round.
+# record ROW FIELD VALUE: one figure of the current variant, settings and round.
 record() {
-  printf '%s\t%s\t%s\t%s\t%s\n' "$VARIANT" "$ROUND" "$1" "$2" "$3" >>"$(results)"
+  printf '%s@%s\t%s\t%s\t%s\t%s\n' "$VARIANT" "$SETTINGS" "$ROUND" "$1" "$2" "$3" >>"$(results)"
 }
 
 # measure ROW URL [LUA_SCRIPT]: one wrk run; records the row's req/s and p99 (ms).
@@ -117,24 +117,25 @@ EOF
   } >"$WORK_DIR/patch.lua"
 }
 
-# bench_pass VARIANT ROUND: every row of one binary pair, on a fresh database of $SEED_TASKS tasks: the UI rows
-# first, then the backend's reads, PATCH, and POST last (it grows the table).
+# bench_pass VARIANT ROUND: every row of one binary pair under $SETTINGS, on a fresh database of $SEED_TASKS
+# tasks: the UI rows first, then the backend's reads, PATCH, and POST last (it grows the table).
 bench_pass() {
   VARIANT="$1"
   ROUND="$2"
-  local db="bench_${VARIANT}_$ROUND" ui_port ui_metrics ui api backend_pid frontend_pid id
-  echo "round $ROUND/$ROUNDS: $VARIANT (${VARIANT_REV[$VARIANT]})"
-  start_seeded_backend "$db" "$WORK_DIR/backend-$VARIANT-$ROUND.log" "$WORK_DIR/ids"
+  local db="bench_${VARIANT}_${SETTINGS}_$ROUND" ui_port ui_metrics ui api backend_pid frontend_pid id
+  local logs="$WORK_DIR/$VARIANT-$SETTINGS-$ROUND"
+  echo "round $ROUND/$ROUNDS: $VARIANT (${VARIANT_REV[$VARIANT]}), $SETTINGS settings"
+  start_seeded_backend "$db" "$logs-backend.log" "$WORK_DIR/ids"
   api="$API"
   backend_pid="$BACKEND_PID"
   write_lua
   { read -r ui_port; read -r ui_metrics; } < <(free_ports 2)
   ui="http://127.0.0.1:$ui_port"
   frontend_env "$api" "$ui_port" "$ui_metrics"
-  start_service frontend "$ui/ready" "$WORK_DIR/frontend-$VARIANT-$ROUND.log" "${VARIANT_BIN[$VARIANT]}/frontend"
+  start_service frontend "$ui/ready" "$logs-frontend.log" "${VARIANT_BIN[$VARIANT]}/frontend"
   frontend_pid="$STACK_LAST_PID"
-  record backend-api workers "$(actix_workers "$WORK_DIR/backend-$VARIANT-$ROUND.log")"
-  record frontend workers "$(actix_workers "$WORK_DIR/frontend-$VARIANT-$ROUND.log")"
+  record backend-api workers "$(actix_workers "$logs-backend.log")"
+  record frontend workers "$(actix_workers "$logs-frontend.log")"
 
   measure list20 "$api/api/tasks?limit=20"
   measure_ui ui20 "$ui/" "http://127.0.0.1:$ui_metrics/metrics" "$API_METRICS"
@@ -164,10 +165,10 @@ bench_pass() {
   psql_on postgres "DROP DATABASE $db"
 }
 
-# The rounds: each runs every variant once, in alternating order (baseline first, then current first, ...), so
-# that a drift in the machine's load weighs on both alike.
+# The rounds: each runs every variant once under each settings, the variants in alternating order (baseline
+# first, then current first, ...), so that a drift in the machine's load weighs on both alike.
 bench_all_rounds() {
-  local round i order
+  local round i order settings
   LOAD_BEFORE_MEASURING="$(cut -d' ' -f1-3 /proc/loadavg)"
   for ((round = 1; round <= ROUNDS; round++)); do
     order=("${VARIANTS[@]}")
@@ -176,9 +177,13 @@ bench_all_rounds() {
       for ((i = ${#VARIANTS[@]} - 1; i >= 0; i--)); do order+=("${VARIANTS[$i]}"); done
     fi
     for i in "${order[@]}"; do
-      bench_pass "$i" "$round"
+      for settings in "${ALL_SETTINGS[@]}"; do
+        SETTINGS="$settings"
+        bench_pass "$i" "$round"
+      done
     done
   done
+  SETTINGS=deployed
 }
 
 # mean_ms URL N: the mean time of N sequential requests, in milliseconds (each must answer 200).
@@ -188,12 +193,14 @@ mean_ms() {
     die "$1: not every request answered 200"
 }
 
-# A search for a word one task of $SEARCH_TASKS holds, with the current binary only, once (it is not a target).
+# A search for a word one task of $SEARCH_TASKS holds, with the current binary under the deployed settings, once
+# (it is not a target).
 # The tasks are inserted with the trigram indexes dropped (building them afterwards is much faster); the mean
 # latency is taken without them, then with them, then wrk measures the indexed search.
 bench_search() {
   local port metrics base url migration drops creates mean
   VARIANT=current
+  SETTINGS=deployed
   ROUND=0
   migration="$(echo "$ROOT"/crates/backend-api/migrations/*_search_trigram_index)"
   mapfile -t drops < <(grep '^DROP INDEX' "$migration/down.sql")
