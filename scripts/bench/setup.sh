@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # its globals are read by the other bench libraries
 # scripts/bench.sh's set-up: settings, tools, the binaries measured (current and baseline), the PostgreSQL
-# cluster, and starting/stopping the services with the deployed settings. Sourced after ports.sh and stack.sh.
+# cluster, and starting/stopping the services under either settings. Sourced after ports.sh and stack.sh.
 #
 # Globals the other bench libraries read: WORK_DIR, PG_PORT, VARIANTS (the binaries' names, in order),
 # VARIANT_BIN (name → directory of backend-api and frontend), VARIANT_REV (name → what was built), SETTINGS

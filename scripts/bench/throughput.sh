@@ -183,7 +183,6 @@ bench_all_rounds() {
       done
     done
   done
-  SETTINGS=deployed
 }
 
 # mean_ms URL N: the mean time of N sequential requests, in milliseconds (each must answer 200).
