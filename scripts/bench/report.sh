@@ -100,10 +100,9 @@ print_header() {
 # print_throughput SETTINGS: the table of every row under SETTINGS.
 print_throughput() {
   local settings="$1" target row label ceiling_row min max_p99 rps ceiling ratio p99 base_rps base_ratio verdict why
-  local cur="current@$1" base="baseline@$1" judged=1
-  [[ "$settings" == defaults ]] || judged=0
+  local cur="current@$1" base="baseline@$1"
   echo
-  if ((judged)); then
+  if [[ "$settings" == defaults ]]; then
     echo "Under the binaries' defaults (the ratio targets' basis):"
   else
     echo "Under the deployed settings (ratios shown, not judged):"
@@ -128,7 +127,7 @@ print_throughput() {
         ceiling="$(thousands "$(values "$cur" "$ceiling_row" rps | median)") limit=${ceiling_row#list}"
       fi
     fi
-    ((judged)) || min=-
+    [[ "$settings" == defaults ]] || min=- # the ratio is shown, not judged
     why=()
     if [[ -n "$ratio" && "$min" != - ]] && ! at_least "$ratio" "$min"; then why+=("ratio"); fi
     at_least "$max_p99" "$p99" || why+=("p99")

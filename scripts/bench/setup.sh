@@ -197,14 +197,11 @@ frontend_env() {
 # READY_URL answers. Under the deployed settings it starts with one CPU visible, then all its threads may use
 # every CPU. Sets STACK_LAST_PID.
 start_service() {
-  local name="$1" url="$2" log="$3"
+  local name="$1" url="$2" log="$3" pin=()
   shift 3
-  if [[ "$SETTINGS" == defaults ]]; then
-    stack_start_service "$name" "$url" "$log" env "${BENCH_ENV[@]}" "$@"
-    return
-  fi
-  stack_start_service "$name" "$url" "$log" env "${BENCH_ENV[@]}" taskset -c "$START_CPU" "$@"
-  taskset -a -c -p "$ALL_CPUS" "$STACK_LAST_PID" >/dev/null
+  if [[ "$SETTINGS" == deployed ]]; then pin=(taskset -c "$START_CPU"); fi
+  stack_start_service "$name" "$url" "$log" env "${BENCH_ENV[@]}" "${pin[@]}" "$@"
+  if [[ "$SETTINGS" == deployed ]]; then taskset -a -c -p "$ALL_CPUS" "$STACK_LAST_PID" >/dev/null; fi
 }
 
 # actix_workers LOG: the workers of the service's largest actix server, as actix logs them at start-up ("?" if the
