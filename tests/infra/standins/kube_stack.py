@@ -113,12 +113,18 @@ def replace(args):
         (state_dir() / f"{pod}.replacing").unlink()
 
 
+def infra_helpers():
+    """tests/infra/conftest.py, imported where it is needed: most kubectl calls need neither it nor pytest."""
+    sys.path.insert(0, str(ROOT / "tests" / "infra"))
+    import conftest
+
+    return conftest
+
+
 def postgres(script):
-    """SCRIPT after sourcing scripts/lib/stack.sh (the one way the project runs PostgreSQL locally), with the pod's
-    data directory in $1 and its port in $2."""
+    """SCRIPT after scripts/lib/stack.sh (conftest.stack_sh), with the pod's data directory in $1, its port in $2."""
     cfg = config()
-    subprocess.run(["bash", "-c", f"source scripts/lib/stack.sh && stack_require_postgres && {script}", "pg",
-                    cfg["pg_data"], str(cfg["pg_port"])], cwd=ROOT, stdin=subprocess.DEVNULL, check=True)
+    infra_helpers().stack_sh(script, cfg["pg_data"], cfg["pg_port"])
 
 
 def postgres_ready():
@@ -176,10 +182,7 @@ def unavailable_at_once(deployment):
     """How many pods of the deployment the rollout may stop before their replacements are ready, from its
     strategy in kubernetes/ (maxUnavailable, a count or a percentage rounded down, as Kubernetes does; Recreate
     stops them all). The test of a broken strategy is this stand-in running the real manifest."""
-    sys.path.insert(0, str(ROOT / "tests" / "infra"))
-    from conftest import by_name  # here: only the re-run of deploy.sh reads the manifests
-
-    strategy = by_name("Deployment", deployment)["spec"].get("strategy", {})
+    strategy = infra_helpers().by_name("Deployment", deployment)["spec"].get("strategy", {})
     if strategy.get("type") == "Recreate":
         return REPLICAS
     value = str(strategy.get("rollingUpdate", {}).get("maxUnavailable", "25%"))
