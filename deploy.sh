@@ -5,6 +5,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 # shellcheck source=scripts/lib/random-token.sh
 source "$ROOT/scripts/lib/random-token.sh"
 # shellcheck source=scripts/lib/compose.sh
@@ -172,11 +174,6 @@ EOF
     "" | help | -h | --help) usage ;;
     *) die "no such command: $1 (see ./deploy.sh --help)" ;;
   esac
-}
-
-die() {
-  echo "deploy.sh: $*" >&2
-  exit 1
 }
 
 step() {

@@ -38,7 +38,7 @@ local_data_dir() {
   dir="$(local_data_path)"
   mkdir -p "$dir"
   if [[ "$(id -u)" == 0 ]] && ! runuser -u postgres -- test -x "$dir"; then
-    stack_die "the postgres user cannot reach $dir (a parent directory is not world-searchable); set TASKMGR_LOCAL_DATA to a directory it can reach"
+    die "the postgres user cannot reach $dir (a parent directory is not world-searchable); set TASKMGR_LOCAL_DATA to a directory it can reach"
   fi
   echo "$dir"
 }
@@ -69,7 +69,7 @@ require_password_on_old_cluster() {
   echo "==> this data folder trusted local connections: setting a password (in $PG_PASSWORD_FILE) and requiring it"
   printf "ALTER ROLE %s PASSWORD '%s';\n" "$LOCAL_DB_USER" "$(cat "$PG_PASSWORD_FILE")" |
     "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d postgres -qX -v ON_ERROR_STOP=1 -f - ||
-    stack_die "could not set the database password"
+    die "could not set the database password"
   stack_as_pg_owner sed -i -E 's/^([^#]*[[:space:]])trust([[:space:]]|$)/\1scram-sha-256\2/' "$STACK_PG_DATA/pg_hba.conf"
   stack_as_pg_owner "$STACK_PG_BIN/pg_ctl" -D "$STACK_PG_DATA" reload >/dev/null
 }
@@ -122,9 +122,9 @@ build_release_binaries() {
 }
 
 run_local() {
-  (($# == 0)) || stack_die "local takes no options (ports: LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT)"
-  command -v cargo >/dev/null 2>&1 || stack_die "cargo not found: install Rust with rustup"
-  command -v curl >/dev/null 2>&1 || stack_die "curl not found: apt-get install curl"
+  (($# == 0)) || die "local takes no options (ports: LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT)"
+  command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
+  command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
   ensure_postgres_installed
   local dir bin
   dir="$(local_data_dir)"

@@ -27,6 +27,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=scripts/lib/docker-engine.sh
 source "$ROOT/scripts/lib/docker-engine.sh"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 # shellcheck source=scripts/lib/compose.sh
 source "$ROOT/scripts/lib/compose.sh"
 PROJECT="${E2E_PROJECT:-taskmgr-e2e}"
@@ -40,23 +42,19 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/taskmgr-e2e-docker.XXXXXX")"
 STACK_UP=false
 
 log() { printf '[e2e-docker] %s\n' "$*"; }
-fail() {
-  printf '[e2e-docker] FAILED: %s\n' "$*" >&2
-  exit 1
-}
 
 # Every compose command is bounded (COMPOSE_TIMEOUT seconds; the build gets BUILD_TIMEOUT).
 compose() { timeout "${COMPOSE_TIMEOUT:-300}" "${COMPOSE_CMD[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
 
 choose_compose() {
-  compose_find || fail "$COMPOSE_MISSING"
+  compose_find || die "$COMPOSE_MISSING"
   log "compose: ${COMPOSE_CMD[*]} ($("${COMPOSE_CMD[@]}" version --short 2>/dev/null || echo '?'))"
 }
 
 # 1. An engine: the running one, or dockerd started here (as root, output to a log) and stopped at the end
 # (scripts/lib/docker-engine.sh).
 ensure_engine() {
-  docker_engine_start "$WORK/dockerd.log" || fail "no Docker engine (the reason is above)"
+  docker_engine_start "$WORK/dockerd.log" || die "no Docker engine (the reason is above)"
 }
 
 # Tears the stack down and proves nothing of it is left; dumps the logs first when the test failed.
@@ -97,11 +95,11 @@ port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # 2. Base images, exported for docker-compose.yml's ${RUST_IMAGE}, ${RUNTIME_IMAGE} and ${POSTGRES_IMAGE}.
 choose_base_images() {
   local assignments
-  assignments="$("$ROOT/scripts/offline-images.sh")" || fail "could not provide the base images"
+  assignments="$("$ROOT/scripts/offline-images.sh")" || die "could not provide the base images"
   while IFS='=' read -r name value; do
     case "$name" in
       RUST_IMAGE | RUNTIME_IMAGE | POSTGRES_IMAGE) export "$name=$value" ;;
-      *) fail "unexpected line from offline-images.sh: $name=$value" ;;
+      *) die "unexpected line from offline-images.sh: $name=$value" ;;
     esac
   done <<<"$assignments"
   log "base images: RUST_IMAGE=$RUST_IMAGE RUNTIME_IMAGE=$RUNTIME_IMAGE POSTGRES_IMAGE=$POSTGRES_IMAGE"
@@ -117,7 +115,7 @@ build_images() {
   log "building the images (log: $WORK/build.log; the first build compiles every dependency, later ones reuse it)"
   if ! COMPOSE_TIMEOUT="$BUILD_TIMEOUT" compose build >"$WORK/build.log" 2>&1; then
     tail -n 40 "$WORK/build.log" >&2
-    fail "building the images failed or took over ${BUILD_TIMEOUT}s (the end of its log is above)"
+    die "building the images failed or took over ${BUILD_TIMEOUT}s (the end of its log is above)"
   fi
   log "images built in $((SECONDS - start))s"
   local image size too_big=()
@@ -126,9 +124,9 @@ build_images() {
     log "image size: $image $size bytes ($(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }'))"
     ((size <= MAX_IMAGE_BYTES)) || too_big+=("$image ($size bytes)")
     [[ "$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$image")" == \
-      "$TASKMGR_REVISION" ]] || fail "$image is not labelled with revision $TASKMGR_REVISION"
+      "$TASKMGR_REVISION" ]] || die "$image is not labelled with revision $TASKMGR_REVISION"
   done
-  ((${#too_big[@]} == 0)) || fail "over the ${MAX_IMAGE_BYTES}-byte (30 MB) bound: ${too_big[*]}"
+  ((${#too_big[@]} == 0)) || die "over the ${MAX_IMAGE_BYTES}-byte (30 MB) bound: ${too_big[*]}"
 }
 
 # 3b. The runtime images hold every library the binaries load (ldd in the builder image, RUST_IMAGE), and the
@@ -137,9 +135,9 @@ check_runtime_libraries() {
   local libs="$ROOT/scripts/e2e-docker/runtime_libs.py"
   python3 "$libs" check "$RUST_IMAGE" \
     "taskmgr/backend-api:$TASKMGR_TAG" /usr/local/bin/backend-api \
-    "taskmgr/frontend:$TASKMGR_TAG" /usr/local/bin/frontend || fail "a runtime image lacks a library (above)"
+    "taskmgr/frontend:$TASKMGR_TAG" /usr/local/bin/frontend || die "a runtime image lacks a library (above)"
   python3 "$libs" selftest "$RUST_IMAGE" "taskmgr/backend-api:$TASKMGR_TAG" /usr/local/bin/backend-api libm.so.6 ||
-    fail "the runtime library check does not catch a missing library (above)"
+    die "the runtime library check does not catch a missing library (above)"
 }
 
 container_of() { compose ps -q "$1"; }
@@ -154,7 +152,7 @@ wait_healthy() {
     if [[ -n "$id" && "$(health_of "$id")" == healthy ]]; then
       return 0
     fi
-    ((SECONDS < deadline)) || fail "$service is not healthy after ${limit}s"
+    ((SECONDS < deadline)) || die "$service is not healthy after ${limit}s"
     sleep 0.5
   done
 }
@@ -164,7 +162,7 @@ wait_http() {
   local path="$1" limit="$2" start end
   start="$(date +%s%3N)"
   until curl -fsS -o /dev/null --max-time 2 "$BASE_URL$path" 2>/dev/null; do
-    (($(date +%s%3N) - start < limit * 1000)) || fail "$BASE_URL$path does not answer 200 after ${limit}s"
+    (($(date +%s%3N) - start < limit * 1000)) || die "$BASE_URL$path does not answer 200 after ${limit}s"
     sleep 0.05
   done
   end="$(date +%s%3N)"
@@ -174,19 +172,19 @@ wait_http() {
 # 4. The stack up and healthy, then a user's checks through localhost only.
 # Before anything is built: no stack of this name (a concurrent run, or a killed one), and the UI port free.
 check_nothing_in_the_way() {
-  [[ -z "$(leftovers)" ]] || fail "a stack named $PROJECT exists already (another run of this test, or one that was killed):
+  [[ -z "$(leftovers)" ]] || die "a stack named $PROJECT exists already (another run of this test, or one that was killed):
 $(leftovers)
 remove it with: ${COMPOSE_CMD[*]} -p $PROJECT -f docker-compose.yml down -v"
-  port_is_free "$UI_PORT" || fail "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
+  port_is_free "$UI_PORT" || die "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
 }
 
 start_stack() {
-  port_is_free "$UI_PORT" || fail "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
+  port_is_free "$UI_PORT" || die "port $UI_PORT is in use on this machine; stop what uses it (or set E2E_UI_PORT)"
   STACK_UP=true
   local start=$SECONDS
   compose up -d >"$WORK/up.log" 2>&1 || {
     cat "$WORK/up.log" >&2
-    fail "docker-compose up did not succeed"
+    die "docker-compose up did not succeed"
   }
   local service
   for service in postgres backend-api frontend; do wait_healthy "$service" 120; done
@@ -194,25 +192,25 @@ start_stack() {
   log "stack up and healthy in $((SECONDS - start))s"
 }
 
-run_checks() { python3 "$ROOT/scripts/e2e-docker/checks.py" "$@" "$WORK/tasks.json" || fail "check '$1' failed"; }
+run_checks() { python3 "$ROOT/scripts/e2e-docker/checks.py" "$@" "$WORK/tasks.json" || die "check '$1' failed"; }
 
 user_checks() {
-  python3 "$ROOT/scripts/e2e-docker/checks.py" ui "$BASE_URL" || fail "the UI checks failed"
-  python3 "$ROOT/scripts/e2e-docker/checks.py" api "$BASE_URL" || fail "the API checks failed"
+  python3 "$ROOT/scripts/e2e-docker/checks.py" ui "$BASE_URL" || die "the UI checks failed"
+  python3 "$ROOT/scripts/e2e-docker/checks.py" api "$BASE_URL" || die "the API checks failed"
   run_checks seed "$BASE_URL"
 }
 
 # 5a. A new postgres container on the same volume: the tasks are still there.
 recreate_postgres() {
   log "recreating the postgres container (same named volume)"
-  compose rm -s -f postgres >"$WORK/pg.log" 2>&1 || fail "could not remove the postgres container"
-  compose up -d --no-deps postgres >>"$WORK/pg.log" 2>&1 || fail "could not start a new postgres container"
+  compose rm -s -f postgres >"$WORK/pg.log" 2>&1 || die "could not remove the postgres container"
+  compose up -d --no-deps postgres >>"$WORK/pg.log" 2>&1 || die "could not start a new postgres container"
   wait_healthy postgres 60
   local deadline=$((SECONDS + 60))
   until python3 "$ROOT/scripts/e2e-docker/checks.py" verify "$BASE_URL" "$WORK/tasks.json" >"$WORK/verify.log" 2>&1; do
     ((SECONDS < deadline)) || {
       cat "$WORK/verify.log" >&2
-      fail "the tasks are not back 60s after postgres was recreated"
+      die "the tasks are not back 60s after postgres was recreated"
     }
     sleep 1
   done
@@ -225,35 +223,35 @@ restart_backend() {
   frontend="$(container_of frontend)"
   started_before="$(docker inspect -f '{{.State.StartedAt}}' "$frontend")"
   log "stopping the backend: the UI must answer with its error page, not fail"
-  compose stop -t 10 backend-api >"$WORK/backend.log" 2>&1 || fail "could not stop backend-api"
+  compose stop -t 10 backend-api >"$WORK/backend.log" 2>&1 || die "could not stop backend-api"
   local status
   status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE_URL/")"
-  [[ "$status" == 503 ]] || fail "with the backend stopped, GET / answered $status (expected 503 with a banner)"
-  compose start backend-api >>"$WORK/backend.log" 2>&1 || fail "could not start backend-api"
+  [[ "$status" == 503 ]] || die "with the backend stopped, GET / answered $status (expected 503 with a banner)"
+  compose start backend-api >>"$WORK/backend.log" 2>&1 || die "could not start backend-api"
   ms="$(wait_http /api/tasks 60)"
   log "backend started again: /api/tasks answers through the UI ${ms} ms after the start command returned"
   run_checks verify "$BASE_URL"
   started_after="$(docker inspect -f '{{.State.StartedAt}}' "$frontend")"
   [[ "$started_before" == "$started_after" && "$(container_of frontend)" == "$frontend" ]] ||
-    fail "the frontend container was restarted"
+    die "the frontend container was restarted"
   log "the frontend recovered without a restart"
 }
 
 # 5c. Backup and restore on the compose path, as a user runs them (./deploy.sh, this project by COMPOSE_PROJECT_NAME).
 backup_restore_round_trip() {
   local dump="$WORK/compose.dump" all="$WORK/all-tasks.json" output
-  python3 "$ROOT/scripts/e2e-docker/checks.py" snapshot "$BASE_URL" "$all" || fail "could not record the tasks"
+  python3 "$ROOT/scripts/e2e-docker/checks.py" snapshot "$BASE_URL" "$all" || die "could not record the tasks"
   output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" backup --compose "$dump" 2>&1)" ||
-    fail "./deploy.sh backup --compose failed: $output"
+    die "./deploy.sh backup --compose failed: $output"
   log "$(tail -n 1 <<<"$output")"
   log "destroying the stack and its volume (down -v), starting an empty one"
-  compose down -v -t 10 >"$WORK/down-for-restore.log" 2>&1 || fail "down -v failed: $(cat "$WORK/down-for-restore.log")"
+  compose down -v -t 10 >"$WORK/down-for-restore.log" 2>&1 || die "down -v failed: $(cat "$WORK/down-for-restore.log")"
   start_stack
-  [[ "$(curl -fsS --max-time 10 "$BASE_URL/api/tasks")" == "[]" ]] || fail "the new stack is not empty"
+  [[ "$(curl -fsS --max-time 10 "$BASE_URL/api/tasks")" == "[]" ]] || die "the new stack is not empty"
   output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" restore "$dump" --compose 2>&1)" ||
-    fail "./deploy.sh restore --compose failed: $output"
+    die "./deploy.sh restore --compose failed: $output"
   log "$(tail -n 1 <<<"$output")"
-  python3 "$ROOT/scripts/e2e-docker/checks.py" verify "$BASE_URL" "$all" || fail "the restored tasks differ"
+  python3 "$ROOT/scripts/e2e-docker/checks.py" verify "$BASE_URL" "$all" || die "the restored tasks differ"
 }
 
 # psql in the postgres container as ROLE (its local socket) on the tasks database, the SQL on stdin.
@@ -267,16 +265,16 @@ psql_as() {
 # on the local path).
 planted_code_stays_unprivileged() {
   local planted="$ROOT/tests/infra/planted" dump="$WORK/planted.dump" before after output
-  cat "$planted/plant.sql" "$planted/restore-plant.sql" | psql_as taskmgr_app >/dev/null || fail "could not plant as taskmgr_app"
-  before="$(psql_as taskmgr <"$planted/escalation.sql")" || fail "could not read the roles"
+  cat "$planted/plant.sql" "$planted/restore-plant.sql" | psql_as taskmgr_app >/dev/null || die "could not plant as taskmgr_app"
+  before="$(psql_as taskmgr <"$planted/escalation.sql")" || die "could not read the roles"
   output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" backup --compose "$dump" 2>&1)" ||
-    fail "./deploy.sh backup --compose of the planted database failed: $output"
+    die "./deploy.sh backup --compose of the planted database failed: $output"
   output="$(COMPOSE_PROJECT_NAME="$PROJECT" "$ROOT/deploy.sh" restore "$dump" --force --compose 2>&1)" ||
-    fail "./deploy.sh restore --compose of the planted backup failed: $output"
-  grep -q 'MATERIALIZED VIEW public planted_view' <<<"$output" || fail "the restore did not name what it skipped: $output"
-  compose run --rm db-role >"$WORK/db-role-again.log" 2>&1 || fail "db-role failed: $(cat "$WORK/db-role-again.log")"
-  after="$(psql_as taskmgr <"$planted/escalation.sql")" || fail "could not read the roles"
-  [[ "$after" == "$before" ]] || fail "planted code ran as superuser: before: $before; after: $after"
+    die "./deploy.sh restore --compose of the planted backup failed: $output"
+  grep -q 'MATERIALIZED VIEW public planted_view' <<<"$output" || die "the restore did not name what it skipped: $output"
+  compose run --rm db-role >"$WORK/db-role-again.log" 2>&1 || die "db-role failed: $(cat "$WORK/db-role-again.log")"
+  after="$(psql_as taskmgr <"$planted/escalation.sql")" || die "could not read the roles"
+  [[ "$after" == "$before" ]] || die "planted code ran as superuser: before: $before; after: $after"
   log "planted code stayed unprivileged (db-role again, backup, restore): $after"
 }
 
@@ -301,12 +299,12 @@ check_non_root() {
   for service in postgres backend-api frontend; do
     id="$(container_of "$service")"
     uids="$(service_uids "$id")"
-    [[ -n "$uids" && ! " $uids " =~ " 0 " ]] || fail "$service runs a process as root (uids: $uids)"
+    [[ -n "$uids" && ! " $uids " =~ " 0 " ]] || die "$service runs a process as root (uids: $uids)"
     log "non-root: $service runs as uid $uids"
   done
   for service in backend-api frontend; do
     user="$(docker inspect -f '{{.Config.User}}' "$(container_of "$service")")"
-    [[ "$user" == "10001:10001" ]] || fail "$service's user is '$user', expected 10001:10001"
+    [[ "$user" == "10001:10001" ]] || die "$service's user is '$user', expected 10001:10001"
   done
 }
 
@@ -316,7 +314,7 @@ check_read_only() {
   local service
   for service in backend-api frontend; do
     [[ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$(container_of "$service")")" == true ]] ||
-      fail "$service does not run with a read-only root file system (docker-compose.yml: read_only: true)"
+      die "$service does not run with a read-only root file system (docker-compose.yml: read_only: true)"
     log "read-only root file system: $service"
   done
 }
@@ -326,8 +324,8 @@ main() {
   trap 'exit 130' INT TERM
   export TASKMGR_UI_PORT="$UI_PORT"
   local start=$SECONDS
-  command -v python3 >/dev/null || fail "python3 is missing (apt-get install -y python3)"
-  command -v curl >/dev/null || fail "curl is missing (apt-get install -y curl)"
+  command -v python3 >/dev/null || die "python3 is missing (apt-get install -y python3)"
+  command -v curl >/dev/null || die "curl is missing (apt-get install -y curl)"
   ensure_engine
   choose_compose
   check_nothing_in_the_way

@@ -34,6 +34,8 @@ BREAKS=(
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PATCHES="$ROOT/scripts/mutations"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 # A test that hangs under a break counts as failing (caught); one without a break must end well within this.
 TEST_TIMEOUT="${MUTATION_TEST_TIMEOUT:-1200}"
 
@@ -45,11 +47,6 @@ RESULTS=()
 
 usage() {
   sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "mutation-check: $*" >&2
-  exit 1
 }
 
 # field ENTRY N: the Nth `|`-separated column of a table line, trimmed.
@@ -248,7 +245,7 @@ main() {
   esac
   for name in "$@"; do
     entry_of "$name" >/dev/null || {
-      echo "mutation-check: unknown break '$name'; the breaks (--list):" >&2
+      echo "${0##*/}: unknown break '$name'; the breaks (--list):" >&2
       list_breaks >&2
       exit 2
     }

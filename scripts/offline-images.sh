@@ -25,16 +25,14 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 SUITE=bookworm
 PREFIX="${OFFLINE_IMAGES_PREFIX:-taskmgr-offline}"
 REBUILD=false
 WORK=""
 
 log() { printf '[offline-images] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
 
 # One scratch directory for the whole run, removed at exit; new_work_dir makes subdirectories in it (it is called
 # in command substitutions, so it cannot register anything with this shell).

@@ -37,11 +37,6 @@ API=""          # the backend start_seeded_backend started: its URL, metrics URL
 API_METRICS=""
 BACKEND_PID=""
 
-# stack.sh's one way to fail ("bench.sh: ..."), under the short name the bench libraries use.
-die() {
-  stack_die "$@"
-}
-
 require() {
   command -v "$1" >/dev/null 2>&1 || die "missing $1 ($2)"
 }

@@ -10,12 +10,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 ARCH="${1:-arm64}"
-
-die() {
-  printf '[check-cross] FAILED: %s\n' "$*" >&2
-  exit 1
-}
 
 # What readelf calls the machine of each architecture.
 expected_machine() {

@@ -9,15 +9,12 @@
 STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=scripts/lib/random-token.sh
 source "$STACK_ROOT/scripts/lib/random-token.sh"
+# shellcheck source=scripts/lib/die.sh
+source "$STACK_ROOT/scripts/lib/die.sh"
 
 STACK_PG_BIN=""  # the PostgreSQL binaries (stack_require_postgres)
 STACK_PG_DATA="" # the cluster stack_stop stops (stack_start_postgres)
 STACK_PIDS=()    # the services stack_stop stops (stack_start_service)
-
-stack_die() {
-  echo "${0##*/}: $*" >&2
-  exit 1
-}
 
 # The directory of initdb, pg_ctl, psql and createdb: that of initdb on PATH (symlinks resolved), pg_config
 # --bindir, or Debian's newest /usr/lib/postgresql/<version>/bin. Prints it, or returns 1.
@@ -43,7 +40,7 @@ stack_find_postgres_bin() {
 # Sets STACK_PG_BIN, or stops saying how to install PostgreSQL.
 stack_require_postgres() {
   STACK_PG_BIN="$(stack_find_postgres_bin)" ||
-    stack_die "PostgreSQL server binaries (initdb, pg_ctl) not found: install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@16) or put them on PATH"
+    die "PostgreSQL server binaries (initdb, pg_ctl) not found: install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@16) or put them on PATH"
 }
 
 # PostgreSQL refuses to run as root: as root, its commands run as the postgres user (from /, as it may not be
@@ -66,7 +63,7 @@ stack_init_postgres() {
   mkdir -p "$data"
   if [[ "$(id -u)" == 0 ]]; then chown postgres: "$data"; fi
   stack_as_pg_owner "$STACK_PG_BIN/initdb" -D "$data" -U "$superuser" "${auth[@]}" -E UTF8 "$@" \
-    </dev/null >"$data.initdb.log" 2>&1 || stack_die "initdb failed, see $data.initdb.log"
+    </dev/null >"$data.initdb.log" 2>&1 || die "initdb failed, see $data.initdb.log"
 }
 
 # stack_start_postgres DATA PORT LOG [SETTING...]: starts the cluster in DATA on 127.0.0.1:PORT only (no Unix
@@ -80,7 +77,7 @@ stack_start_postgres() {
   if [[ "$(id -u)" == 0 ]]; then chown postgres: "$log"; fi
   STACK_PG_DATA="$data"
   stack_as_pg_owner "$STACK_PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 30 -o "$options" start </dev/null >/dev/null ||
-    stack_die "PostgreSQL did not start: $(tail -n 5 "$log")"
+    die "PostgreSQL did not start: $(tail -n 5 "$log")"
 }
 
 # stack_app_role PORT SUPERUSER PASSWORD_FILE DB ROLE ROLE_PASSWORD_FILE: creates or updates the backend's own role
@@ -92,7 +89,7 @@ stack_app_role() {
   APP_DB_USER="$role" APP_DB_PASSWORD="$(cat "$role_pwfile")" PGPASSWORD="$(cat "$pwfile")" \
     "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" -X -q -v ON_ERROR_STOP=1 \
     -f "$STACK_ROOT/db/app-role.sql" >&2 ||
-    stack_die "could not set up the backend's database role with db/app-role.sql (psql 15 or newer is needed)"
+    die "could not set up the backend's database role with db/app-role.sql (psql 15 or newer is needed)"
   echo "postgres://$role:$(cat "$role_pwfile")@127.0.0.1:$port/$db"
 }
 
@@ -112,7 +109,7 @@ stack_wait_ready() {
   for ((i = 0; i < 600; i++)); do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 20 "$log" >&2
-      stack_die "$name exited during start-up, see $log"
+      die "$name exited during start-up, see $log"
     fi
     if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
       return
@@ -120,7 +117,7 @@ stack_wait_ready() {
     sleep 0.1
   done
   tail -n 20 "$log" >&2
-  stack_die "$name not ready after 60 s, see $log"
+  die "$name not ready after 60 s, see $log"
 }
 
 # stack_start_service NAME READY_URL LOG COMMAND...: runs COMMAND in the background (the caller sets its

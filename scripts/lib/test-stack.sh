@@ -15,10 +15,6 @@ WORK=""         # the work directory (test_stack_start), removed by test_stack_c
 BACKEND_URL=""  # set by test_stack_start_services
 FRONTEND_URL="" # set by test_stack_start_services
 
-die() {
-  stack_die "$@"
-}
-
 # test_stack_start NAME: builds both services, makes WORK (/tmp/taskmgr-NAME.*) and sets the traps that
 # clean up. The directory is under /tmp and open to all: as root, PostgreSQL runs as the postgres user,
 # which may not be able to reach the checkout (e.g. under /root).

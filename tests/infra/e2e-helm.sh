@@ -9,6 +9,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 
 CLUSTER="${KIND_CLUSTER_NAME:-task-manager}"
 RELEASE=taskmgr
@@ -17,11 +19,6 @@ RELEASE_NAMESPACE=default
 NAMESPACE=taskmgr-helm
 NODE_PORT=30081 # node ports are cluster-wide: 30080 is the deploy.sh deployment's
 TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
 
 pass() {
   echo "ok: $*"
@@ -32,7 +29,7 @@ loaded_tag() {
   local image
   image="$(kubectl --context "kind-$CLUSTER" --namespace task-manager get deployment backend-api \
     -o jsonpath='{.spec.template.spec.containers[0].image}')"
-  [[ "$image" == *:* ]] || fail "cannot read the image tag of deploy.sh's backend-api (got '$image')"
+  [[ "$image" == *:* ]] || die "cannot read the image tag of deploy.sh's backend-api (got '$image')"
   echo "${image##*:}"
 }
 
@@ -65,15 +62,15 @@ main() {
   helm_install "$tag"
   pass "helm upgrade --install: release $RELEASE in namespace $NAMESPACE, NodePort $NODE_PORT, images :$tag"
   before="$(secret_data)"
-  [[ -n "$before" ]] || fail "the chart created no Secret app-secrets in $NAMESPACE"
+  [[ -n "$before" ]] || die "the chart created no Secret app-secrets in $NAMESPACE"
   # An upgrade that changes the pods (a third frontend replica).
   helm_install "$tag" --set frontend.replicas=3
   after="$(secret_data)"
-  [[ "$after" == "$before" ]] || fail "helm upgrade changed the Secret app-secrets (the database password is kept in it)"
+  [[ "$after" == "$before" ]] || die "helm upgrade changed the Secret app-secrets (the database password is kept in it)"
   pass "helm upgrade kept the Secret app-secrets"
   if ! helm test "$RELEASE" --kube-context "kind-$CLUSTER" --namespace "$RELEASE_NAMESPACE" --timeout "$TIMEOUT"; then
     test_pod_logs
-    fail "helm test failed (its pods' logs are above)"
+    die "helm test failed (its pods' logs are above)"
   fi
   test_pod_logs
   pass "helm test: both services ready, a task created, read and deleted through the UI's /api"

@@ -5,6 +5,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 
 CLUSTER="${KIND_CLUSTER_NAME:-task-manager}"
 NAMESPACE=task-manager
@@ -31,11 +33,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
 
 pass() {
   echo "ok: $*"
@@ -71,19 +68,19 @@ json_field() {
 
 expect() {
   local want="$1" got="$2" what="$3"
-  [[ "$got" == "$want" ]] || fail "$what: expected HTTP $want, got $got: $(head -c 300 "$WORK/body")"
+  [[ "$got" == "$want" ]] || die "$what: expected HTTP $want, got $got: $(head -c 300 "$WORK/body")"
 }
 
 # port_forward SERVICE LOCAL:REMOTE URL: kubectl port-forward in the background, until URL answers.
 port_forward() {
   kc port-forward "svc/$1" "$2" >"$WORK/$1-port-forward.log" 2>&1 &
   wait_for 30 1 answers "$3"
-  answers "$3" || fail "kubectl port-forward svc/$1 did not answer: $(cat "$WORK/$1-port-forward.log")"
+  answers "$3" || die "kubectl port-forward svc/$1 did not answer: $(cat "$WORK/$1-port-forward.log")"
 }
 
 check_ui() {
   expect 200 "$(http GET "$UI/")" "GET / on the NodePort"
-  grep -q '· taskmgr</title>' "$WORK/body" || fail "the UI did not return taskmgr's page"
+  grep -q '· taskmgr</title>' "$WORK/body" || die "the UI did not return taskmgr's page"
   pass "the UI answers on $UI"
 }
 
@@ -93,9 +90,9 @@ crud() {
   expect 201 "$(http POST "$base/api/tasks" '{"title":"e2e task","priority":"high"}')" "create via $base"
   id="$(json_field id)"
   expect 200 "$(http GET "$base/api/tasks/$id")" "read via $base"
-  [[ "$(json_field title)" == "e2e task" ]] || fail "read back a different title via $base"
+  [[ "$(json_field title)" == "e2e task" ]] || die "read back a different title via $base"
   expect 200 "$(http PATCH "$base/api/tasks/$id" '{"completed":true}')" "update via $base"
-  [[ "$(json_field completed)" == "True" ]] || fail "update did not mark the task completed via $base"
+  [[ "$(json_field completed)" == "True" ]] || die "update did not mark the task completed via $base"
   expect 200 "$(http DELETE "$base/api/tasks/$id")" "delete via $base"
   expect 404 "$(http GET "$base/api/tasks/$id")" "read after delete via $base"
   pass "create, read, update, delete via $base"
@@ -128,7 +125,7 @@ stop_load() {
   wait "$LOAD_PID"
   read -r failures total <"$WORK/$name.failures"
   echo "$name: $failures failed of $total requests"
-  ((failures == 0)) || fail "$name: $failures of $total requests failed"
+  ((failures == 0)) || die "$name: $failures of $total requests failed"
 }
 
 first_pod() {
@@ -155,7 +152,7 @@ check_postgres_restart() {
   kc rollout status deployment/postgres --timeout 180s
   wait_for 60 2 answers "$UI/api/tasks/$id"
   expect 200 "$(http GET "$UI/api/tasks/$id")" "the task after the postgres pod was replaced"
-  [[ "$(json_field title)" == "survives a postgres restart" ]] || fail "the task came back different"
+  [[ "$(json_field title)" == "survives a postgres restart" ]] || die "the task came back different"
   pass "tasks survive the loss of the postgres pod (the volume keeps them)"
 }
 
@@ -177,16 +174,16 @@ check_backup_restore() {
   expect 200 "$(http PATCH "$UI/api/tasks/$id" '{"completed":true}')" "complete before the backup"
   expect 200 "$(http GET "$UI/api/tasks?limit=1000")" "list before the backup"
   cp "$WORK/body" "$WORK/before.json"
-  ./deploy.sh backup --kind "$dump" || fail "./deploy.sh backup --kind failed"
+  ./deploy.sh backup --kind "$dump" || die "./deploy.sh backup --kind failed"
   expect 200 "$(http DELETE "$UI/api/tasks/$id")" "delete after the backup"
   expect 201 "$(http POST "$UI/api/tasks" '{"title":"made after the backup"}')" "create after the backup"
-  ! ./deploy.sh restore "$dump" --kind 2>"$WORK/refusal" || fail "restore without --force replaced the tasks"
-  grep -q -- '--force' "$WORK/refusal" || fail "the refusal does not say how to force it: $(cat "$WORK/refusal")"
+  ! ./deploy.sh restore "$dump" --kind 2>"$WORK/refusal" || die "restore without --force replaced the tasks"
+  grep -q -- '--force' "$WORK/refusal" || die "the refusal does not say how to force it: $(cat "$WORK/refusal")"
   start_load restore
-  ./deploy.sh restore "$dump" --force --kind || fail "./deploy.sh restore --force --kind failed"
+  ./deploy.sh restore "$dump" --force --kind || die "./deploy.sh restore --force --kind failed"
   stop_load restore
   expect 200 "$(http GET "$UI/api/tasks?limit=1000")" "list after the restore"
-  cmp -s "$WORK/before.json" "$WORK/body" || fail "the restored tasks differ from the backed-up ones"
+  cmp -s "$WORK/before.json" "$WORK/body" || die "the restored tasks differ from the backed-up ones"
   pass "backup and restore through the postgres pod: every task back, field by field"
 }
 
@@ -201,15 +198,15 @@ pod_psql_as() {
 check_planted_code_stays_unprivileged() {
   local planted="tests/infra/planted" dump="$WORK/planted.dump" before after
   cat "$planted/plant.sql" "$planted/restore-plant.sql" | pod_psql_as taskmgr_app >/dev/null ||
-    fail "could not plant as taskmgr_app"
-  before="$(pod_psql_as "$(pod_superuser)" <"$planted/escalation.sql")" || fail "could not read the roles"
-  ./deploy.sh backup --kind "$dump" || fail "./deploy.sh backup --kind of the planted database failed"
+    die "could not plant as taskmgr_app"
+  before="$(pod_psql_as "$(pod_superuser)" <"$planted/escalation.sql")" || die "could not read the roles"
+  ./deploy.sh backup --kind "$dump" || die "./deploy.sh backup --kind of the planted database failed"
   ./deploy.sh restore "$dump" --force --kind | tee "$WORK/planted-restore.log" ||
-    fail "./deploy.sh restore --kind of the planted backup failed"
+    die "./deploy.sh restore --kind of the planted backup failed"
   grep -q 'MATERIALIZED VIEW public planted_view' "$WORK/planted-restore.log" ||
-    fail "the restore did not name what it skipped"
-  after="$(pod_psql_as "$(pod_superuser)" <"$planted/escalation.sql")" || fail "could not read the roles"
-  [[ "$after" == "$before" ]] || fail "planted code ran as superuser: before: $before; after: $after"
+    die "the restore did not name what it skipped"
+  after="$(pod_psql_as "$(pod_superuser)" <"$planted/escalation.sql")" || die "could not read the roles"
+  [[ "$after" == "$before" ]] || die "planted code ran as superuser: before: $before; after: $after"
   pass "planted code stayed unprivileged through a backup and restore: $after"
 }
 
@@ -231,7 +228,7 @@ check_tls_task_list() {
   expect 201 "$(http POST "$UI/api/tasks" '{"title":"seen over https"}')" "create before the HTTPS check"
   wait_for 30 2 answers --cacert "$WORK/taskmgr-localhost.crt" "$TLS_UI/"
   expect 200 "$(https_get "$TLS_UI/")" "GET / over $TLS_UI"
-  grep -q 'seen over https' "$WORK/body" || fail "the task list over HTTPS lacks the task just created"
+  grep -q 'seen over https' "$WORK/body" || die "the task list over HTTPS lacks the task just created"
   expect 200 "$(https_get "$TLS_UI/api/tasks?limit=5")" "GET /api/tasks over $TLS_UI"
   pass "the task list is served over $TLS_UI with the generated certificate"
 }
@@ -240,12 +237,12 @@ check_tls_task_list() {
 # for localhost (it would bind http://localhost:30080 too), from the frontend or the Gateway.
 check_secure_cookie() {
   expect 200 "$(https_get "$TLS_UI/")" "the form page over HTTPS"
-  header 'set-cookie: taskmgr_csrf=.*; *Secure' || fail "no Secure CSRF cookie over HTTPS: $(cat "$WORK/headers")"
-  ! header strict-transport-security || fail "HSTS sent for localhost: $(cat "$WORK/headers")"
+  header 'set-cookie: taskmgr_csrf=.*; *Secure' || die "no Secure CSRF cookie over HTTPS: $(cat "$WORK/headers")"
+  ! header strict-transport-security || die "HSTS sent for localhost: $(cat "$WORK/headers")"
   expect 200 "$(http GET "$UI/" "" -H 'X-Forwarded-Proto: https')" "the form page through the NodePort"
-  header 'set-cookie: taskmgr_csrf=' || fail "no CSRF cookie through the NodePort"
-  ! header 'set-cookie: taskmgr_csrf=.*; *Secure' || fail "a NodePort client claiming https was believed"
-  ! header strict-transport-security || fail "HSTS sent over plain HTTP"
+  header 'set-cookie: taskmgr_csrf=' || die "no CSRF cookie through the NodePort"
+  ! header 'set-cookie: taskmgr_csrf=.*; *Secure' || die "a NodePort client claiming https was believed"
+  ! header strict-transport-security || die "HSTS sent over plain HTTP"
   pass "the CSRF cookie is Secure over HTTPS only, from the Gateway only; no HSTS for localhost"
 }
 
@@ -258,7 +255,7 @@ header() {
 check_pgadmin_login_page() {
   port_forward pgadmin "$PGADMIN_PORT:8080" "http://localhost:$PGADMIN_PORT/login"
   expect 200 "$(http GET "http://localhost:$PGADMIN_PORT/login")" "pgAdmin's login page through kubectl port-forward"
-  grep -qi 'pgadmin' "$WORK/body" || fail "the port-forward's /login is not pgAdmin's page"
+  grep -qi 'pgadmin' "$WORK/body" || die "the port-forward's /login is not pgAdmin's page"
   expect 200 "$(https_get "https://pgadmin.localhost:30443/login" --resolve pgadmin.localhost:30443:127.0.0.1)" \
     "pgAdmin's login page over https://pgadmin.localhost:30443"
   pass "pgAdmin's login page answers through a port-forward and through the Gateway"
@@ -276,8 +273,8 @@ server = json.load(open("/etc/pgadmin/servers.json"))["Servers"]["1"]
 with psycopg.connect(host=server["Host"], port=server["Port"], dbname=server["MaintenanceDB"],
                      user=server["Username"], password=sys.stdin.read(), connect_timeout=10) as conn:
     print(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])')" ||
-    fail "pgAdmin's pod could not query PostgreSQL"
-  [[ "$count" =~ ^[1-9][0-9]*$ ]] || fail "pgAdmin's pod counted no tasks: $count"
+    die "pgAdmin's pod could not query PostgreSQL"
+  [[ "$count" =~ ^[1-9][0-9]*$ ]] || die "pgAdmin's pod counted no tasks: $count"
   pass "pgAdmin connects to PostgreSQL as its registered server ($count tasks)"
 }
 
@@ -290,7 +287,7 @@ check_tls_and_pgadmin() {
   fi
   ./deploy.sh --tls --pgadmin | tee "$WORK/deploy-tls.log"
   grep -q "login (shown this once; kept in Secret pgadmin-login): email " "$WORK/deploy-tls.log" ||
-    fail "the first --pgadmin deploy did not print pgAdmin's login"
+    die "the first --pgadmin deploy did not print pgAdmin's login"
   kc get secret taskmgr-tls -o jsonpath='{.data.tls\.crt}' | base64 -d >"$WORK/taskmgr-localhost.crt"
   check_tls_task_list
   check_secure_cookie
@@ -312,4 +309,5 @@ main() {
   echo "e2e-kind: all checks passed"
 }
 
-main "$@"
+# Sourced (tests/infra/test_e2e_kind.py runs single checks), it only defines them.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"

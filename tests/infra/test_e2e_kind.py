@@ -130,7 +130,7 @@ def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path)
 
 @pytest.mark.parametrize("trusted_proxy", [GATEWAY_ADDRESS, "127.0.0.0/8"])
 def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, monkeypatch, request, tmp_path):
-    """The script's check_tls_task_list and check_secure_cookie (sourced without its last line, `main "$@"`) behind
+    """The script's check_tls_task_list and check_secure_cookie (sourced: it runs no check of its own) behind
     a stand-in Gateway (standins/tls_proxy.py: TLS ended with the certificate of deploy.sh --tls, requests forwarded
     to a frontend from GATEWAY_ADDRESS with its own X-Forwarded-Proto: https). The frontends trust that address, as
     --tls makes them trust the Gateway's pods; the NodePort client is 127.0.0.1. The control trusts every loopback
@@ -144,18 +144,17 @@ def test_the_https_checks_against_a_stand_in_gateway(trusted_proxy, monkeypatch,
                                              tmp_path / "tls.key", str(stack.config["ports"]["frontend"][0]),
                                              GATEWAY_ADDRESS, port_file]))
     assert kube_stack.wait_until(lambda: port_file.exists() and port_file.read_text(), 10, "the stand-in Gateway")
-    assert SCRIPT.read_text().endswith('\nmain "$@"\n'), "e2e-kind.sh must end with main \"$@\" (sourced without it)"
-    result = subprocess.run(["bash", "-c", f"""source <(sed '$d' {SCRIPT})
+    result = subprocess.run(["bash", "-c", f"""source {SCRIPT}
 UI="http://localhost:{stack.ui_port}"
 TLS_UI="https://localhost:{port_file.read_text()}"
 cp {tmp_path / "tls.crt"} "$WORK/taskmgr-localhost.crt"
 check_tls_task_list
 check_secure_cookie
-"""], capture_output=True, text=True, cwd=ROOT, timeout=120)
+""", SCRIPT.name], capture_output=True, text=True, cwd=ROOT, timeout=120)  # $0: the name die prints
     assert "the task list is served over" in result.stdout, result.stdout + result.stderr + stack.logs()
     if trusted_proxy == GATEWAY_ADDRESS:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ok: the CSRF cookie is Secure over HTTPS only, from the Gateway only; no HSTS" in result.stdout
     else:
         assert result.returncode != 0
-        assert "FAIL: a NodePort client claiming https was believed" in result.stderr
+        assert "e2e-kind.sh: a NodePort client claiming https was believed" in result.stderr

@@ -73,7 +73,7 @@ def test_two_releases_side_by_side_then_an_upgrade_that_keeps_the_secret_then_he
 ], ids=["secret regenerated", "helm test fails", "no image tag"])
 def test_the_script_fails_with_a_clear_message(e2e_helm, env, message):
     result, calls = e2e_helm(**env)
-    assert result.returncode != 0 and f"FAIL: {message}" in result.stderr, result.stdout + result.stderr
+    assert result.returncode != 0 and f"e2e-helm.sh: {message}" in result.stderr, result.stdout + result.stderr
     if "STANDIN_HELM_TEST_FAILS" in env:
         assert "--- taskmgr-test-round-trip" in result.stdout, "the test pods' logs are shown"
 
