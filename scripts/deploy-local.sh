@@ -104,6 +104,9 @@ on_local_signal() {
 
 stop_local() {
   trap - INT TERM EXIT
+  # The stop must reach stack_stop even when nobody reads the output any more (`| tee` that Ctrl-C stopped first).
+  trap '' PIPE
+  set +e
   echo
   echo "==> stopping taskmgr (local)"
   stack_stop

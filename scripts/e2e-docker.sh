@@ -60,6 +60,8 @@ ensure_engine() {
 # Tears the stack down and proves nothing of it is left; dumps the logs first when the test failed.
 teardown() {
   local status=$?
+  # Torn down even when nobody reads the output any more (`| head`): a write then fails instead of ending the script.
+  trap '' PIPE
   set +e
   if [[ "$STACK_UP" == true ]]; then
     if ((status != 0)); then

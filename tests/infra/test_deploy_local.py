@@ -1,6 +1,8 @@
 """`./deploy.sh local` for real: PostgreSQL, the release builds of backend-api and frontend, the UI answering,
-Ctrl-C (SIGINT to the process group, as a terminal sends it) stopping all three, and the tasks of a data folder
-(one of an older version) surviving a restart of the command. Only 127.0.0.1 is contacted; every wait is bounded."""
+Ctrl-C (SIGINT to the process group, as a terminal sends it) stopping all three, also when the output went through
+a `tee` that Ctrl-C stopped first, and the tasks of a data folder (one of an older version) surviving a restart of the
+command. Only 127.0.0.1 is contacted; every wait is bounded."""
+import contextlib
 import json
 import os
 import re
@@ -43,7 +45,7 @@ class LocalStack:
     def __init__(self, data_dir, log_dir):
         self.ports = dict(zip(("LOCAL_UI_PORT", "LOCAL_API_PORT", "LOCAL_PG_PORT"), free_ports(3)))
         self.data_dir, self.log_dir = data_dir, log_dir
-        self.process, self.runs = None, 0
+        self.process, self.tee, self.runs = None, None, 0
         self.ui = f"http://127.0.0.1:{self.ports['LOCAL_UI_PORT']}"
 
     def psql(self, database, sql, user="taskmgr", password=None, check=True):
@@ -56,7 +58,9 @@ class LocalStack:
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
 
-    def start(self):
+    def start(self, through_tee=False):
+        """`./deploy.sh local`, its output in a log; through_tee: as `./deploy.sh local | tee LOG`, a pipe that
+        Ctrl-C closes (tee stops at once, before the command's own clean-up)."""
         for tool in ("cargo", "curl"):
             assert shutil.which(tool), f"./deploy.sh local needs {tool} (cargo: rustup; curl: apt-get install curl)"
         self.runs += 1
@@ -64,8 +68,11 @@ class LocalStack:
         env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "TASKMGR_LOCAL_DATA": str(self.data_dir)}
         with open(self.log, "w") as out:
             self.process = subprocess.Popen([str(ROOT / "deploy.sh"), "local"], cwd=ROOT, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+                                            stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                            stdout=subprocess.PIPE if through_tee else out, start_new_session=True)
+        if through_tee:
+            self.tee = subprocess.Popen(["tee", str(self.log)], stdin=self.process.stdout, stdout=subprocess.DEVNULL)
+            self.process.stdout.close()  # tee is the only reader
         deadline = time.monotonic() + BUILD_AND_START_TIMEOUT
         while "taskmgr is running locally" not in self.log.read_text():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -87,6 +94,10 @@ class LocalStack:
         assert not re.search(r"^[^#]*\strust\b", hba, re.M), "no trust line may remain in pg_hba.conf"
 
     def ctrl_c(self):
+        if self.tee:
+            self.tee.kill()
+            self.tee.wait(timeout=STOP_TIMEOUT)
+            self.tee = None
         os.killpg(self.process.pid, signal.SIGINT)
         try:
             status = self.process.wait(timeout=STOP_TIMEOUT)
@@ -101,8 +112,12 @@ class LocalStack:
         return self.log.read_text()[-4000:] + logs
 
     def kill_leftovers(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        """What a failed run left: tee, the command's process group (the services are in it) and PostgreSQL."""
+        if self.tee:
+            self.tee.kill()
+        if self.process:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=STOP_TIMEOUT)
         stack_sh('STACK_PG_DATA="$1" && stack_stop', self.data_dir / "pgdata")
 
@@ -160,7 +175,7 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
     assert stack.ctrl_c() == 130, "an interrupted command exits 128 + SIGINT"
     assert "stopping taskmgr" in stack.log.read_text()
 
-    stack.start()
+    stack.start(through_tee=True)
     assert "initialising" not in stack.log.read_text(), "the second run must reuse the data folder"
     assert (stack.data_dir / "app_db_password").read_text() == password, "the next run keeps the role's password"
     status, page = http("GET", stack.ui + "/")
