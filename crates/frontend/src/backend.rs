@@ -11,15 +11,6 @@ use uuid::Uuid;
 
 use crate::config::limits;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// The `/api` pass-through streams answers of up to about 60 MB (1,000 tasks of escaped text) to clients
-/// that may read slowly (a 60 MB answer at 1 MB/s takes a minute); the whole exchange still ends after this,
-/// so a reader that stalls cannot hold a backend connection for ever.
-const PASS_THROUGH_TIMEOUT: Duration = Duration::from_secs(120);
-/// `/health` answers from a live process at once; waiting longer only delays our own health answer.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
-
 /// What went wrong talking to the backend, in the terms the pages need.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -76,8 +67,8 @@ pub struct Backend {
 impl Backend {
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(limits::BACKEND_CONNECT_TIMEOUT)
+            .timeout(limits::BACKEND_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(30))
             // Redirects belong to the browser (the /api pass-through returns them as they are).
             .redirect(reqwest::redirect::Policy::none())
@@ -156,7 +147,7 @@ impl Backend {
 
     /// Whether the backend process answers `GET /health` with 200.
     pub async fn is_healthy(&self) -> bool {
-        let request = self.get("/health").timeout(HEALTH_TIMEOUT);
+        let request = self.get("/health").timeout(limits::BACKEND_HEALTH_TIMEOUT);
         matches!(request.send().await, Ok(r) if r.status() == StatusCode::OK)
     }
 
@@ -177,7 +168,7 @@ impl Backend {
             .client
             .request(method, self.url(path_and_query))
             .headers(headers)
-            .timeout(PASS_THROUGH_TIMEOUT)
+            .timeout(limits::PASS_THROUGH_TIMEOUT)
             .body(body);
         send(request).await.map_err(unreachable)
     }

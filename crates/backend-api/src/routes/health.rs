@@ -13,7 +13,7 @@ use crate::error::ApiError;
 
 /// How long readiness waits for a database round trip.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
-/// Liveness only reports the database in passing: it must answer well within a probe's 1 s timeout.
+/// Liveness only reports the database in passing: it must answer well within a probe's timeout (2-3 s).
 const HEALTH_DB_TIMEOUT: Duration = Duration::from_millis(250);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -37,6 +37,22 @@ pub const LIST_RENDERS: usize = 4;
 /// How long a list page waits for its turn before it answers 503 "busy" with `Retry-After`.
 pub const LIST_WAIT: Duration = Duration::from_secs(5);
 
+/// The list's URL: a bookmarkable view, not a dump. Past these the page is a 400 that names the parameter.
+pub const MAX_PER_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 1_000_000;
+/// Longer searches are not a real search; the backend would take up to 1,000 characters, the URL should not.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// Calls to the backend: a stuck backend costs a page seconds, then a 503 page, never a worker for ever.
+pub const BACKEND_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// The backend's `/health` answers from a live process at once; waiting longer only delays our own.
+pub const BACKEND_HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// The `/api` pass-through streams a backend page (at most about 3 MiB, the backend's page bound) to clients
+/// that may read slowly; the whole exchange still ends after this, so a reader that stalls cannot hold a
+/// backend connection for ever.
+pub const PASS_THROUGH_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// The body deadline and upload cap a server runs with: the constants above, shortened by tests that
 /// check them without waiting 10 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

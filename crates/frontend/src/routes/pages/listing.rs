@@ -4,10 +4,9 @@
 use serde::{Deserialize, Serialize};
 use task_types::{ListQuery, Priority, SortField, SortKey};
 
+use crate::config::limits::{MAX_PAGE, MAX_PER_PAGE, MAX_SEARCH_CHARS};
+
 pub const DEFAULT_PER_PAGE: u32 = 20;
-pub const MAX_PER_PAGE: u32 = 100;
-/// Longer searches are not a real search; the backend would accept them, but the URL should not.
-const MAX_QUERY_CHARS: usize = 200;
 
 /// The query string as it arrives: every field optional and still text.
 #[derive(Debug, Default, Deserialize)]
@@ -162,13 +161,13 @@ impl ListParams {
                 },
             }
         };
-        let page = number("page", &raw.page, 1_000_000)?.unwrap_or(1);
+        let page = number("page", &raw.page, MAX_PAGE)?.unwrap_or(1);
         let per_page =
             number("page size", &raw.per_page, MAX_PER_PAGE)?.unwrap_or(DEFAULT_PER_PAGE);
         let q = text(&raw.q).unwrap_or_default();
-        if q.chars().count() > MAX_QUERY_CHARS {
+        if q.chars().count() > MAX_SEARCH_CHARS {
             return Err(format!(
-                "The search is too long: at most {MAX_QUERY_CHARS} characters."
+                "The search is too long: at most {MAX_SEARCH_CHARS} characters."
             ));
         }
         Ok(ListParams {
