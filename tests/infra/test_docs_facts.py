@@ -1,7 +1,8 @@
 """Facts a reader of README.md and docs/ relies on, checked against the tree (never the wording): every relative
 link resolves, anchors included; every `./deploy.sh` command and option the README names exists in the script;
 `./deploy.sh --help` fits on a screen and every command's details can be printed; the variables of the
-configuration tables are exactly those the code, deploy.sh and docker-compose.yml read (found in their source)."""
+configuration tables are exactly those the code, deploy.sh and docker-compose.yml read (found in their source);
+every bound set in the frontend's limits.rs is stated with its value in docs/RELIABILITY.md."""
 import re
 import subprocess
 
@@ -163,3 +164,33 @@ def test_the_configuration_tables_name_every_variable_read_and_nothing_else():
     assert {"PORT", "METRICS_PORT", "DATABASE_URL", "IMAGE_TAG", "RUST_IMAGE"} <= read, "the search found too little"
     assert not read - documented, f"read by the code or deploy.sh but in no configuration table: {read - documented}"
     assert not documented - read, f"in a configuration table but read by nothing: {documented - read}"
+
+
+FRONTEND_LIMITS = ROOT / "crates" / "frontend" / "src" / "config" / "limits.rs"
+
+
+def stated(expression):
+    """How docs/RELIABILITY.md states a bound's value, from its Rust expression; None for another constant's alias."""
+    if m := re.fullmatch(r"Duration::from_secs\((\d+)\)", expression):
+        return f"{m[1]} s"
+    if m := re.fullmatch(r"(\d+) \* 1024 \* 1024", expression):
+        return f"{m[1]} MiB"
+    if m := re.fullmatch(r"(\d+) \* 1024", expression):
+        return f"{m[1]} KiB"
+    if re.fullmatch(r"[\d_]+", expression):
+        return f"{int(expression.replace('_', '')):,}"
+    assert re.fullmatch(r"[\w:]+", expression), f"{FRONTEND_LIMITS.name}: say how the docs state `{expression}`"
+    return None
+
+
+def test_every_bound_of_the_frontends_limits_rs_is_in_reliability_md_with_its_value():
+    """limits.rs says it is the one place the frontend's bounds are set, and that RELIABILITY.md gives each value."""
+    bounds = re.findall(r"^pub const (\w+): \w+ = (.+);$", FRONTEND_LIMITS.read_text(), re.M)
+    assert len(bounds) >= 10, "the search found too few bounds in limits.rs"
+    table = (ROOT / "docs" / "RELIABILITY.md").read_text().split("### Frontend", 1)[1].split("\n## ", 1)[0]
+    for name, expression in bounds:
+        value = stated(expression)
+        if name.startswith("RETRY_AFTER"):
+            value = f"Retry-After: {value}"
+        assert value is None or re.search(rf"(?<![\w.])(?<!\d,){re.escape(value)}(?!\w|[.,]\d)", table), \
+            f"{name} = {expression}: RELIABILITY.md's frontend bounds never say {value!r}"
