@@ -112,7 +112,7 @@ impl Page {
 
 impl Browser {
     pub fn new(base_url: &str) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::http::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a reqwest client");

@@ -1,5 +1,8 @@
 //! A real PostgreSQL for tests: a throwaway cluster on a free port (or the server in `TEST_DATABASE_URL`),
-//! and a fresh database per test.
+//! and a fresh database per test. As on every deploy path, the backend's own role ([`APP_ROLE`], made by
+//! `db/app-role.sql`) owns each test database's schema, and a database's URL is that role's: the tests run the
+//! backend, and look behind it, with the rights it has when deployed. The superuser only creates and drops
+//! databases, with its search_path pinned.
 //!
 //! ```no_run
 //! use test_support::postgres::{Cluster, TestDatabase};
@@ -26,13 +29,20 @@ use std::sync::{Mutex, OnceLock};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-/// When set, tests use this server (its user must be allowed to create databases) instead of a cluster.
+/// When set, tests use this server (its user must be a superuser) instead of a cluster.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+/// The backend's role in every test database, and its password (tests only; trust authentication ignores it).
+pub const APP_ROLE: &str = "taskmgr_test_app";
+pub const APP_PASSWORD: &str = "test-only-app-password";
+const APP_ROLE_SQL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../db/app-role.sql");
+/// Every superuser session pins search_path, since the app role owns `public` (scripts/lib/pg-superuser.sh).
+const SUPERUSER_PGOPTIONS: &str = "-c search_path=pg_catalog,pg_temp";
 
 const HOW_TO_GET_POSTGRES: &str = "PostgreSQL is needed for these tests but was not found: no initdb and pg_ctl \
      in PATH, in `pg_config --bindir`, or in /usr/lib/postgresql/*/bin. Install it (Debian/Ubuntu: \
-     `apt-get install postgresql`), or set TEST_DATABASE_URL=postgres://user:password@host:port/postgres \
-     to use a running server whose user may create databases.";
+     `apt-get install postgresql`), or set TEST_DATABASE_URL=postgres://user:password@localhost:port/postgres \
+     to use a running server on this machine, as a superuser.";
 
 /// A throwaway PostgreSQL cluster. Dropping it stops it and deletes its data; so does the watchdog when
 /// the process ends without dropping it (statics).
@@ -264,12 +274,26 @@ impl Drop for Cluster {
 pub fn shared_admin_url() -> &'static str {
     static SHARED: OnceLock<Result<(String, Option<Cluster>), String>> = OnceLock::new();
     let shared = SHARED.get_or_init(|| match std::env::var(TEST_DATABASE_URL) {
-        Ok(url) if !url.is_empty() => Ok((url, None)),
+        Ok(url) if !url.is_empty() => on_this_machine(&url).map(|()| (url, None)),
         _ => Cluster::start().map(|c| (c.admin_url(), Some(c))),
     });
     match shared {
         Ok((url, _)) => url,
         Err(err) => panic!("{err}"),
+    }
+}
+
+/// The fault and search tests load the server hard, so `TEST_DATABASE_URL` may only name one on this machine.
+fn on_this_machine(url: &str) -> Result<(), String> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("{TEST_DATABASE_URL} is not a URL: {e}"))?;
+    match parsed.host_str() {
+        Some("localhost" | "127.0.0.1" | "[::1]") => Ok(()),
+        other => Err(format!(
+            "{TEST_DATABASE_URL} names the host {}, but the tests send load: give a server on this machine \
+             (localhost, 127.0.0.1 or [::1]), or unset it for a throwaway cluster",
+            other.unwrap_or("(none)")
+        )),
     }
 }
 
@@ -318,7 +342,7 @@ impl TestDatabase {
         &self.name
     }
 
-    /// A new connection to this database (to look at rows behind the API's back).
+    /// A new connection to this database as [`APP_ROLE`] (to look at rows behind the API's back).
     pub fn connect(&self) -> PgConnection {
         connect(&self.url)
     }
@@ -343,8 +367,12 @@ impl TestDatabase {
             .map(|t| format!(" TEMPLATE {t}"))
             .unwrap_or_default();
         execute(admin_url, &format!("CREATE DATABASE {name}{template}"));
+        // A clone keeps the template's owners; an empty database gets its role here.
+        if template.is_empty() {
+            set_up_app_role(admin_url, &name);
+        }
         TestDatabase {
-            url: with_database(admin_url, &name),
+            url: app_url(admin_url, &name),
             name,
             admin_url: admin_url.to_owned(),
         }
@@ -353,7 +381,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+        if let Ok(mut conn) = PgConnection::establish(&pinned(&self.admin_url)) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -375,7 +403,8 @@ fn template_for(admin_url: &str) -> Option<String> {
     let template = templates.entry(admin_url.to_owned()).or_insert_with(|| {
         let name = unique_name("template");
         execute(admin_url, &format!("CREATE DATABASE {name}"));
-        let mut conn = connect(&with_database(admin_url, &name));
+        set_up_app_role(admin_url, &name);
+        let mut conn = connect(&app_url(admin_url, &name));
         backend_api::db::migrate(&mut conn)
             .unwrap_or_else(|e| panic!("migrating the template: {e}"));
         name
@@ -413,10 +442,59 @@ fn connect(url: &str) -> PgConnection {
         .unwrap_or_else(|e| panic!("cannot connect to the test database server: {e}"))
 }
 
+/// `sql` as the superuser of `admin_url`.
 fn execute(admin_url: &str, sql: &str) {
-    connect(admin_url)
+    connect(&pinned(admin_url))
         .batch_execute(sql)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// `url` with the superuser's pinned search_path, as libpq's `options` parameter.
+fn pinned(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    // libpq decodes %XX in a URL, not `+`.
+    let options = SUPERUSER_PGOPTIONS
+        .replace(' ', "%20")
+        .replace('=', "%3D")
+        .replace(',', "%2C");
+    format!("{url}{separator}options={options}")
+}
+
+/// `db/app-role.sql` in `database`, run by psql as the superuser of `admin_url`, as every deploy path runs it.
+fn set_up_app_role(admin_url: &str, database: &str) {
+    let psql = find_bin_dir().map_or_else(|| PathBuf::from("psql"), |dir| dir.join("psql"));
+    let url = with_database(admin_url, database);
+    let out = Command::new(&psql)
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &url,
+            "-f",
+            APP_ROLE_SQL,
+        ])
+        .env("APP_DB_USER", APP_ROLE)
+        .env("APP_DB_PASSWORD", APP_PASSWORD)
+        .env("PGOPTIONS", SUPERUSER_PGOPTIONS)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", psql.display()));
+    assert!(
+        out.status.success(),
+        "db/app-role.sql in {database}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The URL of `database` on the server of `admin_url`, as [`APP_ROLE`].
+fn app_url(admin_url: &str, database: &str) -> String {
+    let mut url = url::Url::parse(&with_database(admin_url, database))
+        .unwrap_or_else(|e| panic!("the database server's URL: {e}"));
+    url.set_username(APP_ROLE)
+        .and_then(|()| url.set_password(Some(APP_PASSWORD)))
+        .expect("a database URL has a host");
+    url.into()
 }
 
 fn is_root() -> bool {

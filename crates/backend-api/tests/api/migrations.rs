@@ -15,6 +15,26 @@ fn table_exists(conn: &mut PgConnection, name: &str) -> bool {
     .unwrap()
 }
 
+/// The tests run the backend as it runs deployed: as its own role (db/app-role.sql), no superuser, which owns
+/// the tables it migrated.
+#[test]
+fn a_test_database_is_the_backends_role_which_is_no_superuser_and_owns_the_tables() {
+    let db = TestDatabase::migrated();
+    let (user, superuser, owner): (String, bool, String) = diesel::dsl::sql::<(
+        diesel::sql_types::Text,
+        diesel::sql_types::Bool,
+        diesel::sql_types::Text,
+    )>(
+        "SELECT current_user::text, rolsuper, pg_get_userbyid(c.relowner)::text \
+         FROM pg_roles, pg_class c WHERE rolname = current_user AND c.oid = 'public.tasks'::regclass",
+    )
+    .get_result(&mut db.connect())
+    .unwrap();
+    assert_eq!(user, test_support::postgres::APP_ROLE);
+    assert!(!superuser, "{user} must not be a superuser");
+    assert_eq!(owner, user, "the backend's role owns the tasks table");
+}
+
 #[test]
 fn applying_migrations_twice_is_a_no_op() {
     let db = TestDatabase::empty();
@@ -136,7 +156,15 @@ fn get_status(url: &str) -> u16 {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
+        .block_on(async {
+            test_support::http::client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
 }
 
 /// The API's description bound holds behind the API too (psql, a restore).

@@ -41,7 +41,7 @@ async fn a_search_past_the_statement_timeout_answers_503_with_retry_after_and_fr
             ..test_settings(db.url())
         },
     );
-    let client = reqwest::Client::new();
+    let client = test_support::http::client();
 
     let res = client.get(backend.url(SLOW_SEARCH)).send().await.unwrap();
     let retry_after = res
@@ -90,7 +90,7 @@ async fn searches_filling_their_budget_leave_connections_for_plain_reads() {
             ..test_settings(db.url())
         },
     );
-    let client = reqwest::Client::new();
+    let client = test_support::http::client();
     let one_id = newest_id(&db);
 
     // Twice as many searches as the pool has connections.

@@ -33,7 +33,7 @@ impl TestApp {
         TestApp {
             backend,
             db,
-            client: Client::new(),
+            client: test_support::http::client(),
         }
     }
 

@@ -69,7 +69,13 @@ async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
     let port = free_port();
     // Trust authentication ignores the password, so a made-up one shows whether it leaks into the logs.
     // Both forms libpq takes: in the userinfo and as a `password` query parameter.
-    let url = db.url().replacen("postgres@", "postgres:hunter2secret@", 1);
+    let url = db
+        .url()
+        .replacen(test_support::postgres::APP_PASSWORD, "hunter2secret", 1);
+    assert!(
+        url.contains(":hunter2secret@"),
+        "the made-up password is in {url}"
+    );
     let separator = if url.contains('?') { '&' } else { '?' };
     let url = format!("{url}{separator}password=hunter2secret");
     let mut backend = ServiceProcess::start(
@@ -189,6 +195,10 @@ async fn in_flight_requests_finish_after_sigterm_and_none_is_cut_off() {
     }
     // After the signal the server stops accepting: a new request may be refused, never cut off.
     let after: Vec<_> = outcomes.iter().filter(|o| o.sent >= sigterm).collect();
+    assert!(
+        !after.is_empty(),
+        "the clients kept sending after the signal"
+    );
     for o in &after {
         match &o.result {
             Ok(200 | 201) => {}

@@ -95,7 +95,7 @@ async fn many_maximal_requests_on_maximal_data_stay_far_below_the_pod_limit() {
     .execute(&mut db.connect())
     .unwrap();
     let (backend, frontend, ui) = start_services(&db);
-    let client = reqwest::Client::new();
+    let client = test_support::http::client();
     let at_rest = peak_rss_kib(frontend.pid());
 
     let direct = fetch(&client, backend.url("/api/tasks?limit=1000")).await;
@@ -186,7 +186,7 @@ async fn an_oversized_task_gets_an_error_page_not_a_memory_spike() {
     .execute(&mut conn)
     .unwrap();
     let (_backend, frontend, ui) = start_services(&db);
-    let client = reqwest::Client::new();
+    let client = test_support::http::client();
     let at_rest = peak_rss_kib(frontend.pid());
 
     let mut pages = Vec::new();

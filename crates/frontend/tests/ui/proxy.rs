@@ -1,7 +1,7 @@
 //! `/api/*` through the frontend answers exactly as the backend does: status, body and headers.
 
 use diesel::connection::SimpleConnection;
-use reqwest::{Client, Method};
+use reqwest::Method;
 
 use test_support::raw_http::{request, send};
 
@@ -14,7 +14,7 @@ type Answer = (u16, reqwest::header::HeaderMap, String);
 
 /// Sends the same request to the frontend's `/api` and to the backend, and returns both answers.
 async fn both(stack: &Stack, method: Method, path: &str, body: Body<'_>) -> [Answer; 2] {
-    let client = Client::builder()
+    let client = test_support::http::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -147,7 +147,7 @@ async fn the_api_answers_through_the_frontend_as_it_does_directly() {
 #[tokio::test]
 async fn the_pass_through_answers_json_errors_of_its_own() {
     let stack = Stack::start();
-    let client = Client::new();
+    let client = test_support::http::client();
     let huge = vec![b'x'; 300 * 1024];
     let response = client
         .post(stack.frontend.url("/api/tasks"))

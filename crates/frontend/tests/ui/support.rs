@@ -36,7 +36,7 @@ impl Stack {
             backend: Some(backend),
             db,
             backend_port,
-            http: reqwest::Client::new(),
+            http: test_support::http::client(),
         }
     }
 
@@ -234,7 +234,9 @@ pub fn json_of(text: &str) -> Value {
 
 /// `GET url` with a plain client (no cookies, redirects followed), for probes and the `/api` pass-through.
 pub async fn get(url: &str) -> reqwest::Response {
-    reqwest::get(url)
+    test_support::http::client()
+        .get(url)
+        .send()
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }

@@ -75,7 +75,7 @@ async fn stalled_bodies_are_cut_at_the_deadline_and_uploads_are_capped() {
 
     assert!(stack.tasks().await.is_empty(), "nothing was created");
     // Every slot is free again: a whole body goes through.
-    let created = reqwest::Client::new()
+    let created = test_support::http::client()
         .post(stack.frontend.url("/api/tasks"))
         .header("content-type", "application/json")
         .body(r#"{"title":"after the stall"}"#)
