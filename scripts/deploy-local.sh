@@ -59,7 +59,7 @@ ensure_pg_password() {
 pg_client() {
   local tool="$1"
   shift
-  PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" "$STACK_PG_BIN/$tool" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$@"
+  PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" PGOPTIONS="$SUPERUSER_PGOPTIONS" "$STACK_PG_BIN/$tool" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$@"
 }
 
 # A data folder made by an older deploy.sh trusts every local connection: give the role its password, then
@@ -68,7 +68,8 @@ require_password_on_old_cluster() {
   grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$STACK_PG_DATA/pg_hba.conf" || return 0
   echo "==> this data folder trusted local connections: setting a password (in $PG_PASSWORD_FILE) and requiring it"
   printf "ALTER ROLE %s PASSWORD '%s';\n" "$LOCAL_DB_USER" "$(cat "$PG_PASSWORD_FILE")" |
-    "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d postgres -qX -v ON_ERROR_STOP=1 -f - ||
+    PGOPTIONS="$SUPERUSER_PGOPTIONS" "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" -d postgres \
+      -qX -v ON_ERROR_STOP=1 -f - ||
     die "could not set the database password"
   stack_as_pg_owner sed -i -E 's/^([^#]*[[:space:]])trust([[:space:]]|$)/\1scram-sha-256\2/' "$STACK_PG_DATA/pg_hba.conf"
   stack_as_pg_owner "$STACK_PG_BIN/pg_ctl" -D "$STACK_PG_DATA" reload >/dev/null

@@ -59,7 +59,7 @@ start_https_stand_in() {
   # Trusted as the site's own certificate (P) and as the issuer of itself (C), as a browser's exception does.
   certutil -A -d "sql:$WORK/home/.pki/nssdb" -n taskmgr-localhost -t "CP,," -i "$WORK/tls/tls.crt"
   python3 "$ROOT/tests/infra/standins/tls_proxy.py" "$WORK/tls/tls.crt" "$WORK/tls/tls.key" "$ui_port" \
-    "$PROXY_SOURCE" "$WORK/proxy.port" >"$WORK/tls-proxy.log" 2>&1 &
+    "$PROXY_SOURCE" "$WORK/proxy.port" </dev/null >"$WORK/tls-proxy.log" 2>&1 &
   STACK_PIDS+=("$!") # stopped with the services
   for ((i = 0; i < 100; i++)); do
     if [[ -s "$WORK/proxy.port" ]]; then
@@ -75,15 +75,18 @@ main() {
   parse_args "$@"
   check_prerequisites
   test_stack_start browser
-  local pg_port api_port ui_port
+  local pg_port api_port ui_port database_url
   { read -r pg_port; read -r api_port; read -r ui_port; } < <(free_ports 3)
 
   echo "==> PostgreSQL on 127.0.0.1:$pg_port"
-  # Trust on 127.0.0.1 only, in a throwaway cluster deleted at the end (its own `postgres` database is used).
-  stack_init_postgres "$WORK/pgdata" taskmgr ""
+  # A throwaway cluster deleted at the end (its own `postgres` database is used).
+  (umask 077 && random_token 24 >"$WORK/pg-password")
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK/pg-password"; fi
+  stack_init_postgres "$WORK/pgdata" taskmgr "$WORK/pg-password"
   stack_start_postgres "$WORK/pgdata" "$pg_port" "$WORK/postgres.log" fsync=off
-  TRUSTED_PROXIES="$PROXY_SOURCE" \
-    test_stack_start_services "postgres://taskmgr@127.0.0.1:$pg_port/postgres" "$api_port" "$ui_port"
+  # The backend connects as its own role, as on every deploy path.
+  database_url="$(stack_app_role "$pg_port" taskmgr "$WORK/pg-password" postgres taskmgr_app "$WORK/app-password")"
+  TRUSTED_PROXIES="$PROXY_SOURCE" test_stack_start_services "$database_url" "$api_port" "$ui_port"
 
   start_https_stand_in "$ui_port"
   echo "==> HTTPS stand-in of the --tls Gateway on https://localhost:$HTTPS_PORT (certificate trusted by Chromium's NSS database)"

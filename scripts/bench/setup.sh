@@ -144,16 +144,27 @@ build_baseline() {
 bench_start_postgres() {
   PG_PORT="$(free_ports 1)"
   echo "starting PostgreSQL ($STACK_PG_BIN) on 127.0.0.1:$PG_PORT"
-  stack_init_postgres "$WORK_DIR/pgdata" postgres "" --locale=C.UTF-8
+  (umask 077 && random_token 24 >"$WORK_DIR/pg-password")
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK_DIR/pg-password"; fi
+  stack_init_postgres "$WORK_DIR/pgdata" postgres "$WORK_DIR/pg-password" --locale=C.UTF-8
   # Default durability settings: the figures are for a normally configured server.
   stack_start_postgres "$WORK_DIR/pgdata" "$PG_PORT" "$WORK_DIR/postgres.log" max_connections=100 \
     shared_preload_libraries=pg_stat_statements
-  psql_on postgres "CREATE EXTENSION pg_stat_statements"
+  psql_on postgres "CREATE EXTENSION pg_stat_statements SCHEMA public"
 }
 
-# psql as the superuser of the bench cluster.
+# psql as the superuser of the bench cluster (search_path pinned: tables as public.NAME).
 bench_psql() {
-  stack_as_pg_owner "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" </dev/null
+  PGPASSWORD="$(cat "$WORK_DIR/pg-password")" PGOPTIONS="$SUPERUSER_PGOPTIONS" \
+    "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" </dev/null
+}
+
+# The backend, and pgbench on its SQL, connect as its own role, as on every deploy path.
+BENCH_APP_ROLE=taskmgr_app
+
+# as_app COMMAND...: COMMAND with the backend role's password in the environment (libpq reads PGPASSWORD).
+as_app() {
+  PGPASSWORD="$(cat "$WORK_DIR/app-password")" "$@"
 }
 
 # psql_on DB SQL...: run statements on a database of the bench cluster.
@@ -165,9 +176,21 @@ psql_on() {
   done
 }
 
-# new_database NAME: an empty database (the backend migrates it when it starts).
+# app_psql_on DB SQL...: run statements on a database of the bench cluster as the backend's role (its tables).
+app_psql_on() {
+  local db="$1" sql
+  shift
+  for sql in "$@"; do
+    as_app "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$BENCH_APP_ROLE" -X -q -v ON_ERROR_STOP=1 -d "$db" \
+      -c "$sql" </dev/null >/dev/null || die "psql on $db as $BENCH_APP_ROLE failed: $sql"
+  done
+}
+
+# new_database NAME: an empty database and the backend's role in it (db/app-role.sql); the backend migrates it when
+# it starts.
 new_database() {
   psql_on postgres "CREATE DATABASE $1"
+  stack_app_role "$PG_PORT" postgres "$WORK_DIR/pg-password" "$1" "$BENCH_APP_ROLE" "$WORK_DIR/app-password" >/dev/null
 }
 
 # The deployed settings: the pods run one actix worker (actix starts one per CPU, and the 500m CPU limit gives
@@ -177,7 +200,8 @@ new_database() {
 
 # backend_env DB PORT METRICS_PORT: the environment of a backend (for env(1)), into BENCH_ENV.
 backend_env() {
-  BENCH_ENV=("DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$1" HOST=127.0.0.1 "PORT=$2" "METRICS_PORT=$3"
+  BENCH_ENV=("DATABASE_URL=postgres://$BENCH_APP_ROLE:$(cat "$WORK_DIR/app-password")@127.0.0.1:$PG_PORT/$1"
+    HOST=127.0.0.1 "PORT=$2" "METRICS_PORT=$3"
     "RUST_LOG=$DEPLOYED_RUST_LOG")
   if [[ "$SETTINGS" == deployed ]]; then BENCH_ENV+=("DB_POOL_SIZE=$DEPLOYED_POOL_SIZE"); fi
 }
@@ -205,11 +229,10 @@ actix_workers() {
   grep -o 'starting [0-9]* workers' "$1" | awk '{print $2}' | sort -n | tail -n 1 | grep . || echo "?"
 }
 
-# stop_service PID: SIGTERM, wait until it exits, and forget it.
+# stop_service PID: stop it (scripts/lib/stop-pids.sh) and forget it.
 stop_service() {
   local pid="$1" kept=() p
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_pids "$pid"
   for p in "${STACK_PIDS[@]}"; do
     [[ "$p" == "$pid" ]] || kept+=("$p")
   done
@@ -238,11 +261,11 @@ start_seeded_backend() {
 seed_tasks() {
   local base="$1" ids="$2" i
   for i in $(seq 1 "$SEED_TASKS"); do
-    curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+    curl -fsS --max-time 10 -o /dev/null -H 'Content-Type: application/json' \
       -d "{\"title\": \"Seeded task $i\", \"description\": \"A task with a short description, number $i.\", \"priority\": \"medium\"}" \
       "$base/api/tasks"
   done
-  curl -fsS "$base/api/tasks?limit=$SEED_TASKS" |
+  curl -fsS --max-time 10 "$base/api/tasks?limit=$SEED_TASKS" |
     python3 -c 'import json,sys;print(*(t["id"] for t in json.load(sys.stdin)), sep="\n")' >"$ids"
   [[ "$(wc -l <"$ids")" == "$SEED_TASKS" ]] || die "seeding: the backend lists $(wc -l <"$ids") tasks, not $SEED_TASKS"
 }
@@ -253,5 +276,5 @@ sequential_requests() {
   local url="$1" n="$2" i
   for ((i = 0; i < n; i++)); do
     printf 'url = "%s"\noutput = "/dev/null"\n' "$url"
-  done | curl -sS --config - -w "$3"
+  done | curl -sS --max-time 30 --config - -w "$3"  # --max-time: each request, even under callgrind
 }

@@ -41,7 +41,7 @@ measure() {
 # requests_served METRICS_URL [ENDPOINT]: the requests a service has answered (to ENDPOINT only, if given), from
 # its Prometheus *http_requests_total counter (which must exist: its start-up probes are counted).
 requests_served() {
-  curl -fsS "$1" | awk -v e="${2:-}" '/^[a-z_]*http_requests_total\{/ {
+  curl -fsS --max-time 10 "$1" | awk -v e="${2:-}" '/^[a-z_]*http_requests_total\{/ {
       found = 1
       if (e == "" || index($0, "endpoint=\"" e "\"")) n += $NF
     }
@@ -66,7 +66,7 @@ measure_ui() {
 }
 
 reset_statements() {
-  psql_on postgres "SELECT pg_stat_statements_reset()"
+  psql_on postgres "SELECT public.pg_stat_statements_reset()"
 }
 
 # ceiling ROW DB BINDING... [-- PGBENCH_ARG...]: pgbench runs the statement the backend ran most on DB since
@@ -80,15 +80,15 @@ ceiling() {
   while [[ $# -gt 0 && "$1" != "--" ]]; do bindings+=("$1"); shift; done
   [[ $# -gt 0 ]] && shift && extra=("$@")
   line="$(bench_psql -At -F $'\t' -d postgres -c \
-    "SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+    "SELECT s.calls, s.query FROM public.pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
       WHERE d.datname = '$db' ORDER BY s.calls DESC LIMIT 1")"
   IFS=$'\t' read -r calls query <<<"$line"
   [[ -n "$query" && "$calls" -ge "$LAST_REQUESTS" ]] ||
     die "$row ($VARIANT): no statement ran once per request ($LAST_REQUESTS requests; top statement: ${calls:-none} calls)"
   mapfile -t scripts < <(python3 "$ROOT/scripts/bench/pgbench_script.py" "$(mktemp -d "$WORK_DIR/ceiling.XXXXXX")" \
     "$query" "$WORK_DIR/ids" "${bindings[@]}") || die "$row ($VARIANT): cannot bind the statement: $query"
-  out="$(pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "${DURATION%s}" -h 127.0.0.1 -p "$PG_PORT" \
-    -U postgres "${scripts[@]/#/-f}" "${extra[@]}" "$db" 2>&1)" || die "$row ($VARIANT): pgbench failed: $out"
+  out="$(as_app pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "${DURATION%s}" -h 127.0.0.1 -p "$PG_PORT" \
+    -U "$BENCH_APP_ROLE" "${scripts[@]/#/-f}" "${extra[@]}" "$db" 2>&1)" || die "$row ($VARIANT): pgbench failed: $out"
   printf '%s\n%s\n' "$row ($VARIANT, round $ROUND): $query" "$out" >>"$WORK_DIR/pgbench.log"
   tps="$(awk '/^tps = / {printf "%.0f", $3}' <<<"$out")"
   [[ -n "$tps" ]] || die "$row ($VARIANT): could not read pgbench's TPS: $out"
@@ -211,17 +211,17 @@ bench_search() {
   backend_env bench_search "$port" "$metrics"
   start_service backend-api "$base/ready" "$WORK_DIR/search-backend.log" "${VARIANT_BIN[current]}/backend-api"
   echo "search: seeding $SEARCH_TASKS tasks with SQL"
-  psql_on bench_search "${drops[@]}" \
+  app_psql_on bench_search "${drops[@]}" \
     "INSERT INTO tasks (id, title, description) SELECT gen_random_uuid(), 'Task ' || i, 'Notes on ' || md5(i::text)
        || ': call the supplier about the delayed order, then update the spreadsheet.'
        FROM generate_series(1, $SEARCH_TASKS) AS i" \
     "ANALYZE tasks"
   url="$base/api/tasks?q=$SEARCH_WORD"
-  [[ "$(curl -fsS -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-count" {print $2}')" == 1 ]] ||
+  [[ "$(curl -fsS --max-time 30 -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-total-count" {print $2}')" == 1 ]] ||
     die "the search for $SEARCH_WORD does not find exactly one task"
   mean="$(mean_ms "$url" 10)"
   record search mean_without_index "$mean"
-  psql_on bench_search "${creates[@]}" "ANALYZE tasks"
+  app_psql_on bench_search "${creates[@]}" "ANALYZE tasks"
   mean="$(mean_ms "$url" 20)"
   record search mean_with_index "$mean"
   measure search "$url"

@@ -31,7 +31,8 @@ BACKUP_MIGRATIONS="$ROOT/crates/backend-api/migrations"
 BACKUP_LOCK_TRY=300ms
 BACKUP_LOCK_PAUSE=0.1
 BACKUP_LOCK_TRIES=25
-SUPERUSER_OPTIONS='-c search_path=pg_catalog,pg_temp'
+# shellcheck source=scripts/lib/pg-superuser.sh
+source "$ROOT/scripts/lib/pg-superuser.sh"
 # In the container: the owner's credentials from the environment the image's entrypoint uses.
 CONTAINER_DB_ENV='export PGUSER="$POSTGRES_USER" PGPASSWORD="$POSTGRES_PASSWORD" PGDATABASE="${POSTGRES_DB:-$POSTGRES_USER}" PGOPTIONS="$1"; shift; '
 LOCAL_BACKUP_DATA=""
@@ -51,8 +52,8 @@ db_sh() {
   local script="$1"
   shift
   case "$BACKUP_TARGET" in
-    kind) kc exec -i deploy/postgres -c postgres -- sh -c "$CONTAINER_DB_ENV$script" sh "$SUPERUSER_OPTIONS" "$@" ;;
-    compose) compose exec -T postgres sh -c "$CONTAINER_DB_ENV$script" sh "$SUPERUSER_OPTIONS" "$@" ;;
+    kind) kc exec -i deploy/postgres -c postgres -- sh -c "$CONTAINER_DB_ENV$script" sh "$SUPERUSER_PGOPTIONS" "$@" ;;
+    compose) compose exec -T postgres sh -c "$CONTAINER_DB_ENV$script" sh "$SUPERUSER_PGOPTIONS" "$@" ;;
     local) local_db_sh "$script" "$@" ;;
   esac
 }
@@ -61,7 +62,7 @@ db_sh() {
 local_db_sh() (
   PGPASSWORD="$(cat "$LOCAL_BACKUP_DATA/pg-password")"
   export PGHOST=127.0.0.1 PGPORT="$LOCAL_BACKUP_PORT" PGUSER="$LOCAL_DB_USER" PGDATABASE="$LOCAL_DB" PGPASSWORD \
-    PGOPTIONS="$SUPERUSER_OPTIONS"
+    PGOPTIONS="$SUPERUSER_PGOPTIONS"
   PATH="$STACK_PG_BIN:$PATH"
   exec sh -c "$1" sh "${@:2}"
 )

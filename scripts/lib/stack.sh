@@ -11,6 +11,10 @@ STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$STACK_ROOT/scripts/lib/random-token.sh"
 # shellcheck source=scripts/lib/die.sh
 source "$STACK_ROOT/scripts/lib/die.sh"
+# shellcheck source=scripts/lib/stop-pids.sh
+source "$STACK_ROOT/scripts/lib/stop-pids.sh"
+# shellcheck source=scripts/lib/pg-superuser.sh
+source "$STACK_ROOT/scripts/lib/pg-superuser.sh"
 
 STACK_PG_BIN=""  # the PostgreSQL binaries (stack_require_postgres)
 STACK_PG_DATA="" # the cluster stack_stop stops (stack_start_postgres)
@@ -77,7 +81,7 @@ stack_start_postgres() {
   if [[ "$(id -u)" == 0 ]]; then chown postgres: "$log"; fi
   STACK_PG_DATA="$data"
   stack_as_pg_owner "$STACK_PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 30 -o "$options" start </dev/null >/dev/null ||
-    die "PostgreSQL did not start: $(tail -n 5 "$log")"
+    die "PostgreSQL did not start (log: $log): $(tail -n 5 "$log")"
 }
 
 # stack_app_role PORT SUPERUSER PASSWORD_FILE DB ROLE ROLE_PASSWORD_FILE: creates or updates the backend's own role
@@ -87,8 +91,8 @@ stack_app_role() {
   local port="$1" superuser="$2" pwfile="$3" db="$4" role="$5" role_pwfile="$6"
   [[ -s "$role_pwfile" ]] || (umask 077 && random_token 24 >"$role_pwfile")
   APP_DB_USER="$role" APP_DB_PASSWORD="$(cat "$role_pwfile")" PGPASSWORD="$(cat "$pwfile")" \
-    "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" -X -q -v ON_ERROR_STOP=1 \
-    -f "$STACK_ROOT/db/app-role.sql" >&2 ||
+    PGOPTIONS="$SUPERUSER_PGOPTIONS" "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" \
+    -X -q -v ON_ERROR_STOP=1 -f "$STACK_ROOT/db/app-role.sql" >&2 ||
     die "could not set up the backend's database role with db/app-role.sql (psql 15 or newer is needed)"
   echo "postgres://$role:$(cat "$role_pwfile")@127.0.0.1:$port/$db"
 }
@@ -134,13 +138,7 @@ stack_start_service() {
 
 # Stops every service started here (SIGTERM, then waits), then the PostgreSQL cluster. Safe to call twice.
 stack_stop() {
-  local pid
-  for pid in "${STACK_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${STACK_PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${STACK_PIDS[@]}"
   STACK_PIDS=()
   if [[ -n "$STACK_PG_DATA" && -f "$STACK_PG_DATA/postmaster.pid" ]]; then
     stack_as_pg_owner "$STACK_PG_BIN/pg_ctl" -D "$STACK_PG_DATA" -m fast -w stop </dev/null >/dev/null 2>&1 || true

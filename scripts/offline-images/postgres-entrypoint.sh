@@ -50,8 +50,9 @@ init_cluster() {
   # A server on the Unix socket only, so nothing connects before the database exists.
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [[ "$POSTGRES_DB" != postgres ]]; then
-    psql -v ON_ERROR_STOP=1 --no-password --username "$POSTGRES_USER" --dbname postgres \
-      --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";' >/dev/null
+    # A superuser session pins search_path (scripts/lib/pg-superuser.sh; this file goes into the image alone).
+    PGOPTIONS='-c search_path=pg_catalog,pg_temp' psql -v ON_ERROR_STOP=1 --no-password --username "$POSTGRES_USER" \
+      --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";' >/dev/null
   fi
   run_initdb_scripts
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null

@@ -2,6 +2,7 @@
 import functools
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -182,12 +183,20 @@ def postgres_bin():
     return Path(stack_sh('echo "$STACK_PG_BIN"').strip())
 
 
-def pg_client(program, args, port, user, password=None, **env):
+# The PGOPTIONS of every superuser session, as the scripts set them (scripts/lib/pg-superuser.sh): search_path
+# pinned, so nothing the app role made in public runs as superuser; such a session names tables public.NAME.
+SUPERUSER_PGOPTIONS = re.search(r"^SUPERUSER_PGOPTIONS='([^']+)'$",
+                                (ROOT / "scripts" / "lib" / "pg-superuser.sh").read_text(), re.M)[1]
+
+
+def pg_client(program, args, port, user, password=None, superuser=False, **env):
     """A PostgreSQL client program (psql, pg_dump, ...) on 127.0.0.1:port as user, with that password or none:
-    none of the caller's PG* or APP_DB_* variables, no ~/.pgpass; env adds variables."""
+    none of the caller's PG* or APP_DB_* variables, no ~/.pgpass; env adds variables. superuser: user is one, so
+    the session's search_path is pinned."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "APP_DB_"))}, **env,
            "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": user, "PGPASSFILE": "/nonexistent/pgpass",
-           **({} if password is None else {"PGPASSWORD": password})}
+           **({} if password is None else {"PGPASSWORD": password}),
+           **({"PGOPTIONS": SUPERUSER_PGOPTIONS} if superuser else {})}
     return subprocess.run([str(postgres_bin() / program), *args], env=env, capture_output=True, text=True,
                           timeout=120)
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, by_name, docker
+from conftest import ROOT, SUPERUSER_PGOPTIONS, by_name, docker
 
 START_TIMEOUT = 120  # initdb on the first start, then crash recovery at most
 OBSERVE_SECONDS = 5  # how long the second container is watched while the first one serves
@@ -57,10 +57,12 @@ class Pods:
             pytest.fail(f"{name} did not serve within {START_TIMEOUT} s:\n{self.logs(name)}")
 
     def sql(self, name, statement, user=None, password=""):
-        """statement as the superuser over the socket, or as user with its password over TCP."""
+        """statement as the superuser over the socket (search_path pinned: tables as public.NAME), or as user with its
+        password over TCP."""
         login = ["-h", "127.0.0.1", "-U", user] if user else ["-U", self.env["POSTGRES_USER"]]
-        return docker("exec", "-e", f"PGPASSWORD={password}", name, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-qtA",
-                      *login, "-d", self.env["POSTGRES_DB"], "-c", statement).stdout.strip()
+        pin = [] if user else ["-e", f"PGOPTIONS={SUPERUSER_PGOPTIONS}"]
+        return docker("exec", "-e", f"PGPASSWORD={password}", *pin, name, "psql", "-X", "-v", "ON_ERROR_STOP=1",
+                      "-qtA", *login, "-d", self.env["POSTGRES_DB"], "-c", statement).stdout.strip()
 
     def processes(self, name):
         """The command names of the processes running in the container."""
@@ -92,8 +94,10 @@ def pods(docker_engine):
 
 
 def write_rows(pods, name, by):
-    pods.sql(name, "CREATE TABLE IF NOT EXISTS written (id serial PRIMARY KEY, by text NOT NULL, payload text NOT NULL)")
-    pods.sql(name, f"INSERT INTO written (by, payload) SELECT '{by}', md5(g::text) FROM generate_series(1, {ROWS}) g")
+    pods.sql(name, "CREATE TABLE IF NOT EXISTS public.written (id serial PRIMARY KEY, by text NOT NULL, "
+                   "payload text NOT NULL)")
+    pods.sql(name, f"INSERT INTO public.written (by, payload) SELECT '{by}', md5(g::text) "
+                   f"FROM generate_series(1, {ROWS}) g")
 
 
 def test_a_second_postgres_on_the_volume_waits_until_the_first_has_exited(pods):
@@ -114,8 +118,8 @@ def test_a_second_postgres_on_the_volume_waits_until_the_first_has_exited(pods):
     docker("stop", "-t", "60", first, timeout=90)
     pods.ready(second)
     write_rows(pods, second, "second")
-    counts = pods.sql(second, "SELECT by || '=' || count(*) FROM written GROUP BY by ORDER BY by")
+    counts = pods.sql(second, "SELECT by || '=' || count(*) FROM public.written GROUP BY by ORDER BY by")
     assert counts.split() == [f"first={2 * ROWS}", f"second={ROWS}"], counts
-    pods.sql(second, "CREATE EXTENSION IF NOT EXISTS amcheck")
-    assert pods.sql(second, "SELECT count(*) FROM verify_heapam('written')") == "0", "heap corruption"
-    pods.sql(second, "SELECT bt_index_check('written_pkey', true)")  # raises (psql fails) on a damaged index
+    pods.sql(second, "CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA public")
+    assert pods.sql(second, "SELECT count(*) FROM public.verify_heapam('public.written')") == "0", "heap corruption"
+    pods.sql(second, "SELECT public.bt_index_check('public.written_pkey', true)")  # raises on a damaged index

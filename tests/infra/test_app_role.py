@@ -26,7 +26,7 @@ class Cluster:
 
     def psql(self, database, sql, user=SUPERUSER, password=SUPERUSER_PASSWORD, check=True):
         result = pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql], self.port, user, password,
-                           PGDATABASE=database)
+                           superuser=user == SUPERUSER, PGDATABASE=database)
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
 
@@ -34,7 +34,7 @@ class Cluster:
         """db/app-role.sql as the superuser, the way every deploy path runs it."""
         app = {k: v for k, v in (("APP_DB_USER", app_user), ("APP_DB_PASSWORD", app_password)) if v is not None}
         return pg_client("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(ROOT / "db" / "app-role.sql")],
-                         self.port, SUPERUSER, SUPERUSER_PASSWORD, PGDATABASE=database, **app)
+                         self.port, SUPERUSER, SUPERUSER_PASSWORD, superuser=True, PGDATABASE=database, **app)
 
     def new_database(self, name):
         self.psql("postgres", f'CREATE DATABASE "{name}"')
@@ -92,7 +92,7 @@ def test_a_fresh_database_gets_a_role_that_owns_the_schema_and_nothing_more_and_
     again = cluster.run_role_sql(db, "app_fresh", "second-password")
     assert again.returncode == 0, again.stderr
     assert escalation(lambda sql: cluster.psql(db, sql).stdout) == before
-    assert cluster.psql(db, "SELECT count(*) FROM planted_runs").stdout.strip() == "0", "no planted code ran"
+    assert cluster.psql(db, "SELECT count(*) FROM public.planted_runs").stdout.strip() == "0", "no planted code ran"
     assert cluster.psql(db, "SELECT v FROM kept", "app_fresh", "second-password").stdout.strip() == "7"
     old = cluster.psql(db, "SELECT 1", user="app_fresh", password="fresh-password", check=False)
     assert old.returncode != 0 and "password authentication failed" in old.stderr

@@ -60,7 +60,7 @@ def superuser_sql(stack, database, sql, app=False):
 def pg_tool(stack, name, *args, app=False):
     user, password_file = ("taskmgr_app", "app_db_password") if app else ("taskmgr", "pg-password")
     result = pg_client(name, args, stack.ports["LOCAL_PG_PORT"], user,
-                       (stack.data_dir / password_file).read_text().strip())
+                       (stack.data_dir / password_file).read_text().strip(), superuser=not app)
     assert result.returncode == 0, f"{name} {args}: {result.stderr}"
     return result.stdout
 
@@ -172,7 +172,7 @@ def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_for
     assert f"migrating the backup's rows: {LATEST_DIR}" in result.stdout, result.stdout
     assert "skipped" not in result.stdout, "a backup of taskmgr's own schema has nothing to skip"
     assert all_tasks(stack) == before
-    versions = superuser_sql(stack, "taskmgr", "SELECT version FROM __diesel_schema_migrations ORDER BY 1").split()
+    versions = superuser_sql(stack, "taskmgr", "SELECT version FROM public.__diesel_schema_migrations ORDER BY 1").split()
     assert versions == ["20261121000000", "20261130000000", LATEST]
     assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_constraint WHERE conname = "
                                            "'tasks_description_length'").strip() == "1"

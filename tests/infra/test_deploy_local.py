@@ -54,7 +54,7 @@ class LocalStack:
         if password is None and (self.data_dir / "pg-password").exists():
             password = (self.data_dir / "pg-password").read_text().strip()
         result = pg_client("psql", ["-X", "-q", "-w", "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
-                           self.ports["LOCAL_PG_PORT"], user, password)
+                           self.ports["LOCAL_PG_PORT"], user, password, superuser=user == "taskmgr")
         assert result.returncode == 0 or not check, f"{user}: {sql}\n{result.stderr}"
         return result
 
@@ -149,7 +149,8 @@ def test_an_older_data_folder_gets_a_password_and_a_role_and_is_kept_across_ctrl
     stack.psql("postgres", "CREATE DATABASE taskmgr")
     ups = sorted((ROOT / "crates" / "backend-api" / "migrations").glob("*/up.sql"))
     versions = ", ".join(f"('{up.parent.name.replace('-', '').split('_')[0]}')" for up in ups)
-    stack.psql("taskmgr", "\n".join(up.read_text() for up in ups) + f"""
+    # As an older deploy.sh did it: the superuser made everything in public (a fresh cluster, nothing planted yet).
+    stack.psql("taskmgr", "SET search_path = public;\n" + "\n".join(up.read_text() for up in ups) + f"""
         CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
                                                  run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
         INSERT INTO __diesel_schema_migrations (version) VALUES {versions};
