@@ -706,7 +706,7 @@ show_logs() {
 take_down() {
   case "${1:-}" in
     --all)
-      command -v kind >/dev/null 2>&1 || die "kind is not installed"
+      command -v kind >/dev/null 2>&1 || die "kind is not installed (see docs/KUBERNETES_DEPLOYMENT.md#prerequisites)"
       CLUSTER="$(kind_cluster_name)"
       step "deleting kind cluster $CLUSTER"
       kind delete cluster --name "$CLUSTER"
@@ -714,7 +714,9 @@ take_down() {
     "")
       cluster_context_or_die "nothing to delete (a ./deploy.sh local stops with Ctrl-C; compose: docker compose down)"
       step "deleting namespace $NAMESPACE (the cluster $CLUSTER stays)"
-      kubectl --context "kind-$CLUSTER" delete namespace "$NAMESPACE" --ignore-not-found --wait=true
+      kubectl --context "kind-$CLUSTER" delete namespace "$NAMESPACE" --ignore-not-found --wait=true \
+        --timeout="$ROLLOUT_TIMEOUT" ||
+        die "namespace $NAMESPACE is not gone after $ROLLOUT_TIMEOUT: see its finalizers (kubectl get namespace $NAMESPACE -o yaml)"
       ;;
     *) die "unknown option for down: $1 (see --help)" ;;
   esac

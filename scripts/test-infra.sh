@@ -37,6 +37,7 @@ run_infra_tests() {
 }
 
 # Best effort: the checks that need the engine fail with their own message when it cannot be had.
-docker_engine_start "$ROOT/.local/logs/dockerd-infra.log" || echo "(the checks that run containers will fail)" >&2
+# The trap first: a Ctrl-C while dockerd starts must stop it too.
 trap docker_engine_stop EXIT
+docker_engine_start "$ROOT/.local/logs/dockerd-infra.log" || echo "(the checks that run containers will fail)" >&2
 run_infra_tests "$@"

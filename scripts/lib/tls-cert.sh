@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+# shellcheck shell=bash
 # The self-signed certificate of `./deploy.sh --tls` (sourced by deploy.sh, and by scripts/test-browser.sh, whose
 # HTTPS stand-in serves the same kind of certificate). A leaf, never a certificate authority: CA:FALSE, server
 # authentication only, for the names it serves, valid TLS_CERT_DAYS days (browsers accept at most 398).

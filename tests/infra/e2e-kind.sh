@@ -73,7 +73,9 @@ expect() {
 
 # port_forward SERVICE LOCAL:REMOTE URL: kubectl port-forward in the background, until URL answers.
 port_forward() {
-  kc port-forward "svc/$1" "$2" >"$WORK/$1-port-forward.log" 2>&1 &
+  # exec: the background job is kubectl itself (through kc it would be a subshell), so cleanup's kill reaches it.
+  (exec kubectl --context "kind-$CLUSTER" --namespace "$NAMESPACE" port-forward "svc/$1" "$2") \
+    </dev/null >"$WORK/$1-port-forward.log" 2>&1 &
   wait_for 30 1 answers "$3"
   answers "$3" || die "kubectl port-forward svc/$1 did not answer: $(cat "$WORK/$1-port-forward.log")"
 }
