@@ -15,7 +15,8 @@
 #   5d. as the backend's role, plants code meant to run as superuser (tests/infra/planted/*.sql), then backs up,
 #      restores and re-runs db-role: no superuser role, membership or superuser run of the planted code appears,
 #      and the restore names what it skipped;
-#   6. checks every container runs as non-root, prints image sizes and timings, and tears everything down,
+#   6. checks every container runs as non-root, without capabilities it does not name and with no new privileges,
+#      prints image sizes and timings, and tears everything down,
 #      leaving no container, network or volume behind, also on failure.
 # Every wait is bounded. Usage: scripts/e2e-docker.sh   (as root when dockerd must be started)
 # Environment: E2E_UI_PORT (30080), E2E_BUILD_TIMEOUT seconds (2400: a first build compiles every dependency),
@@ -321,6 +322,18 @@ check_read_only() {
   done
 }
 
+# Every long-running container drops every capability it does not name, and none may gain privileges (setuid).
+check_capabilities() {
+  local service caps
+  for service in postgres backend-api frontend; do
+    caps="$(docker inspect -f '{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}}' "$(container_of "$service")")"
+    [[ "$caps" == *ALL*no-new-privileges* ]] ||
+      die "$service keeps capabilities or may gain privileges ($caps; docker-compose.yml: cap_drop, security_opt)"
+    log "capabilities dropped, no new privileges: $service ($(docker inspect -f '{{.HostConfig.CapAdd}}' \
+      "$(container_of "$service")") kept)"
+  done
+}
+
 main() {
   trap teardown EXIT
   trap 'exit 130' INT TERM
@@ -342,6 +355,7 @@ main() {
   planted_code_stays_unprivileged
   check_non_root
   check_read_only
+  check_capabilities
   log "all checks passed in $((SECONDS - start))s"
 }
 
