@@ -1,5 +1,6 @@
-"""`./deploy.sh compose` when the base images cannot be had (`.invalid` names), with the real engine and compose;
-each run its own project infra-newcomer-<random>, removed after."""
+"""`./deploy.sh compose` when the base images cannot be had (a registry at 127.0.0.1:1, where nothing listens: the
+pull fails without a packet leaving the machine), with the real engine and compose; each run its own project
+infra-newcomer-<random>, removed after."""
 import subprocess
 import uuid
 
@@ -7,7 +8,7 @@ import pytest
 
 from conftest import ROOT, docker
 
-ABSENT = {name: f"newcomer-absent.invalid/{name.lower()}:none"
+ABSENT = {name: f"127.0.0.1:1/newcomer-absent/{name.lower()}:none"
           for name in ("RUST_IMAGE", "RUNTIME_IMAGE", "POSTGRES_IMAGE")}
 
 
