@@ -146,7 +146,8 @@ METRICS_SERVICES = [svc for svc in SERVICES if "METRICS_PORT" in variables_read(
 
 @pytest.mark.parametrize("svc", METRICS_SERVICES)
 def test_metrics_are_served_only_inside_the_cluster(svc):
-    """/metrics on config.rs's default port everywhere, not exposed by the Service, reachable by pods only."""
+    """/metrics on config.rs's default port everywhere, not exposed by the Service, reachable only from the
+    namespaces that opt in (a Prometheus's, labelled taskmgr.io/scrape-metrics=true)."""
     port = config_const(svc, "DEFAULT_METRICS_PORT")
     assert port != config_const(svc, "DEFAULT_PORT")
     assert {p["name"]: p["containerPort"] for p in container(svc)["ports"]}.get("metrics") == port
@@ -161,8 +162,9 @@ def test_metrics_are_served_only_inside_the_cluster(svc):
     rules = [rule for p in objects_of("NetworkPolicy") if "Ingress" in p["spec"]["policyTypes"]
              and selects(p["spec"]["podSelector"], pods()[svc]) for rule in p["spec"].get("ingress", [])
              if rule_allows(rule, "from", OUTSIDE, port) or any(q.get("port") == port for q in rule.get("ports", []))]
-    assert rules and all(rule.get("from") and all(set(peer) == {"namespaceSelector"} for peer in rule["from"])
-                         for rule in rules), f"{svc}:{port} should be open to pods of the cluster only: {rules}"
+    opted_in = {"namespaceSelector": {"matchLabels": {"taskmgr.io/scrape-metrics": "true"}}}
+    assert rules and all(rule.get("from") and all(peer == opted_in for peer in rule["from"]) for rule in rules), \
+        f"{svc}:{port} should be open to the namespaces labelled taskmgr.io/scrape-metrics=true only: {rules}"
 
 
 def test_allowed_hosts_cover_every_way_the_ui_is_reached():
