@@ -130,7 +130,7 @@ build_debian_base() {
   log "building $tag: debootstrap --variant=minbase $SUITE from $mirror (about a minute)"
   if ! debootstrap --variant=minbase "$SUITE" "$rootfs" "$mirror" >"$rootfs.log" 2>&1; then
     tail -n 20 "$rootfs.log" >&2
-    die "debootstrap failed (full log above)"
+    die "debootstrap failed (the end of its log is above)"
   fi
   slim_rootfs "$rootfs"
   tar -C "$rootfs" --numeric-owner -c . |
