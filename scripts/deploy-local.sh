@@ -55,11 +55,13 @@ ensure_pg_password() {
   if [[ "$(id -u)" == 0 ]]; then chown postgres: "$PG_PASSWORD_FILE"; fi
 }
 
-# psql or createdb against the local server, with the password from its file (never on a command line).
+# psql or createdb against the local server as the superuser (search_path pinned), with the password from its file
+# (never on a command line).
 pg_client() {
   local tool="$1"
   shift
-  PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" PGOPTIONS="$SUPERUSER_PGOPTIONS" "$STACK_PG_BIN/$tool" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$@"
+  PGPASSWORD="$(cat "$PG_PASSWORD_FILE")" PGOPTIONS="$SUPERUSER_PGOPTIONS" \
+    "$STACK_PG_BIN/$tool" -h 127.0.0.1 -p "$LOCAL_PG_PORT" -U "$LOCAL_DB_USER" "$@"
 }
 
 # A data folder made by an older deploy.sh trusts every local connection: give the role its password, then

@@ -136,7 +136,8 @@ stack_start_service() {
   stack_wait_ready "$name" "$url" "$log" "$STACK_LAST_PID"
 }
 
-# Stops every service started here (SIGTERM, then waits), then the PostgreSQL cluster. Safe to call twice.
+# Stops every service started here (stop_pids: SIGTERM, at most STOP_GRACE s, then SIGKILL), then the PostgreSQL
+# cluster. Safe to call twice.
 stack_stop() {
   stop_pids "${STACK_PIDS[@]}"
   STACK_PIDS=()
