@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2016 # the single-quoted scripts are expanded by the target's sh, with their own "$1"...
 # `./deploy.sh backup` and `./deploy.sh restore`: a pg_dump (custom format) of the tasks database, and its safe
-# restore, on each deploy path. Sourced by deploy.sh, which sets ROOT and provides die, step, kc,
+# restore, on each deploy path. Sourced by deploy.sh, which sets ROOT and provides die, random_token, step, kc,
 # cluster_context_or_die, NO_CLUSTER_HINT and compose. Design and refusals: docs/RELIABILITY.md ("Backup and
 # restore").
 #
@@ -273,8 +273,8 @@ create_restorer() {
   [[ "${owner#*|}" == false ]] ||
     die "the tasks table belongs to the superuser ${owner%|*}: start the stack once (db/app-role.sql hands it to the backend's role), then restore; nothing was changed"
   TASKS_OWNER="${owner%|*}"
-  RESTORE_ROLE="$BACKUP_RESTORE_PREFIX$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
-  RESTORE_PASSWORD="$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
+  RESTORE_ROLE="$BACKUP_RESTORE_PREFIX$(random_token 6)"
+  RESTORE_PASSWORD="$(random_token 24)"
   trap drop_restorer EXIT
   printf '%s\n' "$RESTORE_PASSWORD" | db_sh 'read -r RESTORE_PASSWORD; export RESTORE_PASSWORD
     printf "%s\n" "\\getenv password RESTORE_PASSWORD" \
