@@ -98,7 +98,7 @@ port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # 2. Base images, exported for docker-compose.yml's ${RUST_IMAGE}, ${RUNTIME_IMAGE} and ${POSTGRES_IMAGE}.
 choose_base_images() {
   local assignments
-  assignments="$("$ROOT/scripts/offline-images.sh")" || die "could not provide the base images"
+  assignments="$(timeout "$BUILD_TIMEOUT" "$ROOT/scripts/offline-images.sh")" || die "could not provide the base images"
   while IFS='=' read -r name value; do
     case "$name" in
       RUST_IMAGE | RUNTIME_IMAGE | POSTGRES_IMAGE) export "$name=$value" ;;
@@ -145,13 +145,13 @@ check_runtime_libraries() {
 
 container_of() { compose ps -q "$1"; }
 
-health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$1"; }
+health_of() { timeout 10 docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$1"; }
 
-# wait_healthy SERVICE SECONDS
+# wait_healthy SERVICE SECONDS: each call in it is bounded too (10 s), so a wedged engine cannot stretch the wait.
 wait_healthy() {
   local service="$1" limit="$2" id deadline=$((SECONDS + $2))
   while true; do
-    id="$(container_of "$service")"
+    id="$(COMPOSE_TIMEOUT=10 container_of "$service")"
     if [[ -n "$id" && "$(health_of "$id")" == healthy ]]; then
       return 0
     fi
