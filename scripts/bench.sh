@@ -2,9 +2,10 @@
 # Benchmarks taskmgr on this machine and prints one report: req/s, p99, each row's ceiling measured in the same
 # run and the ratio, instructions per request, peak RSS, and a verdict against each target.
 #
-# It starts a throwaway PostgreSQL on 127.0.0.1 and the release binaries under two settings: the binaries'
-# defaults (an actix worker per CPU, a pool of twice the CPUs), on which the ratio targets were set, and the
-# deployed ones (one actix worker, the configmap's DB_POOL_SIZE); RUST_LOG is the configmap's under both. Each
+# It starts a throwaway PostgreSQL on 127.0.0.1 (the backend and pgbench connect as the backend's own role, as
+# deployed) and the release binaries under two settings: the binaries' defaults (an actix worker per CPU, a pool of
+# twice the CPUs), on which the ratio targets were set, and the deployed ones (one actix worker, the configmap's
+# DB_POOL_SIZE); RUST_LOG is the configmap's under both. Each
 # round is a pass per binary and settings on a fresh database of 100 tasks: the UI pages with the backend's
 # `limit=20`/`limit=100` requests as their ceilings, then the backend rows, each followed by pgbench running that
 # row's own SQL. With BENCH_BASELINE, the baseline's binaries and the current ones alternate over one PostgreSQL;
