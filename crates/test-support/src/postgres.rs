@@ -573,8 +573,40 @@ fn find_bin_dir_in(
 
 #[cfg(test)]
 mod tests {
-    use super::{find_bin_dir_in, with_database, HOW_TO_GET_POSTGRES};
+    use super::{
+        app_url, find_bin_dir_in, on_this_machine, pinned, with_database, HOW_TO_GET_POSTGRES,
+    };
     use std::path::{Path, PathBuf};
+
+    #[test]
+    fn a_test_database_url_must_name_this_machine() {
+        for url in [
+            "postgres://postgres@localhost:5432/postgres",
+            "postgres://u:p@127.0.0.1/postgres?sslmode=disable",
+            "postgres://u@[::1]:5433/postgres",
+        ] {
+            assert_eq!(on_this_machine(url), Ok(()), "{url}");
+        }
+        let refused = on_this_machine("postgres://u:p@db.example.com:5432/postgres").unwrap_err();
+        assert!(refused.contains("db.example.com"), "{refused}");
+        assert!(on_this_machine("not a url").is_err());
+    }
+
+    #[test]
+    fn the_superuser_url_pins_search_path_and_the_app_url_is_the_roles() {
+        assert_eq!(
+            pinned("postgres://postgres@127.0.0.1:5/postgres"),
+            "postgres://postgres@127.0.0.1:5/postgres?options=-c%20search_path%3Dpg_catalog%2Cpg_temp"
+        );
+        assert!(pinned("postgres://h/db?sslmode=disable").contains("?sslmode=disable&options="));
+        assert_eq!(
+            app_url(
+                "postgres://postgres@127.0.0.1:5/postgres?sslmode=disable",
+                "t1"
+            ),
+            "postgres://taskmgr_test_app:test-only-app-password@127.0.0.1:5/t1?sslmode=disable"
+        );
+    }
 
     #[test]
     fn without_postgres_binaries_nothing_is_found_and_the_message_says_how_to_get_them() {
