@@ -172,7 +172,8 @@ def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_for
     assert f"migrating the backup's rows: {LATEST_DIR}" in result.stdout, result.stdout
     assert "skipped" not in result.stdout, "a backup of taskmgr's own schema has nothing to skip"
     assert all_tasks(stack) == before
-    versions = superuser_sql(stack, "taskmgr", "SELECT version FROM public.__diesel_schema_migrations ORDER BY 1").split()
+    versions = superuser_sql(stack, "taskmgr",
+                             "SELECT version FROM public.__diesel_schema_migrations ORDER BY 1").split()
     assert versions == ["20261121000000", "20261130000000", LATEST]
     assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_constraint WHERE conname = "
                                            "'tasks_description_length'").strip() == "1"
