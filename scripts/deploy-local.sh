@@ -48,11 +48,7 @@ local_data_dir() {
 ensure_pg_password() {
   local dir="$1"
   PG_PASSWORD_FILE="$dir/pg-password"
-  if [[ ! -s "$PG_PASSWORD_FILE" ]]; then
-    (umask 077 && random_token 24 >"$PG_PASSWORD_FILE")
-  fi
-  chmod 600 "$PG_PASSWORD_FILE"
-  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$PG_PASSWORD_FILE"; fi
+  stack_password_file "$PG_PASSWORD_FILE"
 }
 
 # psql or createdb against the local server as the superuser (search_path pinned), with the password from its file

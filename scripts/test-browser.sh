@@ -75,18 +75,12 @@ main() {
   parse_args "$@"
   check_prerequisites
   test_stack_start browser
-  local pg_port api_port ui_port database_url
+  local pg_port api_port ui_port
   { read -r pg_port; read -r api_port; read -r ui_port; } < <(free_ports 3)
 
   echo "==> PostgreSQL on 127.0.0.1:$pg_port"
-  # A throwaway cluster deleted at the end (its own `postgres` database is used).
-  (umask 077 && random_token 24 >"$WORK/pg-password")
-  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK/pg-password"; fi
-  stack_init_postgres "$WORK/pgdata" taskmgr "$WORK/pg-password"
-  stack_start_postgres "$WORK/pgdata" "$pg_port" "$WORK/postgres.log" fsync=off
-  # The backend connects as its own role, as on every deploy path.
-  database_url="$(stack_app_role "$pg_port" taskmgr "$WORK/pg-password" postgres taskmgr_app "$WORK/app-password")"
-  TRUSTED_PROXIES="$PROXY_SOURCE" test_stack_start_services "$database_url" "$api_port" "$ui_port"
+  test_stack_start_postgres "$pg_port" fsync=off
+  TRUSTED_PROXIES="$PROXY_SOURCE" test_stack_start_services "$TEST_STACK_DATABASE_URL" "$api_port" "$ui_port"
 
   start_https_stand_in "$ui_port"
   echo "==> HTTPS stand-in of the --tls Gateway on https://localhost:$HTTPS_PORT (certificate trusted by Chromium's NSS database)"

@@ -35,15 +35,10 @@ check_prerequisites() {
 
 # PostgreSQL, the backend and the frontend on free ports (chosen together so that none is handed out twice).
 start_stack() {
-  local pg_port api_port ui_port database_url
+  local pg_port api_port ui_port
   { read -r pg_port; read -r api_port; read -r ui_port; } < <(free_ports 3)
-  (umask 077 && random_token 24 >"$WORK/pg-password")
-  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK/pg-password"; fi
-  stack_init_postgres "$WORK/pgdata" taskmgr "$WORK/pg-password"
-  stack_start_postgres "$WORK/pgdata" "$pg_port" "$WORK/postgres.log"
-  # The backend connects as its own role, as on every deploy path.
-  database_url="$(stack_app_role "$pg_port" taskmgr "$WORK/pg-password" postgres taskmgr_app "$WORK/app-password")"
-  test_stack_start_services "$database_url" "$api_port" "$ui_port"
+  test_stack_start_postgres "$pg_port"
+  test_stack_start_services "$TEST_STACK_DATABASE_URL" "$api_port" "$ui_port"
 }
 
 # run_schemathesis NAME BASE_URL MAX_TIME MIN_CASES [OPTION...]: one run against the backend's document,

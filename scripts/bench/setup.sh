@@ -144,8 +144,7 @@ build_baseline() {
 bench_start_postgres() {
   PG_PORT="$(free_ports 1)"
   echo "starting PostgreSQL ($STACK_PG_BIN) on 127.0.0.1:$PG_PORT"
-  (umask 077 && random_token 24 >"$WORK_DIR/pg-password")
-  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$WORK_DIR/pg-password"; fi
+  stack_password_file "$WORK_DIR/pg-password"
   stack_init_postgres "$WORK_DIR/pgdata" postgres "$WORK_DIR/pg-password" --locale=C.UTF-8
   # Default durability settings: the figures are for a normally configured server.
   stack_start_postgres "$WORK_DIR/pgdata" "$PG_PORT" "$WORK_DIR/postgres.log" max_connections=100 \

@@ -57,6 +57,14 @@ stack_as_pg_owner() {
   fi
 }
 
+# stack_password_file FILE: FILE holds a random password (one it already holds is kept), mode 600, owned by whoever
+# runs PostgreSQL (initdb reads it; clients read it as root or as that user).
+stack_password_file() {
+  [[ -s "$1" ]] || (umask 077 && random_token 24 >"$1")
+  chmod 600 "$1"
+  if [[ "$(id -u)" == 0 ]]; then chown postgres: "$1"; fi
+}
+
 # stack_init_postgres DATA SUPERUSER PASSWORD_FILE [INITDB_ARG...]: a new cluster in DATA (its log next to it,
 # DATA.initdb.log). With a password file, connections need that password (scram-sha-256); with "", they are
 # trusted, which only throwaway clusters on 127.0.0.1 may do.

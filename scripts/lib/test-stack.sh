@@ -2,8 +2,7 @@
 # The throwaway stack the browser and fuzz stages test against: debug builds of backend-api and the frontend,
 # a work directory under /tmp (PostgreSQL's cluster and every log), and both services on 127.0.0.1. One
 # cleanup stops it all and, after a failure, shows the last lines of each log. Sourced by
-# scripts/test-browser.sh and scripts/test-fuzz.sh, which start PostgreSQL each their own way
-# (scripts/lib/stack.sh).
+# scripts/test-browser.sh and scripts/test-fuzz.sh.
 
 TEST_STACK_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib/stack.sh
@@ -14,6 +13,8 @@ source "$TEST_STACK_LIB/ports.sh"
 WORK=""         # the work directory (test_stack_start), removed by test_stack_cleanup
 BACKEND_URL=""  # set by test_stack_start_services
 FRONTEND_URL="" # set by test_stack_start_services
+# shellcheck disable=SC2034 # read by the scripts that source this file
+TEST_STACK_DATABASE_URL="" # set by test_stack_start_postgres
 
 # test_stack_start NAME: builds both services, makes WORK (/tmp/taskmgr-NAME.*) and sets the traps that
 # clean up. The directory is under /tmp and open to all: as root, PostgreSQL runs as the postgres user,
@@ -25,6 +26,20 @@ test_stack_start() {
   chmod 755 "$WORK"
   trap test_stack_cleanup EXIT
   trap 'exit 130' INT TERM
+}
+
+# test_stack_start_postgres PORT [SETTING...]: a throwaway cluster in WORK on 127.0.0.1:PORT (superuser taskmgr, a
+# random password; each SETTING as stack_start_postgres takes it) and, as on every deploy path, the backend's own
+# role in its `postgres` database. That role's URL goes into TEST_STACK_DATABASE_URL.
+test_stack_start_postgres() {
+  local port="$1"
+  shift
+  stack_password_file "$WORK/pg-password"
+  stack_init_postgres "$WORK/pgdata" taskmgr "$WORK/pg-password"
+  stack_start_postgres "$WORK/pgdata" "$port" "$WORK/postgres.log" "$@"
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  TEST_STACK_DATABASE_URL="$(stack_app_role "$port" taskmgr "$WORK/pg-password" postgres taskmgr_app \
+    "$WORK/app-password")"
 }
 
 # test_stack_start_services DATABASE_URL API_PORT UI_PORT: the backend, then the frontend in front of it, each
