@@ -30,7 +30,8 @@ pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
 
 /// A client with a bound on every request, so that a hung request fails the test instead of hanging it.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    // Tighter than the harness's 30 s: a request of a fault test that hangs ends as an error after 10 s.
+    test_support::http::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
