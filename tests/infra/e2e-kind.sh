@@ -264,20 +264,26 @@ check_pgadmin_login_page() {
 }
 
 # From the pgAdmin pod, its registered server (servers.json) counts the tasks: the NetworkPolicies let it through.
-# The password goes through stdin.
+# It connects as pgAdmin does (ServerManager.create_connection_string: its ConnectionParameters included), so its
+# search_path is pinned. The password goes through stdin.
 check_pgadmin_reaches_postgres() {
-  local count
-  count="$(kc get secret app-secrets -o jsonpath='{.data.POSTGRES_PASSWORD}' | base64 -d |
+  local answer search_path count
+  answer="$(kc get secret app-secrets -o jsonpath='{.data.POSTGRES_PASSWORD}' | base64 -d |
     kc exec -i deploy/pgadmin -- /venv/bin/python3 -c '
 import json, sys
 import psycopg
+from psycopg.conninfo import make_conninfo
 server = json.load(open("/etc/pgadmin/servers.json"))["Servers"]["1"]
-with psycopg.connect(host=server["Host"], port=server["Port"], dbname=server["MaintenanceDB"],
-                     user=server["Username"], password=sys.stdin.read(), connect_timeout=10) as conn:
-    print(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])')" ||
+dsn = make_conninfo(host=server["Host"], port=server["Port"], dbname=server["MaintenanceDB"],
+                    user=server["Username"], password=sys.stdin.read(), **server["ConnectionParameters"])
+with psycopg.connect(dsn) as conn:
+    print(conn.execute("SHOW search_path").fetchone()[0].replace(" ", ""),
+          conn.execute("SELECT count(*) FROM public.tasks").fetchone()[0])')" ||
     die "pgAdmin's pod could not query PostgreSQL"
+  read -r search_path count <<<"$answer"
+  [[ "$search_path" == "pg_catalog,pg_temp" ]] || die "pgAdmin's session has search_path '$search_path', not pinned"
   [[ "$count" =~ ^[1-9][0-9]*$ ]] || die "pgAdmin's pod counted no tasks: $count"
-  pass "pgAdmin connects to PostgreSQL as its registered server ($count tasks)"
+  pass "pgAdmin connects to PostgreSQL as its registered server ($count tasks, search_path pinned)"
 }
 
 # A second deploy adds --tls and --pgadmin; the first --pgadmin deploy prints pgAdmin's login once. curl trusts the

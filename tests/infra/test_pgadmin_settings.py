@@ -1,5 +1,6 @@
 """pgAdmin's settings as pgAdmin reads them: the login address deploy.sh accepts (PGADMIN_EMAIL) is one pgAdmin's
-own check accepts, and servers.json carries its connection settings where current pgAdmin reads them.
+own check accepts, and servers.json carries its connection settings where current pgAdmin reads them, the
+search_path pin among them (checked on a real PostgreSQL).
 
 pgAdmin checks the address with email-validator (pgadmin/utils/validation_utils.py: validate_email with
 check_deliverability False, special-use domains refused unless ALLOW_SPECIAL_EMAIL_DOMAINS lists them, which the
@@ -10,7 +11,9 @@ import json
 import re
 import subprocess
 
-from conftest import ROOT, by_name
+from conftest import ROOT, SUPERUSER_PGOPTIONS, by_name, pg_client
+from planted import PLANT, escalation
+from test_app_role import SUPERUSER_PASSWORD, cluster  # noqa: F401 (cluster: a fixture)
 
 try:
     import email_validator  # noqa: F811
@@ -56,15 +59,53 @@ def test_the_special_use_domains_are_email_validators():
     assert sorted(listed) == sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 
 
+def registered_server():
+    [server] = json.loads(by_name("ConfigMap", "pgadmin")["data"]["servers.json"])["Servers"].values()
+    return server
+
+
 def test_servers_json_sets_the_timeout_and_ssl_mode_where_pgadmin_reads_them():
     """pgAdmin's server import (pgadmin/utils/__init__.py, load_servers) takes a server's libpq settings from
     ConnectionParameters when it is present and then ignores the older top-level keys (SSLMode, Timeout);
-    "ConnectionTimeout" was never read."""
-    [server] = json.loads(by_name("ConfigMap", "pgadmin")["data"]["servers.json"])["Servers"].values()
-    assert server["ConnectionParameters"] == {"sslmode": "prefer", "connect_timeout": 10}
+    "ConnectionTimeout" was never read. Its options are the scripts' superuser PGOPTIONS."""
+    server = registered_server()
+    assert server["ConnectionParameters"] == {"sslmode": "prefer", "connect_timeout": 10,
+                                              "options": SUPERUSER_PGOPTIONS}
     ignored = {"SSLMode", "Timeout", "ConnectionTimeout", "HostAddr", "PassFile", "SSLCert", "SSLKey", "SSLRootCert",
                "SSLCrl", "SSLCompression"}
     assert not ignored & set(server), f"ignored by pgAdmin: {sorted(ignored & set(server))}"
+
+
+def pgadmin_conninfo(server, host, port, password):
+    """The libpq connection string pgAdmin opens for a registered server. Its ServerManager.create_connection_string
+    (pgadmin/utils/driver/psycopg3/server_manager.py) sets host, port, dbname, user and password, then adds each
+    ConnectionParameters item, and joins them with psycopg's make_conninfo, whose quoting this copies."""
+    def quoted(value):
+        value = re.sub(r"([\\'])", r"\\\1", str(value))
+        return f"'{value}'" if not value or re.search(r"\s", value) else value
+    settings = {"host": host, "port": port, "dbname": server["MaintenanceDB"], "user": server["Username"],
+                "password": password, **server["ConnectionParameters"]}
+    return " ".join(f"{key}={quoted(value)}" for key, value in settings.items())
+
+
+def test_a_pgadmin_session_runs_none_of_the_code_the_backends_role_planted(cluster):  # noqa: F811
+    """pgAdmin connects as the superuser, and the backend's role owns public. On a real PostgreSQL, the role plants
+    a quote_ident(name) that matches better than pg_catalog's quote_ident(text); a session opened as pgAdmin opens
+    it, with servers.json's settings, has its search_path pinned and calls PostgreSQL's own."""
+    server = registered_server()
+    db = cluster.new_database(server["MaintenanceDB"])
+    assert cluster.run_role_sql(db, "app_pgadmin", "pgadmin-app-password").returncode == 0
+    cluster.psql(db, PLANT, user="app_pgadmin", password="pgadmin-app-password")
+    before = escalation(lambda sql: cluster.psql(db, sql).stdout)
+    conninfo = pgadmin_conninfo(server, "127.0.0.1", cluster.port, SUPERUSER_PASSWORD)
+    session = pg_client("psql", ["-X", "-tA", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", "SHOW search_path",
+                                 "-c", "SELECT quote_ident(rolname) FROM pg_roles WHERE rolname = current_user"],
+                        cluster.port, server["Username"])
+    assert session.returncode == 0, session.stderr
+    assert escalation(lambda sql: cluster.psql(db, sql).stdout) == before
+    assert cluster.psql(db, "SELECT count(*) FROM public.planted_runs").stdout.strip() == "0", "planted code ran"
+    search_path, ident = session.stdout.splitlines()
+    assert (search_path.replace(" ", ""), ident) == ("pg_catalog,pg_temp", server["Username"])
 
 
 def test_the_image_writes_its_own_config_distro_with_the_binary_paths():
