@@ -303,7 +303,14 @@ check_tls_and_pgadmin() {
   check_pgadmin_reaches_postgres
 }
 
+# The checks send load to UI: only to this machine.
+check_ui_is_local() {
+  [[ "$UI" =~ ^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?(/.*)?$ ]] ||
+    die "E2E_UI_URL must name this machine (localhost, 127.0.0.1 or [::1]), not: $UI"
+}
+
 main() {
+  check_ui_is_local
   check_ui
   port_forward backend-api "$API_PORT:5000" "$API/health"
   crud "$API"

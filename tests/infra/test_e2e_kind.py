@@ -96,6 +96,20 @@ def stack(debug_dir, monkeypatch):
         shutil.rmtree(state, ignore_errors=True)
 
 
+def test_e2e_kind_sends_no_load_off_this_machine(tmp_path):
+    """E2E_UI_URL is where the checks send their load. A host other than localhost, 127.0.0.1 or [::1] stops the
+    script before its first request: its curl and kubectl here only record that they were called."""
+    for name in ("curl", "kubectl"):
+        (tmp_path / name).write_text(f'#!/bin/sh\necho "{name} called" >>"{tmp_path}/calls"\nexit 1\n')
+        (tmp_path / name).chmod(0o755)
+    for url in ("http://tasks.example.com:30080", "http://localhost.example.com", "http://localhost@example.com",
+                "http://127.0.0.1.example.com:30080", "https://[::2]:30080"):
+        result = subprocess.run(["bash", SCRIPT], env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}",
+                                                       "E2E_UI_URL": url}, capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0 and "E2E_UI_URL" in result.stderr and url in result.stderr, (url, result.stderr)
+        assert not (tmp_path / "calls").exists(), (url, (tmp_path / "calls").read_text())
+
+
 def test_e2e_kind_script_passes_against_the_stand_in_deployment(stack, tmp_path):
     """The script with the stand-in kubectl first on PATH (the real ./deploy.sh backup and restore use it too) and
     the stand-in re-run of ./deploy.sh as E2E_DEPLOY."""
