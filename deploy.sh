@@ -200,22 +200,16 @@ kc() {
 
 check_kind_prerequisites() {
   local missing=0
-  if ! command -v docker >/dev/null 2>&1; then
-    echo "missing: docker (Debian/Ubuntu: apt-get install docker.io; elsewhere see the Docker Engine install guide)" >&2
+  if ! have_tool docker "Debian/Ubuntu: apt-get install docker.io; elsewhere see the Docker Engine install guide"; then
     missing=1
   elif ! docker info >/dev/null 2>&1; then
     echo "missing: a reachable Docker daemon ('docker info' failed): start it (systemctl start docker, or dockerd &)" >&2
     echo "         and make sure your user may use it (the docker group, or run as root)" >&2
     missing=1
   fi
-  if ! command -v kind >/dev/null 2>&1; then
-    echo "missing: kind (go install sigs.k8s.io/kind@v0.29.0, or the release binary from the kind quick start guide)" >&2
+  have_tool kind "go install sigs.k8s.io/kind@v0.29.0, or the release binary from the kind quick start guide" ||
     missing=1
-  fi
-  if ! command -v kubectl >/dev/null 2>&1; then
-    echo "missing: kubectl (see the Kubernetes 'Install Tools' page, or apt-get install kubernetes-client)" >&2
-    missing=1
-  fi
+  have_tool kubectl "see the Kubernetes 'Install Tools' page, or apt-get install kubernetes-client" || missing=1
   ((missing == 0)) || die "prerequisites missing (see above); './deploy.sh local' runs taskmgr without any of them"
 }
 
@@ -420,8 +414,8 @@ gateway_fetch_failed() {
 }
 
 fetch_gateway_manifests() {
-  command -v curl >/dev/null 2>&1 || die "--tls needs curl to fetch the Gateway's manifests (apt-get install curl)"
-  command -v sha256sum >/dev/null 2>&1 || die "--tls needs sha256sum (coreutils)"
+  require curl "--tls fetches the Gateway's manifests with it (apt-get install curl)"
+  require sha256sum "--tls checks the Gateway's manifests with it (coreutils)"
   local pins=("${GATEWAY_PINNED_MANIFESTS[@]}") line sha url got file dir
   if [[ -n "${GATEWAY_MANIFESTS:-}" ]]; then
     [[ -r "$GATEWAY_MANIFESTS" ]] || die "GATEWAY_MANIFESTS=$GATEWAY_MANIFESTS is not a readable file"
@@ -603,7 +597,7 @@ deploy_kind() {
     check_pgadmin_email "${PGADMIN_EMAIL:-admin@example.com}"
   fi
   if ((tls)); then
-    command -v openssl >/dev/null 2>&1 || die "--tls needs openssl for its certificate (apt-get install openssl)"
+    require openssl "--tls makes its certificate with it (apt-get install openssl)"
     if ((!recreate)) && kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
       check_gateway_port_mapping
     fi
@@ -673,7 +667,7 @@ EOF
 # Sets CLUSTER, or stops with one line when kubectl has no context for it; $1 says what to run instead.
 cluster_context_or_die() {
   local instead="$1"
-  command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed; $instead"
+  require kubectl "$instead"
   CLUSTER="$(kind_cluster_name)"
   kubectl config get-contexts -o name 2>/dev/null | grep -qxF "kind-$CLUSTER" ||
     die "there is no kind cluster $CLUSTER (kubectl has no context kind-$CLUSTER); $instead"
@@ -706,7 +700,7 @@ show_logs() {
 take_down() {
   case "${1:-}" in
     --all)
-      command -v kind >/dev/null 2>&1 || die "kind is not installed (see docs/KUBERNETES_DEPLOYMENT.md#prerequisites)"
+      require kind "see docs/KUBERNETES_DEPLOYMENT.md#prerequisites"
       CLUSTER="$(kind_cluster_name)"
       step "deleting kind cluster $CLUSTER"
       kind delete cluster --name "$CLUSTER"

@@ -125,8 +125,8 @@ build_release_binaries() {
 
 run_local() {
   (($# == 0)) || die "local takes no options (ports: LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT)"
-  command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
-  command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
+  require cargo "install Rust with rustup"
+  require curl "apt-get install curl"
   ensure_postgres_installed
   local dir bin
   dir="$(local_data_dir)"

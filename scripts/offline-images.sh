@@ -124,7 +124,7 @@ build_context() {
 build_debian_base() {
   local tag="$1" mirror rootfs
   [[ "$(id -u)" == 0 ]] || die "debootstrap needs root to build $tag"
-  command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install -y debootstrap)"
+  require debootstrap "apt-get install -y debootstrap"
   mirror="$(debian_mirror)"
   rootfs="$(new_work_dir)/rootfs"
   log "building $tag: debootstrap --variant=minbase $SUITE from $mirror (about a minute)"
@@ -141,7 +141,7 @@ build_debian_base() {
 # The host's active stable toolchain, without docs, clippy, rustfmt or other targets (about 600 MB of 1.4 GB).
 stage_rust_toolchain() {
   local dest="$1" sysroot
-  command -v rustc >/dev/null || die "rustc is missing on this host (install Rust with rustup)"
+  require rustc "install Rust on this host with rustup"
   sysroot="$(rustc --print sysroot)"
   mkdir -p "$dest/bin" "$dest/lib/rustlib"
   cp -a "$sysroot/bin/cargo" "$sysroot/bin/rustc" "$sysroot/bin/rustdoc" "$dest/bin/"

@@ -37,14 +37,14 @@ parse_args() {
 
 check_prerequisites() {
   [[ -x "$CHROMIUM" ]] || die "Chromium not found at $CHROMIUM: apt-get install chromium (or set CHROMIUM to its path)"
-  command -v node >/dev/null 2>&1 || die "node not found: apt-get install nodejs npm"
+  require node "apt-get install nodejs npm"
   [[ -f "$ROOT/e2e/node_modules/playwright-core/package.json" ]] ||
     die "e2e/node_modules is missing: run 'npm ci --prefix e2e' (.ci/run does it)"
-  command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
-  command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
-  command -v openssl >/dev/null 2>&1 || die "openssl not found: apt-get install openssl"
-  command -v certutil >/dev/null 2>&1 || die "certutil not found: apt-get install libnss3-tools (.ci/run does)"
-  command -v python3 >/dev/null 2>&1 || die "python3 not found: apt-get install python3"
+  require curl "apt-get install curl"
+  require cargo "install Rust with rustup"
+  require openssl "apt-get install openssl"
+  require certutil "apt-get install libnss3-tools (.ci/run does)"
+  require python3 "apt-get install python3"
   stack_require_postgres
 }
 

@@ -25,8 +25,8 @@ FUZZ_PROXY_MAX_TIME="${FUZZ_PROXY_MAX_TIME:-30}"
 source "$ROOT/scripts/lib/test-stack.sh"
 
 check_prerequisites() {
-  command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup"
-  command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install curl"
+  require cargo "install Rust with rustup"
+  require curl "apt-get install curl"
   [[ -x "$FUZZ_VENV/bin/schemathesis" ]] ||
     die "schemathesis not found in $FUZZ_VENV: run 'sudo bash .ci/run --install-only', or
   python3 -m venv $FUZZ_VENV && $FUZZ_VENV/bin/pip install -r tests/fuzz/requirements.txt"

@@ -9,6 +9,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/die.sh
+source "$ROOT/scripts/lib/die.sh"
 
 # The stages, in the default order: "name|what it runs". Stage NAME runs the function stage_NAME (- becomes _).
 STAGES=(
@@ -40,16 +42,8 @@ run_stage() {
   fi
 }
 
-require() {
-  local tool="$1" hint="$2"
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "missing prerequisite: $tool ($hint)" >&2
-    return 1
-  fi
-}
-
 stage_rust_lint() {
-  require cargo "install Rust with rustup" &&
+  have_tool cargo "install Rust with rustup" &&
     cargo fmt --all -- --check &&
     cargo clippy --workspace --all-targets --locked -- -D warnings &&
     python3 scripts/check-module-cycles.py

@@ -37,10 +37,6 @@ API=""          # the backend start_seeded_backend started: its URL, metrics URL
 API_METRICS=""
 BACKEND_PID=""
 
-require() {
-  command -v "$1" >/dev/null 2>&1 || die "missing $1 ($2)"
-}
-
 bench_check_settings() {
   [[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -ge 3 ]] || die "BENCH_ROUNDS must be a whole number of at least 3 (medians of 3 or more)"
   [[ "$DURATION" =~ ^[0-9]+s$ ]] || die "BENCH_DURATION must be seconds, such as 5s"

@@ -3,6 +3,8 @@
 # that already runs, or a dockerd started here as root (input and output redirected to a log file) and stopped
 # again by docker_engine_stop, so a test run leaves no daemon behind.
 
+# shellcheck source=scripts/lib/die.sh
+source "$(dirname "${BASH_SOURCE[0]}")/die.sh"
 # shellcheck source=scripts/lib/stop-pids.sh
 source "$(dirname "${BASH_SOURCE[0]}")/stop-pids.sh"
 
@@ -13,10 +15,7 @@ DOCKER_INFO=(timeout 10 docker info)
 # docker_engine_start LOGFILE: 0 once an engine answers; otherwise 1, with the reason and the way out on stderr.
 docker_engine_start() {
   local logfile="$1"
-  if ! command -v docker >/dev/null 2>&1; then
-    echo "no docker command: install Docker (Debian: apt-get install -y docker.io)" >&2
-    return 1
-  fi
+  have_tool docker "install Docker (Debian: apt-get install -y docker.io)" || return 1
   "${DOCKER_INFO[@]}" >/dev/null 2>&1 && return 0
   if ! command -v dockerd >/dev/null 2>&1; then
     echo "no Docker engine runs and dockerd is not installed (Debian: apt-get install -y docker.io)" >&2

@@ -184,9 +184,9 @@ def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_ot
 
 
 @pytest.mark.parametrize("without,env,says", [
-    (["kind"], {}, ["missing: kind", "go install sigs.k8s.io/kind"]),
-    (["kubectl"], {}, ["missing: kubectl", "apt-get install kubernetes-client"]),
-    (["docker"], {}, ["missing: docker", "apt-get install docker.io"]),
+    (["kind"], {}, ["kind is missing", "go install sigs.k8s.io/kind"]),
+    (["kubectl"], {}, ["kubectl is missing", "apt-get install kubernetes-client"]),
+    (["docker"], {}, ["docker is missing", "apt-get install docker.io"]),
     ([], {"STANDIN_DOCKER_DOWN": "1"}, ["missing: a reachable Docker daemon", "start it"]),
 ], ids=["kind", "kubectl", "docker", "docker daemon unreachable"])
 def test_missing_prerequisite_stops_before_doing_anything_and_says_how_to_get_it(deploy, without, env, says):
