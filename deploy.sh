@@ -296,15 +296,26 @@ PRIVATE_TMP=""
 private_tmp_dir() {
   PRIVATE_TMP="$(mktemp -d)"
   chmod 700 "$PRIVATE_TMP"
-  trap remove_private_tmp_dir EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  remove_temp_dirs_on_exit
 }
 
 remove_private_tmp_dir() {
   [[ -z "$PRIVATE_TMP" ]] || rm -rf -- "$PRIVATE_TMP"
   PRIVATE_TMP=""
-  trap - EXIT INT TERM
+}
+
+# From the first temporary directory on, an exit, Ctrl-C or SIGTERM removes whichever still exist: PRIVATE_TMP and
+# the fetched Gateway manifests (GATEWAY_FILES_DIR).
+remove_temp_dirs_on_exit() {
+  trap remove_temp_dirs EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+remove_temp_dirs() {
+  remove_private_tmp_dir
+  [[ -z "$GATEWAY_FILES_DIR" ]] || rm -rf -- "$GATEWAY_FILES_DIR"
+  GATEWAY_FILES_DIR=""
 }
 
 # Adds key with a random value (bytes long, hex) to the existing Secret if it lacks it. The value goes through
@@ -405,13 +416,10 @@ print_diagnostics() (
 
 # Fetches every manifest of --tls into a temporary directory (GATEWAY_FILES, in order) and checks each against its
 # sha256 (or stops, removing them): run before anything is created, so a tampered or truncated download changes
-# nothing. What is checked is exactly what ensure_gateway_controller applies.
+# nothing. What is checked is exactly what ensure_gateway_controller applies; the directory goes once they are
+# applied, or when deploy.sh stops before (remove_temp_dirs).
 GATEWAY_FILES=()
 GATEWAY_FILES_DIR=""
-gateway_fetch_failed() {
-  rm -rf -- "$GATEWAY_FILES_DIR"
-  die "$@"
-}
 
 fetch_gateway_manifests() {
   require curl "--tls fetches the Gateway's manifests with it (apt-get install curl)"
@@ -424,16 +432,17 @@ fetch_gateway_manifests() {
   ((${#pins[@]})) || die "no manifests to apply for --tls"
   dir="$(mktemp -d)"
   GATEWAY_FILES_DIR="$dir"
+  remove_temp_dirs_on_exit
   for line in "${pins[@]}"; do
     read -r sha url <<<"$line"
     [[ "$sha" =~ ^[0-9a-f]{64}$ && -n "$url" ]] ||
-      gateway_fetch_failed "the pin '$line' is not 'SHA256 URL' (a placeholder sha256 is never applied). Nothing was changed."
+      die "the pin '$line' is not 'SHA256 URL' (a placeholder sha256 is never applied). Nothing was changed."
     file="$dir/${#GATEWAY_FILES[@]}.yaml"
     step "fetching $url"
     curl -fsSL --max-time 120 --retry 2 -o "$file" "$url" ||
-      gateway_fetch_failed "cannot fetch $url. Nothing was changed."
+      die "cannot fetch $url. Nothing was changed."
     got="$(sha256sum "$file" | cut -d' ' -f1)"
-    [[ "$got" == "$sha" ]] || gateway_fetch_failed "$url has sha256 $got, not the expected $sha:
+    [[ "$got" == "$sha" ]] || die "$url has sha256 $got, not the expected $sha:
   refusing to apply it (tampered, truncated or another release). Nothing was changed."
     echo "sha256 $got: as expected"
     GATEWAY_FILES+=("$file")
@@ -460,6 +469,7 @@ ensure_gateway_controller() {
     kubectl --context "kind-$CLUSTER" apply --server-side -f - <"$file"
   done
   rm -rf -- "$GATEWAY_FILES_DIR"
+  GATEWAY_FILES_DIR=""
   kubectl --context "kind-$CLUSTER" wait --for condition=established --timeout "$ROLLOUT_TIMEOUT" \
     crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io crd/nginxproxies.gateway.nginx.org
   step "waiting for NGINX Gateway Fabric (timeout $ROLLOUT_TIMEOUT)"

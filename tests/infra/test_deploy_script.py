@@ -223,12 +223,12 @@ def test_day2_commands_without_the_cluster_say_so_in_one_line(deploy, tmp_path, 
     assert run.stdout == "", "nothing announced before the refusal"
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, sig, code):
-    """SIGTERM or Ctrl-C (to the process group, as a terminal or a service manager sends them) while
-    `kubectl create secret` is running: deploy.sh exits and its temporary files with the values are gone."""
-    env = deploy.environment({"STANDIN_KUBECTL_SLEEP": "30", "POSTGRES_PASSWORD": "pw-that-must-not-stay"})
-    process = subprocess.Popen([str(ROOT / "deploy.sh")], env=env, cwd=ROOT, start_new_session=True,
+def interrupted_while_creating_the_secret(deploy, sig, *args, env=None):
+    """Runs ./deploy.sh ARGS and sends sig (to the process group, as a terminal or a service manager does) while
+    `kubectl create secret` runs; its exit status, once the control held: the value file existed then."""
+    env = deploy.environment({"STANDIN_KUBECTL_SLEEP": "30", "POSTGRES_PASSWORD": "pw-that-must-not-stay",
+                              **(env or {})})
+    process = subprocess.Popen([str(ROOT / "deploy.sh"), *args], env=env, cwd=ROOT, start_new_session=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not (deploy.state / "blocking").exists():
@@ -238,5 +238,12 @@ def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, sig, code):
     assert any(deploy.tmp.rglob("POSTGRES_PASSWORD")), "the control: the value file exists while kubectl runs"
     os.killpg(process.pid, sig)
     process.communicate(timeout=30)
-    assert process.returncode == code
+    return process.returncode
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_interrupted_secret_creation_leaves_no_value_on_disk(deploy, sig, code):
+    """SIGTERM or Ctrl-C while `kubectl create secret` is running: deploy.sh exits and its temporary files with
+    the values are gone."""
+    assert interrupted_while_creating_the_secret(deploy, sig) == code
     assert list(deploy.tmp.rglob("*")) == [], f"left on disk after {sig.name}"

@@ -12,6 +12,7 @@ import hashlib
 import http.server
 import json
 import re
+import signal
 import ssl
 import subprocess
 import threading
@@ -19,7 +20,8 @@ import threading
 import pytest
 
 from conftest import ROOT
-from test_deploy_script import applied_objects, created_secrets, deploy  # noqa: F401 (deploy: the stand-in fixture)
+from test_deploy_script import (applied_objects, created_secrets, deploy,  # noqa: F401 (deploy: a fixture)
+                                interrupted_while_creating_the_secret)
 
 STANDIN_CRDS = """\
 # Stand-in for the Gateway API CRDs (the real ones are fetched only by the e2e-kind job).
@@ -207,6 +209,16 @@ def test_a_tampered_manifest_is_refused_before_anything_is_created(deploy, tmp_p
 
     control = deploy("--tls", env=gateway_env(tmp_path))
     assert control.returncode == 0, "the control: the same deploy with the untampered manifest succeeds"
+
+
+def test_a_tls_deploy_stopped_before_the_gateway_is_applied_leaves_no_fetched_manifest(deploy, tmp_path):
+    """--tls fetches the Gateway's manifests into a temporary directory first and applies them after the Secret:
+    SIGTERM in between removes that directory with the rest. (A later failure, or success, removes it too.)"""
+    assert interrupted_while_creating_the_secret(deploy, signal.SIGTERM, "--tls", env=gateway_env(tmp_path)) == 143
+    assert list(deploy.tmp.rglob("*")) == [], "left on disk after SIGTERM"
+    run = deploy("--tls", env={**gateway_env(tmp_path), "STANDIN_FAIL_ROLLOUT": "backend-api"})
+    assert run.returncode != 0 and "deploy failed" in run.stderr
+    assert list(deploy.tmp.rglob("*")) == [], "left on disk after a failed rollout"
 
 
 @pytest.mark.parametrize("line", ["PLACEHOLDER file:///x.yaml", "0" * 63 + " file:///x.yaml", "0" * 64],
