@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# die MESSAGE...: how taskmgr's scripts stop on an error; require and have_tool, how they check for a tool. Prints "SCRIPT: MESSAGE" on stderr, SCRIPT being
-# the file name of the script that runs (deploy.sh, bench.sh, ...), and exits 1. Each script that can fail sources
-# it, itself or through scripts/lib/stack.sh; the libraries it sources use it too. The scripts copied alone into an
-# image build (scripts/docker/rust-target.sh, scripts/offline-images/runtime-rootfs.sh) keep a die of their own.
+# die MESSAGE...: how taskmgr's scripts stop on an error (and require and have_tool, how they check for a tool).
+# Prints "SCRIPT: MESSAGE" on stderr, SCRIPT being the file name of the script that runs (deploy.sh, bench.sh,
+# ...), and exits 1. Each script that can fail sources it, itself or through scripts/lib/stack.sh; the libraries
+# it sources use it too. The scripts copied alone into an image build (scripts/docker/rust-target.sh,
+# scripts/offline-images/runtime-rootfs.sh) keep a die of their own.
 die() {
   echo "${0##*/}: $*" >&2
   exit 1
