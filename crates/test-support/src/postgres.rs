@@ -575,6 +575,7 @@ fn find_bin_dir_in(
 mod tests {
     use super::{
         app_url, find_bin_dir_in, on_this_machine, pinned, with_database, HOW_TO_GET_POSTGRES,
+        SUPERUSER_PGOPTIONS,
     };
     use std::path::{Path, PathBuf};
 
@@ -590,6 +591,16 @@ mod tests {
         let refused = on_this_machine("postgres://u:p@db.example.com:5432/postgres").unwrap_err();
         assert!(refused.contains("db.example.com"), "{refused}");
         assert!(on_this_machine("not a url").is_err());
+    }
+
+    #[test]
+    fn the_superuser_options_are_the_scripts() {
+        let scripts = include_str!("../../../scripts/lib/pg-superuser.sh");
+        let line = format!("\nSUPERUSER_PGOPTIONS='{SUPERUSER_PGOPTIONS}'\n");
+        assert!(
+            scripts.contains(&line),
+            "scripts/lib/pg-superuser.sh has no {line:?}"
+        );
     }
 
     #[test]
