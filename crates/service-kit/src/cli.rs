@@ -77,7 +77,7 @@ impl<S> Service<S> {
                 ExitCode::SUCCESS
             }
             Err(err) => {
-                log::error!("{err}");
+                // One line, whatever RUST_LOG says (a log line as well would print it twice).
                 eprintln!("{name}: {err}");
                 err.exit_code()
             }
