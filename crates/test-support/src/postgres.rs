@@ -24,7 +24,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -461,7 +461,12 @@ fn pinned(url: &str) -> String {
 }
 
 /// `db/app-role.sql` in `database`, run by psql as the superuser of `admin_url`, as every deploy path runs it.
+/// One run at a time: the script's advisory lock holds within one database, and the role it creates belongs to
+/// the whole server, so two databases of one server set up at once (two template databases, as when two
+/// tests start together) both tried to create it, and one failed on the duplicate.
 fn set_up_app_role(admin_url: &str, database: &str) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _running = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let psql = find_bin_dir().map_or_else(|| PathBuf::from("psql"), |dir| dir.join("psql"));
     let url = with_database(admin_url, database);
     let out = Command::new(&psql)
