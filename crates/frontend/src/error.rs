@@ -1,6 +1,6 @@
 //! Everything a page can fail with, as a status code and an error page that shares the layout.
 
-use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{HeaderValue, ALLOW, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Serialize, Serializer};
@@ -15,8 +15,9 @@ pub enum PageError {
     PageNotFound,
     #[error("task not found")]
     TaskNotFound,
+    /// `allow`: the methods the address takes, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: &'static str },
     #[error("method not implemented")]
     MethodNotImplemented,
     #[error("CSRF check failed")]
@@ -67,7 +68,7 @@ impl PageError {
                 "This task does not exist. It may have been deleted.",
                 false,
             ),
-            PageError::MethodNotAllowed => page(
+            PageError::MethodNotAllowed { .. } => page(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Not allowed",
                 "This address does not take that kind of request.",
@@ -171,18 +172,23 @@ impl ResponseError for PageError {
             _ => log::debug!("page failed: {self}"),
         }
         let mut response = render::html(page.status, "error.html", &page);
-        self.add_retry_after(&mut response);
+        self.add_headers(&mut response);
         response
     }
 }
 
 impl PageError {
-    /// A 503 "busy" says when to come back.
-    fn add_retry_after(&self, response: &mut HttpResponse) {
-        if matches!(self, PageError::Busy) {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(limits::RETRY_AFTER_SECONDS));
+    /// A 503 "busy" says when to come back; a 405 says which methods the address takes.
+    fn add_headers(&self, response: &mut HttpResponse) {
+        let headers = response.headers_mut();
+        match self {
+            PageError::Busy => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(limits::RETRY_AFTER_SECONDS));
+            }
+            PageError::MethodNotAllowed { allow } => {
+                headers.insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
         }
     }
 }
@@ -193,7 +199,7 @@ pub fn answer(path: &str, err: &PageError) -> HttpResponse {
     if path == "/api" || path.starts_with("/api/") {
         let page = err.page();
         let mut response = json_error(page.status, &page.message);
-        err.add_retry_after(&mut response);
+        err.add_headers(&mut response);
         response
     } else {
         err.error_response()
@@ -220,7 +226,7 @@ mod tests {
         let errors = [
             (PageError::PageNotFound, 404),
             (PageError::TaskNotFound, 404),
-            (PageError::MethodNotAllowed, 405),
+            (PageError::MethodNotAllowed { allow: "POST" }, 405),
             (PageError::MethodNotImplemented, 501),
             (PageError::Csrf, 403),
             (PageError::BadRequest("Unknown priority".to_owned()), 400),

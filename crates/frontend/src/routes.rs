@@ -6,6 +6,7 @@ pub mod proxy;
 
 use actix_web::error::{InternalError, QueryPayloadError, UrlencodedError};
 use actix_web::{web, HttpRequest};
+use service_kit::methods::get_or_head;
 
 use crate::config::limits::BODY_LIMIT;
 use crate::error::{PageError, PageResult};
@@ -18,32 +19,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(form_error),
     )
     .app_data(web::QueryConfig::default().error_handler(query_error))
-    .route("/", web::get().to(pages::list::index))
-    .service(page_resource("/tasks").route(web::post().to(pages::add::create)))
+    .service(page_resource("/", "GET, HEAD").route(get_or_head().to(pages::list::index)))
+    .service(page_resource("/tasks", "POST").route(web::post().to(pages::add::create)))
     .service(
-        page_resource("/tasks/{id}/edit")
-            .route(web::get().to(pages::edit::edit_form))
+        page_resource("/tasks/{id}/edit", "GET, HEAD, POST")
+            .route(get_or_head().to(pages::edit::edit_form))
             .route(web::post().to(pages::edit::update)),
     )
-    .service(page_resource("/tasks/{id}/toggle").route(web::post().to(pages::toggle::toggle)))
     .service(
-        page_resource("/tasks/{id}/delete")
-            .route(web::get().to(pages::delete::confirm_delete))
+        page_resource("/tasks/{id}/toggle", "POST").route(web::post().to(pages::toggle::toggle)),
+    )
+    .service(
+        page_resource("/tasks/{id}/delete", "GET, HEAD, POST")
+            .route(get_or_head().to(pages::delete::confirm_delete))
             .route(web::post().to(pages::delete::delete)),
     )
     // A tail segment rather than `{tail:.*}`: the metrics middleware cannot format a regex pattern
     // as a route label and logged a warning on every pass-through request.
     .service(web::resource("/api/{tail}*").to(proxy::forward))
-    .route("/health", web::get().to(health::health))
-    .route("/ready", web::get().to(health::ready))
-    .route("/static/{name}", web::get().to(asset))
+    .service(page_resource("/health", "GET, HEAD").route(get_or_head().to(health::health)))
+    .service(page_resource("/ready", "GET, HEAD").route(get_or_head().to(health::ready)))
+    .service(page_resource("/static/{name}", "GET, HEAD").route(get_or_head().to(asset)))
     .default_service(web::to(not_found));
 }
 
-/// A page resource whose wrong methods get a readable page instead of an empty 405.
-fn page_resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        PageResult::Err(PageError::MethodNotAllowed)
+/// A resource whose wrong methods get a readable 405 page naming the methods it takes (`allow`), instead of
+/// the "no page here" that an unrouted method would get.
+fn page_resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        PageResult::Err(PageError::MethodNotAllowed { allow })
     }))
 }
 

@@ -1,13 +1,13 @@
 //! Request methods: any token is a valid HTTP method, and metrics label requests by method, so every new
 //! token would make series that are never freed. A method outside [`KNOWN`] is answered 501 here, before
 //! metrics or a handler see it; a known one is routed as usual (405 with `Allow` where a path does not
-//! take it, HEAD and OPTIONS as actix-web handles them).
+//! take it). Every GET route takes HEAD too ([`get_or_head`]).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{guard, web, HttpResponse};
 
 /// RFC 9110's methods, PATCH (RFC 5789) and QUERY (the HTTP working group's safe method with a body, which
 /// clients and fuzzers already send): the only values a `method` label or a log line can take. QUERY is known
@@ -15,6 +15,12 @@ use actix_web::HttpResponse;
 pub const KNOWN: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY",
 ];
+
+/// A route for GET and HEAD. A server that answers GET must answer HEAD (RFC 9110, section 9.1), and actix-web
+/// routes it to no GET handler by itself: HEAD gets GET's answer here, and actix-http leaves out the body.
+pub fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
 
 /// What logs show instead of a method outside [`KNOWN`].
 pub const UNKNOWN: &str = "UNKNOWN";

@@ -1,6 +1,7 @@
 //! `/api/openapi.json`: the OpenAPI 3 document, generated from the handlers' annotations.
 
 use actix_web::{web, HttpResponse};
+use service_kit::methods::get_or_head;
 use utoipa::OpenApi;
 
 use super::fallback::method_not_allowed;
@@ -28,8 +29,8 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/openapi.json")
-            .route(web::get().to(openapi_json))
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(openapi_json))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     );
 }
 

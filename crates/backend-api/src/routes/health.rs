@@ -5,6 +5,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
+use service_kit::methods::get_or_head;
 use task_types::ErrorBody;
 
 use super::fallback::method_not_allowed;
@@ -19,13 +20,13 @@ const HEALTH_DB_TIMEOUT: Duration = Duration::from_millis(250);
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/health")
-            .route(web::get().to(health))
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(health))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
         web::resource("/ready")
-            .route(web::get().to(ready))
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(ready))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     );
 }
 

@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{mime, web, HttpResponse, HttpResponseBuilder};
+use service_kit::methods::get_or_head;
 use task_types::limits::LIST_LIMIT_DEFAULT;
 use task_types::{DeletedBody, ErrorBody, NewTask, Task, TaskPatch};
 use uuid::Uuid;
@@ -16,17 +17,19 @@ use crate::task_json::{self, TaskArray};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/tasks")
-            .route(web::get().to(list_tasks))
+            .route(get_or_head().to(list_tasks))
             .route(web::post().to(create_task))
-            .default_service(web::to(|| method_not_allowed("GET, POST"))),
+            .default_service(web::to(|| method_not_allowed("GET, HEAD, POST"))),
     )
     .service(
         web::resource("/api/tasks/{id}")
-            .route(web::get().to(get_task))
+            .route(get_or_head().to(get_task))
             .route(web::put().to(update_task))
             .route(web::patch().to(update_task))
             .route(web::delete().to(delete_task))
-            .default_service(web::to(|| method_not_allowed("GET, PUT, PATCH, DELETE"))),
+            .default_service(web::to(|| {
+                method_not_allowed("GET, HEAD, PUT, PATCH, DELETE")
+            })),
     );
 }
 

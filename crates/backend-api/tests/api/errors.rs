@@ -197,16 +197,16 @@ async fn unknown_routes_are_404_and_wrong_methods_405_both_json() {
         assert_eq!(body["error"], "Not found", "{path}");
     }
     let cases = [
-        (Method::DELETE, "/api/tasks", "GET, POST"),
-        (Method::PUT, "/api/tasks", "GET, POST"),
+        (Method::DELETE, "/api/tasks", "GET, HEAD, POST"),
+        (Method::PUT, "/api/tasks", "GET, HEAD, POST"),
         (
             Method::POST,
             "/api/tasks/00000000-0000-0000-0000-000000000000",
-            "GET, PUT, PATCH, DELETE",
+            "GET, HEAD, PUT, PATCH, DELETE",
         ),
-        (Method::POST, "/health", "GET"),
-        (Method::DELETE, "/ready", "GET"),
-        (Method::POST, "/api/openapi.json", "GET"),
+        (Method::POST, "/health", "GET, HEAD"),
+        (Method::DELETE, "/ready", "GET, HEAD"),
+        (Method::POST, "/api/openapi.json", "GET, HEAD"),
     ];
     for (method, path, allow) in cases {
         let res = app
@@ -217,6 +217,42 @@ async fn unknown_routes_are_404_and_wrong_methods_405_both_json() {
             .unwrap();
         assert_eq!(res.headers()["allow"], allow, "{method} {path}");
         expect_error(res, 405).await;
+    }
+}
+
+/// `curl -I` and HTTP monitors ask with HEAD: every address that answers GET answers HEAD the same way,
+/// without the body.
+#[tokio::test]
+async fn head_gets_the_answer_of_get_without_its_body() {
+    let app = TestApp::start();
+    let task = app.create(json!({"title": "asked with HEAD"})).await;
+    let missing = "/api/tasks/00000000-0000-0000-0000-000000000000";
+    for path in [
+        "/api/tasks",
+        &format!("/api/tasks/{}", task.id),
+        missing,
+        "/health",
+        "/ready",
+        "/api/openapi.json",
+    ] {
+        let get = app.client.get(app.url(path)).send().await.unwrap();
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        for name in ["content-type", "x-total-count"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "HEAD {path}: {name}"
+            );
+        }
+        assert!(
+            !get.bytes().await.unwrap().is_empty(),
+            "GET {path} has a body"
+        );
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} has none"
+        );
     }
 }
 

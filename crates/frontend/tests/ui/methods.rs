@@ -167,3 +167,49 @@ async fn the_pass_through_refuses_methods_the_api_never_takes() {
         );
     }
 }
+
+/// Every page address answers HEAD as it answers GET, without the body (`curl -I`, HTTP monitors). A method
+/// an address does not take gets the 405 page naming the ones it does, not the "no page here" of an unknown
+/// address.
+#[tokio::test]
+async fn head_is_get_without_the_body_and_a_wrong_method_gets_a_405_page_with_allow() {
+    let (stack, task) = Stack::with_task("asked with HEAD", "low").await;
+    let frontend = stack.frontend_address();
+    let (edit, delete, toggle) = (
+        format!("/tasks/{}/edit", task.id),
+        format!("/tasks/{}/delete", task.id),
+        format!("/tasks/{}/toggle", task.id),
+    );
+    for path in [
+        "/",
+        "/health",
+        "/ready",
+        "/static/style.css",
+        &edit,
+        &delete,
+    ] {
+        let get = raw(frontend, "GET", path).await;
+        let head = raw(frontend, "HEAD", path).await;
+        assert_eq!(get.status, 200, "GET {path}");
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "HEAD {path}"
+        );
+        assert!(!get.body.is_empty() && head.body.is_empty(), "HEAD {path}");
+    }
+    for (method, path, allow) in [
+        ("POST", "/", "GET, HEAD"),
+        ("DELETE", "/health", "GET, HEAD"),
+        ("PUT", "/static/style.css", "GET, HEAD"),
+        ("GET", "/tasks", "POST"),
+        ("DELETE", delete.as_str(), "GET, HEAD, POST"),
+        ("GET", toggle.as_str(), "POST"),
+    ] {
+        let answer = raw(frontend, method, path).await;
+        assert_eq!(answer.status, 405, "{method} {path}: {}", answer.text());
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
+        assert!(has_layout(&answer.text()), "{method} {path}: a page");
+    }
+}
