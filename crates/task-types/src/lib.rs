@@ -189,7 +189,7 @@ mod rfc3339 {
     }
 }
 
-/// The body of `POST /api/tasks`. Unknown fields are rejected.
+/// The body of `POST /api/tasks`. Unknown fields are rejected; a task's server-set fields are not unknown.
 ///
 /// The field descriptions' 255 and 10,000 are kept equal to [`limits`] by a backend test of the published
 /// document. Absent optional fields stay absent in the JSON sent. The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
@@ -207,9 +207,21 @@ pub struct NewTask {
     pub description: Option<String>,
     pub priority: Option<Priority>,
     pub completed: Option<bool>,
+    /// The task's own `id`, `created_at` and `updated_at` are accepted and ignored, so that a task read with
+    /// `GET` can be sent back as it is (the original API ignored them too). Never sent.
+    #[serde(rename = "id", skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(read_only, format = Uuid))]
+    pub ignored_id: Option<String>,
+    #[serde(rename = "created_at", skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(read_only, format = DateTime))]
+    pub ignored_created_at: Option<String>,
+    #[serde(rename = "updated_at", skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(read_only, format = DateTime))]
+    pub ignored_updated_at: Option<String>,
 }
 
-/// The body of `PUT`/`PATCH /api/tasks/{id}`: any subset of the fields. Unknown fields are rejected.
+/// The body of `PUT`/`PATCH /api/tasks/{id}`: any subset of the fields. Unknown fields are rejected; a task's
+/// server-set fields are not unknown.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -223,6 +235,17 @@ pub struct TaskPatch {
     pub description: Option<String>,
     pub priority: Option<Priority>,
     pub completed: Option<bool>,
+    /// The task's own `id`, `created_at` and `updated_at` are accepted and ignored, so that a task read with
+    /// `GET` can be sent back as it is (the original API ignored them too). Never sent.
+    #[serde(rename = "id", skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(read_only, format = Uuid))]
+    pub ignored_id: Option<String>,
+    #[serde(rename = "created_at", skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(read_only, format = DateTime))]
+    pub ignored_created_at: Option<String>,
+    #[serde(rename = "updated_at", skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(read_only, format = DateTime))]
+    pub ignored_updated_at: Option<String>,
 }
 
 /// Every error the API returns: `{"error": "...", "field": "..."}` (`field` only when one field is at fault).

@@ -191,6 +191,46 @@ async fn an_empty_patch_changes_nothing_and_answers_200() {
     }
 }
 
+/// A curl script may read a task, change a field and send the whole object back, as it could to the original
+/// API: the task's server-set fields are accepted and ignored (another id or time included), while any other
+/// unknown field is still refused.
+#[tokio::test]
+async fn a_task_read_with_get_can_be_sent_back_whole() {
+    let app = TestApp::start();
+    let task = app.create(json!({"title": "Read me"})).await;
+    let path = format!("/api/tasks/{}", task.id);
+    let mut read: Value = app.get_json(&path).await;
+    read["completed"] = json!(true);
+    read["id"] = json!(uuid::Uuid::new_v4().to_string());
+    read["created_at"] = json!("2001-01-01T00:00:00Z");
+    for method in [Method::PUT, Method::PATCH] {
+        let res = app.send_json(method.clone(), &path, &read).await;
+        assert_eq!(res.status(), 200, "{method}");
+        let updated: Task = res.json().await.unwrap();
+        assert!(updated.completed, "{method}");
+        assert_eq!((updated.id, updated.created_at), (task.id, task.created_at));
+    }
+    let only_server_set = json!({"id": task.id, "created_at": "x", "updated_at": "y"});
+    let res = app.send_json(Method::PATCH, &path, &only_server_set).await;
+    let unchanged: Task = res.json().await.unwrap();
+    assert_eq!(
+        unchanged,
+        app.get_json::<Task>(&path).await,
+        "an empty patch"
+    );
+    let copy = app.send_json(Method::POST, "/api/tasks", &read).await;
+    assert_eq!(copy.status(), 201);
+    let copy: Task = copy.json().await.unwrap();
+    assert_ne!(
+        copy.id, task.id,
+        "POST makes a new task, with an id of its own"
+    );
+    assert_eq!((copy.title.as_str(), copy.completed), ("Read me", true));
+    read["colour"] = json!("red");
+    let body = expect_error(app.send_json(Method::PUT, &path, &read).await, 400).await;
+    assert_eq!(body["field"], "colour");
+}
+
 #[tokio::test]
 async fn update_of_unknown_task_is_404() {
     let app = TestApp::start();

@@ -22,7 +22,7 @@ pub async fn create(
                 title: form.title.clone(),
                 description: Some(form.description.clone()),
                 priority: Some(priority),
-                completed: None,
+                ..NewTask::default()
             };
             match state.backend.create_task(&new_task).await {
                 Ok(task) => Ok(task),

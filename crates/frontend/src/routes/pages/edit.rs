@@ -88,6 +88,7 @@ pub async fn update(
                 description: Some(form.description.clone()),
                 priority: Some(priority),
                 completed: Some(form.completed.is_some()),
+                ..TaskPatch::default()
             };
             match state.backend.update_task(id, &patch).await {
                 Ok(task) => {
