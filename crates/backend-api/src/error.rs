@@ -157,10 +157,9 @@ impl From<ObjectError> for ApiError {
             (FieldError::UnknownVariant(value), Some(path)) if path == "priority" => {
                 Invalid::from(UnknownPriority(value)).into()
             }
-            (error, Some(field)) => ApiError::bad_request(
-                format!("Field '{field}' has the wrong type: {error}"),
-                Some(&field),
-            ),
+            (error, Some(field)) => {
+                ApiError::bad_request(format!("Field '{field}' {error}"), Some(&field))
+            }
             (error, None) => ApiError::bad_request(format!("Invalid request body: {error}"), None),
         }
     }

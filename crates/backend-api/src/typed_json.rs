@@ -23,14 +23,31 @@ pub enum FieldError {
     /// A string outside an enumeration, such as the priority.
     #[error("unknown variant `{0}`")]
     UnknownVariant(String),
-    /// A wrong type or value, in serde's words ("invalid type: integer `42`, expected a string").
+    /// A wrong type, in JSON's words ("must be a string, not a number"), or another wrong value in serde's.
     #[error("{0}")]
     WrongType(String),
 }
 
 impl de::Error for FieldError {
     fn custom<T: fmt::Display>(message: T) -> Self {
-        FieldError::WrongType(message.to_string())
+        FieldError::WrongType(format!("is invalid: {message}"))
+    }
+
+    /// serde's own words name Rust's types ("invalid type: unit value, expected enum Priority"); a client
+    /// sent JSON, so the kind of value is said as JSON says it.
+    fn invalid_type(unexpected: de::Unexpected, expected: &dyn de::Expected) -> Self {
+        let got = match unexpected {
+            de::Unexpected::Unit => "null".to_owned(),
+            de::Unexpected::Bool(_) => "a boolean".to_owned(),
+            de::Unexpected::Unsigned(_) | de::Unexpected::Signed(_) | de::Unexpected::Float(_) => {
+                "a number".to_owned()
+            }
+            de::Unexpected::Char(_) | de::Unexpected::Str(_) => "a string".to_owned(),
+            de::Unexpected::Seq => "an array".to_owned(),
+            de::Unexpected::Map => "an object".to_owned(),
+            other => other.to_string(),
+        };
+        FieldError::WrongType(format!("must be {expected}, not {got}"))
     }
 
     fn missing_field(field: &'static str) -> Self {
@@ -219,12 +236,12 @@ mod tests {
             (
                 r#"{"title":42}"#,
                 Some("title"),
-                FieldError::WrongType("invalid type: integer `42`, expected a string".into()),
+                FieldError::WrongType("must be a string, not a number".into()),
             ),
             (
                 r#"{"title":"a","completed":"yes"}"#,
                 Some("completed"),
-                FieldError::WrongType("invalid type: string \"yes\", expected a boolean".into()),
+                FieldError::WrongType("must be a boolean, not a string".into()),
             ),
         ];
         for (body, path, error) in cases {

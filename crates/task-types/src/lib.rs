@@ -70,7 +70,7 @@ mod openapi {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "one of low, medium, high")]
 pub enum Priority {
     Low,
     #[default]

@@ -116,6 +116,48 @@ async fn bad_json_bodies_are_400() {
     assert_eq!(stored_tasks(&app), 1);
 }
 
+/// A wrong type is said in JSON's words, what was sent and what is wanted, never in Rust's ("unit value",
+/// "enum Priority").
+#[tokio::test]
+async fn a_wrong_type_is_named_in_json_terms() {
+    let app = TestApp::start();
+    let cases = [
+        (json!({"title": null}), "title", "null", "a string"),
+        (
+            json!({"title": "x", "priority": 1}),
+            "priority",
+            "a number",
+            "low, medium, high",
+        ),
+        (
+            json!({"title": "x", "completed": "yes"}),
+            "completed",
+            "a string",
+            "a boolean",
+        ),
+        (json!({"title": ["x"]}), "title", "an array", "a string"),
+        (
+            json!({"title": "x", "description": {}}),
+            "description",
+            "an object",
+            "a string",
+        ),
+    ];
+    for (body, field, sent, wanted) in cases {
+        let error = expect_error(app.send_json(Method::POST, "/api/tasks", &body).await, 400).await;
+        let message = error["error"].as_str().unwrap();
+        assert_eq!(error["field"], field, "{body}");
+        assert!(
+            message.contains(sent) && message.contains(wanted),
+            "{body} → {message}"
+        );
+        for rust in ["unit value", "enum", "invalid type", "sequence", "map"] {
+            assert!(!message.contains(rust), "{body} → {message}");
+        }
+    }
+    assert_eq!(stored_tasks(&app), 0);
+}
+
 #[tokio::test]
 async fn a_body_that_is_not_json_is_415() {
     let app = TestApp::start();
