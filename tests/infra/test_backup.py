@@ -12,7 +12,8 @@ from planted import PLANT, RESTORE_PLANT, escalation
 from test_deploy_local import http, stack  # noqa: F401 (stack: the fixture, a stopped local stack)
 
 COMMAND_TIMEOUT = 300
-LATEST_DIR = "2026-12-06-000000_description_length"  # the latest migration, undone to make an older backup
+MIGRATIONS = sorted(p.name for p in (ROOT / "crates/backend-api/migrations").iterdir() if p.is_dir())
+LATEST_DIR = "2026-12-07-000000_title_collation"  # the latest migration, undone to make an older backup
 LATEST = LATEST_DIR.split("_")[0].replace("-", "")
 TASKS = [
     {"title": "Write the report", "description": "Q3 figures\nsecond line, a tab\there", "priority": "high"},
@@ -165,7 +166,9 @@ def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_for
     api(stack, "GET", f"/tasks/{extra['id']}", expect=404)
 
     older = older_backup(stack, backup)
-    assert "tasks_description_length" not in pg_tool(stack, "pg_restore", "--list", str(older)), "an older schema"
+    icu_title = 'COLLATE pg_catalog."und-x-icu"'
+    assert icu_title in pg_tool(stack, "pg_restore", "--schema-only", "-f", "-", str(backup)), "the control"
+    assert icu_title not in pg_tool(stack, "pg_restore", "--schema-only", "-f", "-", str(older)), "an older schema"
     api(stack, "DELETE", f"/tasks/{before[0]['id']}")
     result = deploy(stack, "restore", "older.dump", "--force", "--local")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -174,9 +177,10 @@ def test_local_backup_survives_a_new_data_folder_refusals_change_nothing_and_for
     assert all_tasks(stack) == before
     versions = superuser_sql(stack, "taskmgr",
                              "SELECT version FROM public.__diesel_schema_migrations ORDER BY 1").split()
-    assert versions == ["20261121000000", "20261130000000", LATEST]
-    assert superuser_sql(stack, "taskmgr", "SELECT count(*) FROM pg_constraint WHERE conname = "
-                                           "'tasks_description_length'").strip() == "1"
+    assert versions == [name.split("_")[0].replace("-", "") for name in MIGRATIONS] and versions[-1] == LATEST
+    assert superuser_sql(stack, "taskmgr", "SELECT collname FROM pg_attribute JOIN pg_collation ON oid = attcollation "
+                                           "WHERE attrelid = 'public.tasks'::regclass AND attname = 'title'"
+                         ).strip() == "und-x-icu"
     # The restored rows are the backend's as before: it can change them, and search them (the trigram index).
     plants = next(t for t in before if t["title"] == "Water the plants")
     api(stack, "PATCH", f"/tasks/{plants['id']}", {"completed": True})
