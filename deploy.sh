@@ -135,6 +135,7 @@ on 127.0.0.1, with the UI on http://localhost:30080. The database is kept in
 Environment:
   LOCAL_UI_PORT, LOCAL_API_PORT, LOCAL_PG_PORT   the ports (defaults: 30080, 5000, 55432)
   TASKMGR_LOCAL_DATA  where the database and logs live (default: .local/deploy-local)
+  CARGO_TARGET_DIR    cargo's build folder, where the binaries are found (default: target)
 EOF
       ;;
     compose)
@@ -150,7 +151,7 @@ Environment:
                       set -a; eval "$(scripts/offline-images.sh)"; set +a   sets local stand-ins
   COMPOSE_PULL_TIMEOUT  seconds to wait for each base image pulled (default: 600)
   COMPOSE             the compose command (default: docker compose, else docker-compose)
-  TASKMGR_UI_PORT     the UI's port in the message printed (default: 30080)
+  TASKMGR_UI_PORT     the UI's port on 127.0.0.1 (default: 30080)
 EOF
       ;;
     backup)
