@@ -144,7 +144,10 @@ impl ValidPatch {
     pub fn parse(patch: TaskPatch) -> Result<Self, Invalid> {
         Ok(ValidPatch {
             title: patch.title.as_deref().map(TaskTitle::parse).transpose()?,
-            description: patch.description.map(Description::parse).transpose()?,
+            description: patch
+                .description
+                .map(|description| Description::parse(description.unwrap_or_default()))
+                .transpose()?,
             priority: patch.priority,
             completed: patch.completed,
         })
@@ -264,7 +267,7 @@ mod tests {
         };
         assert_eq!(ValidNewTask::parse(long).unwrap_err().field, "description");
         let nul = TaskPatch {
-            description: Some("a\0b".into()),
+            description: Some(Some("a\0b".into())),
             ..TaskPatch::default()
         };
         assert_eq!(ValidPatch::parse(nul).unwrap_err().field, "description");

@@ -61,7 +61,9 @@ mod openapi {
 
     /// `TaskPatch.description`.
     pub fn patch_description() -> Object {
-        description_of("At most 10,000 characters, no NUL.")
+        description_of(
+            "At most 10,000 characters, no NUL; null clears it (\"\"), absent leaves it.",
+        )
     }
 }
 
@@ -230,9 +232,11 @@ pub struct TaskPatch {
     /// Trimmed; not blank, at most 255 characters, no NUL.
     #[cfg_attr(feature = "openapi", schema(schema_with = openapi::optional_title))]
     pub title: Option<String>,
-    /// At most 10,000 characters, no NUL.
+    /// At most 10,000 characters, no NUL. Absent (`None`) leaves it as it is; null (`Some(None)`) clears it, as
+    /// null means "" when a task is created.
+    #[serde(default, deserialize_with = "absent_or_null")]
     #[cfg_attr(feature = "openapi", schema(schema_with = openapi::patch_description))]
-    pub description: Option<String>,
+    pub description: Option<Option<String>>,
     pub priority: Option<Priority>,
     pub completed: Option<bool>,
     /// The task's own `id`, `created_at` and `updated_at` are accepted and ignored, so that a task read with
@@ -246,6 +250,13 @@ pub struct TaskPatch {
     #[serde(rename = "updated_at", skip_serializing)]
     #[cfg_attr(feature = "openapi", schema(read_only, format = DateTime))]
     pub ignored_updated_at: Option<String>,
+}
+
+/// A field that may be absent (`None`, by `default`) or null (`Some(None)`), which mean different things.
+fn absent_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::deserialize(deserializer).map(Some)
 }
 
 /// Every error the API returns: `{"error": "...", "field": "..."}` (`field` only when one field is at fault).

@@ -174,6 +174,33 @@ async fn put_and_patch_update_any_subset_and_move_updated_at() {
     app.assert_answers(&path, &all).await;
 }
 
+/// A null description clears it, as null means "" when a task is created; an absent one is left as it is.
+#[tokio::test]
+async fn a_null_description_clears_it_and_an_absent_one_leaves_it() {
+    let app = TestApp::start();
+    let task = app
+        .create(json!({"title": "Keep", "description": "old notes"}))
+        .await;
+    let path = format!("/api/tasks/{}", task.id);
+    let kept: Task = app
+        .send_json(Method::PATCH, &path, &json!({"title": "Kept"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept.description, "old notes");
+    let cleared = app
+        .send_json(Method::PATCH, &path, &json!({"description": null}))
+        .await;
+    assert_eq!(cleared.status(), 200);
+    let cleared: Task = cleared.json().await.unwrap();
+    assert_eq!(
+        (cleared.title.as_str(), cleared.description.as_str()),
+        ("Kept", "")
+    );
+    assert_eq!(app.get_json::<Task>(&path).await, cleared);
+}
+
 #[tokio::test]
 async fn an_empty_patch_changes_nothing_and_answers_200() {
     let app = TestApp::start();

@@ -85,7 +85,7 @@ pub async fn update(
         Ok(priority) => {
             let patch = TaskPatch {
                 title: Some(form.title.clone()),
-                description: Some(form.description.clone()),
+                description: Some(Some(form.description.clone())),
                 priority: Some(priority),
                 completed: Some(form.completed.is_some()),
                 ..TaskPatch::default()
