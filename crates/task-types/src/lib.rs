@@ -210,7 +210,7 @@ pub struct NewTask {
     pub priority: Option<Priority>,
     pub completed: Option<bool>,
     /// The task's own `id`, `created_at` and `updated_at` are accepted and ignored, so that a task read with
-    /// `GET` can be sent back as it is (the original API ignored them too). Never sent.
+    /// `GET` can be sent back as it is, as a script written for the original API may do. Never sent.
     #[serde(rename = "id", skip_serializing)]
     #[cfg_attr(feature = "openapi", schema(read_only, format = Uuid))]
     pub ignored_id: Option<String>,
@@ -240,7 +240,7 @@ pub struct TaskPatch {
     pub priority: Option<Priority>,
     pub completed: Option<bool>,
     /// The task's own `id`, `created_at` and `updated_at` are accepted and ignored, so that a task read with
-    /// `GET` can be sent back as it is (the original API ignored them too). Never sent.
+    /// `GET` can be sent back as it is, as a script written for the original API may do. Never sent.
     #[serde(rename = "id", skip_serializing)]
     #[cfg_attr(feature = "openapi", schema(read_only, format = Uuid))]
     pub ignored_id: Option<String>,
