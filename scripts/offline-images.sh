@@ -177,7 +177,8 @@ build_postgres() {
   ctx="$(new_work_dir)"
   log "building $tag from $base and Debian's postgresql-15"
   cp "$ROOT/scripts/offline-images/postgres-entrypoint.sh" "$ctx/docker-entrypoint.sh"
-  # UID/GID 999 and the paths are the official Debian-based image's, so volumes and manifests fit both.
+  # UID/GID 999 and the paths are the official Debian-based image's, so volumes and manifests fit both. Its
+  # LANG gives new clusters UTF-8, as the official images' en_US.utf8 does (without it, initdb picks SQL_ASCII).
   cat >"$ctx/Dockerfile" <<'EOF'
 FROM BASE
 RUN groupadd -r -g 999 postgres && useradd -r -g postgres -u 999 -d /var/lib/postgresql -s /bin/bash postgres \
@@ -188,7 +189,8 @@ RUN groupadd -r -g 999 postgres && useradd -r -g postgres -u 999 -d /var/lib/pos
  && chmod 3777 /var/run/postgresql && chmod 700 /var/lib/postgresql/data
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    PGDATA=/var/lib/postgresql/data
+    PGDATA=/var/lib/postgresql/data \
+    LANG=C.UTF-8
 VOLUME /var/lib/postgresql/data
 EXPOSE 5432
 STOPSIGNAL SIGINT

@@ -179,6 +179,18 @@ def check_api(base):
     check(status == 404 and gone == {"error": "Task not found"}, f"GET after DELETE: {status} {gone}")
     print(f"  api: created, read, patched and deleted {title!r} through /api/tasks")
 
+    # Titles sort by the alphabet on this image's PostgreSQL (the ICU collation), not byte by byte.
+    tag = uuid.uuid4().hex[:8]
+    made = [client.api("POST", "/api/tasks", {"title": f"{word} {tag}", "description": tag})
+            for word in ("Zebra", "apple", "Éclair")]
+    check(all(status == 201 for status, _, _ in made), f"POST of the sort's tasks: {made}")
+    status, _, found = client.api("GET", f"/api/tasks?q={tag}&sort=title")
+    order = [task["title"].split()[0] for task in found or []]
+    check(status == 200 and order == ["apple", "Éclair", "Zebra"], f"sort=title gave {order}, not the alphabet")
+    for _, _, task in made:
+        client.api("DELETE", f"/api/tasks/{task['id']}")
+    print(f"  api: sort=title is alphabetical ({', '.join(order)})")
+
 
 def seed(base, path):
     client = Client(base)
