@@ -143,7 +143,21 @@ async fn malformed_form_bodies_get_a_readable_400_page() {
         .post_raw("/tasks", "application/x-www-form-urlencoded", repeated)
         .await;
     assert_eq!(page.status, 400, "a field given twice");
+    // Escapes that are not UTF-8 would be stored as U+FFFD; escaped UTF-8 is text like any other.
+    for (title, status) in [("%FF%FE", 400), ("%C3%89clair", 303)] {
+        let body = format!("csrf_token={token}&title={title}&priority=low").into_bytes();
+        let page = browser
+            .post_raw("/tasks", "application/x-www-form-urlencoded", body)
+            .await;
+        assert_eq!(page.status, status, "title={title}");
+        assert!(status == 303 || has_layout(&page.body), "title={title}");
+    }
     let toggle = toggle(&mut browser, &task, "maybe").await;
     assert_eq!(toggle.status, 400);
-    assert_eq!(stack.tasks().await, vec![task], "nothing changed");
+    let titles: Vec<String> = stack.tasks().await.into_iter().map(|t| t.title).collect();
+    assert_eq!(
+        titles,
+        ["Éclair", "Untouched"],
+        "only the valid form added a task"
+    );
 }

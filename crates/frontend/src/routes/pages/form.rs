@@ -21,7 +21,8 @@ pub trait CarriesToken {
 }
 
 /// A form whose token is the one of the session cookie it came with. Read like `web::Form` (same
-/// limits and error pages); a bad or missing token is the 403 "Form expired" page.
+/// limits and error pages); a bad or missing token is the 403 "Form expired" page, and escapes that are not
+/// UTF-8 are a 400 page.
 pub struct Checked<T>(pub T);
 
 impl<T> Deref for Checked<T> {
@@ -37,10 +38,20 @@ impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let form = web::Form::<T>::from_request(req, payload);
+        // The body is already in memory (http::body read it under its limits).
+        let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let form = form.await?.into_inner();
+            let body = body.await?;
+            if !decodes_to_utf8(&body) {
+                return Err(PageError::BadRequest(
+                    "The form's text is not UTF-8, so nothing was changed.".to_owned(),
+                )
+                .into());
+            }
+            let form = web::Form::<T>::from_request(&req, &mut Payload::from(body))
+                .await?
+                .into_inner();
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .expect("the app has its state");
@@ -55,6 +66,13 @@ impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
             Err(PageError::Csrf.into())
         })
     }
+}
+
+/// Whether every name and value of a urlencoded body is UTF-8 once its %XX escapes are decoded. The form
+/// parser turns other bytes into U+FFFD, which would be stored in place of what was sent.
+fn decodes_to_utf8(body: &[u8]) -> bool {
+    body.split(|&byte| byte == b'&' || byte == b'=')
+        .all(|part| percent_encoding::percent_decode(part).decode_utf8().is_ok())
 }
 
 /// The fields of the add and edit forms, all as text so that nothing a browser (or anyone) can
