@@ -315,8 +315,7 @@ remove_temp_dirs_on_exit() {
 
 remove_temp_dirs() {
   remove_private_tmp_dir
-  [[ -z "$GATEWAY_FILES_DIR" ]] || rm -rf -- "$GATEWAY_FILES_DIR"
-  GATEWAY_FILES_DIR=""
+  remove_gateway_files
 }
 
 # Adds key with a random value (bytes long, hex) to the existing Secret if it lacks it. The value goes through
@@ -422,6 +421,11 @@ print_diagnostics() (
 GATEWAY_FILES=()
 GATEWAY_FILES_DIR=""
 
+remove_gateway_files() {
+  [[ -z "$GATEWAY_FILES_DIR" ]] || rm -rf -- "$GATEWAY_FILES_DIR"
+  GATEWAY_FILES_DIR=""
+}
+
 fetch_gateway_manifests() {
   require curl "--tls fetches the Gateway's manifests with it (apt-get install curl)"
   require sha256sum "--tls checks the Gateway's manifests with it (coreutils)"
@@ -469,8 +473,7 @@ ensure_gateway_controller() {
   for file in "${GATEWAY_FILES[@]}"; do
     kubectl --context "kind-$CLUSTER" apply --server-side -f - <"$file"
   done
-  rm -rf -- "$GATEWAY_FILES_DIR"
-  GATEWAY_FILES_DIR=""
+  remove_gateway_files
   kubectl --context "kind-$CLUSTER" wait --for condition=established --timeout "$ROLLOUT_TIMEOUT" \
     crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io crd/nginxproxies.gateway.nginx.org
   step "waiting for NGINX Gateway Fabric (timeout $ROLLOUT_TIMEOUT)"

@@ -97,7 +97,7 @@ stack_start_postgres() {
 # DATABASE_URL. The role's password is random, kept in ROLE_PASSWORD_FILE (mode 600).
 stack_app_role() {
   local port="$1" superuser="$2" pwfile="$3" db="$4" role="$5" role_pwfile="$6"
-  [[ -s "$role_pwfile" ]] || (umask 077 && random_token 24 >"$role_pwfile")
+  stack_password_file "$role_pwfile"
   APP_DB_USER="$role" APP_DB_PASSWORD="$(cat "$role_pwfile")" PGPASSWORD="$(cat "$pwfile")" \
     PGOPTIONS="$SUPERUSER_PGOPTIONS" "$STACK_PG_BIN/psql" -h 127.0.0.1 -p "$port" -U "$superuser" -d "$db" \
     -X -q -v ON_ERROR_STOP=1 -f "$STACK_ROOT/db/app-role.sql" >&2 ||
