@@ -324,13 +324,13 @@ check_read_only() {
 
 # Every long-running container drops every capability it does not name, and none may gain privileges (setuid).
 check_capabilities() {
-  local service caps
+  local service id caps
   for service in postgres backend-api frontend; do
-    caps="$(docker inspect -f '{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}}' "$(container_of "$service")")"
+    id="$(container_of "$service")"
+    caps="$(docker inspect -f '{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}}' "$id")"
     [[ "$caps" == *ALL*no-new-privileges* ]] ||
       die "$service keeps capabilities or may gain privileges ($caps; docker-compose.yml: cap_drop, security_opt)"
-    log "capabilities dropped, no new privileges: $service ($(docker inspect -f '{{.HostConfig.CapAdd}}' \
-      "$(container_of "$service")") kept)"
+    log "capabilities dropped, no new privileges: $service ($(docker inspect -f '{{.HostConfig.CapAdd}}' "$id") kept)"
   done
 }
 
