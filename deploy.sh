@@ -70,7 +70,7 @@ Commands:
 Options of kind:
   --recreate        delete and recreate the kind cluster first (ALL DATA IS LOST)
   --hpa             also apply the HorizontalPodAutoscalers (they need metrics-server)
-  --no-extras       skip the NetworkPolicies and PodDisruptionBudgets
+  --no-extras       leave out (and remove) the NetworkPolicies and PodDisruptionBudgets
   --tls             also serve the UI at https://localhost:30443
   --pgadmin         also deploy pgAdmin 4 with taskmgr's database registered
 
@@ -94,7 +94,8 @@ Secret, then kubectl apply -k kubernetes/ (docs/KUBERNETES_DEPLOYMENT.md).
 
   --recreate    delete and recreate the kind cluster first (ALL DATA IS LOST)
   --hpa         also apply kubernetes/extras/autoscalers/ (HPAs; they need metrics-server)
-  --no-extras   skip the component kubernetes/extras/ (NetworkPolicies and PodDisruptionBudgets)
+  --no-extras   leave out every NetworkPolicy and PodDisruptionBudget, removing those of an
+                earlier deploy; not with --tls, which relies on the NetworkPolicies
   --tls         also serve the UI at https://localhost:30443 through a Gateway: installs the
                 Gateway API CRDs and NGINX Gateway Fabric (pinned, sha256 checked) and a
                 self-signed leaf certificate (Secret taskmgr-tls), renewed when it nears expiry;
@@ -335,8 +336,8 @@ apply_file() {
 
 # Writes the throwaway kustomization that deploy_kind applies, in PRIVATE_TMP (removed at the end, or on exit):
 # kubernetes/ with the taskmgr images set to the tag just built and loaded, plus the opt-in components of
-# kubernetes/extras/ (autoscalers for --hpa, tls, pgadmin, and pgadmin-route for both), minus the extras
-# component's NetworkPolicies and PodDisruptionBudgets (--no-extras).
+# kubernetes/extras/ (autoscalers for --hpa, tls, pgadmin, and pgadmin-route for both), minus every NetworkPolicy
+# and PodDisruptionBudget, pgAdmin's too (--no-extras).
 write_overlay() {
   local tag="$1" extras="$2" hpa="$3" tls="$4" pgadmin="$5" base svc component components=()
   private_tmp_dir
@@ -371,6 +372,12 @@ write_overlay() {
 delete_kind_patch() {
   printf '  - target: {kind: %s}\n    patch: %s\n' "$2" \
     "'{\"\$patch\": \"delete\", \"apiVersion\": \"$1\", \"kind\": \"$2\", \"metadata\": {\"name\": \"any\"}}'"
+}
+
+# --no-extras after a deploy with them: apply adds and changes objects but never removes any.
+remove_extras() {
+  step "removing the NetworkPolicies and PodDisruptionBudgets of earlier deploys (--no-extras)"
+  kc delete networkpolicies,poddisruptionbudgets -l app.kubernetes.io/part-of=taskmgr --ignore-not-found
 }
 
 # Applies the objects of the overlay that carry the label selector $1, or all of them without one.
@@ -605,6 +612,10 @@ deploy_kind() {
     esac
     shift
   done
+  if ((tls && !extras)); then
+    die "--tls needs the NetworkPolicies that --no-extras leaves out: the UI believes the Gateway's" \
+      "X-Forwarded-Proto only because they keep every other pod away from it"
+  fi
   check_kind_prerequisites
   CLUSTER="$(kind_cluster_name)"
   if ((pgadmin)); then
@@ -648,6 +659,8 @@ deploy_kind() {
   wait_rollout frontend
   if ((extras)); then
     step "applying NetworkPolicies and PodDisruptionBudgets"
+  else
+    remove_extras
   fi
   if ((hpa)); then
     step "applying HorizontalPodAutoscalers"

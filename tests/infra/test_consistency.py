@@ -173,6 +173,9 @@ def test_allowed_hosts_cover_every_way_the_ui_is_reached():
     hosts, service = config_value("ALLOWED_HOSTS").split(","), by_name("Service", "frontend")["metadata"]
     names = {"localhost", "127.0.0.1", service["name"], f"{service['name']}.{service['namespace']}.svc.cluster.local"}
     assert names <= set(hosts), hosts
+    routed = {h for route in objects_of("HTTPRoute") for rule in route["spec"]["rules"]
+              if any(ref["name"] == service["name"] for ref in rule["backendRefs"]) for h in route["spec"]["hostnames"]}
+    assert routed <= set(hosts), f"the Gateway routes {sorted(routed - set(hosts))} to the UI, which refuses them"
     default = re.search(r'DEFAULT_ALLOWED_HOSTS: &str = "([^"]*)"', crate_source("frontend", "src/config.rs"), re.S)
     assert default and set(hosts) == set(default.group(1).replace("\\\n", "").split(","))
 

@@ -183,6 +183,21 @@ def test_redeploy_adds_the_app_role_password_to_an_older_secret_and_keeps_the_ot
     assert again.stored()["secrets"]["app-secrets"]["POSTGRES_APP_PASSWORD"] == added
 
 
+def test_no_extras_removes_the_policies_and_budgets_an_earlier_deploy_applied(deploy):
+    def live(run):
+        return {kind for kind, _, _ in run.stored()["objects"]}
+    assert {"NetworkPolicy", "PodDisruptionBudget", "Deployment"} <= live(deploy(check=True))
+    run = deploy("--no-extras", check=True)
+    assert "Deployment" in live(run) and not {"NetworkPolicy", "PodDisruptionBudget"} & live(run), run.stored()
+    assert {"NetworkPolicy", "PodDisruptionBudget"} <= live(deploy(check=True)), "a deploy with them restores them"
+
+
+def test_tls_without_the_network_policies_is_refused_before_anything_changes(deploy):
+    run = deploy("--tls", "--no-extras")
+    assert run.returncode != 0 and "--tls needs the NetworkPolicies" in run.stderr, run.stderr
+    assert not run.of("kind") and not run.of("docker") and not run.of("kubectl")
+
+
 @pytest.mark.parametrize("without,env,says", [
     (["kind"], {}, ["kind is missing", "go install sigs.k8s.io/kind"]),
     (["kubectl"], {}, ["kubectl is missing", "apt-get install kubernetes-client"]),

@@ -88,6 +88,8 @@ def test_every_option_combination_renders_what_kustomize_renders(helm, tmp_path)
     seen, kustomized = set(), {}
     for combination in itertools.product((False, True), repeat=len(OPTIONS)):
         options = dict(zip(OPTIONS, combination))
+        if options["https.enabled"] and not options["networkPolicies.enabled"]:
+            continue  # refused: test_https_needs_the_network_policies
         flags = tuple(OPTIONS[o]["flag"] for o, on in options.items() if on and "flag" in OPTIONS[o])
         if flags not in kustomized:
             kustomized[flags] = rendered(tmp_path, flags)
@@ -152,6 +154,21 @@ def test_helm_test_checks_both_services_and_deletes_its_task_behind_least_privil
         assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == target
         assert [p["port"] for r in spec["ingress"] for p in r["ports"]] == [port]
     assert not [o for o in render(helm, {"networkPolicies": {"enabled": False}})[1] if o["kind"] == "NetworkPolicy"]
+
+
+def test_the_ui_answers_the_name_https_serves_it_on(helm):
+    objects, _ = render(helm, {"https": {"enabled": True, "hostname": "tasks.example.org"}})
+    hosts = next(o for o in objects if o["metadata"]["name"] == "app-config")["data"]["ALLOWED_HOSTS"].split(",")
+    route = next(o for o in objects if (o["kind"], o["metadata"]["name"]) == ("HTTPRoute", "frontend"))
+    assert route["spec"]["hostnames"] == ["tasks.example.org"] and "tasks.example.org" in hosts, hosts
+
+
+def test_https_needs_the_network_policies(helm):
+    """Behind the Gateway the UI believes X-Forwarded-Proto from the pod subnet: safe only while the policies keep
+    every other pod away from it (test_consistency.test_x_forwarded_proto_is_believed_only_from_the_gateway)."""
+    with pytest.raises(helm.HelmRenderError) as error:
+        render(helm, {"https": {"enabled": True}, "networkPolicies": {"enabled": False}})
+    assert "https.enabled needs networkPolicies.enabled" in str(error.value)
 
 
 @pytest.mark.parametrize("values, message", [

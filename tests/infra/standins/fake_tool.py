@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Stand-in for `kind`, `kubectl` and `docker` (no cluster can run here), for deploy.sh's tests: records every call
 (and what `apply -f -`, `patch --patch-file /dev/stdin` and `apply -k` would apply) in $STANDIN_STATE/calls.jsonl,
-keeps clusters and Secrets in state.json, and fails as STANDIN_* variables say."""
+keeps clusters, Secrets and the applied objects (kind, name, labels) in state.json, and fails as STANDIN_* variables
+say."""
 import base64
 import json
 import os
@@ -18,12 +19,34 @@ STATE_FILE = STATE_DIR / "state.json"
 
 
 def load_state():
-    return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {"clusters": [], "secrets": {}}
+    state = json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {"clusters": [], "secrets": {}}
+    state.setdefault("objects", [])
+    return state
 
 
 def record(tool, argv, **extra):
     with open(STATE_DIR / "calls.jsonl", "a") as log:
         log.write(json.dumps({"tool": tool, "argv": argv, **extra}) + "\n")
+
+
+# The resource names deploy.sh deletes by label, as kubectl spells them, and their kinds.
+DELETABLE = {"networkpolicies": "NetworkPolicy", "poddisruptionbudgets": "PodDisruptionBudget"}
+
+
+def labels_match(selector, labels):
+    """Only deploy.sh's selector form, `key=value,...`."""
+    if selector and not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
+        sys.exit(f"error: the stand-in does not understand the selector {selector!r}")
+    return dict(term.split("=", 1) for term in selector.split(",") if term).items() <= labels.items()
+
+
+def applied_objects(argv, stdin, kustomized_objects):
+    """What an `apply` call applies: the objects of -k, of -f - (stdin) or of -f FILE."""
+    if kustomized_objects is not None:
+        return kustomized_objects
+    import yaml
+    source = flag_value(argv, "-f")
+    return [d for d in yaml.safe_load_all(stdin if source == "-" else Path(source).read_text()) if d]
 
 
 def kustomized(argv):
@@ -36,10 +59,7 @@ def kustomized(argv):
     import yaml  # here: the other calls (most of them) need no YAML, and this script starts once per call
     objects = [d for d in yaml.safe_load_all(result.stdout) if d]
     selector = flag_value(argv, "--selector") or ""
-    if selector and not re.fullmatch(r"[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*", selector):
-        sys.exit(f"error: the stand-in does not understand the selector {selector!r}")
-    wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
-    return [o for o in objects if wanted.items() <= o["metadata"].get("labels", {}).items()]
+    return [o for o in objects if labels_match(selector, o["metadata"].get("labels", {}))]
 
 
 def docker(argv):
@@ -70,7 +90,7 @@ def kind(argv):
         state["clusters"].append(name)
     elif argv[:2] == ["delete", "cluster"]:
         state["clusters"] = [c for c in state["clusters"] if c != name]
-        state["secrets"] = {}
+        state["secrets"], state["objects"] = {}, []
     elif argv[:2] == ["load", "docker-image"] and name not in state["clusters"]:
         print(f'ERROR: no nodes found for cluster "{name}"', file=sys.stderr)
         return 1
@@ -92,6 +112,16 @@ def kubectl(argv):
                         "tls.key": Path(flag_value(argv, "--key")).read_text()}
     applied = kustomized(argv) if words[:1] == ["apply"] and flag_value(argv, "-k") else None
     record("kubectl", argv, stdin=stdin, secret=secret_files, applied=applied)
+    if words[:1] == ["apply"]:
+        for obj in applied_objects(argv, stdin, applied):
+            live = [obj["kind"], obj["metadata"]["name"], obj["metadata"].get("labels", {})]
+            state["objects"] = [o for o in state["objects"] if o[:2] != live[:2]] + [live]
+    elif words[:1] == ["delete"] and flag_value(argv, "-l"):
+        kinds = [DELETABLE.get(name) for name in words[1].split(",")]
+        if None in kinds or "--ignore-not-found" not in argv:
+            sys.exit(f"error: the stand-in deletes only {sorted(DELETABLE)} by label, with --ignore-not-found")
+        state["objects"] = [o for o in state["objects"]
+                            if not (o[0] in kinds and labels_match(flag_value(argv, "-l"), o[2]))]
     if words[:2] in (["get", "secret"], ["patch", "secret"], ["delete", "secret"]) and \
             words[2] not in state["secrets"]:
         print(f'Error from server (NotFound): secrets "{words[2]}" not found', file=sys.stderr)
@@ -128,7 +158,7 @@ def kubectl(argv):
     elif words[:1] == ["logs"]:
         print(f"log line from {(words + [flag_value(argv, '-l')])[1]}")
     elif words[:2] == ["delete", "namespace"]:
-        state["secrets"] = {}
+        state["secrets"], state["objects"] = {}, []
     STATE_FILE.write_text(json.dumps(state))
     return 0
 
