@@ -202,3 +202,22 @@ test("a refused form keeps the input and shows the message next to the field", a
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("saving the edit form unchanged keeps the task's text", async () => {
+  const description = "\nStarts with an empty line.\nThen two more lines.\nThe end.";
+  const created = await fetch(`${baseUrl}/api/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ title: "Keep my lines", description }),
+  });
+  assert.equal(created.status, 201);
+  const { id } = await created.json();
+  const page = await openPage();
+  await page.goto(`${baseUrl}/tasks/${id}/edit`);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.waitForURL(baseUrl + "/");
+  const saved = await (await fetch(`${baseUrl}/api/tasks/${id}`)).json();
+  assert.equal(JSON.stringify(saved.description), JSON.stringify(description));
+  assert.deepEqual(problems, []);
+  await page.close();
+});

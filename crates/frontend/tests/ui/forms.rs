@@ -20,7 +20,7 @@ async fn a_blank_title_is_refused_by_the_backend_and_the_form_comes_back_filled_
         .body
         .contains("aria-invalid=\"true\" aria-describedby=\"title-error\""));
     assert!(
-        page.body.contains(">keep this text</textarea>"),
+        page.body.contains(">\nkeep this text</textarea>"),
         "the description is kept"
     );
     assert!(
@@ -94,7 +94,7 @@ async fn a_refused_edit_shows_the_edit_form_again() {
     assert_eq!(page.status, 422);
     assert!(page.body.contains("Edit task"));
     assert!(field_error(&page.body, "title").is_some());
-    assert!(page.body.contains(">new words</textarea>"));
+    assert!(page.body.contains(">\nnew words</textarea>"));
     assert!(page.body.contains("<option value=\"high\" selected>"));
     assert_eq!(stack.task(task.id).await.unwrap(), task, "nothing changed");
 }

@@ -3,6 +3,7 @@
 
 use crate::support::{add, count, flash, has_layout, titles, toggle, Stack};
 use serde_json::json;
+use task_types::limits::DESCRIPTION_MAX_CHARS;
 
 #[tokio::test]
 async fn the_list_shows_tasks_newest_first_with_counts_and_priority_badges() {
@@ -134,6 +135,34 @@ async fn editing_shows_the_task_in_a_form_and_saves_the_changes() {
     );
     assert!(saved.completed);
     assert!(saved.updated_at > task.updated_at);
+}
+
+/// What a browser does with the edit form: it reads the textarea as HTML parses it and sends its
+/// line breaks back as CRLF. Saving unchanged must leave the description as it was, even at its bound.
+#[tokio::test]
+async fn saving_the_edit_form_unchanged_keeps_the_description() {
+    let stack = Stack::start();
+    let mut browser = stack.session().await;
+    let description = format!("\n{}line", "line\n".repeat(1999));
+    assert_eq!(description.chars().count(), DESCRIPTION_MAX_CHARS);
+    let task = stack
+        .create(json!({"title": "Lines", "description": description}))
+        .await;
+    let path = format!("/tasks/{}/edit", task.id);
+    let form = browser.get(&path).await;
+    assert!(
+        form.body.contains(">\n\nline\nline"),
+        "the textarea starts with a newline HTML drops, then the description's own"
+    );
+    let sent = description.replace('\n', "\r\n");
+    let fields = [
+        ("title", "Lines"),
+        ("description", sent.as_str()),
+        ("priority", "medium"),
+    ];
+    let redirect = browser.submit(&path, &fields).await;
+    assert_eq!(redirect.status, 303, "{}", redirect.body);
+    assert_eq!(stack.task(task.id).await.unwrap().description, description);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use task_types::{Priority, Task};
 
 use crate::backend::BackendError;
@@ -82,10 +82,21 @@ fn decodes_to_utf8(body: &[u8]) -> bool {
 pub struct TaskForm {
     csrf_token: String,
     pub title: String,
+    #[serde(deserialize_with = "lf_line_breaks")]
     pub description: String,
     priority: String,
     pub completed: Option<String>,
     pub back: Option<String>,
+}
+
+/// A textarea's text with its line breaks as the task holds them (LF): browsers send each as CRLF,
+/// which would change a description saved unchanged, and count twice against its length bound.
+fn lf_line_breaks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Ok(match text.contains('\r') {
+        true => text.replace("\r\n", "\n"),
+        false => text,
+    })
 }
 
 /// The toggle and delete forms.
