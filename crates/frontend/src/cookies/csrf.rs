@@ -4,9 +4,15 @@
 //! SameSite=Lax cookie; each form carries the same token in a hidden field. A POST is accepted only
 //! when the field equals the token inside the cookie it came with, so a token copied from another
 //! session, or a cookie not sealed with our key, is refused. POST handlers take their form as
-//! `Checked` (in `routes::pages::form`), which calls [`is_valid`], so none can forget it.
+//! `Checked` (in `routes::pages::form`), which calls [`is_same_origin`] and [`is_valid`], so none can
+//! forget them.
+//!
+//! The token alone is not enough: a sibling site, or anyone who can answer one plain-HTTP request for
+//! this host, can plant a session cookie of its own, whose token it knows. So a form must also come
+//! from one of this site's pages, which browsers say in `Sec-Fetch-Site` or `Origin`.
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::COOKIE as COOKIE_HEADER;
 use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
@@ -26,7 +32,7 @@ pub struct CsrfSession {
 
 /// The session of `req`, or a new one when it has no valid cookie.
 pub fn session(req: &HttpRequest, key: &CookieKey) -> CsrfSession {
-    if let Some(token) = cookie_token(req, key) {
+    if let Some(token) = cookie_tokens(req, key).next() {
         return CsrfSession {
             form_token: token,
             new_cookie: None,
@@ -44,19 +50,55 @@ pub fn session(req: &HttpRequest, key: &CookieKey) -> CsrfSession {
     }
 }
 
-/// Whether `submitted` is the token of the session cookie that came with `req`; compared in
+/// Whether `submitted` is the token of a session cookie that came with `req`; compared in
 /// constant time.
 pub fn is_valid(req: &HttpRequest, key: &CookieKey, submitted: &str) -> bool {
-    match cookie_token(req, key) {
-        Some(token) => {
-            !submitted.is_empty() && bool::from(token.as_bytes().ct_eq(submitted.as_bytes()))
-        }
-        None => false,
+    !submitted.is_empty()
+        && cookie_tokens(req, key)
+            .any(|token| bool::from(token.as_bytes().ct_eq(submitted.as_bytes())))
+}
+
+/// Whether `req` comes from this site's own pages: `Sec-Fetch-Site` is `same-origin` (or `none`, the
+/// user's own action), or without it, `Origin` names the request's host (ports aside, as the Host
+/// check compares them: a proxy may drop the port). A request with neither is no browser's (curl,
+/// a script), and its token decides.
+pub fn is_same_origin(req: &HttpRequest) -> bool {
+    let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or(""));
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = header("origin") else {
+        return true;
+    };
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .map(hostname);
+    origin_host.is_some_and(|o| header("host").is_some_and(|h| hostname(h).eq_ignore_ascii_case(o)))
+}
+
+/// `host[:port]` (a `[v6]` address keeps its brackets) without the port.
+fn hostname(authority: &str) -> &str {
+    match authority.rfind(':') {
+        Some(colon) if !authority[colon..].contains(']') => &authority[..colon],
+        _ => authority,
     }
 }
 
-fn cookie_token(req: &HttpRequest, key: &CookieKey) -> Option<String> {
-    key.open(req.cookie(COOKIE)?)
+/// The tokens of the session cookies of `req` that are sealed with our key, in the order sent. A
+/// browser sends a more specific path's cookie first, so a planted cookie (or one the parser refuses)
+/// must not hide ours: every `Cookie` pair is read on its own.
+fn cookie_tokens<'a>(
+    req: &'a HttpRequest,
+    key: &'a CookieKey,
+) -> impl Iterator<Item = String> + 'a {
+    req.headers()
+        .get_all(COOKIE_HEADER)
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| Cookie::parse_encoded(pair.trim().to_owned()).ok())
+        .filter(|cookie| cookie.name() == COOKIE)
+        .filter_map(|cookie| key.open(cookie))
 }
 
 /// `TOKEN_BYTES` from the operating system's random source, as hex.
@@ -116,6 +158,23 @@ mod tests {
         let again = session(&req_a, &key);
         assert!(again.new_cookie.is_none());
         assert_eq!(again.form_token, a.form_token);
+    }
+
+    #[test]
+    fn the_origin_is_compared_by_host_name() {
+        let from = |origin: &str, host: &str| {
+            let req = TestRequest::default()
+                .insert_header(("origin", origin))
+                .insert_header(("host", host))
+                .to_http_request();
+            is_same_origin(&req)
+        };
+        assert!(from("https://localhost:30443", "localhost"));
+        assert!(from("http://[::1]:30080", "[::1]:8080"));
+        assert!(from("http://Frontend", "frontend:8080"));
+        assert!(!from("http://[::2]:30080", "[::1]:30080"));
+        assert!(!from("http://localhost.evil.example", "localhost"));
+        assert!(!from("localhost", "localhost"), "an origin has a scheme");
     }
 
     #[test]

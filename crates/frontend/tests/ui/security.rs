@@ -77,6 +77,65 @@ async fn a_token_from_another_session_or_without_a_cookie_is_refused() {
     assert!(stack.task(task.id).await.is_some(), "nothing deleted");
 }
 
+/// Another site's form, whatever token it carries: browsers say where a form comes from.
+#[tokio::test]
+async fn a_form_from_another_site_is_refused_even_with_a_valid_token() {
+    let (stack, task) = Stack::with_task("Guarded", "low").await;
+    let victim = stack.session().await;
+    let token = victim.csrf_token().unwrap().to_owned();
+    let path = format!("/tasks/{}/delete", task.id);
+    for (header, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "http://evil.example"),
+        ("origin", "null"),
+    ] {
+        let page = victim
+            .clone()
+            .with_header(header, value)
+            .post_form(&path, &[("csrf_token", &token)])
+            .await;
+        assert_eq!(page.status, 403, "{header}: {value}");
+        assert!(page.body.contains("Form expired"), "a readable page");
+    }
+    assert!(stack.task(task.id).await.is_some(), "nothing deleted");
+    // The frontend's own host; the port may differ (a proxy in front may drop it from Host).
+    let host = stack.frontend.base_url.trim_start_matches("http://");
+    let own_origin = format!("http://{}:30080", host.rsplit_once(':').unwrap().0);
+    let own_page = [
+        ("sec-fetch-site", "same-origin"),
+        ("origin", own_origin.as_str()),
+    ];
+    for (i, (header, value)) in own_page.into_iter().enumerate() {
+        let fields = [("title", "From the site itself"), ("priority", "low")];
+        let page = victim
+            .clone()
+            .with_header(header, value)
+            .add_task(&fields)
+            .await;
+        assert_eq!(page.status, 303, "{header}: {value}");
+        assert_eq!(stack.tasks().await.len(), 2 + i);
+    }
+}
+
+/// A session cookie planted beside the browser's own (a more specific path, so sent first) must not
+/// lock the user out.
+#[tokio::test]
+async fn a_planted_session_cookie_does_not_lock_the_user_out() {
+    let stack = Stack::start();
+    let planted = stack
+        .session()
+        .await
+        .with_header("cookie", "taskmgr_csrf=not-sealed-by-us; =no-name");
+    let mut victim = planted;
+    victim.get("/").await;
+    let page = victim
+        .add_task(&[("title", "Still mine"), ("priority", "low")])
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stack.tasks().await[0].title, "Still mine");
+}
+
 #[tokio::test]
 async fn a_replica_with_the_same_key_accepts_the_others_forms() {
     let stack = Stack::start();

@@ -20,9 +20,9 @@ pub trait CarriesToken {
     fn csrf_token(&self) -> &str;
 }
 
-/// A form whose token is the one of the session cookie it came with. Read like `web::Form` (same
-/// limits and error pages); a bad or missing token is the 403 "Form expired" page, and escapes that are not
-/// UTF-8 are a 400 page.
+/// A form from one of this site's pages whose token is the one of a session cookie it came with. Read
+/// like `web::Form` (same limits and error pages); another site's form or a bad or missing token is the
+/// 403 "Form expired" page, and escapes that are not UTF-8 are a 400 page.
 pub struct Checked<T>(pub T);
 
 impl<T> Deref for Checked<T> {
@@ -55,14 +55,14 @@ impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .expect("the app has its state");
-            if csrf::is_valid(&req, &state.cookie_key, form.csrf_token()) {
+            let problem = if !csrf::is_same_origin(&req) {
+                "sent from another site"
+            } else if !csrf::is_valid(&req, &state.cookie_key, form.csrf_token()) {
+                "CSRF token missing or not from this session"
+            } else {
                 return Ok(Checked(form));
-            }
-            log::warn!(
-                "refused {} {}: CSRF token missing or not from this session",
-                req.method(),
-                req.path()
-            );
+            };
+            log::warn!("refused {} {}: {problem}", req.method(), req.path());
             Err(PageError::Csrf.into())
         })
     }
