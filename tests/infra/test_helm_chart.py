@@ -5,6 +5,7 @@ intentional differences; the renders go through the same consistency, standards,
 manifests. Installing the chart and `helm test` need a cluster: the e2e-kind job of .github/workflows/ci.yml.
 """
 import itertools
+import re
 
 import pytest
 import yaml
@@ -177,11 +178,26 @@ def test_https_needs_the_network_policies(helm):
     ({"autoscaling": {"enabeld": True}}, "at '/autoscaling': additional properties 'enabeld' not allowed"),
     ({"postgres": {"resources": {"limits": {"gpu": 1}}}},
      "at '/postgres/resources/limits': additional properties 'gpu' not allowed"),
-], ids=["replicas below 1", "tag not a string", "unknown option", "unknown key deep down"])
+    ({"pgadmin": {"email": "admin@tasks.local"}},
+     "at '/pgadmin/email': value must be 'an address outside the special-use domains pgAdmin refuses"),
+], ids=["replicas below 1", "tag not a string", "unknown option", "unknown key deep down", "special-use domain"])
 def test_the_schema_rejects_bad_values_with_a_readable_message(helm, values, message):
     with pytest.raises(helm.HelmValuesError) as error:
         render(helm, values)
     assert message in str(error.value)
+
+
+def test_the_schema_refuses_exactly_the_email_domains_deploy_sh_refuses(helm):
+    """pgAdmin crash-loops on a special-use domain: the chart refuses deploy.sh's list, in any case, and no more."""
+    listed = re.search(r"^PGADMIN_SPECIAL_USE_DOMAINS=\((.*)\)$", (ROOT / "deploy.sh").read_text(), re.M)[1].split()
+    email = helm.Chart.load(CHART).schema["properties"]["pgadmin"]["properties"]["email"]
+    assert sorted(re.search(r"\(([\w|]+)\)\$$", email["if"]["pattern"])[1].split("|")) == sorted(listed)
+    assert sorted(re.findall(r"\.(\w+)", email["then"]["const"])) == sorted(listed), "the message names the list"
+    for domain in listed:
+        for address in (f"admin@{domain}", f"admin@tasks.{domain.upper()}"):
+            with pytest.raises(helm.HelmValuesError, match="special-use domains"):
+                render(helm, {"pgadmin": {"email": address}})
+        render(helm, {"pgadmin": {"email": f"admin@{domain}.example.com"}})
 
 
 def test_the_schema_is_closed_at_every_level(helm):
