@@ -14,6 +14,7 @@ from conftest import ROOT, SECRET_EXAMPLE, checkov_finds_nothing_in, load_docs, 
     validate_strictly, write_renders
 from test_kustomize import CONSISTENCY, STANDARDS, WITHOUT_AUTOSCALERS, WITHOUT_EXTRAS, WITHOUT_PGADMIN, key, \
     rendered
+from test_manifests_standards import disruptions_allowed
 
 CHART = ROOT / "charts" / "taskmgr"
 HELM_HINT = ("run .ci/run, or: .local/infra-venv/bin/pip install --require-hashes -r "
@@ -198,6 +199,17 @@ def test_the_schema_refuses_exactly_the_email_domains_deploy_sh_refuses(helm):
             with pytest.raises(helm.HelmValuesError, match="special-use domains"):
                 render(helm, {"pgadmin": {"email": address}})
         render(helm, {"pgadmin": {"email": f"admin@{domain}.example.com"}})
+
+
+def test_a_disruption_budget_never_blocks_a_drain_at_the_fewest_replicas_allowed(helm):
+    properties = helm.Chart.load(CHART).schema["properties"]
+    fewest = {s: properties[s]["properties"]["replicas"]["minimum"] for s in ("backendApi", "frontend")}
+    objects, _ = render(helm, {s: {"replicas": n} for s, n in fewest.items()})
+    replicas = {o["metadata"]["name"]: o["spec"]["replicas"] for o in objects if o["kind"] == "Deployment"}
+    budgets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PodDisruptionBudget"}
+    assert set(budgets) == {"backend-api", "frontend"} and {replicas[n] for n in budgets} == set(fewest.values())
+    for name, budget in budgets.items():
+        assert disruptions_allowed(budget, replicas[name]) >= 1, f"{name} at {replicas[name]}: {budget['spec']}"
 
 
 def test_the_schema_is_closed_at_every_level(helm):

@@ -22,6 +22,7 @@ CONSISTENCY = "tests/infra/test_consistency.py"
 WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_cover_both_stateless_services":
                        "the HPAs are opt-in (--hpa)"}
 WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
+                  f"{STANDARDS}::test_disruption_budgets_never_block_a_node_drain": "no PodDisruptionBudgets",
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
                   f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use":
                   "no NetworkPolicies"}
