@@ -3,7 +3,7 @@ link resolves, anchors included; every `./deploy.sh` command and option the READ
 `./deploy.sh --help` fits on a screen and every command's details can be printed; the variables of the
 configuration tables are exactly those the code, deploy.sh and docker-compose.yml read (found in their source);
 every bound set in the frontend's limits.rs is stated with its value in docs/RELIABILITY.md; every documented
-superuser psql pins search_path."""
+superuser psql pins search_path; every section heading a comment or page names after a page's path exists."""
 import re
 import subprocess
 
@@ -50,6 +50,40 @@ def test_every_relative_link_resolves_anchors_included(doc):
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(f"{target}: no heading with that anchor in {resolved.relative_to(ROOT)}")
     assert not broken, f"{doc.relative_to(ROOT)}:\n" + "\n".join(broken)
+
+
+# Where the tree names a section of a page: the page's path, then quoted headings, in parentheses or after a comma.
+SECTION_REF = re.compile(r'([\w./-]+\.md)\)?,? \(?((?:"[^"\n]+"(?:, )?)+)')
+REFERRING = ["README.md", "deploy.sh", "docker-compose.yml", "docs", "kubernetes", "charts", "scripts", "db",
+             "tests/infra", "e2e"]
+
+
+def section_references():
+    """(file, page, heading) of every section a file names; comment lines wrapped inside one are joined first."""
+    for name in REFERRING:
+        top = ROOT / name
+        for path in [top] if top.is_file() else sorted(top.rglob("*")):
+            if path.suffix not in {"", ".md", ".yaml", ".yml", ".sh", ".py", ".rs", ".sql", ".tpl", ".ts", ".js"} \
+                    or not path.is_file() or {"node_modules", "target"} & set(path.parts):
+                continue
+            text = re.sub(r"\s*\n\s*(?:#|//!?|--)?\s*", " ", path.read_text(errors="replace"))
+            for page, quoted in SECTION_REF.findall(text):
+                for heading in re.findall(r'"([^"]+)"', quoted):
+                    yield path.relative_to(ROOT), page, heading
+
+
+def test_every_section_a_file_names_exists():
+    """A comment or page saying where to read on ("Plain kubectl") must name a heading the page has."""
+    found = list(section_references())
+    assert len(found) >= 5, f"the search found too few section references: {found}"
+    missing = []
+    for path, page, heading in found:
+        target = next((p for p in (ROOT / page, ROOT / path.parent / page) if p.is_file()), None)
+        headings = target and {h.replace("`", "") for h in re.findall(r"^#{1,6} (.+)$",
+                                                                       CODE_BLOCK.sub("", target.read_text()), re.M)}
+        if not headings or heading.replace("`", "") not in headings:
+            missing.append(f'{path}: {page} ("{heading}")')
+    assert not missing, "sections named but not found:\n" + "\n".join(missing)
 
 
 def deploy_commands():
