@@ -2,13 +2,14 @@
 link resolves, anchors included; every `./deploy.sh` command and option the README names exists in the script;
 `./deploy.sh --help` fits on a screen and every command's details can be printed; the variables of the
 configuration tables are exactly those the code, deploy.sh and docker-compose.yml read (found in their source);
-every bound set in the frontend's limits.rs is stated with its value in docs/RELIABILITY.md."""
+every bound set in the frontend's limits.rs is stated with its value in docs/RELIABILITY.md; every documented
+superuser psql pins search_path; every section heading a comment or page names after a page's path exists."""
 import re
 import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SUPERUSER_PGOPTIONS, by_name
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DEPLOY = ROOT / "deploy.sh"
@@ -49,6 +50,40 @@ def test_every_relative_link_resolves_anchors_included(doc):
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(f"{target}: no heading with that anchor in {resolved.relative_to(ROOT)}")
     assert not broken, f"{doc.relative_to(ROOT)}:\n" + "\n".join(broken)
+
+
+# Where the tree names a section of a page: the page's path, then quoted headings, in parentheses or after a comma.
+SECTION_REF = re.compile(r'([\w./-]+\.md)\)?,? \(?((?:"[^"\n]+"(?:, )?)+)')
+REFERRING = ["README.md", "deploy.sh", "docker-compose.yml", "docs", "kubernetes", "charts", "scripts", "db",
+             "tests/infra", "e2e"]
+
+
+def section_references():
+    """(file, page, heading) of every section a file names; comment lines wrapped inside one are joined first."""
+    for name in REFERRING:
+        top = ROOT / name
+        for path in [top] if top.is_file() else sorted(top.rglob("*")):
+            if path.suffix not in {"", ".md", ".yaml", ".yml", ".sh", ".py", ".rs", ".sql", ".tpl", ".ts", ".js"} \
+                    or not path.is_file() or {"node_modules", "target"} & set(path.parts):
+                continue
+            text = re.sub(r"\s*\n\s*(?:#|//!?|--)?\s*", " ", path.read_text(errors="replace"))
+            for page, quoted in SECTION_REF.findall(text):
+                for heading in re.findall(r'"([^"]+)"', quoted):
+                    yield path.relative_to(ROOT), page, heading
+
+
+def test_every_section_a_file_names_exists():
+    """A comment or page saying where to read on ("Plain kubectl") must name a heading the page has."""
+    found = list(section_references())
+    assert len(found) >= 5, f"the search found too few section references: {found}"
+    missing = []
+    for path, page, heading in found:
+        target = next((p for p in (ROOT / page, ROOT / path.parent / page) if p.is_file()), None)
+        headings = target and {h.replace("`", "") for h in re.findall(r"^#{1,6} (.+)$",
+                                                                       CODE_BLOCK.sub("", target.read_text()), re.M)}
+        if not headings or heading.replace("`", "") not in headings:
+            missing.append(f'{path}: {page} ("{heading}")')
+    assert not missing, "sections named but not found:\n" + "\n".join(missing)
 
 
 def deploy_commands():
@@ -194,3 +229,31 @@ def test_every_bound_of_the_frontends_limits_rs_is_in_reliability_md_with_its_va
             value = f"Retry-After: {value}"
         assert value is None or re.search(rf"(?<![\w.])(?<!\d,){re.escape(value)}(?!\w|[.,]\d)", table), \
             f"{name} = {expression}: RELIABILITY.md's frontend bounds never say {value!r}"
+
+
+def documented_psql_sessions():
+    """(doc, line) of every psql the code blocks of README.md and docs/ run, with the user it connects as (-U, or
+    None for psql's default)."""
+    for doc in DOCS:
+        for block in CODE_BLOCK.findall(doc.read_text()):
+            for line in block.splitlines():
+                if re.search(r"(^|\s)psql(\s|$)", line) and not line.lstrip().startswith("#"):
+                    user = re.search(r"\spsql\s.*?-U\s*(\S+)", f" {line}")
+                    yield doc.relative_to(ROOT), line, user and user[1]
+
+
+def test_every_documented_superuser_psql_pins_search_path():
+    """The app role owns public, so a superuser session whose search_path reaches it could run that role's
+    functions as superuser: the documented ones set the scripts' PGOPTIONS, or run SQL that pins it first."""
+    app_user = by_name("ConfigMap", "app-config")["data"]["POSTGRES_APP_USER"]
+    sessions = list(documented_psql_sessions())
+    assert len(sessions) >= 2, f"the search found too few documented psql commands: {sessions}"
+    unpinned = []
+    for doc, line, user in sessions:
+        sql = re.search(r"\s-f\s+(\S+)", line)
+        pinned = re.search(rf"""PGOPTIONS=(['"]){re.escape(SUPERUSER_PGOPTIONS)}\1\s(.*\s)?psql\s""", line) or (
+            sql and re.search(r"^SET search_path = pg_catalog, pg_temp;$", (ROOT / sql[1]).read_text(), re.M))
+        if user != app_user and not pinned:
+            unpinned.append(f"{doc}: {line.strip()}")
+    assert not unpinned, (f"superuser psql without PGOPTIONS='{SUPERUSER_PGOPTIONS}' (scripts/lib/pg-superuser.sh):"
+                          "\n" + "\n".join(unpinned))

@@ -5,6 +5,7 @@ intentional differences; the renders go through the same consistency, standards,
 manifests. Installing the chart and `helm test` need a cluster: the e2e-kind job of .github/workflows/ci.yml.
 """
 import itertools
+import re
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ from conftest import ROOT, SECRET_EXAMPLE, checkov_finds_nothing_in, load_docs, 
     validate_strictly, write_renders
 from test_kustomize import CONSISTENCY, STANDARDS, WITHOUT_AUTOSCALERS, WITHOUT_EXTRAS, WITHOUT_PGADMIN, key, \
     rendered
+from test_manifests_standards import disruptions_allowed
 
 CHART = ROOT / "charts" / "taskmgr"
 HELM_HINT = ("run .ci/run, or: .local/infra-venv/bin/pip install --require-hashes -r "
@@ -177,11 +179,37 @@ def test_https_needs_the_network_policies(helm):
     ({"autoscaling": {"enabeld": True}}, "at '/autoscaling': additional properties 'enabeld' not allowed"),
     ({"postgres": {"resources": {"limits": {"gpu": 1}}}},
      "at '/postgres/resources/limits': additional properties 'gpu' not allowed"),
-], ids=["replicas below 1", "tag not a string", "unknown option", "unknown key deep down"])
+    ({"pgadmin": {"email": "admin@tasks.local"}},
+     "at '/pgadmin/email': value must be 'an address outside the special-use domains pgAdmin refuses"),
+], ids=["replicas below 1", "tag not a string", "unknown option", "unknown key deep down", "special-use domain"])
 def test_the_schema_rejects_bad_values_with_a_readable_message(helm, values, message):
     with pytest.raises(helm.HelmValuesError) as error:
         render(helm, values)
     assert message in str(error.value)
+
+
+def test_the_schema_refuses_exactly_the_email_domains_deploy_sh_refuses(helm):
+    """pgAdmin crash-loops on a special-use domain: the chart refuses deploy.sh's list, in any case, and no more."""
+    listed = re.search(r"^PGADMIN_SPECIAL_USE_DOMAINS=\((.*)\)$", (ROOT / "deploy.sh").read_text(), re.M)[1].split()
+    email = helm.Chart.load(CHART).schema["properties"]["pgadmin"]["properties"]["email"]
+    assert sorted(re.search(r"\(([\w|]+)\)\$$", email["if"]["pattern"])[1].split("|")) == sorted(listed)
+    assert sorted(re.findall(r"\.(\w+)", email["then"]["const"])) == sorted(listed), "the message names the list"
+    for domain in listed:
+        for address in (f"admin@{domain}", f"admin@tasks.{domain.upper()}"):
+            with pytest.raises(helm.HelmValuesError, match="special-use domains"):
+                render(helm, {"pgadmin": {"email": address}})
+        render(helm, {"pgadmin": {"email": f"admin@{domain}.example.com"}})
+
+
+def test_a_disruption_budget_never_blocks_a_drain_at_the_fewest_replicas_allowed(helm):
+    properties = helm.Chart.load(CHART).schema["properties"]
+    fewest = {s: properties[s]["properties"]["replicas"]["minimum"] for s in ("backendApi", "frontend")}
+    objects, _ = render(helm, {s: {"replicas": n} for s, n in fewest.items()})
+    replicas = {o["metadata"]["name"]: o["spec"]["replicas"] for o in objects if o["kind"] == "Deployment"}
+    budgets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PodDisruptionBudget"}
+    assert set(budgets) == {"backend-api", "frontend"} and {replicas[n] for n in budgets} == set(fewest.values())
+    for name, budget in budgets.items():
+        assert disruptions_allowed(budget, replicas[name]) >= 1, f"{name} at {replicas[name]}: {budget['spec']}"
 
 
 def test_the_schema_is_closed_at_every_level(helm):

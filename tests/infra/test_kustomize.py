@@ -10,7 +10,7 @@ import yaml
 from conftest import EXTRAS_DIR, KUBECTL_HINT, KUSTOMIZATION, MANIFEST_DIR, NAMESPACE, ROOT, SECRET_EXAMPLE, \
     SERVICES, all_objects, checkov_finds_nothing_in, load_docs, run_manifest_checks, tool, validate_strictly, \
     write_renders
-from test_deploy_script import TAG, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
+from test_deploy_script import TAG, Run, applied_by, deploy  # noqa: F401 (deploy is the stand-in fixture)
 from test_deploy_tls_pgadmin import gateway_env
 
 # The opt-in components of extras/ and the deploy.sh flags that add them (pgadmin-route: --tls with --pgadmin).
@@ -22,6 +22,7 @@ CONSISTENCY = "tests/infra/test_consistency.py"
 WITHOUT_AUTOSCALERS = {f"{STANDARDS}::test_disruption_budgets_and_autoscalers_cover_both_stateless_services":
                        "the HPAs are opt-in (--hpa)"}
 WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
+                  f"{STANDARDS}::test_disruption_budgets_never_block_a_node_drain": "no PodDisruptionBudgets",
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
                   f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use":
                   "no NetworkPolicies"}
@@ -129,3 +130,23 @@ def test_the_documented_overlay_renders_what_deploy_sh_hpa_applies(tmp_path):
     (tmp_path / "my-taskmgr" / KUSTOMIZATION).write_text(example.group(1))
     tag = yaml.safe_load(example.group(1))["images"][0]["newTag"]
     assert kustomize(tmp_path / "my-taskmgr") == rendered(tmp_path, ("--hpa",), tag)
+
+
+def test_the_documented_secret_recipe_keeps_every_value_off_command_lines(deploy):
+    """The Secret of "Plain kubectl", run by bash against the stand-ins: random values of the lengths deploy.sh uses,
+    none of them in kubectl's arguments (`ps` shows those), and no file of them left behind."""
+    page = (ROOT / "docs" / "KUBERNETES_DEPLOYMENT.md").read_text().split("## Plain kubectl", 1)[1]
+    recipe = re.search(r"```sh\n(.*?create secret generic app-secrets.*?)```", page, re.S)
+    assert recipe, 'the page no longer shows how to create the Secret under "Plain kubectl"'
+    result = subprocess.run(["bash", "-c", recipe[1]], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            env=deploy.environment({}))
+    run = Run(result, deploy.state)
+    assert run.returncode == 0, run.stderr
+    secret = run.stored()["secrets"]["app-secrets"]
+    assert set(secret) == set(load_docs(SECRET_EXAMPLE)[0]["stringData"])
+    assert {k: len(v) for k, v in secret.items() if re.fullmatch(r"[0-9a-f]+", v)} == {
+        "POSTGRES_PASSWORD": 48, "POSTGRES_APP_PASSWORD": 48, "SECRET_KEY": 96}, "random hex, no newline"
+    shown = [" ".join(c["argv"]) for c in run.calls for v in secret.values() if v in " ".join(c["argv"])]
+    assert not shown, f"secret values on a command line: {shown}"
+    assert not list(deploy.tmp.iterdir()), "the recipe left its value files behind"
+    assert run.index("create secret generic app-secrets") < run.index("apply -k kubernetes/")

@@ -1,5 +1,7 @@
 """The standards every workload in the manifests must meet (Pod Security `restricted`, pinned images, probes,
 resources, labels, rollout strategy), read from the YAML itself."""
+import math
+
 import pytest
 
 from conftest import NAMESPACE, SECRET_EXAMPLE, all_objects, by_name, load_docs, objects_of
@@ -74,9 +76,28 @@ def test_secret_values_are_marked_as_local_placeholders():
     assert SECRET_EXAMPLE.read_text().startswith("# LOCAL-DEVELOPMENT PLACEHOLDERS ONLY.")
 
 
+def disruptions_allowed(budget, replicas):
+    """How many of `replicas` healthy pods a PodDisruptionBudget lets a drain evict (percentages round up, as
+    Kubernetes rounds them)."""
+    def count(value):
+        return math.ceil(replicas * int(value[:-1]) / 100) if str(value).endswith("%") else int(value)
+    spec = budget["spec"]
+    return count(spec["maxUnavailable"]) if "maxUnavailable" in spec else replicas - count(spec["minAvailable"])
+
+
+@pytest.mark.parametrize("name", ["backend-api", "frontend"])
+def test_disruption_budgets_never_block_a_node_drain(name):
+    """At every replica count from 1 (the chart's minimum) up, a drain can evict a pod: one stuck budget would hold
+    a node forever."""
+    budget = by_name("PodDisruptionBudget", name)
+    assert budget["spec"]["selector"]["matchLabels"] == by_name("Deployment", name)["spec"]["selector"]["matchLabels"]
+    stuck = [n for n in range(1, 11) if disruptions_allowed(budget, n) < 1]
+    assert not stuck, f"PodDisruptionBudget {name} blocks every drain at {stuck} replica(s): {budget['spec']}"
+
+
 def test_disruption_budgets_and_autoscalers_cover_both_stateless_services():
     for name in ("backend-api", "frontend"):
-        assert by_name("PodDisruptionBudget", name)["spec"]["minAvailable"] == 1
+        assert by_name("PodDisruptionBudget", name)
         hpa = by_name("HorizontalPodAutoscaler", name)
         assert hpa["spec"]["scaleTargetRef"]["name"] == name
         assert hpa["spec"]["minReplicas"] >= by_name("Deployment", name)["spec"]["replicas"]

@@ -98,6 +98,21 @@ def kind(argv):
     return 0
 
 
+def generic_secret_values(argv):
+    """`create secret generic`'s keys and values: --from-file DIR (a file per key) and --from-literal KEY=VALUE."""
+    values = {}
+    for i, arg in enumerate(argv):
+        flag, _, value = arg.partition("=")
+        if flag in ("--from-file", "--from-literal") and not value:
+            value = argv[i + 1]
+        if flag == "--from-file":
+            values |= {p.name: p.read_text() for p in sorted(Path(value).iterdir())}
+        elif flag == "--from-literal":
+            key, _, literal = value.partition("=")
+            values[key] = literal
+    return values
+
+
 def kubectl(argv):
     state = load_state()
     words = words_of(argv)
@@ -106,7 +121,7 @@ def kubectl(argv):
     stdin = sys.stdin.read() if reads_stdin else None
     secret_files = None
     if words[:3] == ["create", "secret", "generic"]:
-        secret_files = {p.name: p.read_text() for p in sorted(Path(flag_value(argv, "--from-file")).iterdir())}
+        secret_files = generic_secret_values(argv)
     elif words[:3] == ["create", "secret", "tls"]:
         secret_files = {"tls.crt": Path(flag_value(argv, "--cert")).read_text(),
                         "tls.key": Path(flag_value(argv, "--key")).read_text()}
