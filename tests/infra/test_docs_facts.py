@@ -55,7 +55,7 @@ def test_every_relative_link_resolves_anchors_included(doc):
 # Where the tree names a section of a page: the page's path, then quoted headings, in parentheses or after a comma.
 SECTION_REF = re.compile(r'([\w./-]+\.md)\)?,? \(?((?:"[^"\n]+"(?:, )?)+)')
 REFERRING = ["README.md", "deploy.sh", "docker-compose.yml", "docs", "kubernetes", "charts", "scripts", "db",
-             "tests/infra", "e2e"]
+             "tests/infra", "e2e", "crates"]
 
 
 def section_references():

@@ -363,8 +363,7 @@ mod tests {
                 sql.contains(&format!("ORDER BY {order_by} --")),
                 "{name}: {sql}"
             );
-            // Boxed, yet each order is one fixed SQL text: diesel keeps it in its prepared-statement cache
-            // (docs/PERFORMANCE.md, "The list").
+            // Boxed, yet each order is one fixed SQL text: diesel keeps it in its prepared-statement cache.
             assert!(
                 <_ as diesel::query_builder::QueryFragment<Pg>>::is_safe_to_cache_prepared(
                     &select, &Pg
