@@ -24,6 +24,7 @@ BREAKS=(
   "migration-lock | migration-lock.patch | cargo test -p backend-api --test api migrations::migrations_wait_while_another_replica_holds_the_lock"
   "outage-500 | outage-500.patch | cargo test -p backend-api --test faults db_outage::writers_lose_nothing_while_the_database_restarts"
   "csrf | csrf.patch | cargo test -p frontend --test ui security::every_form_refuses_a_post_without_its_csrf_token"
+  "cross-site-form | cross-site-form.patch | cargo test -p frontend --test ui security::a_form_from_another_site_is_refused_even_with_a_valid_token"
   "autoescape | autoescape.patch | cargo test -p frontend --test ui pages::task_text_is_escaped_everywhere"
   "location-pass-through | location-pass-through.patch | cargo test -p frontend --test ui proxy::the_api_answers_through_the_frontend_as_it_does_directly"
   "delete-never-sent | delete-never-sent.patch | cargo test -p frontend --test ui pages::deleting_asks_for_confirmation_then_deletes"
