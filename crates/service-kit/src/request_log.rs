@@ -104,8 +104,8 @@ fn access_line(method: &str, path: &str, status: &str, start: Instant, id: &str)
     line
 }
 
-/// `text`, cut after [`MAX_LOGGED_CHARS`] characters.
-fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+/// `text`, cut after [`MAX_LOGGED_CHARS`] characters: for any log line that quotes what a client sent.
+pub fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
     // No more bytes than the bound: no more characters either, without counting them.
     if text.len() <= MAX_LOGGED_CHARS {
         return text.into();

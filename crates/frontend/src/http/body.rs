@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use crate::config::limits;
 use crate::error::{answer, PageError};
 use crate::state::AppState;
+use service_kit::request_log::bounded;
 
 /// Middleware: reads the body (if any) under the limits, then hands it to the handler.
 pub async fn read_bodies(
@@ -36,7 +37,7 @@ pub async fn read_bodies(
         log::warn!(
             "refused {} {}: {} uploads in flight",
             req.method(),
-            req.path(),
+            bounded(req.path()),
             limits.max_uploads
         );
         return Ok(refuse(req, &PageError::Busy));
@@ -52,7 +53,7 @@ pub async fn read_bodies(
             log::warn!(
                 "refused {} {}: body not complete within {deadline:?}",
                 req.method(),
-                req.path()
+                bounded(req.path())
             );
             return Ok(refuse(req, &PageError::BodyTimeout));
         }

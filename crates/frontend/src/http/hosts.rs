@@ -13,6 +13,7 @@ use actix_web::web;
 
 use crate::error::{answer, PageError};
 use crate::state::AppState;
+use service_kit::request_log::bounded;
 
 /// Paths answered whatever the `Host` (kubelet probes arrive by pod IP).
 const PROBE_PATHS: [&str; 2] = ["/health", "/ready"];
@@ -38,11 +39,15 @@ pub async fn check(
     if allowed {
         return Ok(next.call(req).await?.map_into_left_body());
     }
+    let host = req
+        .headers()
+        .get(HOST)
+        .map(|h| String::from_utf8_lossy(h.as_bytes()));
     log::warn!(
         "refused {} {}: Host {:?} is not in ALLOWED_HOSTS",
         req.method(),
-        req.path(),
-        req.headers().get(HOST)
+        bounded(req.path()),
+        host.as_deref().map(bounded)
     );
     let response = answer(req.path(), &PageError::BadHost);
     Ok(req.into_response(response).map_into_right_body())

@@ -16,6 +16,7 @@ use crate::backend::BackendError;
 use crate::config::limits;
 use crate::error::json_error;
 use crate::state::AppState;
+use service_kit::request_log::bounded;
 
 /// Request headers the backend needs to answer as it would directly.
 const REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "x-request-id"];
@@ -55,7 +56,7 @@ pub async fn forward(
     // The raw path, as the client sent it (not decoded).
     let path = req.uri().path();
     if !stays_under_api(path) {
-        log::warn!("/api pass-through: refused the path {path:?}");
+        log::warn!("/api pass-through: refused the path {:?}", bounded(path));
         // 404 as for any other path the API does not have (the OpenAPI document's answer for bad ids).
         return json_error(
             StatusCode::NOT_FOUND,

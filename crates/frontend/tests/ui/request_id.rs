@@ -176,3 +176,37 @@ async fn the_access_log_shows_no_unknown_method_and_a_bounded_path() {
         );
     }
 }
+
+/// Not just the access log: the warnings of refused requests quote the path and the Host, cut too.
+#[tokio::test]
+async fn no_log_line_grows_with_what_a_client_sends() {
+    let stack = Stack::start();
+    let frontend: SocketAddr = ([127, 0, 0, 1], stack.frontend.port).into();
+    let long = "x".repeat(20_000);
+    let host = format!("{long}.example");
+    let bad_api_path = format!("/api/%2e/{long}");
+    let requests = [
+        format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes(),
+        request("GET", &bad_api_path, &[], b""),
+        request(
+            "POST",
+            &format!("/tasks/{long}/toggle"),
+            &[],
+            b"completed=true",
+        ),
+    ];
+    for bytes in requests {
+        let answer = tokio::task::spawn_blocking(move || send(frontend, &bytes))
+            .await
+            .unwrap();
+        assert!(answer.status >= 400, "{}", answer.status);
+    }
+    let longest = |logs: &str| logs.lines().map(str::len).max().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stack.frontend.logs().matches("refused").count() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let logs = stack.frontend.logs();
+    assert_eq!(logs.matches("refused").count(), 3, "{logs}");
+    assert!(longest(&logs) < 1_000, "a line of {} bytes", longest(&logs));
+}

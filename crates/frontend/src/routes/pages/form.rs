@@ -14,6 +14,7 @@ use crate::backend::BackendError;
 use crate::cookies::csrf;
 use crate::error::PageError;
 use crate::state::AppState;
+use service_kit::request_log::bounded;
 
 /// A form that carries the CSRF token in its [`csrf::FIELD`].
 pub trait CarriesToken {
@@ -62,7 +63,11 @@ impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
             } else {
                 return Ok(Checked(form));
             };
-            log::warn!("refused {} {}: {problem}", req.method(), req.path());
+            log::warn!(
+                "refused {} {}: {problem}",
+                req.method(),
+                bounded(req.path())
+            );
             Err(PageError::Csrf.into())
         })
     }
