@@ -127,7 +127,14 @@ pub async fn forward(
             response.append_header((name, value.as_bytes()));
         }
     }
-    let length = answer.content_length();
+    // reqwest reads no body for HEAD, so it says 0: the backend's header says what GET would send.
+    let length = match req.method() == Method::HEAD {
+        true => answer
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse().ok()),
+        false => answer.content_length(),
+    };
     // Chunk by chunk as the backend sends them: actix asks for the next one only once the client
     // has taken the last, so a slow reader holds one chunk, not the whole answer. A break-off
     // after the head has gone out can only end the connection (the client sees a short body).

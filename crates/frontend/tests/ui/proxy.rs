@@ -198,6 +198,27 @@ async fn paths_that_climb_out_of_api_never_reach_the_backend() {
     assert_eq!(answer.json(), serde_json::json!([]));
 }
 
+/// HEAD says what GET would send, through the frontend as directly (RFC 9110: the same Content-Length).
+#[tokio::test]
+async fn head_through_the_pass_through_has_gets_length() {
+    let stack = Stack::start();
+    let task = stack.seed("Measured", "low", false).await;
+    for path in [
+        format!("/api/tasks/{}", task.id),
+        "/api/openapi.json".to_owned(),
+    ] {
+        let [(_, _, got), _] = both(&stack, Method::GET, &path, None).await;
+        let [proxied, direct] = both(&stack, Method::HEAD, &path, None).await;
+        assert_eq!((proxied.0, direct.0), (200, 200), "{path}");
+        assert_eq!(direct.1["content-length"], got.len().to_string(), "{path}");
+        assert_eq!(
+            proxied.1["content-length"], direct.1["content-length"],
+            "{path}"
+        );
+        assert!(proxied.2.is_empty(), "{path}: no body");
+    }
+}
+
 /// Issue 22 item 8: the pass-through dropped `X-Page-Truncated`, `X-Count-All`, `X-Count-Completed` and
 /// `Retry-After`, so a client behind the frontend could not see a cut page or when to retry a 503.
 #[tokio::test]
