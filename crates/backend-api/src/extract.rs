@@ -6,6 +6,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use service_kit::urlencoded::first_not_utf8;
 use task_types::limits::{BODY_DEADLINE, BODY_MAX_BYTES};
 use task_types::ListQuery;
 
@@ -83,6 +84,12 @@ impl FromRequest for ListQueryString {
 }
 
 fn parse_list_query(raw: &str) -> Result<ListQuery, ApiError> {
+    if let Some(name) = first_not_utf8(raw.as_bytes()) {
+        return Err(ApiError::bad_request(
+            format!("Parameter '{name}' is not UTF-8 once its %XX escapes are decoded"),
+            Some(&name),
+        ));
+    }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
         .map_err(|e| ApiError::bad_request(format!("Malformed query string: {e}"), None))?;
     Ok(ListQuery::from_pairs(&pairs)?)

@@ -9,6 +9,7 @@
 //! - [`request_log`]: `X-Request-Id` on every response, one log line per request, and the id of the request
 //!   being served ([`request_log::current`]) for calls to other services;
 //! - [`shutdown`]: how long in-flight requests get after SIGTERM;
+//! - [`urlencoded`]: query strings and forms whose escapes are not UTF-8, found before a lossy parser;
 //! - [`cli`]: the `main` of both binaries.
 
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod listen;
 pub mod methods;
 pub mod request_log;
 pub mod shutdown;
+pub mod urlencoded;
 
 pub use env::{ConfigError, Env};
 pub use listen::ListenError;

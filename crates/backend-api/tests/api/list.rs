@@ -298,6 +298,9 @@ async fn invalid_parameters_are_400_naming_the_parameter() {
         ("colour=red", "colour"),
         ("counts=yes", "counts"),
         ("limit=5&limit=6", "limit"),
+        // Escapes that are not UTF-8: not searched for as U+FFFD.
+        ("q=%FF", "q"),
+        ("sort=title&q=caf%C3", "q"),
     ];
     for (query, parameter) in cases {
         let body = expect_error(app.get(&format!("/api/tasks?{query}")).await, 400).await;

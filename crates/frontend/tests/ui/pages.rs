@@ -317,6 +317,7 @@ async fn bad_list_parameters_get_a_readable_400_page() {
         "page=0",
         "page=abc",
         "per_page=5000",
+        "q=%FF",
     ] {
         let page = browser.get(&format!("/?{query}")).await;
         assert_eq!(page.status, 400, "{query}");

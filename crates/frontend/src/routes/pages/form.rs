@@ -15,6 +15,7 @@ use crate::cookies::csrf;
 use crate::error::PageError;
 use crate::state::AppState;
 use service_kit::request_log::bounded;
+use service_kit::urlencoded::first_not_utf8;
 
 /// A form that carries the CSRF token in its [`csrf::FIELD`].
 pub trait CarriesToken {
@@ -44,7 +45,7 @@ impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
         let req = req.clone();
         Box::pin(async move {
             let body = body.await?;
-            if !decodes_to_utf8(&body) {
+            if first_not_utf8(&body).is_some() {
                 return Err(PageError::BadRequest(
                     "The form's text is not UTF-8, so nothing was changed.".to_owned(),
                 )
@@ -71,13 +72,6 @@ impl<T: DeserializeOwned + CarriesToken + 'static> FromRequest for Checked<T> {
             Err(PageError::Csrf.into())
         })
     }
-}
-
-/// Whether every name and value of a urlencoded body is UTF-8 once its %XX escapes are decoded. The form
-/// parser turns other bytes into U+FFFD, which would be stored in place of what was sent.
-fn decodes_to_utf8(body: &[u8]) -> bool {
-    body.split(|&byte| byte == b'&' || byte == b'=')
-        .all(|part| percent_encoding::percent_decode(part).decode_utf8().is_ok())
 }
 
 /// The fields of the add and edit forms, all as text so that nothing a browser (or anyone) can

@@ -16,6 +16,7 @@ use crate::render;
 use crate::render::templates::Fragments;
 use crate::render::view::{human_time, priority_label, FormSession};
 use crate::state::AppState;
+use service_kit::urlencoded::first_not_utf8;
 
 /// `index.html`'s context.
 #[derive(Serialize)]
@@ -112,6 +113,11 @@ pub async fn index(
     state: web::Data<AppState>,
     query: web::Query<RawListParams>,
 ) -> PageResult {
+    if let Some(name) = first_not_utf8(req.query_string().as_bytes()) {
+        return Err(PageError::BadRequest(format!(
+            "The address's {name:?} is not UTF-8 once its %XX escapes are decoded."
+        )));
+    }
     let view = ListParams::parse(&query).map_err(PageError::BadRequest)?;
     list_page(
         &req,
