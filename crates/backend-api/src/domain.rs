@@ -48,10 +48,7 @@ impl TaskTitle {
         }
         // The limit applies to the title as sent (before trimming), as the OpenAPI document's maxLength says.
         if raw.chars().count() > TITLE_MAX_CHARS {
-            return Err(Invalid::new(
-                "title",
-                format!("Title must be at most {TITLE_MAX_CHARS} characters"),
-            ));
+            return Err(Invalid::new("title", task_types::limits::title_too_long()));
         }
         no_nul("title", title)?;
         Ok(TaskTitle(title.to_owned()))
@@ -71,7 +68,7 @@ impl Description {
         if description.chars().count() > DESCRIPTION_MAX_CHARS {
             return Err(Invalid::new(
                 "description",
-                format!("Description must be at most {DESCRIPTION_MAX_CHARS} characters"),
+                task_types::limits::description_too_long(),
             ));
         }
         no_nul("description", &description)?;

@@ -7,6 +7,16 @@ use std::time::Duration;
 pub const TITLE_MAX_CHARS: usize = 255;
 /// A description's most characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
+/// The message of a title over [`TITLE_MAX_CHARS`], as the backend answers it and the UI shows it.
+pub fn title_too_long() -> String {
+    format!("Title must be at most {TITLE_MAX_CHARS} characters")
+}
+
+/// The message of a description over [`DESCRIPTION_MAX_CHARS`].
+pub fn description_too_long() -> String {
+    format!("Description must be at most {DESCRIPTION_MAX_CHARS} characters")
+}
+
 /// The largest page `GET /api/tasks` returns (`limit`).
 pub const LIST_LIMIT_MAX: i64 = 1000;
 /// The page size when `limit` is absent.

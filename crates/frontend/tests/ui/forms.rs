@@ -102,16 +102,13 @@ async fn a_refused_edit_shows_the_edit_form_again() {
 #[tokio::test]
 async fn oversized_fields_get_a_readable_page_and_change_nothing() {
     let (stack, mut browser) = Stack::with_session().await;
-    // 100 KB fits the form limit but not the backend's 64 KiB body limit: its 413 comes back as the form.
+    // 100 KB fits the form limit but not the backend's 64 KiB body limit: refused before it is sent.
     let title = "t".repeat(100_000);
     let page = browser
         .add_task(&[("title", &title), ("priority", "low")])
         .await;
-    assert_eq!(page.status, 413);
-    assert!(
-        page.body.contains("class=\"form-error\""),
-        "a message above the form"
-    );
+    assert_eq!(page.status, 422);
+    assert!(field_error(&page.body, "title").is_some());
     // A description over the backend's 10,000 characters.
     let long = "d".repeat(10_001);
     let page = browser
@@ -160,4 +157,31 @@ async fn malformed_form_bodies_get_a_readable_400_page() {
         ["Éclair", "Untouched"],
         "only the valid form added a task"
     );
+}
+
+/// Text far over its bound would make JSON past the backend's body limit, whose 413 names no field:
+/// the message still goes next to the field, on the add and the edit form.
+#[tokio::test]
+async fn text_far_over_its_bound_is_named_beside_its_field() {
+    let (stack, mut browser) = Stack::with_session().await;
+    let long = "x".repeat(70_000);
+    let page = add(&mut browser, "Essay", &long, "low").await;
+    assert_eq!(page.status, 422);
+    let bound = task_types::limits::DESCRIPTION_MAX_CHARS;
+    assert_eq!(
+        field_error(&page.body, "description"),
+        Some(format!("Description must be at most {bound} characters").as_str())
+    );
+    let task = stack.seed("Short", "low", false).await;
+    let path = format!("/tasks/{}/edit", task.id);
+    browser.get(&path).await;
+    let fields = [
+        ("title", long.as_str()),
+        ("description", ""),
+        ("priority", "low"),
+    ];
+    let page = browser.submit(&path, &fields).await;
+    assert_eq!(page.status, 422);
+    assert!(field_error(&page.body, "title").is_some_and(|m| m.contains("at most")));
+    assert_eq!(stack.tasks().await, vec![task], "nothing added or changed");
 }

@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use task_types::limits::{self, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 use task_types::{Priority, Task};
 
 use crate::backend::BackendError;
@@ -188,15 +189,28 @@ impl TaskForm {
         }
     }
 
-    /// The priority is checked here because the API's types cannot even carry an unknown one.
+    /// The priority, once what cannot reach the backend as a field error is checked here: a text
+    /// over its bound (the JSON could pass the backend's body limit, answered without a field) and an
+    /// unknown priority (the API's types cannot even carry one).
     pub fn priority(&self) -> Result<Priority, Refusal> {
-        self.priority.parse::<Priority>().map_err(|_| Refusal {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            errors: FormErrors {
-                priority: Some("Choose a priority: low, medium or high.".to_owned()),
-                ..FormErrors::default()
-            },
-        })
+        let mut errors = FormErrors::default();
+        if self.title.chars().count() > TITLE_MAX_CHARS {
+            errors.title = Some(limits::title_too_long());
+        }
+        if self.description.chars().count() > DESCRIPTION_MAX_CHARS {
+            errors.description = Some(limits::description_too_long());
+        }
+        let priority = self.priority.parse::<Priority>();
+        if priority.is_err() {
+            errors.priority = Some("Choose a priority: low, medium or high.".to_owned());
+        }
+        match priority {
+            Ok(priority) if errors.title.is_none() && errors.description.is_none() => Ok(priority),
+            _ => Err(Refusal {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+            }),
+        }
     }
 }
 
