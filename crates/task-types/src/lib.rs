@@ -13,16 +13,31 @@ pub mod list;
 
 pub use list::{BadParameter, ListQuery, SortField, SortKey};
 
-/// What a title may be, as the OpenAPI document says it: a character besides NUL and white space (exactly
-/// what `str::trim` removes, so that schema-valid titles are accepted), and no NUL anywhere.
-pub const TITLE_PATTERN: &str = r"^[^\u0000]*[^\u0000\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$";
+/// Unicode White_Space, spelled out as a regex class's content: `\s` means different things in different
+/// regex engines (Python's also takes U+001C..U+001F).
+macro_rules! white_space {
+    () => {
+        r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// What a title may be, as the OpenAPI document says it: white space (exactly what `str::trim` removes, so
+/// that schema-valid titles are accepted) around one line that starts and ends with another character, with
+/// no NUL anywhere. One line, because the UI's title field is one: a browser drops line breaks from it.
+#[rustfmt::skip]
+pub const TITLE_PATTERN: &str = concat!(
+    r"^[", white_space!(), r"]*",
+    r"[^\u0000", white_space!(), r"]",
+    r"(?:[^\u0000\n\r]*[^\u0000", white_space!(), r"])?",
+    r"[", white_space!(), r"]*$",
+);
 
 /// The title's schema, written once for the bodies that carry one.
 #[cfg(feature = "openapi")]
 mod openapi {
     use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
-    const DESCRIPTION: &str = "Trimmed; not blank, at most 255 characters, no NUL.";
+    const DESCRIPTION: &str = "Trimmed; not blank, one line, at most 255 characters, no NUL.";
 
     fn title_of(schema_type: SchemaType) -> Object {
         ObjectBuilder::new()
@@ -194,14 +209,14 @@ mod rfc3339 {
 /// The body of `POST /api/tasks`. Unknown fields are rejected; a task's server-set fields are not unknown.
 ///
 /// The field descriptions' 255 and 10,000 are kept equal to [`limits`] by a backend test of the published
-/// document. Absent optional fields stay absent in the JSON sent. The title pattern spells out Unicode White_Space (what `str::trim` removes) because `\s` means different
-/// things in different regex engines (Python's also takes U+001C..U+001F); a backend unit test checks it.
+/// document. Absent optional fields stay absent in the JSON sent. A backend unit test checks the title's
+/// pattern ([`TITLE_PATTERN`]) against the title rule.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
-    /// Trimmed; not blank, at most 255 characters, no NUL.
+    /// Trimmed; not blank, one line, at most 255 characters, no NUL.
     #[cfg_attr(feature = "openapi", schema(schema_with = openapi::title))]
     pub title: String,
     /// At most 10,000 characters, no NUL; null or absent means "".
@@ -229,7 +244,7 @@ pub struct NewTask {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
-    /// Trimmed; not blank, at most 255 characters, no NUL.
+    /// Trimmed; not blank, one line, at most 255 characters, no NUL.
     #[cfg_attr(feature = "openapi", schema(schema_with = openapi::optional_title))]
     pub title: Option<String>,
     /// At most 10,000 characters, no NUL. Absent (`None`) leaves it as it is; null (`Some(None)`) clears it, as

@@ -23,6 +23,8 @@ async fn validation_failures_are_422_naming_the_field() {
         (json!({"title": "   \t "}), "title"),
         (json!({"title": "a".repeat(256)}), "title"),
         (json!({"title": "nul\u{0}byte"}), "title"),
+        (json!({"title": "two\nlines"}), "title"),
+        (json!({"title": "carriage\rreturn"}), "title"),
         (json!({"title": "ok", "priority": "urgent"}), "priority"),
         (json!({"title": "ok", "priority": "High"}), "priority"),
         (
@@ -41,6 +43,7 @@ async fn validation_failures_are_422_naming_the_field() {
     let path = format!("/api/tasks/{}", task.id);
     for (body, field) in [
         (json!({"title": " "}), "title"),
+        (json!({"title": "one\r\nmore"}), "title"),
         (json!({"priority": "urgent"}), "priority"),
     ] {
         for method in [Method::PATCH, Method::PUT] {
