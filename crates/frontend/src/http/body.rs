@@ -11,11 +11,11 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::HttpMessage;
 use futures_util::StreamExt;
+use service_kit::request_log::bounded;
 
 use crate::config::limits;
 use crate::error::{answer, PageError};
 use crate::state::AppState;
-use service_kit::request_log::bounded;
 
 /// Middleware: reads the body (if any) under the limits, then hands it to the handler.
 pub async fn read_bodies(

@@ -10,10 +10,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HOST;
 use actix_web::middleware::Next;
 use actix_web::web;
+use service_kit::request_log::bounded;
 
 use crate::error::{answer, PageError};
 use crate::state::AppState;
-use service_kit::request_log::bounded;
 
 /// Paths answered whatever the `Host` (kubelet probes arrive by pod IP).
 const PROBE_PATHS: [&str; 2] = ["/health", "/ready"];

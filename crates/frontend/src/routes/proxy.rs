@@ -11,12 +11,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{stream, StreamExt};
+use service_kit::request_log::bounded;
 
 use crate::backend::BackendError;
 use crate::config::limits;
 use crate::error::json_error;
 use crate::state::AppState;
-use service_kit::request_log::bounded;
 
 /// Request headers the backend needs to answer as it would directly.
 const REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "x-request-id"];

@@ -8,6 +8,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use service_kit::request_log::bounded;
+use service_kit::urlencoded::first_not_utf8;
 use task_types::limits::{self, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 use task_types::{Priority, Task};
 
@@ -15,8 +17,6 @@ use crate::backend::BackendError;
 use crate::cookies::csrf;
 use crate::error::PageError;
 use crate::state::AppState;
-use service_kit::request_log::bounded;
-use service_kit::urlencoded::first_not_utf8;
 
 /// A form that carries the CSRF token in its [`csrf::FIELD`].
 pub trait CarriesToken {

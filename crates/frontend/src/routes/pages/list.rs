@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use serde::Serialize;
+use service_kit::urlencoded::first_not_utf8;
 use task_types::{Priority, Task};
 use tera::Context;
 
@@ -16,7 +17,6 @@ use crate::render;
 use crate::render::templates::Fragments;
 use crate::render::view::{human_time, priority_label, FormSession};
 use crate::state::AppState;
-use service_kit::urlencoded::first_not_utf8;
 
 /// `index.html`'s context.
 #[derive(Serialize)]
