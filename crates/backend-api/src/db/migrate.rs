@@ -33,14 +33,23 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, MigrateError> {
     let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
     let applied = result.map_err(MigrateError::Migration)?;
     unlocked.map_err(MigrateError::Unlock)?;
-    warn_oversized_descriptions(conn);
+    let longest = task_types::limits::DESCRIPTION_MAX_CHARS;
+    // The description CHECK is NOT VALID (a database holding a larger row still starts), and titles became
+    // one line after rows could hold more: such rows are named at each start.
+    warn_about_rows(
+        conn,
+        &format!("char_length(description) > {longest}"),
+        &format!("a description over {longest} characters"),
+    );
+    warn_about_rows(conn, r"title ~ '[\r\n]'", "a title of more than one line");
     Ok(applied)
 }
 
-/// The description CHECK is NOT VALID (a database holding a larger row still starts): such rows are named here.
-fn warn_oversized_descriptions(conn: &mut PgConnection) {
+/// Warns, naming them, about the rows that break a rule of the API (`condition`, SQL): rows written behind it
+/// (psql, a restore) or before the rule.
+fn warn_about_rows(conn: &mut PgConnection, condition: &str, what: &str) {
     #[derive(diesel::QueryableByName)]
-    struct Oversized {
+    struct Found {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         count: i64,
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -48,17 +57,14 @@ fn warn_oversized_descriptions(conn: &mut PgConnection) {
     }
     let found = diesel::sql_query(format!(
         "SELECT count(*) AS count, coalesce(string_agg(id::text, ', '), '') AS ids FROM \
-         (SELECT id FROM tasks WHERE char_length(description) > {} ORDER BY id) oversized",
-        task_types::limits::DESCRIPTION_MAX_CHARS
+         (SELECT id FROM tasks WHERE {condition} ORDER BY id) found"
     ))
-    .get_result::<Oversized>(conn);
+    .get_result::<Found>(conn);
     match found {
-        Ok(Oversized { count: 0, .. }) => {}
-        Ok(Oversized { count, ids }) => log::warn!(
-            "{count} tasks have a description over {} characters (written behind the API; edit or delete \
-             them): {ids}",
-            task_types::limits::DESCRIPTION_MAX_CHARS
+        Ok(Found { count: 0, .. }) => {}
+        Ok(Found { count, ids }) => log::warn!(
+            "{count} tasks have {what} (written behind the API or before the rule; edit or delete them): {ids}"
         ),
-        Err(error) => log::warn!("could not look for oversized descriptions: {error}"),
+        Err(error) => log::warn!("could not look for tasks with {what}: {error}"),
     }
 }

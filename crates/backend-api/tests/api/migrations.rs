@@ -218,3 +218,26 @@ fn an_oversized_row_from_before_the_bound_does_not_stop_the_backend() {
     );
     assert!(refused.is_err(), "the bound holds for new rows");
 }
+
+/// A title of several lines, written before titles became one line, is served and named at start-up.
+#[test]
+fn a_title_of_several_lines_from_before_the_rule_is_named_at_start_up() {
+    let db = TestDatabase::migrated();
+    let mut conn = db.connect();
+    let id = "00000000-0000-4000-8000-00000000000c";
+    conn.batch_execute(&format!(
+        "INSERT INTO tasks (id, title) VALUES ('{id}', E'two\\nlines')"
+    ))
+    .unwrap();
+    let logs = test_support::logs::record();
+    let backend = spawn_backend(db.url());
+    assert_eq!(get_status(&backend.url(&format!("/api/tasks/{id}"))), 200);
+    let warnings = logs.lines_containing(id);
+    assert!(
+        warnings
+            .iter()
+            .any(|l| l.starts_with("WARN")
+                && l.contains("1 tasks have a title of more than one line")),
+        "{warnings:?}"
+    );
+}
