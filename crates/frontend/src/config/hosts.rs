@@ -1,6 +1,9 @@
 //! `ALLOWED_HOSTS`: a comma list of names (`localhost`, `[::1]`, `frontend`) compared without the port,
 //! or `*` for any. The check itself runs in [`crate::http::hosts`].
 
+use actix_web::http::header::{HeaderMap, HOST};
+use actix_web::http::Uri;
+
 /// The names the UI answers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedHosts {
@@ -43,8 +46,19 @@ impl AllowedHosts {
     }
 }
 
-/// The name part of a `Host` value, lower case, without port or trailing dot.
-fn host_name(host: &str) -> String {
+/// The host a request names: its `Host` header (HTTP/1.1), else its URI's authority (HTTP/2 and
+/// absolute-form requests carry it there).
+pub fn requested_host(headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()))
+}
+
+/// The name part of a `Host` value (or of an origin's authority), lower case, without port or trailing
+/// dot; empty when it is malformed.
+pub fn host_name(host: &str) -> String {
     let host = host.trim();
     let name = match host.strip_prefix('[') {
         Some(rest) => match rest.split_once(']') {

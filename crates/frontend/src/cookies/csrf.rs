@@ -16,6 +16,7 @@ use actix_web::http::header::COOKIE as COOKIE_HEADER;
 use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
+use crate::config::hosts::{host_name, requested_host};
 use crate::cookies::key::CookieKey;
 
 pub const COOKIE: &str = "taskmgr_csrf";
@@ -70,19 +71,12 @@ pub fn is_same_origin(req: &HttpRequest) -> bool {
     let Some(origin) = header("origin") else {
         return true;
     };
-    let origin_host = origin
+    let origin_name = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
-        .map(hostname);
-    origin_host.is_some_and(|o| header("host").is_some_and(|h| hostname(h).eq_ignore_ascii_case(o)))
-}
-
-/// `host[:port]` (a `[v6]` address keeps its brackets) without the port.
-fn hostname(authority: &str) -> &str {
-    match authority.rfind(':') {
-        Some(colon) if !authority[colon..].contains(']') => &authority[..colon],
-        _ => authority,
-    }
+        .map(host_name);
+    let own_name = requested_host(req.headers(), req.uri()).map(|host| host_name(&host));
+    matches!((origin_name, own_name), (Some(o), Some(h)) if !o.is_empty() && o == h)
 }
 
 /// The tokens of the session cookies of `req` that are sealed with our key, in the order sent. A

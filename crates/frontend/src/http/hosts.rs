@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use service_kit::request_log::bounded;
 
+use crate::config::hosts::requested_host;
 use crate::error::{answer, PageError};
 use crate::state::AppState;
 
@@ -27,13 +28,7 @@ pub async fn check(
         let state = req
             .app_data::<web::Data<AppState>>()
             .expect("the app has its state");
-        // HTTP/1.1 sends `Host`; HTTP/2 and absolute-form requests carry it in the URI.
-        let host = req
-            .headers()
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+        let host = requested_host(req.headers(), req.uri());
         PROBE_PATHS.contains(&req.path()) || host.is_some_and(|h| state.allowed_hosts.allows(&h))
     };
     if allowed {
