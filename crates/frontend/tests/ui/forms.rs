@@ -167,10 +167,9 @@ async fn text_far_over_its_bound_is_named_beside_its_field() {
     let long = "x".repeat(70_000);
     let page = add(&mut browser, "Essay", &long, "low").await;
     assert_eq!(page.status, 422);
-    let bound = task_types::limits::DESCRIPTION_MAX_CHARS;
     assert_eq!(
         field_error(&page.body, "description"),
-        Some(format!("Description must be at most {bound} characters").as_str())
+        Some(task_types::limits::description_too_long().as_str())
     );
     let task = stack.seed("Short", "low", false).await;
     let path = format!("/tasks/{}/edit", task.id);

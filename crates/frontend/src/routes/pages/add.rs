@@ -15,7 +15,7 @@ pub async fn create(
     state: web::Data<AppState>,
     form: Checked<TaskForm>,
 ) -> PageResult {
-    let outcome = match form.priority() {
+    let outcome = match form.checked_priority() {
         Err(refused) => Err(refused),
         Ok(priority) => {
             let new_task = NewTask {

@@ -80,7 +80,7 @@ pub async fn update(
     form: Checked<TaskForm>,
     TaskId(id): TaskId,
 ) -> PageResult {
-    let refused = match form.priority() {
+    let refused = match form.checked_priority() {
         Err(refused) => refused,
         Ok(priority) => {
             let patch = TaskPatch {

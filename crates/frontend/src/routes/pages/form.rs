@@ -89,8 +89,9 @@ pub struct TaskForm {
     pub back: Option<String>,
 }
 
-/// A textarea's text with its line breaks as the task holds them (LF): browsers send each as CRLF,
-/// which would change a description saved unchanged, and count twice against its length bound.
+/// A textarea's text with its line breaks as LF: browsers send each as CRLF, which would change a
+/// description saved unchanged, and count twice against its length bound. (A CR the API stored is
+/// sent back as CRLF too, so it becomes LF: a form cannot tell them apart.)
 fn lf_line_breaks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let text = String::deserialize(deserializer)?;
     Ok(match text.contains('\r') {
@@ -189,10 +190,10 @@ impl TaskForm {
         }
     }
 
-    /// The priority, once what cannot reach the backend as a field error is checked here: a text
-    /// over its bound (the JSON could pass the backend's body limit, answered without a field) and an
-    /// unknown priority (the API's types cannot even carry one).
-    pub fn priority(&self) -> Result<Priority, Refusal> {
+    /// The form's own checks, of what cannot reach the backend as a field error: a text over its bound
+    /// (the JSON could pass the backend's body limit, answered without a field) and an unknown priority
+    /// (the API's types cannot even carry one). Passed, it gives the priority.
+    pub fn checked_priority(&self) -> Result<Priority, Refusal> {
         let mut errors = FormErrors::default();
         if self.title.chars().count() > TITLE_MAX_CHARS {
             errors.title = Some(limits::title_too_long());
