@@ -13,7 +13,9 @@ pub fn first_not_utf8(urlencoded: &[u8]) -> Option<String> {
             None => (pair, &pair[pair.len()..]),
         };
         let utf8 = |part: &[u8]| percent_decode(part).decode_utf8().is_ok();
-        (!utf8(name) || !utf8(value)).then(|| percent_decode(name).decode_utf8_lossy().into_owned())
+        // As serde_urlencoded names it: `+` is a space.
+        let shown = || percent_decode(name).decode_utf8_lossy().replace('+', " ");
+        (!utf8(name) || !utf8(value)).then(shown)
     })
 }
 
@@ -35,5 +37,6 @@ mod tests {
             Some("q"),
             "a cut character"
         );
+        assert_eq!(first_not_utf8(b"a+b=%FF").as_deref(), Some("a b"));
     }
 }
