@@ -26,13 +26,14 @@ WITHOUT_EXTRAS = {**WITHOUT_AUTOSCALERS,
                   f"{CONSISTENCY}::test_metrics_are_served_only_inside_the_cluster": "no NetworkPolicies",
                   f"{CONSISTENCY}::test_network_policies_allow_exactly_the_flows_the_services_use":
                   "no NetworkPolicies"}
+WITHOUT_TLS = {f"{STANDARDS}::test_the_gateways_nginx_container_has_requests_and_limits": "HTTPS is opt-in (--tls)"}
 WITHOUT_PGADMIN = {f"{CONSISTENCY}::test_pgadmin_has_taskmgrs_database_registered_and_listens_where_its_service_points":
                    "pgAdmin is opt-in (--pgadmin)"}
 # name: (deploy.sh flags, image tag set in an overlay or None for the manifests' own, deselected checks)
 VARIANTS = {
-    "apply -k kubernetes/": ((), None, {**WITHOUT_AUTOSCALERS, **WITHOUT_PGADMIN}),
-    "deploy.sh --hpa": (("--hpa",), TAG, WITHOUT_PGADMIN),
-    "deploy.sh --no-extras": (("--no-extras",), TAG, {**WITHOUT_EXTRAS, **WITHOUT_PGADMIN}),
+    "apply -k kubernetes/": ((), None, {**WITHOUT_AUTOSCALERS, **WITHOUT_PGADMIN, **WITHOUT_TLS}),
+    "deploy.sh --hpa": (("--hpa",), TAG, {**WITHOUT_PGADMIN, **WITHOUT_TLS}),
+    "deploy.sh --no-extras": (("--no-extras",), TAG, {**WITHOUT_EXTRAS, **WITHOUT_PGADMIN, **WITHOUT_TLS}),
     "deploy.sh --tls --pgadmin": (("--tls", "--pgadmin"), TAG, WITHOUT_AUTOSCALERS),
 }
 
@@ -150,3 +151,10 @@ def test_the_documented_secret_recipe_keeps_every_value_off_command_lines(deploy
     assert not shown, f"secret values on a command line: {shown}"
     assert not list(deploy.tmp.iterdir()), "the recipe left its value files behind"
     assert run.index("create secret generic app-secrets") < run.index("apply -k kubernetes/")
+    (deploy.bin / "openssl").unlink()
+    (deploy.state / "calls.jsonl").unlink()
+    failed = subprocess.run(["bash", "-c", recipe[1]], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            env=deploy.environment({}))
+    creates = [c for c in Run(failed, deploy.state).calls if "create" in c["argv"]]
+    assert "openssl" in failed.stderr and not creates, "without openssl, no Secret of empty values"
+    assert not list(deploy.tmp.iterdir()), "nor files left behind"

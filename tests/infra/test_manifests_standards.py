@@ -39,7 +39,9 @@ def test_pods_meet_the_restricted_profile_and_pull_no_image_needlessly(name):
 def test_the_gateways_nginx_container_has_requests_and_limits():
     """The pods NGINX Gateway Fabric starts for a Gateway take their container's resources from the NginxProxy
     (spec.kubernetes.deployment.container.resources in its v1alpha2 CRD); checkov sees no such pod."""
-    for proxy in objects_of("NginxProxy"):  # with --tls
+    proxies = objects_of("NginxProxy")
+    assert proxies, "the --tls component's NginxProxy"
+    for proxy in proxies:
         resources = proxy["spec"]["kubernetes"]["deployment"]["container"]["resources"]
         assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}, resources
 
