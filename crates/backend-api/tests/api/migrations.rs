@@ -204,15 +204,7 @@ fn an_oversized_row_from_before_the_bound_does_not_stop_the_backend() {
         "INSERT INTO tasks (id, title, description) VALUES ('{id}', 'big', repeat('a', 20000))"
     ))
     .unwrap();
-    let logs = test_support::logs::record();
-    let backend = spawn_backend(db.url());
-    assert_eq!(get_status(&backend.url(&format!("/api/tasks/{id}"))), 200);
-    let warnings = logs.lines_containing(id);
-    assert!(
-        warnings.iter().any(|l| l.starts_with("WARN")
-            && l.contains("1 tasks have a description over 10000 characters")),
-        "{warnings:?}"
-    );
+    serves_and_warns(&db, id, "1 tasks have a description over 10000 characters");
     let refused = conn.batch_execute(
         "INSERT INTO tasks (id, title, description) VALUES (gen_random_uuid(), 'x', repeat('a', 10001))",
     );
@@ -229,6 +221,11 @@ fn a_title_of_several_lines_from_before_the_rule_is_named_at_start_up() {
         "INSERT INTO tasks (id, title) VALUES ('{id}', E'two\\nlines')"
     ))
     .unwrap();
+    serves_and_warns(&db, id, "1 tasks have a title of more than one line");
+}
+
+/// A backend started on `db` serves the task `id`, and its start-up warns `warning`, naming the task.
+fn serves_and_warns(db: &TestDatabase, id: &str, warning: &str) {
     let logs = test_support::logs::record();
     let backend = spawn_backend(db.url());
     assert_eq!(get_status(&backend.url(&format!("/api/tasks/{id}"))), 200);
@@ -236,8 +233,7 @@ fn a_title_of_several_lines_from_before_the_rule_is_named_at_start_up() {
     assert!(
         warnings
             .iter()
-            .any(|l| l.starts_with("WARN")
-                && l.contains("1 tasks have a title of more than one line")),
+            .any(|l| l.starts_with("WARN") && l.contains(warning)),
         "{warnings:?}"
     );
 }
