@@ -3,7 +3,7 @@
 //! The wire types come from `task-types`; this module turns them into values that are known to be valid:
 //! the validated types keep their fields private, so the only way to build one is its `parse`.
 
-use task_types::limits::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
+use task_types::limits::{description_length_error, title_length_error};
 use task_types::{NewTask, Priority, TaskPatch, UnknownPriority};
 
 /// A rule broken by one field: becomes a 422 naming the field.
@@ -33,7 +33,8 @@ impl From<UnknownPriority> for Invalid {
     }
 }
 
-/// A title: trimmed, not blank, one line (no CR or LF), at most [`TITLE_MAX_CHARS`] characters as sent, no NUL.
+/// A title: trimmed, not blank, one line (no CR or LF), no NUL, and at most
+/// [`TITLE_MAX_CHARS`](task_types::limits::TITLE_MAX_CHARS) characters as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
@@ -46,9 +47,8 @@ impl TaskTitle {
                 "Title is required and must not be blank",
             ));
         }
-        // The limit applies to the title as sent (before trimming), as the OpenAPI document's maxLength says.
-        if raw.chars().count() > TITLE_MAX_CHARS {
-            return Err(Invalid::new("title", task_types::limits::title_too_long()));
+        if let Some(message) = title_length_error(raw) {
+            return Err(Invalid::new("title", message));
         }
         if title.contains(['\n', '\r']) {
             return Err(Invalid::new("title", "Title must be a single line"));
@@ -62,17 +62,15 @@ impl TaskTitle {
     }
 }
 
-/// A description: at most [`DESCRIPTION_MAX_CHARS`] characters, no NUL (it may be empty).
+/// A description: at most [`DESCRIPTION_MAX_CHARS`](task_types::limits::DESCRIPTION_MAX_CHARS) characters, no
+/// NUL (it may be empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Description(String);
 
 impl Description {
     pub fn parse(description: String) -> Result<Self, Invalid> {
-        if description.chars().count() > DESCRIPTION_MAX_CHARS {
-            return Err(Invalid::new(
-                "description",
-                task_types::limits::description_too_long(),
-            ));
+        if let Some(message) = description_length_error(&description) {
+            return Err(Invalid::new("description", message));
         }
         no_nul("description", &description)?;
         Ok(Description(description))

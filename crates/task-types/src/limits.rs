@@ -7,14 +7,18 @@ use std::time::Duration;
 pub const TITLE_MAX_CHARS: usize = 255;
 /// A description's most characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
-/// The message of a title over [`TITLE_MAX_CHARS`], as the backend answers it and the UI shows it.
-pub fn title_too_long() -> String {
-    format!("Title must be at most {TITLE_MAX_CHARS} characters")
+/// The length rule of a title as sent (before trimming, as the OpenAPI document's maxLength says): its
+/// message when `title` has more than [`TITLE_MAX_CHARS`] characters, as the backend answers it and the UI
+/// shows it beside the field.
+pub fn title_length_error(title: &str) -> Option<String> {
+    (title.chars().count() > TITLE_MAX_CHARS)
+        .then(|| format!("Title must be at most {TITLE_MAX_CHARS} characters"))
 }
 
-/// The message of a description over [`DESCRIPTION_MAX_CHARS`].
-pub fn description_too_long() -> String {
-    format!("Description must be at most {DESCRIPTION_MAX_CHARS} characters")
+/// The length rule of a description: its message when it has more than [`DESCRIPTION_MAX_CHARS`] characters.
+pub fn description_length_error(description: &str) -> Option<String> {
+    (description.chars().count() > DESCRIPTION_MAX_CHARS)
+        .then(|| format!("Description must be at most {DESCRIPTION_MAX_CHARS} characters"))
 }
 
 /// The largest page `GET /api/tasks` returns (`limit`).

@@ -169,7 +169,7 @@ async fn text_far_over_its_bound_is_named_beside_its_field() {
     assert_eq!(page.status, 422);
     assert_eq!(
         field_error(&page.body, "description"),
-        Some(task_types::limits::description_too_long().as_str())
+        task_types::limits::description_length_error(&long).as_deref()
     );
     let task = stack.seed("Short", "low", false).await;
     let path = format!("/tasks/{}/edit", task.id);

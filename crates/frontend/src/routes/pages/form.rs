@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use service_kit::request_log::bounded;
 use service_kit::urlencoded::first_not_utf8;
-use task_types::limits::{self, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
+use task_types::limits;
 use task_types::{Priority, Task};
 
 use crate::backend::BackendError;
@@ -194,13 +194,11 @@ impl TaskForm {
     /// (the JSON could pass the backend's body limit, answered without a field) and an unknown priority
     /// (the API's types cannot even carry one). Passed, it gives the priority.
     pub fn checked_priority(&self) -> Result<Priority, Refusal> {
-        let mut errors = FormErrors::default();
-        if self.title.chars().count() > TITLE_MAX_CHARS {
-            errors.title = Some(limits::title_too_long());
-        }
-        if self.description.chars().count() > DESCRIPTION_MAX_CHARS {
-            errors.description = Some(limits::description_too_long());
-        }
+        let mut errors = FormErrors {
+            title: limits::title_length_error(&self.title),
+            description: limits::description_length_error(&self.description),
+            ..FormErrors::default()
+        };
         let priority = self.priority.parse::<Priority>();
         if priority.is_err() {
             errors.priority = Some("Choose a priority: low, medium or high.".to_owned());
