@@ -33,38 +33,63 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, MigrateError> {
     let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
     let applied = result.map_err(MigrateError::Migration)?;
     unlocked.map_err(MigrateError::Unlock)?;
-    let longest = task_types::limits::DESCRIPTION_MAX_CHARS;
-    // The description CHECK is NOT VALID (a database holding a larger row still starts), and titles became
-    // one line after rows could hold more: such rows are named at each start.
-    warn_about_rows(
-        conn,
-        &format!("char_length(description) > {longest}"),
-        &format!("a description over {longest} characters"),
-    );
-    warn_about_rows(conn, r"title ~ '[\r\n]'", "a title of more than one line");
+    warn_about_rule_breakers(conn);
     Ok(applied)
 }
 
-/// Warns, naming them, about the rows that break a rule of the API (`condition`, SQL): rows written behind it
-/// (psql, a restore) or before the rule.
-fn warn_about_rows(conn: &mut PgConnection, condition: &str, what: &str) {
+/// Names, at each start, the tasks that break a rule of the API: rows written behind it (psql, a restore) or
+/// before the rule. The description CHECK is NOT VALID (a database holding a larger row still starts), and titles
+/// became one line after rows could hold more. One scan of the table for every rule.
+fn warn_about_rule_breakers(conn: &mut PgConnection) {
     #[derive(diesel::QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        count: i64,
+    struct Breaker {
         #[diesel(sql_type = diesel::sql_types::Text)]
-        ids: String,
+        id: String,
+        /// One flag per rule, in the order of `rules`.
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Bool>)]
+        broken: Vec<bool>,
     }
-    let found = diesel::sql_query(format!(
-        "SELECT count(*) AS count, coalesce(string_agg(id::text, ', '), '') AS ids FROM \
-         (SELECT id FROM tasks WHERE {condition} ORDER BY id) found"
-    ))
-    .get_result::<Found>(conn);
-    match found {
-        Ok(Found { count: 0, .. }) => {}
-        Ok(Found { count, ids }) => log::warn!(
-            "{count} tasks have {what} (written behind the API or before the rule; edit or delete them): {ids}"
+    let longest = task_types::limits::DESCRIPTION_MAX_CHARS;
+    // (SQL condition that breaks it, what the warning calls it)
+    let rules = [
+        (
+            format!("char_length(description) > {longest}"),
+            format!("a description over {longest} characters"),
         ),
-        Err(error) => log::warn!("could not look for tasks with {what}: {error}"),
+        (
+            r"title ~ '[\r\n]'".to_owned(),
+            "a title of more than one line".to_owned(),
+        ),
+    ];
+    let conditions: Vec<&str> = rules
+        .iter()
+        .map(|(condition, _)| condition.as_str())
+        .collect();
+    let found = diesel::sql_query(format!(
+        "SELECT id::text AS id, ARRAY[{}] AS broken FROM tasks WHERE {} ORDER BY id",
+        conditions.join(", "),
+        conditions.join(" OR ")
+    ))
+    .load::<Breaker>(conn);
+    let breakers = match found {
+        Ok(breakers) => breakers,
+        Err(error) => {
+            log::warn!("could not look for tasks that break the API's rules: {error}");
+            return;
+        }
+    };
+    for (rule, (_, what)) in rules.iter().enumerate() {
+        let ids: Vec<&str> = breakers
+            .iter()
+            .filter(|breaker| breaker.broken[rule])
+            .map(|breaker| breaker.id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            log::warn!(
+                "{} tasks have {what} (written behind the API or before the rule; edit or delete them): {}",
+                ids.len(),
+                ids.join(", ")
+            );
+        }
     }
 }
