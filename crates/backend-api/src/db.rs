@@ -11,6 +11,7 @@ pub mod tasks;
 
 pub use connection::{
     build_pool, connect, ping, search_budget, with_conn, Conn, Db, DbError, Manager, Pool,
+    TEST_AFTER_IDLE,
 };
 pub use migrate::{migrate, MigrateError, MIGRATIONS};
 pub use tasks::{

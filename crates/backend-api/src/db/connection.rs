@@ -1,6 +1,7 @@
-//! Connections to PostgreSQL: how one is opened (connect and statement timeouts), recognised as broken,
-//! and checked out through the fair queue [`Db`]; and why a call failed ([`DbError`]).
+//! Connections to PostgreSQL: how one is opened (connect and statement timeouts), tested after idling,
+//! recognised as broken, and checked out through the fair queue [`Db`]; and why a call failed ([`DbError`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,11 @@ fn says_connection_lost(err: &DieselError) -> bool {
 pub struct Conn {
     pg: PgConnection,
     broken: bool,
+    /// When it was opened or last given back: see [`TEST_AFTER_IDLE`].
+    idle_since: Instant,
+    /// The pool's count of lost connections, and its value when this one was last known to work.
+    losses: Arc<AtomicU64>,
+    losses_seen: u64,
     /// The session's `statement_timeout`, to recognise a query it cut off.
     statement_timeout: Duration,
 }
@@ -59,6 +65,7 @@ pub struct Conn {
 pub struct Manager {
     url: String,
     statement_timeout: Duration,
+    losses: Arc<AtomicU64>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -77,6 +84,9 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             pg,
             broken: false,
+            idle_since: Instant::now(),
+            losses_seen: self.losses.load(Ordering::Relaxed),
+            losses: self.losses.clone(),
             statement_timeout: self.statement_timeout,
         })
     }
@@ -130,7 +140,34 @@ pub fn build_pool(
         .build_unchecked(Manager {
             url: url.to_owned(),
             statement_timeout,
+            losses: Arc::default(),
         })
+}
+
+/// A connection idle for longer than this is tested (`SELECT 1`) before it is reused. PostgreSQL may have
+/// restarted meanwhile, and then every idle connection would fail one request. Under load connections come
+/// back sooner, so only a quiet backend pays the round trip (HikariCP's rule and value).
+pub const TEST_AFTER_IDLE: Duration = Duration::from_millis(500);
+
+/// A connection within `timeout`. It is tested first if it idled past [`TEST_AFTER_IDLE`] or if another
+/// connection was lost since it last worked (after a quick restart, all of them are dead); one that fails
+/// its test is discarded, and the pool opens another.
+fn checkout(pool: &Pool, timeout: Duration) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut conn = pool
+            .get_timeout(left.max(Duration::from_millis(1)))
+            .map_err(DbError::Checkout)?;
+        let losses = conn.losses.load(Ordering::Relaxed);
+        let trusted = conn.losses_seen == losses && conn.idle_since.elapsed() < TEST_AFTER_IDLE;
+        // Ends: each turn either returns or discards one of the pool's connections, and a new one is trusted.
+        if trusted || ping(&mut conn.pg).is_ok() {
+            conn.losses_seen = losses;
+            return Ok(conn);
+        }
+        conn.broken = true;
+    }
 }
 
 /// Checks out a connection (waiting at most `timeout`), runs `f`, and classifies the outcome.
@@ -140,9 +177,11 @@ pub fn with_conn<T>(
     timeout: Duration,
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
 ) -> Result<T, DbError> {
-    let mut conn = pool.get_timeout(timeout).map_err(DbError::Checkout)?;
+    let mut conn = checkout(pool, timeout)?;
     let started = Instant::now();
-    match f(&mut conn.pg) {
+    let result = f(&mut conn.pg);
+    conn.idle_since = Instant::now();
+    match result {
         Ok(value) => Ok(value),
         Err(DieselError::NotFound) => Err(DbError::NotFound),
         Err(err) => {
@@ -151,6 +190,7 @@ pub fn with_conn<T>(
             // `task_priority` type); a failed ping tells them apart from real bugs.
             if lost || ping(&mut conn.pg).is_err() {
                 conn.broken = true;
+                conn.losses.fetch_add(1, Ordering::Relaxed);
                 Err(DbError::ConnectionLost(err))
             } else if started.elapsed() >= conn.statement_timeout {
                 // SQLSTATE 57014, which diesel does not expose: a statement can only fail this late when

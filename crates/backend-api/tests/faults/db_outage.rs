@@ -75,6 +75,71 @@ async fn start_up_gives_up_with_a_clear_error_when_the_database_never_comes() {
     assert!(err.contains("not reachable after"), "{err}");
 }
 
+/// Restarts with the backend idle. Every connection in its pool dies, and each would fail one request
+/// unless it is tested before reuse: after idling past `TEST_AFTER_IDLE`, or once another has been lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_connections_are_tested_before_reuse() {
+    let _serial = one_at_a_time().await;
+    let cluster = private_cluster();
+    let db = TestDatabase::migrated_on(&cluster.admin_url());
+    let backend = spawn_backend(db.url());
+    let client = client();
+    let created: Task = answer_json(
+        client
+            .post(backend.url("/api/tasks"))
+            .json(&json!({"title": "seed: idle restart"})),
+    )
+    .await;
+    let item = backend.url(&format!("/api/tasks/{}", created.id));
+    let statuses = || async {
+        let mut statuses = Vec::new();
+        for _ in 0..8 {
+            statuses.push(client.get(&item).send().await.unwrap().status().as_u16());
+        }
+        statuses
+    };
+
+    let open = fill_pool(&backend, &item).await;
+    cluster.stop();
+    cluster.start_again();
+    tokio::time::sleep(backend_api::db::TEST_AFTER_IDLE).await;
+    let after_idling = statuses().await;
+    println!("restart, then idle: {open} pooled connections lost; then {after_idling:?}");
+    assert!(
+        after_idling.iter().all(|&s| s == 200),
+        "connections that idled are tested, so no request fails: {after_idling:?}"
+    );
+
+    let open = fill_pool(&backend, &item).await;
+    cluster.stop();
+    cluster.start_again();
+    let at_once = statuses().await;
+    println!("quick restart: {open} pooled connections lost; then {at_once:?}");
+    assert!(
+        at_once[1..].iter().all(|&s| s == 200),
+        "once one connection is found lost, the others are tested: {at_once:?}"
+    );
+    drop(backend);
+}
+
+/// Reads `item` 8 times at once, so that the pool opens several connections, and returns how many it holds.
+async fn fill_pool(backend: &SpawnedBackend, item: &str) -> u32 {
+    let client = client();
+    let reads: Vec<_> = (0..8).map(|_| client.get(item).send()).collect();
+    for res in futures_util::future::join_all(reads).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    let metrics = client.get(&backend.metrics_url).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let open = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("taskmgr_backend_db_pool_connections "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pool gauge in {metrics}"));
+    assert!(open >= 2, "several connections to lose, not {open}");
+    open
+}
+
 /// While the database is down: reads and writes get a fast JSON 503 that leaks nothing, liveness stays
 /// 200 (reporting the database unhealthy), readiness is 503.
 async fn probe_while_down(backend: &SpawnedBackend, item: &str) {
