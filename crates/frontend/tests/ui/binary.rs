@@ -28,11 +28,22 @@ fn healthcheck_exits_0_for_a_live_frontend_and_1_otherwise() {
         "{}",
         String::from_utf8_lossy(&live.stderr)
     );
-    let port = frontend.port;
     frontend.stop();
+    // Not the stopped frontend's port: a server that another test starts meanwhile may be given it.
+    let (_reserved, port) = port_nothing_listens_on();
     let dead = healthcheck(port);
     assert_eq!(dead.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&dead.stderr).contains("unreachable"));
+}
+
+/// A port bound but not listening: connections to it are refused while the socket is held.
+fn port_nothing_listens_on() -> (socket2::Socket, u16) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any_port.into()).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    (socket, port)
 }
 
 /// Issue 15 item 3: the README's format, the backend's: `invalid configuration: PORT must be ...`, exit 2.
