@@ -167,6 +167,7 @@ fn checkout(pool: &Pool, timeout: Duration) -> Result<r2d2::PooledConnection<Man
             return Ok(conn);
         }
         conn.broken = true;
+        conn.losses.fetch_add(1, Ordering::Relaxed);
     }
 }
 
