@@ -62,6 +62,14 @@ pub struct Conn {
     statement_timeout: Duration,
 }
 
+impl Conn {
+    /// Dropped by the pool, and counted, so that the connections that last worked before it are tested.
+    fn mark_lost(&mut self) {
+        self.broken = true;
+        self.losses.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub struct Manager {
     url: String,
     statement_timeout: Duration,
@@ -92,9 +100,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectionError> {
-        conn.pg
-            .batch_execute("SELECT 1")
-            .map_err(ConnectionError::CouldntSetupConfiguration)
+        ping(&mut conn.pg).map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -166,8 +172,7 @@ fn checkout(pool: &Pool, timeout: Duration) -> Result<r2d2::PooledConnection<Man
             conn.losses_seen = losses;
             return Ok(conn);
         }
-        conn.broken = true;
-        conn.losses.fetch_add(1, Ordering::Relaxed);
+        conn.mark_lost();
     }
 }
 
@@ -190,8 +195,7 @@ pub fn with_conn<T>(
             // Some failures on a dead connection surface as other errors (e.g. the lookup of the
             // `task_priority` type); a failed ping tells them apart from real bugs.
             if lost || ping(&mut conn.pg).is_err() {
-                conn.broken = true;
-                conn.losses.fetch_add(1, Ordering::Relaxed);
+                conn.mark_lost();
                 Err(DbError::ConnectionLost(err))
             } else if started.elapsed() >= conn.statement_timeout {
                 // SQLSTATE 57014, which diesel does not expose: a statement can only fail this late when
