@@ -99,8 +99,21 @@ impl r2d2::ManageConnection for Manager {
         })
     }
 
+    /// Run by the pool at every checkout (`test_on_check_out`), but a round trip only for a connection that
+    /// may be dead: one idle past [`TEST_AFTER_IDLE`], or one that last worked before another was lost (after
+    /// a quick restart, all of them are dead). The pool drops one that fails and hands out or opens another
+    /// within the same checkout timeout.
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectionError> {
-        ping(&mut conn.pg).map_err(ConnectionError::CouldntSetupConfiguration)
+        let losses = self.losses.load(Ordering::Relaxed);
+        let trusted = conn.losses_seen == losses && conn.idle_since.elapsed() < TEST_AFTER_IDLE;
+        if !trusted {
+            ping(&mut conn.pg).map_err(|err| {
+                conn.mark_lost();
+                ConnectionError::CouldntSetupConfiguration(err)
+            })?;
+        }
+        conn.losses_seen = losses;
+        Ok(())
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -141,8 +154,9 @@ pub fn build_pool(
         .max_size(size)
         .min_idle(Some(size.min(2)))
         .connection_timeout(checkout_timeout)
-        // A round trip per checkout would halve throughput; dead connections are caught by `Conn::broken`.
-        .test_on_check_out(false)
+        // Tested only when they may be dead (`Manager::is_valid`): a round trip per checkout would halve
+        // throughput. A query that finds its connection dead has it dropped (`Conn::broken`).
+        .test_on_check_out(true)
         .build_unchecked(Manager {
             url: url.to_owned(),
             statement_timeout,
@@ -155,27 +169,6 @@ pub fn build_pool(
 /// back sooner, so only a quiet backend pays the round trip (HikariCP's rule and value).
 pub const TEST_AFTER_IDLE: Duration = Duration::from_millis(500);
 
-/// A connection within `timeout`. It is tested first if it idled past [`TEST_AFTER_IDLE`] or if another
-/// connection was lost since it last worked (after a quick restart, all of them are dead); one that fails
-/// its test is discarded, and the pool opens another.
-fn checkout(pool: &Pool, timeout: Duration) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut conn = pool
-            .get_timeout(left.max(Duration::from_millis(1)))
-            .map_err(DbError::Checkout)?;
-        let losses = conn.losses.load(Ordering::Relaxed);
-        let trusted = conn.losses_seen == losses && conn.idle_since.elapsed() < TEST_AFTER_IDLE;
-        // Ends: each turn either returns or discards one of the pool's connections, and a new one is trusted.
-        if trusted || ping(&mut conn.pg).is_ok() {
-            conn.losses_seen = losses;
-            return Ok(conn);
-        }
-        conn.mark_lost();
-    }
-}
-
 /// Checks out a connection (waiting at most `timeout`), runs `f`, and classifies the outcome.
 /// A connection that saw an unexpected error is discarded rather than reused.
 pub fn with_conn<T>(
@@ -183,7 +176,7 @@ pub fn with_conn<T>(
     timeout: Duration,
     f: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
 ) -> Result<T, DbError> {
-    let mut conn = checkout(pool, timeout)?;
+    let mut conn = pool.get_timeout(timeout).map_err(DbError::Checkout)?;
     let started = Instant::now();
     let result = f(&mut conn.pg);
     conn.idle_since = Instant::now();
